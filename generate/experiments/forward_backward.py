@@ -1,0 +1,118 @@
+"""Forward then backward (notebook 2): noise an image to any level, then denoise it from there.
+
+Notation: x0 the source image, t_k the k-th sampling timestep (k = 0 is the noisiest), eps_k fresh
+noise for start level k. Forward in closed form (DDPM eq. 4):
+    x_{t_k} = sqrt(alpha_bar_{t_k}) x0 + sqrt(1 - alpha_bar_{t_k}) eps_k        frame L{k}/0000
+then the reverse process from step k to the end, j = 1..T-k steps:             frame L{k}/{j}
+and per level the reconstruction (the last frame), |reconstruction - x0| and its distance.
+
+The whole triangle of T(T+1)/2 denoising steps is batched by shared timestep: at sampling step m
+every row with level k <= m is at the same timestep t_m, so one UNet call serves them all; row m
+joins the batch, freshly noised, just before step m.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import UsageError
+from ..frames import heatmap
+from ..runner import Unit, round_metric
+from ..sampling import alpha_bar, generators, reverse_process, start_noise
+from . import Plan, image
+
+DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
+
+
+def load_source(path: Path, size: int, channels: int) -> torch.Tensor:
+    """An author's image file as a (1, C, H, W) tensor in [-1, 1]; it must match the model exactly."""
+    try:
+        with Image.open(path) as pil:
+            pil.load()
+            mode, width, height = pil.mode, pil.width, pil.height
+            array = np.asarray(pil)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise UsageError(f"{path}: forward_backward.source is not a readable image ({error})") from None
+    wanted = {1: "L", 3: "RGB"}[channels]
+    if (width, height) != (size, size):
+        raise UsageError(f"{path}: forward_backward.source is {width}x{height}; the model takes "
+                         f"{size}x{size} images")
+    if mode != wanted:
+        raise UsageError(f"{path}: forward_backward.source has mode {mode}; the model takes {channels} "
+                         f"channel(s), allowed mode: {wanted}")
+    array = array[..., None] if array.ndim == 2 else array
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+
+
+def plan(cfg, model, max_batch: int, source: str) -> Plan:
+    steps = cfg.steps
+    levels = sorted(set(cfg.start_levels)) or list(range(steps))
+    shape = (model.channels, model.sample_size, model.sample_size)
+    ddpm = cfg.scheduler == "ddpm"
+
+    def source_image(ctx, emit) -> torch.Tensor:
+        if cfg.source == "generated":
+            scheduler = model.scheduler(cfg.scheduler)
+            scheduler.set_timesteps(steps)
+            gens = generators([cfg.source_seed])
+            x = start_noise(shape, gens, model.device, torch.float32)
+            x = reverse_process(ctx.denoise, scheduler, x, gens if ddpm else None, lambda i, s: None)
+        else:
+            path = Path(cfg.source) if Path(cfg.source).is_absolute() else Path(source).parent / cfg.source
+            x = load_source(path, model.sample_size, model.channels).to(model.device)
+        # The figure shows the 8-bit original, so the experiment starts from exactly those pixels.
+        original = image(x[0])
+        emit("original", original, {"panel": "original"}, {})
+        return torch.from_numpy(original).permute(2, 0, 1)[None].float().to(model.device) / 127.5 - 1.0
+
+    def compute(ctx, emit) -> None:
+        x0 = source_image(ctx, emit)
+        scheduler = model.scheduler(cfg.scheduler)
+        scheduler.set_timesteps(steps)
+        noise = torch.randn((steps, *shape), generator=torch.Generator().manual_seed(cfg.noise_seed))
+        rows: list[int] = []
+        gens: list[torch.Generator] = []
+
+        def inject(m: int, x: torch.Tensor) -> torch.Tensor:
+            if m not in levels:
+                return x
+            t = scheduler.timesteps[m]
+            noised = scheduler.add_noise(x0, noise[m:m + 1].to(x0.device), t.reshape(1))  # DDPM eq. 4
+            a = alpha_bar(scheduler, int(t))
+            emit(f"L{m:04d}/0000", image(noised[0]), {"level": m, "step": 0},
+                 {"timestep": int(t), "alpha_bar": a, "distance": float(torch.linalg.vector_norm(noised - x0))})
+            rows.append(m)
+            if ddpm:
+                gens.append(torch.Generator().manual_seed(cfg.noise_seed + 1 + m))
+            return torch.cat([x, noised])
+
+        def on_step(m: int, step) -> None:
+            next_t = int(scheduler.timesteps[m + 1]) if m + 1 < steps else -1
+            for b, level in enumerate(rows):
+                done = m - level + 1
+                emit(f"L{level:04d}/{done:04d}", image(step.prev_sample[b]), {"level": level, "step": done},
+                     {"timestep": next_t})
+                if m == steps - 1:
+                    recon = torch.from_numpy(image(step.prev_sample[b])).permute(2, 0, 1).float() / 127.5 - 1
+                    heat, distance = heatmap(recon, x0[0].cpu(), DIFF_SCALE)
+                    t0 = int(scheduler.timesteps[level])
+                    emit(f"L{level:04d}/diff", heat, {"level": level, "panel": "diff"},
+                         {"distance": distance, "start_timestep": t0, "start_alpha_bar": alpha_bar(scheduler, t0)})
+
+        empty = torch.zeros((0, *shape), device=model.device)
+        reverse_process(ctx.denoise, scheduler, empty, gens if ddpm else None, on_step,
+                        start_index=levels[0], inject=inject)
+
+    calls = steps - levels[0] + (steps if cfg.source == "generated" else 0)
+    images = sum(steps - level for level in levels) + (steps if cfg.source == "generated" else 0)
+    scheduler = model.scheduler(cfg.scheduler)
+    scheduler.set_timesteps(steps)
+    timesteps = [int(t) for t in scheduler.timesteps]
+    return Plan(units=[Unit(key="triangle", calls=calls, images=images, compute=compute)],
+                describe={"steps": steps, "levels": levels, "timesteps": timesteps,
+                          "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
+                          "diff_scale": DIFF_SCALE, "value_range": [-1, 1]})

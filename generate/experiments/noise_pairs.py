@@ -1,0 +1,77 @@
+"""Shared by patch_noise and mix_noise: DDIM outputs of a noise n1 and of variants n2 of it.
+
+DDIM with eta = 0 (Song et al. 2021, eq. 12) is deterministic: one start noise always gives the same
+image, so any change in the output comes from the change in the noise. Per seed s:
+    n1    the start noise of seed s (as DDIMPipeline draws it)            frame s{s}/n1
+    o1    DDIM(n1)                                                         frame s{s}/o1
+and per variant c of the grid:
+    n2, o2 = DDIM(n2), heat_noise = |n1 - n2|, heat_out = |o1 - o2| (channel means, viridis)
+    noise_distance = ||n1 - n2||_2, output_distance = ||o1 - o2||_2 (outputs in [-1, 1])
+The fresh noise n' of seed s is drawn from torch.Generator().manual_seed(s + 2**32).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..frames import heatmap
+from ..runner import Unit
+from ..sampling import generators, reverse_process, start_noise
+from . import image, pack, rms
+
+FRESH_OFFSET = 2**32
+NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
+OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
+
+Variant = tuple[str, dict, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]  # name, coords, (n1, n') -> n2
+
+
+def fresh_noise(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.randn((1, *shape), generator=torch.Generator().manual_seed(seed + FRESH_OFFSET))
+
+
+def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
+    shape = (model.channels, model.sample_size, model.sample_size)
+
+    def make(seeds: list[int]) -> Unit:
+        def compute(ctx, emit) -> None:
+            n1 = start_noise(shape, generators(seeds), torch.device("cpu"), torch.float32)
+            batch = []
+            for b, seed in enumerate(seeds):
+                fresh = fresh_noise(seed, shape)[0]
+                batch.append(n1[b])
+                batch.extend(make_n2(n1[b], fresh) for _, _, make_n2 in variants)
+            x = torch.stack(batch).to(model.device)
+            scheduler = model.scheduler("ddim")
+            scheduler.set_timesteps(cfg.steps)
+            out = reverse_process(ctx.denoise, scheduler, x, None, lambda i, s: None).cpu().clamp(-1, 1)
+            per_seed = 1 + len(variants)
+            for b, seed in enumerate(seeds):
+                base = b * per_seed
+                emit(f"s{seed}/n1", image(x[base].cpu()), {"seed": seed, "panel": "n1"}, {"rms": rms(x[base])})
+                emit(f"s{seed}/o1", image(out[base]), {"seed": seed, "panel": "o1"}, {})
+                for v, (name, coords, _) in enumerate(variants, start=1):
+                    n2, o2 = x[base + v].cpu(), out[base + v]
+                    heat_noise, noise_distance = heatmap(x[base].cpu(), n2, NOISE_HEAT_SCALE)
+                    heat_out, output_distance = heatmap(out[base], o2, OUTPUT_HEAT_SCALE)
+                    metrics = {"noise_distance": noise_distance, "output_distance": output_distance,
+                               "n2_rms": rms(n2)}
+                    cell = dict(coords, seed=seed)
+                    emit(f"s{seed}/{name}/n2", image(n2), dict(cell, panel="n2"), metrics)
+                    emit(f"s{seed}/{name}/o2", image(o2), dict(cell, panel="o2"), metrics)
+                    emit(f"s{seed}/{name}/heat_noise", heat_noise, dict(cell, panel="heat_noise"), metrics)
+                    emit(f"s{seed}/{name}/heat_out", heat_out, dict(cell, panel="heat_out"), metrics)
+
+        per_seed = 1 + len(variants)
+        return Unit(key="seeds-" + "-".join(map(str, seeds)), calls=cfg.steps,
+                    images=cfg.steps * per_seed * len(seeds), compute=compute)
+
+    return [make(group) for group in pack(list(cfg.seeds), 1 + len(variants), max_batch)]
+
+
+def describe(cfg) -> dict:
+    return {"seeds": list(cfg.seeds), "steps": cfg.steps, "fresh_seed_offset": FRESH_OFFSET,
+            "noise_heat_scale": NOISE_HEAT_SCALE, "output_heat_scale": OUTPUT_HEAT_SCALE,
+            "value_range": [-1, 1]}

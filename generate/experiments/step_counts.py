@@ -1,0 +1,50 @@
+"""Number of sampling steps compared (notebook 1, second part): fewer steps are faster, more are better.
+
+The same start noise x_T of seed s is sampled with each step count n (DDIM by default, so the only
+difference between trajectories is the step count). Every state is kept:
+    x/{i}    the image after i of n steps, i = 0..n; progress i / n aligns trajectories of different n
+    x0/{i}   the clean-image estimate at step i (i = 0..n-1)
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..runner import Unit
+from ..sampling import alpha_bar, generators, reverse_process, start_noise
+from . import Plan, image, pack, rms
+
+
+def plan(cfg, model, max_batch: int, source: str) -> Plan:
+    shape = (model.channels, model.sample_size, model.sample_size)
+
+    def make(count: int, seeds: list[int]) -> Unit:
+        def compute(ctx, emit) -> None:
+            scheduler = model.scheduler(cfg.scheduler)
+            scheduler.set_timesteps(count)
+            gens = generators(seeds)
+            x = start_noise(shape, gens, model.device, torch.float32)
+
+            def on_step(i, step) -> None:
+                a = alpha_bar(scheduler, step.timestep)
+                for b, seed in enumerate(seeds):
+                    coords = {"steps": count, "seed": seed, "step": i}
+                    emit(f"n{count}/s{seed}/x/{i:04d}", image(step.sample[b]), dict(coords, panel="x"),
+                         {"timestep": step.timestep, "alpha_bar": a, "progress": i / count})
+                    emit(f"n{count}/s{seed}/x0/{i:04d}", image(step.pred_original_sample[b]),
+                         dict(coords, panel="x0"), {"timestep": step.timestep, "alpha_bar": a,
+                                                    "progress": i / count})
+                    if i == count - 1:
+                        emit(f"n{count}/s{seed}/x/{count:04d}", image(step.prev_sample[b]),
+                             dict(coords, step=count, panel="x"),
+                             {"timestep": -1, "alpha_bar": 1.0, "progress": 1.0,
+                              "rms": rms(step.prev_sample[b])})
+
+            reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
+
+        return Unit(key=f"n{count}-seeds-" + "-".join(map(str, seeds)), calls=count,
+                    images=count * len(seeds), compute=compute)
+
+    units = [make(count, group) for count in cfg.steps for group in pack(list(cfg.seeds), 1, max_batch)]
+    return Plan(units=units, describe={"steps": list(cfg.steps), "seeds": list(cfg.seeds),
+                                       "panels": ["x", "x0"], "value_range": [-1, 1]})

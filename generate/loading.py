@@ -1,0 +1,206 @@
+"""Load a UNet2DModel and its scheduler from a shipped name, a local folder or a hub id.
+
+Folder layouts accepted (both as published on the hub):
+    flat       config.json, diffusion_pytorch_model.safetensors, scheduler_config.json  (google/ddpm-*)
+    pipeline   unet/{config.json, diffusion_pytorch_model.safetensors}, scheduler/scheduler_config.json
+Weights are read with safetensors. Pickled weights (.bin, .ckpt) can run arbitrary code when loaded,
+so they are refused unless the author passes --allow-pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
+from diffusers.utils import logging as diffusers_logging
+
+from .errors import UsageError
+
+diffusers_logging.set_verbosity_error()  # its load-time advice (install accelerate) is noise here
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "models"
+WEIGHTS = "diffusion_pytorch_model.safetensors"
+PICKLED = ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.ckpt")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class LoadedModel:
+    unet: UNet2DModel
+    scheduler_config: dict
+    identity: dict  # what goes into the manifest and the run key
+    device: torch.device
+    dtype: torch.dtype
+    slug: str  # folder-safe name for the runs folder
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sample_size(self) -> int:
+        size = self.unet.config.sample_size
+        return int(size[0] if isinstance(size, (list, tuple)) else size)
+
+    @property
+    def channels(self) -> int:
+        return int(self.unet.config.in_channels)
+
+    def scheduler(self, kind: str) -> DDPMScheduler | DDIMScheduler:
+        """A fresh scheduler of `kind` from the model's own config (as DDIMPipeline does)."""
+        cls = DDPMScheduler if kind == "ddpm" else DDIMScheduler
+        return cls.from_config(self.scheduler_config)
+
+
+def shipped_models() -> list[str]:
+    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "config.json").is_file()) \
+        if SHIPPED_DIR.is_dir() else []
+
+
+def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UsageError(f"--device {device!r}: allowed: auto, cpu, cuda, cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: CUDA is not available on this machine; use cpu or auto")
+    if dtype == "auto":
+        dtype = "float16" if dev.type == "cuda" else "float32"
+    if dev.type == "cpu" and dtype == "float16":
+        raise UsageError("dtype float16 is not supported on the CPU; use float32 or bfloat16")
+    return dev, getattr(torch, dtype)
+
+
+def _layout(folder: Path) -> tuple[Path, Path]:
+    """Return (unet folder, scheduler config file) for either layout, or explain what is missing."""
+    if (folder / "unet" / "config.json").is_file():
+        unet_dir, scheduler_file = folder / "unet", folder / "scheduler" / "scheduler_config.json"
+    elif (folder / "config.json").is_file():
+        unet_dir, scheduler_file = folder, folder / "scheduler_config.json"
+    else:
+        raise UsageError(f"{folder}: not a model folder; expected config.json (flat layout) or "
+                         "unet/config.json (pipeline layout)")
+    if not (unet_dir / WEIGHTS).is_file():
+        pickled = [name for name in PICKLED if (unet_dir / name).is_file()]
+        if pickled:
+            raise UsageError(f"{unet_dir / pickled[0]}: pickled weights can run arbitrary code when loaded; "
+                             f"convert them to {WEIGHTS} or pass --allow-pickle if you trust the file")
+        raise UsageError(f"{unet_dir}: has config.json but no weights; expected {WEIGHTS}")
+    if not scheduler_file.is_file():
+        raise UsageError(f"{scheduler_file}: scheduler config not found; the model folder needs one "
+                         "(save it with scheduler.save_pretrained)")
+    return unet_dir, scheduler_file
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: must hold a JSON object")
+    return value
+
+
+def weights_hash(unet: UNet2DModel) -> str:
+    """sha256 over the parameter names, shapes and float32 bytes: the model's content identity."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(unet.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.detach().to(torch.float32).cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _check_model(unet: UNet2DModel, scheduler_config: dict, where: str) -> None:
+    if unet.config.in_channels not in (1, 3) or unet.config.out_channels != unet.config.in_channels:
+        raise UsageError(f"{where}: in_channels={unet.config.in_channels}, out_channels="
+                         f"{unet.config.out_channels}; allowed: 1 or 3 channels, in == out")
+    kind = scheduler_config.get("prediction_type", "epsilon")
+    if kind not in ("epsilon", "v_prediction", "sample"):
+        raise UsageError(f"{where}: scheduler prediction_type {kind!r}; allowed: epsilon, v_prediction, sample")
+
+
+def _load_folder(folder: Path, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
+    try:
+        unet_dir, scheduler_file = _layout(folder)
+    except UsageError:
+        if not allow_pickle:
+            raise
+        unet_dir = folder / "unet" if (folder / "unet").is_dir() else folder
+        scheduler_file = (folder / "scheduler" / "scheduler_config.json"
+                          if (folder / "scheduler").is_dir() else folder / "scheduler_config.json")
+    scheduler_config = _read_json(scheduler_file)
+    _read_json(unet_dir / "config.json")
+    try:
+        unet = UNet2DModel.from_pretrained(unet_dir, use_safetensors=not allow_pickle)
+    except Exception as error:  # diffusers raises several types for mismatched or corrupt weights
+        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise UsageError(f"{unet_dir}: weights do not match config.json or are corrupt ({first})") from None
+    return unet, scheduler_config
+
+
+def _load_hub(hub_id: str, revision: str | None, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
+    """The real `from_pretrained` path for authors with a network; flat repo first, then pipeline."""
+    errors = []
+    for subfolder, scheduler_sub in ((None, None), ("unet", "scheduler")):
+        try:
+            unet = UNet2DModel.from_pretrained(hub_id, subfolder=subfolder, revision=revision,
+                                               use_safetensors=not allow_pickle)
+            scheduler_config = dict(DDPMScheduler.load_config(hub_id, subfolder=scheduler_sub,
+                                                              revision=revision))
+            return unet, scheduler_config
+        except Exception as error:  # network, missing file, or layout mismatch: try the next layout
+            errors.append(str(error).strip().splitlines()[0][:200] if str(error).strip() else repr(error))
+    raise UsageError(f"--model {hub_id}: could not load it from the hub ({'; '.join(errors)}). "
+                     f"Shipped models: {', '.join(shipped_models())}; or pass a local folder. "
+                     "If the repo only has .bin weights, --allow-pickle loads them (runs pickle code)")
+
+
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: str | None = None,
+               allow_pickle: bool = False) -> LoadedModel:
+    dev, torch_dtype = resolve_device(device, dtype)
+    shipped = SHIPPED_DIR / spec
+    if spec in shipped_models():
+        unet, scheduler_config = _load_folder(shipped, allow_pickle=False)
+        identity = {"id": spec, "source": "shipped"}
+        slug = spec
+    elif Path(spec).expanduser().is_dir():
+        folder = Path(spec).expanduser().resolve()
+        unet, scheduler_config = _load_folder(folder, allow_pickle)
+        identity = {"id": folder.name, "source": "local", "path": str(folder)}
+        slug = None
+    elif Path(spec).expanduser().exists():
+        raise UsageError(f"--model {spec}: is a file; a model is a folder (flat or pipeline layout)")
+    elif HUB_ID.match(spec) and not spec.startswith((".", "/")):
+        unet, scheduler_config = _load_hub(spec, revision, allow_pickle)
+        identity = {"id": spec, "source": "hub", "revision": revision or "main",
+                    "commit": unet.config.get("_commit_hash") if hasattr(unet.config, "get") else None}
+        slug = None
+    else:
+        raise UsageError(f"--model {spec!r}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
+                         "not an existing folder, and not a hub id of the form owner/name")
+    where = identity.get("path", spec)
+    _check_model(unet, scheduler_config, where)
+    identity["weights_sha256"] = weights_hash(unet)
+    if slug is None:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", identity["id"].replace("/", "--")) + "-" + \
+            identity["weights_sha256"][:8]
+    scheduler_config = {k: v for k, v in scheduler_config.items() if not k.startswith("_")}
+    unet.to(device=dev, dtype=torch_dtype).eval()
+    if dev.type == "cuda":
+        unet.to(memory_format=torch.channels_last)
+    identity["config"] = {k: v for k, v in dict(unet.config).items() if not k.startswith("_")}
+    return LoadedModel(unet=unet, scheduler_config=scheduler_config, identity=identity, device=dev,
+                       dtype=torch_dtype, slug=slug, label=_label(spec, identity))
+
+
+def _label(spec: str, identity: dict) -> str:
+    card = SHIPPED_DIR / spec / "training.json"
+    if identity["source"] == "shipped" and card.is_file():
+        return f"{spec} (shipped, trained on {json.loads(card.read_text())['data']['name']})"
+    return identity["id"]

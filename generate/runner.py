@@ -1,0 +1,204 @@
+"""Run experiment grids into frame sets: units, resume, atomic writes, one writer per runs folder.
+
+An experiment's plan is a list of *units*: groups of grid cells that go through the reverse process
+together (one batch that shares every timestep). A unit is the grain of resumption: when its last
+frame is on disk, a marker file with its frame records is written atomically. A restarted run skips
+units that have a marker and recomputes the rest with the same batch composition, so the bytes equal
+those of an uninterrupted run. Frames are PNG-encoded and written on a background thread while the
+model keeps computing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .atomic import dumps_json, write_bytes_atomic, write_json_atomic
+from .config import Config, check_against_model
+from .errors import UsageError
+from .frames import encode_png
+from .loading import LoadedModel
+from .manifest import SCHEMA, frames_digest
+
+Emit = Callable[[str, np.ndarray, dict, dict], None]
+
+
+@dataclass
+class Unit:
+    key: str  # stable name of the cells it holds, e.g. "seeds-0-1"
+    calls: int  # UNet calls it makes (for the progress bar)
+    images: int  # images denoised (UNet call x batch)
+    compute: Callable[["Context", Emit], None]
+
+
+@dataclass
+class Context:
+    model: LoadedModel
+    max_batch: int
+    on_calls: Callable[[int], None] = lambda images: None  # progress, in images denoised
+    calls: int = 0
+    images: int = 0
+
+    @torch.no_grad()
+    def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The UNet on a batch, chunked to `max_batch`; float32 in and out, model dtype inside."""
+        unet, outputs = self.model.unet, []
+        for start in range(0, x.shape[0], self.max_batch):
+            chunk = x[start:start + self.max_batch].to(self.model.device, self.model.dtype)
+            if self.model.device.type == "cuda":
+                chunk = chunk.contiguous(memory_format=torch.channels_last)
+            outputs.append(unet(chunk, t[start:start + self.max_batch].to(self.model.device)).sample.float())
+            self.calls += 1
+            self.images += chunk.shape[0]
+            self.on_calls(chunk.shape[0])
+        return torch.cat(outputs)
+
+
+def round_metric(value: float) -> float | None:
+    """Six significant digits: stable JSON across runs, ample for charts."""
+    value = float(value)
+    if not np.isfinite(value):
+        return None
+    return float(f"{value:.6g}")
+
+
+def run_key(experiment: str, config: Config, model: LoadedModel) -> tuple[str, dict]:
+    material = {"schema": SCHEMA, "experiment": experiment, "config": asdict(config.experiment(experiment)),
+                "model": model.identity, "scheduler_base": model.scheduler_config,
+                "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
+                "max_batch": config.run.max_batch}
+    return hashlib.sha256(dumps_json(material).encode()).hexdigest()[:12], material
+
+
+class RunsLock:
+    """One precompute per runs folder: an exclusive flock on RUNS/.lock, released on exit or kill."""
+
+    def __init__(self, runs: Path):
+        self.path = runs / ".lock"
+        self.handle = None
+
+    def __enter__(self) -> "RunsLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "unknown"
+            self.handle.close()
+            raise UsageError(f"{self.path}: another precompute (pid {holder}) is writing to this runs "
+                             "folder; wait for it to finish or choose another --runs") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(str(os.getpid()))
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def environment(model: LoadedModel) -> dict:
+    import diffusers
+
+    return {"torch": torch.__version__, "diffusers": diffusers.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "device": model.device.type,
+            "dtype": str(model.dtype).removeprefix("torch.")}
+
+
+@dataclass
+class ExperimentRun:
+    name: str
+    run_dir: Path
+    units: list[Unit]
+    describe: dict
+    scheduler: dict
+    key: str
+    cached: bool = False
+    records: list[dict] = field(default_factory=list)
+
+
+def prepare(experiment: str, module: Any, config: Config, model: LoadedModel, runs: Path) -> ExperimentRun:
+    check_against_model(config, experiment, model.sample_size,
+                        int(model.scheduler_config.get("num_train_timesteps", 1000)))
+    key, _ = run_key(experiment, config, model)
+    run_dir = runs / model.slug / experiment / key
+    section = config.experiment(experiment)
+    plan = module.plan(section, model, config.run.max_batch, config.source)
+    scheduler = model.scheduler(section.scheduler)
+    return ExperimentRun(name=experiment, run_dir=run_dir, units=plan.units, describe=plan.describe,
+                         scheduler={"class": type(scheduler).__name__,
+                                    "config": {k: v for k, v in dict(scheduler.config).items()
+                                               if not k.startswith("_")}},
+                         key=key, cached=(run_dir / "manifest.json").is_file())
+
+
+def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Context,
+            on_unit: Callable[[Unit], None] = lambda u: None) -> dict:
+    """Compute the missing units of one experiment, then write its manifest. Returns timings."""
+    started = time.time()
+    markers = run.run_dir / "units"
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-writer")
+    pending: list[Future] = []
+    calls_before, images_before = context.calls, context.images
+    try:
+        for unit in run.units:
+            marker = markers / f"{unit.key}.json"
+            if marker.is_file():
+                on_unit(unit)
+                continue
+            records: list[dict] = []
+
+            def write_frame(name: str, image: np.ndarray, coords: dict, metrics: dict,
+                            records: list[dict] = records) -> None:
+                data = encode_png(image)
+                relative = f"frames/{name}.png"
+                write_bytes_atomic(run.run_dir / relative, data)
+                records.append({"file": relative, "sha256": hashlib.sha256(data).hexdigest(),
+                                "coords": coords,
+                                "metrics": {k: round_metric(v) for k, v in metrics.items()}})
+
+            def emit(name: str, image: np.ndarray, coords: dict, metrics: dict) -> None:
+                pending.append(writer.submit(write_frame, name, image, coords, metrics))
+
+            unit.compute(context, emit)
+            # The marker goes through the same single writer thread, so it lands after the frames.
+            pending.append(writer.submit(write_json_atomic, marker, {"unit": unit.key, "frames": records}))
+            on_unit(unit)
+        for future in pending:
+            future.result()
+    finally:
+        writer.shutdown(wait=True)
+    frames = []
+    for unit in run.units:
+        frames.extend(json.loads((markers / f"{unit.key}.json").read_text())["frames"])
+    manifest = {
+        "schema": SCHEMA, "experiment": run.name, "run_key": run.key,
+        "config": asdict(config.experiment(run.name)), "model": dict(model.identity, label=model.label,
+                                                                        slug=model.slug),
+        "scheduler": run.scheduler, "environment": environment(model), "axes": run.describe,
+        "frames": frames, "frames_sha256": frames_digest(frames),
+    }
+    write_json_atomic(run.run_dir / "manifest.json", manifest)
+    timings = {"experiment": run.name, "seconds": round(time.time() - started, 3),
+               "model_calls": context.calls - calls_before, "images": context.images - images_before,
+               "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "finished_ns": time.time_ns(), "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
+    write_json_atomic(run.run_dir / "run.json", timings)
+    for marker in markers.glob("*.json"):
+        marker.unlink()
+    markers.rmdir() if markers.is_dir() else None
+    return timings

@@ -1,0 +1,208 @@
+"""Train a small UNet2DModel with a DDPMScheduler: the models the project ships.
+
+Notation (Ho et al. 2020, "DDPM"; Salimans & Ho 2022 for v):
+    x0      a training image scaled to [-1, 1]
+    eps     standard Gaussian noise, the same shape as x0
+    t       a training timestep, uniform in {0, ..., T-1}
+    x_t     sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps           (DDPM eq. 4)
+    target  eps (epsilon), x0 (sample) or v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x0
+
+Algorithm 1 of DDPM, one step per batch: draw x0, t, eps; minimise ||target - model(x_t, t)||^2.
+Resuming is exact: the checkpoint holds the weights, the EMA weights, the optimiser state, the step
+and the state of the one random generator that draws batches, timesteps, flips and noise.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DDPMScheduler, UNet2DModel
+
+from .atomic import write_bytes_atomic, write_json_atomic
+from .data import load_prepared
+from .errors import UsageError
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 6000
+    batch_size: int = 32
+    learning_rate: float = 4e-4
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    seed: int = 0
+    prediction_type: str = "v_prediction"
+    beta_schedule: str = "squaredcos_cap_v2"
+    num_train_timesteps: int = 1000
+    block_out_channels: tuple[int, ...] = (32, 64, 128)
+    layers_per_block: int = 1
+    attention_levels: tuple[int, ...] = (2,)  # which resolutions get self-attention (0 = full size)
+    norm_num_groups: int = 8
+    hflip: bool = True
+    checkpoint_every: int = 250
+    threads: int = 0  # 0: torch's default
+    extra: dict = field(default_factory=dict)
+
+
+def build_unet(config: TrainConfig, sample_size: int, channels: int) -> UNet2DModel:
+    levels = range(len(config.block_out_channels))
+    return UNet2DModel(
+        sample_size=sample_size, in_channels=channels, out_channels=channels,
+        block_out_channels=tuple(config.block_out_channels),
+        layers_per_block=config.layers_per_block,
+        down_block_types=tuple("AttnDownBlock2D" if i in config.attention_levels else "DownBlock2D"
+                               for i in levels),
+        up_block_types=tuple("AttnUpBlock2D" if i in config.attention_levels else "UpBlock2D"
+                             for i in reversed(levels)),
+        norm_num_groups=config.norm_num_groups, attention_head_dim=32,
+    )
+
+
+def build_scheduler(config: TrainConfig) -> DDPMScheduler:
+    return DDPMScheduler(num_train_timesteps=config.num_train_timesteps,
+                         beta_schedule=config.beta_schedule,
+                         prediction_type=config.prediction_type, clip_sample=True)
+
+
+def training_target(scheduler: DDPMScheduler, x0: torch.Tensor, eps: torch.Tensor,
+                    t: torch.Tensor) -> torch.Tensor:
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return eps
+    if kind == "sample":
+        return x0
+    return scheduler.get_velocity(x0, eps, t)
+
+
+def _learning_rate(config: TrainConfig, step: int) -> float:
+    return config.learning_rate * min(1.0, (step + 1) / max(1, config.warmup_steps))
+
+
+@torch.no_grad()
+def _update_ema(ema: UNet2DModel, model: UNet2DModel, step: int, decay: float) -> None:
+    # Warm-up of the decay (as in diffusers' EMAModel) so early EMA weights are not the random init.
+    decay = min(decay, (1 + step) / (10 + step))
+    for ema_param, param in zip(ema.parameters(), model.parameters()):
+        ema_param.lerp_(param, 1.0 - decay)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def train(data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConfig,
+          resume: bool = False, log=print) -> dict:
+    images, source = load_prepared(data_dir, "train")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)  # only the initial weights depend on the global generator
+    n, size, _, channels = images.shape
+    data = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+    model = build_unet(config, size, channels)
+    ema = build_unet(config, size, channels)
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    scheduler = build_scheduler(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.0)
+    generator = torch.Generator().manual_seed(config.seed)
+    losses: list[float] = []
+    step = 0
+    checkpoint = checkpoint_dir / "checkpoint.pt"
+    settings = {"train": asdict(config), "data": source, "data_dir": str(data_dir),
+                "images": n, "sample_size": size, "channels": channels}
+    if resume and checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=True)
+        if state["settings"]["train"] | {"steps": 0, "threads": 0} != settings["train"] | {"steps": 0, "threads": 0}:
+            raise UsageError(f"{checkpoint}: was made with other training settings; "
+                             "resume with the same settings or choose another --checkpoints folder")
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        losses, step = list(state["losses"]), int(state["step"])
+        settings["seconds"] = float(state.get("seconds", 0.0))
+        log(f"resumed from {checkpoint} at step {step}")
+    settings.setdefault("seconds", 0.0)
+    alphas_cumprod = scheduler.alphas_cumprod
+
+    def save(at_step: int) -> None:
+        _save_checkpoint(checkpoint, {
+            "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(), "losses": losses, "step": at_step,
+            "settings": settings, "seconds": settings["seconds"]})
+
+    window = time.time()
+    model.train()
+    while step < config.steps:
+        # Algorithm 1: x0 ~ q(x0), t ~ Uniform, eps ~ N(0, I)
+        index = torch.randint(0, n, (config.batch_size,), generator=generator)
+        x0 = data[index]
+        if config.hflip:
+            flip = torch.rand(config.batch_size, generator=generator) < 0.5
+            x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
+        t = torch.randint(0, config.num_train_timesteps, (config.batch_size,), generator=generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        a = alphas_cumprod[t].view(-1, 1, 1, 1)
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps  # DDPM eq. 4
+        loss = torch.nn.functional.mse_loss(model(x_t, t).sample, training_target(scheduler, x0, eps, t))
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(config, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        _update_ema(ema, model, step, config.ema_decay)
+        losses.append(float(loss.detach()))
+        step += 1
+        if step % 25 == 0 or step == config.steps:
+            now = time.time()
+            settings["seconds"] += now - window
+            window = now
+            per_step = settings["seconds"] / step
+            log(f"step {step}/{config.steps} loss {np.mean(losses[-25:]):.4f} "
+                f"{per_step:.2f} s/step ETA {per_step * (config.steps - step) / 60:.1f} min")
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save(step)
+    return export(ema, scheduler, settings, losses, out_dir)
+
+
+def export(ema: UNet2DModel, scheduler: DDPMScheduler, settings: dict, losses: list[float],
+           out_dir: Path) -> dict:
+    """Write the EMA weights (safetensors) and scheduler config in the flat google/ddpm-* layout."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ema.save_pretrained(out_dir, safe_serialization=True)
+    scheduler.save_pretrained(out_dir)
+    settings = dict(settings, steps_done=len(losses),
+                    parameters=sum(p.numel() for p in ema.parameters()),
+                    torch=torch.__version__, python=sys.version.split()[0])
+    write_json_atomic(out_dir / "training.json", settings)
+    # Loss curve: mean per 50 steps keeps the file small and the curve readable.
+    chunk = 50
+    rows = [f"{min((i + 1) * chunk, len(losses))},{np.mean(losses[i * chunk:(i + 1) * chunk]):.5f}"
+            for i in range(math.ceil(len(losses) / chunk))]
+    write_bytes_atomic(out_dir / "loss.csv", ("step,loss\n" + "\n".join(rows) + "\n").encode())
+    return settings
+
+
+def load_train_config(overrides: dict) -> TrainConfig:
+    known = TrainConfig.__dataclass_fields__
+    for key in overrides:
+        if key not in known:
+            raise UsageError(f"training setting {key!r} is unknown; allowed: {sorted(known)}")
+    return TrainConfig(**overrides)
+
+
+def config_from_json(text: str) -> TrainConfig:
+    return load_train_config(json.loads(text))
