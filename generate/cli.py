@@ -68,6 +68,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_site(args: argparse.Namespace) -> int:
+    from .site.build import build_site
+
+    result = build_site(Path(args.runs), Path(args.out))
+    print(f"site: {result['runs']} runs, {len(result['pages'])} pages -> {result['out']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m generate", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -107,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     ver = commands.add_parser("verify", help="check every frame of a runs folder against its manifest")
     ver.add_argument("--runs", default="runs")
     ver.set_defaults(func=_cmd_verify)
+
+    site = commands.add_parser("site", help="build the static site from the newest run of each experiment")
+    site.add_argument("--runs", default="runs", help="runs folder (default: runs)")
+    site.add_argument("--out", default="site", help="output folder (default: site)")
+    site.set_defaults(func=_cmd_site)
 
     tr = commands.add_parser("train", help="train a UNet2DModel + DDPMScheduler on a prepared data set")
     tr.add_argument("--data", required=True, help="prepared data folder (prepare-data)")

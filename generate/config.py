@@ -7,6 +7,7 @@ within the training schedule) run in `check_against_model` once the model is kno
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -31,14 +32,14 @@ def _f(default: Any, *, low: float | None = None, high: float | None = None,
 class ReverseConfig:
     scheduler: str = _f("ddpm", choices=SCHEDULERS)
     steps: int = _f(50, low=1, high=1000)
-    seeds: list[int] = _f([0, 1, 2, 3], low=0, high=2**63 - 1)
+    seeds: list[int] = _f([0, 1, 2, 3], low=0, high=2**32 - 1)
 
 
 @dataclass
 class StepCountsConfig:
     scheduler: str = _f("ddim", choices=SCHEDULERS)
     steps: list[int] = _f([10, 50, 1000], low=1, high=1000)
-    seeds: list[int] = _f([0], low=0, high=2**63 - 1)
+    seeds: list[int] = _f([0], low=0, high=2**32 - 1)
 
 
 @dataclass
@@ -46,8 +47,8 @@ class ForwardBackwardConfig:
     scheduler: str = _f("ddim", choices=SCHEDULERS)
     steps: int = _f(50, low=1, high=1000)
     source: str = _f("generated", help="'generated' (a sample of the model) or an image file")
-    source_seed: int = _f(0, low=0, high=2**63 - 1)
-    noise_seed: int = _f(0, low=0, high=2**63 - 1)
+    source_seed: int = _f(0, low=0, high=2**32 - 1)
+    noise_seed: int = _f(0, low=0, high=2**32 - 1)
     start_levels: list[int] = _f([], low=0, high=999, help="indices into the sampling steps; [] = all")
 
 
@@ -55,7 +56,7 @@ class ForwardBackwardConfig:
 class PatchNoiseConfig:
     scheduler: str = _f("ddim", choices=("ddim",))
     steps: int = _f(50, low=1, high=1000)
-    seeds: list[int] = _f([0, 1], low=0, high=2**63 - 1)
+    seeds: list[int] = _f([0, 1], low=0, high=2**32 - 1)
     sizes: list[int] = _f([4, 8, 16], low=1, high=4096)
     positions: list[list[int]] = _f([[x, y] for y in (0, 8, 16) for x in (0, 8, 16)], low=0, high=4096)
 
@@ -64,7 +65,7 @@ class PatchNoiseConfig:
 class MixNoiseConfig:
     scheduler: str = _f("ddim", choices=("ddim",))
     steps: int = _f(50, low=1, high=1000)
-    seeds: list[int] = _f([0, 1], low=0, high=2**63 - 1)
+    seeds: list[int] = _f([0, 1], low=0, high=2**32 - 1)
     scales: list[float] = _f([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
                              low=0.0, high=1.0)
 
@@ -109,8 +110,13 @@ def _check_scalar(value: Any, kind: Any) -> bool:
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
+def _show(value: Any) -> str:
+    """A value as the author wrote it in TOML (true, "text", [1, 2]), not as Python prints it."""
+    return json.dumps(value)
+
+
 def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
-    wrong = UsageError(f"{where} = {value!r}: must be {_type_name(kind)}")
+    wrong = UsageError(f"{where} = {_show(value)}: must be {_type_name(kind)}")
     if kind in (int, float, str):
         if not _check_scalar(value, kind):
             raise wrong
@@ -128,9 +134,9 @@ def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
     low, high, choices = meta.get("low"), meta.get("high"), meta.get("choices")
     for item in items:
         if choices and item not in choices:
-            raise UsageError(f"{where} = {value!r}: {item!r} is not allowed; allowed: {', '.join(choices)}")
+            raise UsageError(f"{where} = {_show(value)}: {_show(item)} is not allowed; allowed: {', '.join(choices)}")
         if low is not None and item < low or high is not None and item > high:
-            raise UsageError(f"{where} = {value!r}: {item!r} is out of range; allowed: {low} to {high}")
+            raise UsageError(f"{where} = {_show(value)}: {_show(item)} is out of range; allowed: {low} to {high}")
     if isinstance(value, list) and kind != list[str] and len(value) == 0 and not where.endswith("start_levels"):
         raise UsageError(f"{where} = []: must list at least one value")
     if kind == list[float]:
@@ -139,7 +145,7 @@ def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
 
 
 def _build(cls: type, table: dict, prefix: str, source: str) -> Any:
-    known = {f.name: f for f in fields(cls) if f.name != "source"}
+    known = {f.name: f for f in fields(cls) if not (cls is Config and f.name == "source")}
     hints = get_type_hints(cls)
     values = {}
     for key, value in table.items():
@@ -162,14 +168,14 @@ def _post_checks(config: Config) -> None:
         for section in ("reverse", "step_counts", "patch_noise", "mix_noise"):
             seeds = getattr(getattr(config, section), name)
             if len(set(seeds)) != len(seeds):
-                raise UsageError(f"{src}: {section}.seeds = {seeds}: seeds must be distinct")
+                raise UsageError(f"{src}: {section}.seeds = {_show(seeds)}: seeds must be distinct")
     fb = config.forward_backward
     for level in fb.start_levels:
         if level >= fb.steps:
             raise UsageError(f"{src}: forward_backward.start_levels contains {level}: a start level is an "
                              f"index into the {fb.steps} sampling steps; allowed: 0 to {fb.steps - 1}")
     if len(set(config.experiments)) != len(config.experiments):
-        raise UsageError(f"{src}: experiments = {config.experiments}: names must be distinct")
+        raise UsageError(f"{src}: experiments = {_show(config.experiments)}: names must be distinct")
 
 
 def load_config(name_or_path: str) -> Config:
@@ -203,7 +209,7 @@ def check_against_model(config: Config, experiment: str, sample_size: int, train
     counts = section.steps if isinstance(section.steps, list) else [section.steps]
     for count in counts:
         if count > train_steps:
-            raise UsageError(f"{src}: {experiment}.steps = {section.steps!r}: the model was trained with "
+            raise UsageError(f"{src}: {experiment}.steps = {_show(section.steps)}: the model was trained with "
                              f"{train_steps} timesteps; allowed: 1 to {train_steps}")
     if experiment == "patch_noise":
         for size in section.sizes:

@@ -139,7 +139,8 @@ def _load_folder(folder: Path, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
     try:
         unet = UNet2DModel.from_pretrained(unet_dir, use_safetensors=not allow_pickle)
     except Exception as error:  # diffusers raises several types for mismatched or corrupt weights
-        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        first = next((line for line in lines if "size mismatch" in line or "issing key" in line), lines[0])[:300]
         raise UsageError(f"{unet_dir}: weights do not match config.json or are corrupt ({first})") from None
     return unet, scheduler_config
 
@@ -162,7 +163,9 @@ def _load_hub(hub_id: str, revision: str | None, allow_pickle: bool) -> tuple[UN
 
 
 def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: str | None = None,
-               allow_pickle: bool = False) -> LoadedModel:
+               allow_pickle: bool = False, where: str | None = None) -> LoadedModel:
+    """`where` names the origin of `spec` in messages (default: the --model option)."""
+    where = where or f"--model {spec}"
     dev, torch_dtype = resolve_device(device, dtype)
     shipped = SHIPPED_DIR / spec
     if spec in shipped_models():
@@ -175,17 +178,16 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: s
         identity = {"id": folder.name, "source": "local", "path": str(folder)}
         slug = None
     elif Path(spec).expanduser().exists():
-        raise UsageError(f"--model {spec}: is a file; a model is a folder (flat or pipeline layout)")
+        raise UsageError(f"{where}: is a file; a model is a folder (flat or pipeline layout)")
     elif HUB_ID.match(spec) and not spec.startswith((".", "/")):
         unet, scheduler_config = _load_hub(spec, revision, allow_pickle)
         identity = {"id": spec, "source": "hub", "revision": revision or "main",
                     "commit": unet.config.get("_commit_hash") if hasattr(unet.config, "get") else None}
         slug = None
     else:
-        raise UsageError(f"--model {spec!r}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
+        raise UsageError(f"{where}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
                          "not an existing folder, and not a hub id of the form owner/name")
-    where = identity.get("path", spec)
-    _check_model(unet, scheduler_config, where)
+    _check_model(unet, scheduler_config, identity.get("path", spec))
     identity["weights_sha256"] = weights_hash(unet)
     if slug is None:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", identity["id"].replace("/", "--")) + "-" + \

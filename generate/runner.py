@@ -171,12 +171,24 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
                                 "coords": coords,
                                 "metrics": {k: round_metric(v) for k, v in metrics.items()}})
 
+            unit_writes: list[Future] = []
+
             def emit(name: str, image: np.ndarray, coords: dict, metrics: dict) -> None:
-                pending.append(writer.submit(write_frame, name, image, coords, metrics))
+                unit_writes.append(writer.submit(write_frame, name, image, coords, metrics))
+
+            def finish(marker: Path = marker, writes: list[Future] = unit_writes,
+                       records: list[dict] = records, key: str = unit.key) -> None:
+                # Runs on the single writer thread after the unit's frames (FIFO), so they are done;
+                # .result() re-raises a failed write and then no marker claims the unit complete.
+                for write in writes:
+                    write.result()
+                write_json_atomic(marker, {"unit": key, "frames": records})
 
             unit.compute(context, emit)
-            # The marker goes through the same single writer thread, so it lands after the frames.
-            pending.append(writer.submit(write_json_atomic, marker, {"unit": unit.key, "frames": records}))
+            pending.append(writer.submit(finish))
+            for future in pending:
+                if future.done() and future.exception() is not None:
+                    future.result()  # stop at the first failed write instead of computing on
             on_unit(unit)
         for future in pending:
             future.result()

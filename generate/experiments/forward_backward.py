@@ -53,6 +53,10 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     levels = sorted(set(cfg.start_levels)) or list(range(steps))
     shape = (model.channels, model.sample_size, model.sample_size)
     ddpm = cfg.scheduler == "ddpm"
+    source_path = None
+    if cfg.source != "generated":
+        source_path = Path(cfg.source) if Path(cfg.source).is_absolute() else Path(source).parent / cfg.source
+        load_source(source_path, model.sample_size, model.channels)  # refuse a bad image before any write
 
     def source_image(ctx, emit) -> torch.Tensor:
         if cfg.source == "generated":
@@ -62,8 +66,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             x = start_noise(shape, gens, model.device, torch.float32)
             x = reverse_process(ctx.denoise, scheduler, x, gens if ddpm else None, lambda i, s: None)
         else:
-            path = Path(cfg.source) if Path(cfg.source).is_absolute() else Path(source).parent / cfg.source
-            x = load_source(path, model.sample_size, model.channels).to(model.device)
+            x = load_source(source_path, model.sample_size, model.channels).to(model.device)
         # The figure shows the 8-bit original, so the experiment starts from exactly those pixels.
         original = image(x[0])
         emit("original", original, {"panel": "original"}, {})

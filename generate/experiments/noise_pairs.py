@@ -7,7 +7,9 @@ image, so any change in the output comes from the change in the noise. Per seed 
 and per variant c of the grid:
     n2, o2 = DDIM(n2), heat_noise = |n1 - n2|, heat_out = |o1 - o2| (channel means, viridis)
     noise_distance = ||n1 - n2||_2, output_distance = ||o1 - o2||_2 (outputs in [-1, 1])
-The fresh noise n' of seed s is drawn from torch.Generator().manual_seed(s + 2**32).
+The fresh noise n' of seed s is the generator's next draw after n1: g = torch.Generator().manual_seed(s);
+n1 = randn(g); n' = randn(g). (Not manual_seed(s + 2**32): torch truncates seeds to 64 bits and
+the Mersenne Twister to 32, so that would give n' = n1.)
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ from ..runner import Unit
 from ..sampling import generators, reverse_process, start_noise
 from . import image, pack, rms
 
-FRESH_OFFSET = 2**32
 NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
 OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
 
 Variant = tuple[str, dict, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]  # name, coords, (n1, n') -> n2
 
 
-def fresh_noise(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
-    return torch.randn((1, *shape), generator=torch.Generator().manual_seed(seed + FRESH_OFFSET))
+def noise_and_fresh(seed: int, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """n1 exactly as DDIMPipeline draws it for `seed`, then n' from the same generator."""
+    gens = generators([seed])
+    n1 = start_noise(shape, gens, torch.device("cpu"), torch.float32)[0]
+    return n1, torch.randn((1, *shape), generator=gens[0])[0]
 
 
 def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
@@ -37,12 +41,11 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
 
     def make(seeds: list[int]) -> Unit:
         def compute(ctx, emit) -> None:
-            n1 = start_noise(shape, generators(seeds), torch.device("cpu"), torch.float32)
             batch = []
-            for b, seed in enumerate(seeds):
-                fresh = fresh_noise(seed, shape)[0]
-                batch.append(n1[b])
-                batch.extend(make_n2(n1[b], fresh) for _, _, make_n2 in variants)
+            for seed in seeds:
+                n1, fresh = noise_and_fresh(seed, shape)
+                batch.append(n1)
+                batch.extend(make_n2(n1, fresh) for _, _, make_n2 in variants)
             x = torch.stack(batch).to(model.device)
             scheduler = model.scheduler("ddim")
             scheduler.set_timesteps(cfg.steps)
@@ -72,6 +75,6 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
 
 
 def describe(cfg) -> dict:
-    return {"seeds": list(cfg.seeds), "steps": cfg.steps, "fresh_seed_offset": FRESH_OFFSET,
+    return {"seeds": list(cfg.seeds), "steps": cfg.steps, "fresh_noise": "second draw of the seed's generator",
             "noise_heat_scale": NOISE_HEAT_SCALE, "output_heat_scale": OUTPUT_HEAT_SCALE,
             "value_range": [-1, 1]}

@@ -1,0 +1,39 @@
+# Noise to Image. The two commands: `make site` (precompute + site on the shipped models, CPU) and `make test`.
+# Everything lives in .venv; torch is pinned to the CPU build so the default install stays light.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+RUNS   ?= runs
+OUT    ?= site
+CONFIG ?= default
+STAMP  := $(VENV)/.installed
+
+.PHONY: site precompute test install browser-deps benchmarks clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+precompute: install
+	$(PY) -m generate precompute --config $(CONFIG) --runs $(RUNS)
+
+site: precompute
+	$(PY) -m generate site --runs $(RUNS) --out $(OUT)
+
+# Debian's Chromium for the browser tests (never a downloaded browser).
+browser-deps:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install browser-deps
+	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+
+benchmarks: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(RUNS) $(OUT) site_src/generated site_src/frames

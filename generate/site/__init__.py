@@ -1,0 +1,1 @@
+"""Site stage: manifests under runs/ -> sprite sheets, figure data, Markdown pages -> mkdocs build."""

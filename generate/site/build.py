@@ -1,0 +1,87 @@
+"""`python -m generate site`: runs/ -> site_src/ (sheets, figure data, pages) -> mkdocs build -> site/.
+
+Data flows one way: manifests are read, never written. Each step is one function.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from ..errors import UsageError
+from . import csp, stats
+from .figures import build_figure
+from .pages import render_pages
+from .runs import Run, latest_runs
+
+REPO = Path(__file__).resolve().parents[2]
+SITE_SRC = REPO / "site_src"
+MKDOCS_YML = REPO / "mkdocs.yml"
+TEMPLATES = REPO / "templates"
+EXPERIMENTS = ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise")
+
+
+def clean_generated(site_src: Path) -> None:
+    """Remove the previous build's sheets and data, so a run that disappeared leaves nothing behind."""
+    for name in ("frames", "generated"):
+        shutil.rmtree(site_src / name, ignore_errors=True)
+        (site_src / name).mkdir(parents=True)
+
+
+def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path) -> dict[str, list[dict]]:
+    """One JSON file per experiment listing every model's figure data; sheets under site_src/frames/."""
+    figures: dict[str, list[dict]] = {name: [] for name in EXPERIMENTS}
+    for (slug, experiment), run in sorted(chosen.items()):
+        if experiment in figures:
+            # sheet URLs are relative to the JSON file in generated/
+            figures[experiment].append(build_figure(run, site_src / "frames", "../frames"))
+    for experiment, models in figures.items():
+        text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
+        (site_src / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
+    return figures
+
+
+def page_context(figures: dict[str, list[dict]]) -> dict:
+    by_slug = {m["slug"]: m for m in figures["patch_noise"]}
+    similar = [{"label": mix["label"], "slug": mix["slug"], **stats.similar_noise(mix, by_slug.get(mix["slug"]))}
+               for mix in figures["mix_noise"]]
+    labels = sorted({m["label"] for models in figures.values() for m in models})
+    return {"figures": figures, "has": {k: bool(v) for k, v in figures.items()}, "labels": labels,
+            "similar": similar}
+
+
+def mkdocs_config(mkdocs_yml: Path, site_src: Path, out: Path) -> Path:
+    """The repo's mkdocs.yml, or a copy pointing at another site_src (tests build elsewhere)."""
+    config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8"))
+    if (mkdocs_yml.parent / config.get("docs_dir", "docs")).resolve() == site_src.resolve():
+        return mkdocs_yml
+    config["docs_dir"] = str(site_src.resolve())
+    config["theme"]["custom_dir"] = str((site_src / "overrides").resolve())
+    derived = out.parent / f".{out.name}.mkdocs.yml"
+    derived.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return derived
+
+
+def run_mkdocs(config_file: Path, out: Path) -> None:
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "-q",
+               "-f", str(config_file), "-d", str(out.resolve())]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=config_file.parent)
+    if done.returncode != 0:
+        raise UsageError(f"mkdocs build --strict failed ({config_file}):\n{done.stdout}{done.stderr}".rstrip())
+
+
+def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Path = MKDOCS_YML,
+               templates: Path = TEMPLATES) -> dict:
+    chosen = latest_runs(runs)                 # validates manifests and frame files first
+    clean_generated(site_src)
+    figures = write_figure_data(chosen, site_src)
+    pages = render_pages(templates, site_src, page_context(figures))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out), out)
+    hashes = csp.apply_csp(out)
+    return {"runs": len(chosen), "pages": [p.name for p in pages], "out": str(out), "csp_hashes": len(hashes)}

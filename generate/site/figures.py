@@ -1,0 +1,176 @@
+"""Figure data: for every model, which manifest frame each slider position shows, plus the metrics.
+
+One builder per experiment turns a validated manifest into a JSON-ready dict. Frames are referenced
+as [sheet, cell, file]: `file` is the manifest's own path, so the page (and the tests) can say
+exactly which manifest frame is on screen.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PIL import Image
+
+from ..errors import UsageError
+from .runs import Run
+from .sprites import SheetWriter
+
+
+class Frames:
+    """Look frames up by their coords; a missing one is an error naming the manifest."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.by_coords = {self._key(f["coords"]): f for f in run.manifest["frames"]}
+
+    @staticmethod
+    def _key(coords: dict) -> tuple:
+        return tuple(sorted((k, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+                            for k, v in coords.items()))
+
+    def get(self, **coords) -> dict:
+        frame = self.by_coords.get(self._key(coords))
+        if frame is None:
+            raise UsageError(f"{self.run.path}: no frame with coords {coords}; the manifest is incomplete")
+        return frame
+
+    def file(self, **coords) -> str:
+        return self.get(**coords)["file"]
+
+    def metric(self, name: str, **coords):
+        return self.get(**coords).get("metrics", {}).get(name)
+
+
+def axis(run: Run, name: str) -> list | int | float:
+    value = run.manifest["axes"].get(name)
+    if value is None:
+        raise UsageError(f"{run.path}: axes.{name} is missing")
+    return value
+
+
+def frame_size(run: Run) -> int:
+    first = run.manifest["frames"][0]["file"] if run.manifest["frames"] else None
+    if first is None:
+        raise UsageError(f"{run.path}: the manifest lists no frames")
+    with Image.open(run.folder / first) as im:
+        return im.width
+
+
+def model_info(run: Run, size: int) -> dict:
+    model = run.manifest["model"]
+    config = model.get("config") or {}
+    return {"slug": model["slug"], "label": str(model.get("label") or model.get("id") or model["slug"]),
+            "id": str(model.get("id", "")), "size": size, "channels": config.get("in_channels"),
+            "run_key": run.manifest["run_key"], "scheduler": run.manifest["scheduler"].get("class", "")}
+
+
+def _snr(a: float) -> float | None:
+    return a / (1 - a) if a < 1 else None
+
+
+def reverse(run: Run, sheets: SheetWriter) -> dict:
+    frames, steps = Frames(run), int(axis(run, "steps"))
+    alpha_bar = [float(a) for a in axis(run, "alpha_bar")]
+    seeds = []
+    for seed in axis(run, "seeds"):
+        seeds.append({"seed": seed,
+                      "x": sheets.add([frames.file(seed=seed, step=i, panel="x") for i in range(steps + 1)]),
+                      "eps": sheets.add([frames.file(seed=seed, step=i, panel="eps") for i in range(steps)]),
+                      "x0": sheets.add([frames.file(seed=seed, step=i, panel="x0") for i in range(steps)])})
+    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
+            "snr": [_snr(a) for a in alpha_bar], "seeds": seeds}
+
+
+def progress_index(position: int, positions: int, steps: int) -> int:
+    """Step of an n-step trajectory shown at slider position p of 0..P: nearest to progress p/P, ties up.
+
+    Integer arithmetic so Python and JavaScript agree exactly: floor(p*n/P + 1/2).
+    """
+    return (2 * position * steps + positions) // (2 * positions)
+
+
+def step_counts(run: Run, sheets: SheetWriter) -> dict:
+    frames, counts = Frames(run), sorted(int(n) for n in axis(run, "steps"))
+    seeds = []
+    for seed in axis(run, "seeds"):
+        tracks = {}
+        for n in counts:
+            tracks[str(n)] = sheets.add([frames.file(steps=n, seed=seed, step=i, panel="x") for i in range(n + 1)])
+        seeds.append({"seed": seed, "tracks": tracks})
+    return {"counts": counts, "positions": max(counts), "seeds": seeds}
+
+
+def forward_backward(run: Run, sheets: SheetWriter) -> dict:
+    frames, steps = Frames(run), int(axis(run, "steps"))
+    levels = []
+    original = sheets.add([frames.file(panel="original")])[0]
+    for k in axis(run, "levels"):
+        k = int(k)
+        track = sheets.add([frames.file(level=k, step=j) for j in range(steps - k + 1)])
+        diff = frames.get(level=k, panel="diff")
+        levels.append({"level": k, "frames": track, "diff": sheets.add([diff["file"]])[0],
+                       "distance": diff["metrics"].get("distance"),
+                       "timestep": diff["metrics"].get("start_timestep"),
+                       "alpha_bar": diff["metrics"].get("start_alpha_bar")})
+    return {"steps": steps, "original": original, "levels": levels}
+
+
+PAIR_PANELS = ("n2", "o2", "heat_noise", "heat_out")
+
+
+def _pair_cell(frames: Frames, sheets_files: list, **coords) -> dict:
+    """One variant cell of a noise-pair grid: its four frames (queued for the sheet) and distances."""
+    cell = {}
+    for panel in PAIR_PANELS:
+        frame = frames.get(panel=panel, **coords)
+        cell[panel] = len(sheets_files)
+        sheets_files.append(frame["file"])
+    metrics = frames.get(panel="n2", **coords).get("metrics", {})
+    cell["noise_distance"] = metrics.get("noise_distance")
+    cell["output_distance"] = metrics.get("output_distance")
+    return cell
+
+
+def _pair_seed(frames: Frames, sheets: SheetWriter, seed: int, variants: list[dict]) -> dict:
+    """Per seed one sheet: n1, o1, then four frames per variant; cell indices become frame refs."""
+    files = [frames.file(seed=seed, panel="n1"), frames.file(seed=seed, panel="o1")]
+    cells = [_pair_cell(frames, files, seed=seed, **variant) for variant in variants]
+    refs = sheets.add(files)
+    for cell in cells:
+        for panel in PAIR_PANELS:
+            cell[panel] = refs[cell[panel]]
+    return {"seed": seed, "n1": refs[0], "o1": refs[1], "cells": cells}
+
+
+def patch_noise(run: Run, sheets: SheetWriter) -> dict:
+    frames = Frames(run)
+    sizes, positions = [int(s) for s in axis(run, "sizes")], [[int(x), int(y)] for x, y in axis(run, "positions")]
+    variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
+    seeds = [_pair_seed(frames, sheets, seed, variants) for seed in axis(run, "seeds")]
+    return {"sizes": sizes, "positions": positions, "image_size": axis(run, "image_size"),
+            "variants": variants, "seeds": seeds}
+
+
+def mix_noise(run: Run, sheets: SheetWriter) -> dict:
+    frames = Frames(run)
+    scales = [float(s) for s in axis(run, "scales")]
+    seeds = [_pair_seed(frames, sheets, seed, [{"scale": s} for s in scales]) for seed in axis(run, "seeds")]
+    return {"scales": scales, "seeds": seeds}
+
+
+BUILDERS = {"reverse": reverse, "step_counts": step_counts, "forward_backward": forward_backward,
+            "patch_noise": patch_noise, "mix_noise": mix_noise}
+
+
+def build_figure(run: Run, frames_root: Path, url_root: str) -> dict:
+    """Sheets for one run under frames_root/<slug>/<experiment>/ and the figure data that points at them."""
+    size = frame_size(run)
+    sheets = SheetWriter(run.folder, run.path, frames_root / run.slug / run.experiment,
+                         f"{url_root}/{run.slug}/{run.experiment}", size)
+    data = BUILDERS[run.experiment](run, sheets)
+    return dict(model_info(run, size), sheets=sheets.write(), **data)
+
+
+def finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -1,0 +1,58 @@
+"""Pick the runs the site shows: for each (model slug, experiment) the newest finished run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from ..manifest import find_manifests, read_manifest
+
+
+@dataclass
+class Run:
+    path: Path        # the manifest file
+    manifest: dict
+    finished_ns: int
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def slug(self) -> str:
+        return self.manifest["model"]["slug"]
+
+    @property
+    def experiment(self) -> str:
+        return self.manifest["experiment"]
+
+
+def _finished_ns(manifest_path: Path) -> int:
+    """run.json's finish time; a run without one sorts oldest (it still counts, it is just not preferred)."""
+    run_json = manifest_path.parent / "run.json"
+    try:
+        value = json.loads(run_json.read_text(encoding="utf-8")).get("finished_ns", 0)
+    except FileNotFoundError:
+        return 0
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+        raise UsageError(f"{run_json}: not a valid run record ({error})") from None
+    return value if isinstance(value, int) else 0
+
+
+def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
+    """Read and validate every manifest (frames must exist); keep the newest per (slug, experiment)."""
+    chosen: dict[tuple[str, str], Run] = {}
+    for path in find_manifests(runs):
+        manifest = read_manifest(path)
+        model = manifest["model"]
+        if not isinstance(model, dict) or not isinstance(model.get("slug"), str):
+            raise UsageError(f"{path}: field model must be an object with a slug")
+        run = Run(path, manifest, _finished_ns(path))
+        key = (run.slug, run.experiment)
+        if key not in chosen or run.finished_ns > chosen[key].finished_ns:
+            chosen[key] = run
+    if not chosen:
+        raise UsageError(f"--runs {runs}: no manifests found; run `python -m generate precompute` first")
+    return chosen

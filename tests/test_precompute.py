@@ -1,0 +1,253 @@
+"""The precompute engine on tiny random models: batching, seeds, resume, manifests."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
+
+from conftest import make_tiny_model
+from generate.config import load_config
+from generate.errors import UsageError
+from generate.frames import decode_png
+from generate.loading import load_model
+from generate.manifest import find_manifests, read_manifest, verify_frames
+from generate.precompute import precompute
+from generate.sampling import generators, reverse_process, split_prediction, start_noise
+
+SMALL = """
+models = ["{model}"]
+[run]
+max_batch = {max_batch}
+[reverse]
+scheduler = "{reverse_scheduler}"
+steps = 4
+seeds = [0, 1, 2]
+[step_counts]
+steps = [2, 5]
+seeds = [3, 4]
+[forward_backward]
+steps = 5
+[patch_noise]
+steps = 3
+seeds = [0, 5]
+sizes = [4, 8]
+positions = [[0, 0], [8, 8]]
+[mix_noise]
+steps = 3
+seeds = [0, 5]
+scales = [0.0, 0.5, 1.0]
+"""
+
+
+def small_config(tmp_path: Path, model: Path, max_batch: int = 64, reverse_scheduler: str = "ddpm"):
+    path = tmp_path / f"config-{max_batch}-{reverse_scheduler}.toml"
+    path.write_text(SMALL.format(model=model, max_batch=max_batch, reverse_scheduler=reverse_scheduler))
+    return load_config(str(path))
+
+
+def frames_of(runs: Path) -> dict[str, dict]:
+    """experiment -> {frame file: (decoded pixels, metrics)} for every manifest under runs."""
+    result = {}
+    for path in find_manifests(runs):
+        manifest = read_manifest(path)
+        result[manifest["experiment"]] = {
+            f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"]) for f in manifest["frames"]}
+    return result
+
+
+def tree_bytes(runs: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(runs)): p.read_bytes() for p in sorted(runs.rglob("*"))
+            if p.is_file() and p.name not in ("run.json", ".lock")}
+
+
+@pytest.fixture(scope="module")
+def batched_runs(tmp_path_factory, tiny_rgb):
+    tmp = tmp_path_factory.mktemp("batched")
+    results = precompute(small_config(tmp, tiny_rgb), tmp / "runs", progress=False, log=lambda *a: None)
+    return tmp / "runs", results
+
+
+def test_every_experiment_writes_a_valid_frame_set(batched_runs):
+    runs, results = batched_runs
+    assert sorted(r["experiment"] for r in results) == sorted(
+        ["reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"])
+    for path in find_manifests(runs):
+        manifest = read_manifest(path)
+        assert manifest["schema"] == 1
+        assert manifest["model"]["weights_sha256"] and manifest["scheduler"]["class"].endswith("Scheduler")
+        assert verify_frames(path, manifest) == []
+    frames = frames_of(runs)
+    # reverse: T+1 states, T noise and T x0 panels per seed
+    assert len(frames["reverse"]) == 3 * (5 + 4 + 4)
+    # forward/backward: the original, the triangle T(T+1)/2 + T noised rows, and T difference maps
+    assert len(frames["forward_backward"]) == 1 + 5 * 6 // 2 + 5 + 5
+    # patch: per seed n1, o1 and 4 panels per (size, position) cell
+    assert len(frames["patch_noise"]) == 2 * (2 + 4 * 4)
+
+
+def test_batched_equals_one_image_at_a_time(tmp_path, tiny_rgb, batched_runs):
+    """max_batch = 1 sends every image through the UNet alone: same frames within float tolerance."""
+    runs, _ = batched_runs
+    precompute(small_config(tmp_path, tiny_rgb, max_batch=1), tmp_path / "runs", progress=False,
+               log=lambda *a: None)
+    batched, single = frames_of(runs), frames_of(tmp_path / "runs")
+    for experiment, frames in batched.items():
+        assert frames.keys() == single[experiment].keys(), experiment
+        for name, (pixels, metrics) in frames.items():
+            other_pixels, other_metrics = single[experiment][name]
+            difference = np.abs(pixels.astype(int) - other_pixels.astype(int)).max()
+            assert difference <= 1, (experiment, name, difference)
+            for key, value in metrics.items():
+                if value is not None:
+                    assert math.isclose(value, other_metrics[key], rel_tol=1e-3, abs_tol=1e-3), (name, key)
+
+
+def test_rerun_of_unchanged_config_makes_no_model_call(tmp_path, tiny_rgb, batched_runs):
+    runs, _ = batched_runs
+    again = precompute(small_config(tmp_path, tiny_rgb), runs, progress=False, log=lambda *a: None)
+    assert all(r["cached"] and r["model_calls"] == 0 for r in again)
+
+
+def _final_image(runs: Path, experiment: str, name: str) -> np.ndarray:
+    [path] = [p for p in find_manifests(runs) if p.parent.parent.name == experiment]
+    return decode_png((path.parent / name).read_bytes())
+
+
+def test_seeds_reproduce_diffusers_pipelines(tmp_path, tiny_rgb, batched_runs):
+    """A reader can rebuild any final image with DDPMPipeline / DDIMPipeline and the recorded seed."""
+    runs, _ = batched_runs
+    model = load_model(str(tiny_rgb))
+    ddpm = DDPMPipeline(unet=model.unet, scheduler=DDPMScheduler.from_config(model.scheduler_config))
+    for seed in (0, 2):
+        expected = ddpm(generator=torch.Generator().manual_seed(seed), num_inference_steps=4,
+                        output_type="np").images[0]
+        ours = _final_image(runs, "reverse", f"frames/s{seed}/x/0004.png")
+        assert np.abs((expected * 255).round() - ours).max() <= 1
+    ddim = DDIMPipeline(unet=model.unet, scheduler=DDIMScheduler.from_config(model.scheduler_config))
+    expected = ddim(generator=torch.Generator().manual_seed(4), num_inference_steps=5, output_type="np").images[0]
+    ours = _final_image(runs, "step_counts", "frames/n5/s4/x/0005.png")
+    assert np.abs((expected * 255).round() - ours).max() <= 1
+
+
+def test_ddim_is_deterministic_and_ddpm_is_not(tiny_rgb):
+    model = load_model(str(tiny_rgb))
+    shape = (3, 16, 16)
+    x_T = start_noise(shape, generators([7]), model.device, torch.float32)
+
+    def sample(kind: str, generator_seed: int) -> torch.Tensor:
+        scheduler = model.scheduler(kind)
+        scheduler.set_timesteps(6)
+        denoise = lambda x, t: model.unet(x, t).sample
+        with torch.no_grad():
+            return reverse_process(denoise, scheduler, x_T.clone(), generators([generator_seed]),
+                                   lambda i, s: None)
+
+    assert torch.equal(sample("ddim", 1), sample("ddim", 2))  # same noise -> same image, always
+    assert not torch.allclose(sample("ddpm", 1), sample("ddpm", 2))  # fresh noise at every step
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample"])
+def test_split_prediction_recovers_noise_and_clean_image(kind):
+    scheduler = DDPMScheduler(prediction_type=kind, beta_schedule="squaredcos_cap_v2")
+    x0, eps, t = torch.rand(2, 3, 8, 8) * 2 - 1, torch.randn(2, 3, 8, 8), 700
+    a = scheduler.alphas_cumprod[t]
+    x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps
+    output = {"epsilon": eps, "sample": x0, "v_prediction": a.sqrt() * eps - (1 - a).sqrt() * x0}[kind]
+    got_eps, got_x0 = split_prediction(scheduler, output, x_t, t)
+    assert torch.allclose(got_eps, eps, atol=1e-4) and torch.allclose(got_x0, x0, atol=1e-4)
+
+
+def test_forward_noising_is_the_closed_form(batched_runs, tiny_rgb):
+    runs, _ = batched_runs
+    [path] = [p for p in find_manifests(runs) if p.parent.parent.name == "forward_backward"]
+    manifest = read_manifest(path)
+    original = decode_png((path.parent / "frames/original.png").read_bytes())
+    x0 = torch.from_numpy(original.copy()).permute(2, 0, 1).float() / 127.5 - 1
+    noise = torch.randn((5, 3, 16, 16), generator=torch.Generator().manual_seed(0))
+    for level in (0, 2, 4):
+        t = manifest["axes"]["timesteps"][level]
+        a = float(DDPMScheduler.from_config(load_model(str(tiny_rgb)).scheduler_config).alphas_cumprod[t])
+        expected = (a ** 0.5 * x0 + (1 - a) ** 0.5 * noise[level]).clamp(-1, 1)
+        frame = decode_png((path.parent / f"frames/L{level:04d}/0000.png").read_bytes())
+        expected_pixels = ((expected / 2 + 0.5) * 255).round().permute(1, 2, 0).numpy()
+        assert np.abs(frame - expected_pixels).max() <= 1, level
+
+
+def test_patch_changes_only_its_region_and_mix_keeps_unit_variance():
+    from generate.experiments.mix_noise import _mixed
+    from generate.experiments.patch_noise import _patched
+
+    n1, fresh = torch.randn(3, 64, 64), torch.randn(3, 64, 64)
+    n2 = _patched(size=8, x=16, y=40)(n1, fresh)
+    changed = (n2 != n1).any(dim=0)
+    assert changed[40:48, 16:24].all() and changed.sum() == 64
+    big1, big_fresh = torch.randn(3, 256, 256), torch.randn(3, 256, 256)
+    for scale in (0.0, 0.3, 0.7, 1.0):
+        assert abs(float(_mixed(scale)(big1, big_fresh).std()) - 1.0) < 0.01
+    assert torch.equal(_mixed(0.0)(n1, fresh), n1)
+
+
+def test_mix_scale_zero_gives_the_same_image_under_ddim(batched_runs):
+    runs, _ = batched_runs
+    [path] = [p for p in find_manifests(runs) if p.parent.parent.name == "mix_noise"]
+    manifest = read_manifest(path)
+    zero = [f for f in manifest["frames"] if f["coords"].get("scale") == 0.0 and f["coords"]["panel"] == "o2"]
+    assert zero and all(f["metrics"]["output_distance"] == 0 and f["metrics"]["noise_distance"] == 0 for f in zero)
+    full = [f for f in manifest["frames"] if f["coords"].get("scale") == 1.0 and f["coords"]["panel"] == "o2"]
+    assert all(f["metrics"]["output_distance"] > 0 for f in full)
+
+
+@pytest.mark.parametrize("channels,kind,layout", [(1, "epsilon", "flat"), (3, "v_prediction", "pipeline"),
+                                                  (1, "sample", "pipeline"), (3, "epsilon", "pipeline")])
+def test_local_folders_of_either_layout_each_shape_and_prediction_type(tmp_path, channels, kind, layout):
+    folder = make_tiny_model(tmp_path / "model", channels=channels, prediction_type=kind, layout=layout)
+    config = tmp_path / "c.toml"
+    config.write_text(f'models = ["{folder}"]\nexperiments = ["reverse", "forward_backward"]\n'
+                      "[reverse]\nsteps = 3\nseeds = [0]\n[forward_backward]\nsteps = 3\n")
+    precompute(load_config(str(config)), tmp_path / "runs", progress=False, log=lambda *a: None)
+    frames = frames_of(tmp_path / "runs")
+    final = frames["reverse"]["frames/s0/x/0003.png"][0]
+    assert final.shape == (16, 16, channels)
+
+
+def test_interrupted_run_resumes_to_the_same_bytes(tmp_path, tiny_rgb, batched_runs, monkeypatch):
+    runs, _ = batched_runs
+    import generate.runner as runner
+
+    real_encode, count = runner.encode_png, {"n": 0}
+
+    def failing_encode(image):
+        count["n"] += 1
+        if count["n"] == 40:
+            raise KeyboardInterrupt  # as if the process were stopped mid-run
+        return real_encode(image)
+
+    monkeypatch.setattr(runner, "encode_png", failing_encode)
+    with pytest.raises(KeyboardInterrupt):
+        precompute(small_config(tmp_path, tiny_rgb), tmp_path / "runs", progress=False, log=lambda *a: None)
+    assert len(find_manifests(tmp_path / "runs")) < 5
+    monkeypatch.setattr(runner, "encode_png", real_encode)
+    precompute(small_config(tmp_path, tiny_rgb), tmp_path / "runs", progress=False, log=lambda *a: None)
+    assert tree_bytes(tmp_path / "runs") == tree_bytes(runs)
+
+
+def test_manifest_tampering_is_detected(tmp_path, batched_runs):
+    runs, _ = batched_runs
+    path = find_manifests(runs)[0]
+    manifest = json.loads(path.read_text())
+    manifest["frames"][0]["file"] = "frames/elsewhere.png"
+    copy = tmp_path / "m" / "manifest.json"
+    copy.parent.mkdir()
+    copy.write_text(json.dumps(manifest))
+    with pytest.raises(UsageError, match="frames_sha256 does not match"):
+        read_manifest(copy)
+    manifest["schema"] = 99
+    copy.write_text(json.dumps(manifest))
+    with pytest.raises(UsageError, match="schema 99 is not supported"):
+        read_manifest(copy)
