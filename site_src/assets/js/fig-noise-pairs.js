@@ -1,0 +1,185 @@
+// Similar noise under DDIM, two figures sharing one layout: n1 and n2, their outputs o1 and o2,
+// both heatmaps and both Euclidean distances, and a flip toggle that alternates n1/n2 and o1/o2.
+//   patch_noise: patch-size slider + position picker (buttons, or click the noise image)
+//   mix_noise:   mixing-scale slider + a chart of output distance against noise distance
+(function (NTI) {
+  "use strict";
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // The shared part: panels, distances, flip, seed picker. variant() returns the current cell.
+  function pairLayout(body, model, shell, variant, extraControls) {
+    let seed = 0;
+    const panels = {
+      n1: NTI.panel("n1: start noise"), n2: NTI.panel("n2: changed noise"), heat_noise: NTI.panel("|n1 − n2|"),
+      o1: NTI.panel("o1 = DDIM(n1)"), o2: NTI.panel("o2 = DDIM(n2)"), heat_out: NTI.panel("|o1 − o2|"),
+    };
+    const flipNoise = NTI.panel("flip: noise", "nti-flip");
+    const flipOut = NTI.panel("flip: output", "nti-flip");
+    const flipRow = NTI.el("div", { class: "nti-panels nti-flip-row", hidden: true }, [flipNoise.el, flipOut.el]);
+    const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
+    let flipTimer = null, flipSecond = false;
+
+    function drawFlip() {
+      const pair = model.seeds[seed];
+      const cell = variant(pair);
+      flipNoise.draw(model, flipSecond ? cell.n2 : pair.n1);
+      flipOut.draw(model, flipSecond ? cell.o2 : pair.o1);
+      flipNoise.el.querySelector("figcaption").textContent = flipSecond ? "n2" : "n1";
+      flipOut.el.querySelector("figcaption").textContent = flipSecond ? "o2" : "o1";
+    }
+    function draw() {
+      const pair = model.seeds[seed];
+      const cell = variant(pair);
+      panels.n1.draw(model, pair.n1);
+      panels.o1.draw(model, pair.o1);
+      for (const name of ["n2", "o2", "heat_noise", "heat_out"]) panels[name].draw(model, cell[name]);
+      info.textContent = `noise distance ‖n1 − n2‖ = ${NTI.fmt(cell.noise_distance, 2)}, output distance ‖o1 − o2‖ = ${NTI.fmt(cell.output_distance, 2)}`;
+      if (flipTimer) drawFlip();
+      return cell;
+    }
+    const flip = NTI.Toggle({ label: "Flip between n1/o1 and n2/o2", onChange(on) {
+      if (flipTimer) clearInterval(flipTimer);
+      flipTimer = null;
+      flipRow.hidden = !on;
+      if (on) {
+        flipSecond = false;
+        drawFlip();
+        flipTimer = setInterval(() => { flipSecond = !flipSecond; drawFlip(); }, 700);
+      }
+    } });
+    shell.cleanups.push(() => { if (flipTimer) clearInterval(flipTimer); flipTimer = null; });
+    const controls = NTI.el("div", { class: "nti-controls" }, [...extraControls, flip.el]);
+    let picker = null;
+    if (model.seeds.length > 1) {
+      picker = NTI.Picker({ label: "Seed", options: model.seeds.map((s) => `seed ${s.seed}`), onChange: (index) => { seed = index; draw(); } });
+      controls.append(picker.el);
+    }
+    body.append(NTI.el("div", { class: "nti-panels nti-pairs" }, Object.values(panels).map((p) => p.el)), info, flipRow, controls);
+    return {
+      panels, draw, flip,
+      get seed() { return seed; },
+      setSeed(index) { if (index < model.seeds.length) { seed = index; if (picker) picker.set(index); draw(); } },
+    };
+  }
+
+  NTI.figures.patch_noise = {
+    create(body, model, shell) {
+      const positions = model.positions;
+      let position = 0;
+      const variantIndex = (sizeIndex, positionIndex) => sizeIndex * positions.length + positionIndex;
+      const outline = NTI.el("div", { class: "nti-patch-outline", "aria-hidden": "true" });
+      const buttons = positions.map(([x, y], index) => {
+        const button = NTI.el("button", { type: "button", class: "nti-button nti-pos", "aria-pressed": "false", text: `(${x}, ${y})`, "aria-label": `patch at x ${x}, y ${y}` });
+        button.addEventListener("click", () => choose(index));
+        return button;
+      });
+      const size = NTI.Slider({ label: "Patch size", min: 0, max: model.sizes.length - 1, value: 0,
+        text: (i) => `${model.sizes[i]} × ${model.sizes[i]} pixels`, onChange: () => update() });
+      const picker = NTI.el("div", { class: "nti-positions", role: "group", "aria-label": "Patch position (x, y) in pixels" },
+        [NTI.el("span", { class: "nti-slider-label", text: "Patch position" }), ...buttons]);
+      const layout = pairLayout(body, model, shell, (pair) => pair.cells[variantIndex(size.value, position)], [size.el, picker]);
+      layout.panels.n2.el.querySelector(".nti-canvas-wrap").append(outline);
+      layout.panels.n2.el.classList.add("nti-pickable");
+      function update() {
+        buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === position)));
+        const [x, y] = positions[position];
+        const s = model.sizes[size.value];
+        const scale = 100 / model.image_size;
+        outline.style.left = `${x * scale}%`; outline.style.top = `${y * scale}%`;
+        outline.style.width = `${s * scale}%`; outline.style.height = `${s * scale}%`;
+        layout.draw();
+      }
+      function choose(index) { position = index; update(); }
+      // Clicking the noise image picks the position whose patch centre is nearest to the click.
+      layout.panels.n2.canvas.addEventListener("click", (event) => {
+        const box = layout.panels.n2.canvas.getBoundingClientRect();
+        const px = ((event.clientX - box.left) / box.width) * model.image_size;
+        const py = ((event.clientY - box.top) / box.height) * model.image_size;
+        const s = model.sizes[size.value];
+        let best = 0, bestDistance = Infinity;
+        positions.forEach(([x, y], index) => {
+          const d = (x + s / 2 - px) ** 2 + (y + s / 2 - py) ** 2;
+          if (d < bestDistance) { bestDistance = d; best = index; }
+        });
+        choose(best);
+      });
+      update();
+      return {
+        getState: () => ({ size: model.sizes.length > 1 ? size.value / (model.sizes.length - 1) : 0, position, seed: layout.seed }),
+        setState(state) {
+          if (state.seed !== undefined) layout.setSeed(state.seed);
+          if (state.size !== undefined) size.set(NTI.fromFraction(state.size, model.sizes.length - 1));
+          if (state.position !== undefined && state.position < positions.length) choose(state.position);
+          if (state.flip !== undefined && state.flip !== layout.flip.on) layout.flip.set(state.flip);
+        },
+      };
+    },
+  };
+
+  function distanceChart(mix, patch) {
+    const W = 280, H = 180, pad = { l: 40, r: 8, t: 8, b: 32 };
+    const points = [...mix.map((p) => p[0]), ...patch.map((p) => p[0])];
+    const outs = [...mix.map((p) => p[1]), ...patch.map((p) => p[1])];
+    const xMax = Math.max(1e-9, ...points) * 1.05, yMax = Math.max(1e-9, ...outs) * 1.1;
+    const X = (v) => pad.l + (v / xMax) * (W - pad.l - pad.r);
+    const Y = (v) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart", role: "img",
+      "aria-label": "Output distance against noise distance: circles for mixed noise, squares for patch changes" });
+    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("text", { x: (W + pad.l) / 2, y: H - 6, "text-anchor": "middle", class: "nti-chart-text" }, "noise distance ‖n1 − n2‖"));
+    root.append(svg("text", { x: 12, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 12 ${(H - pad.b) / 2})` }, "output distance"));
+    root.append(svg("text", { x: W - pad.r, y: H - pad.b + 12, "text-anchor": "end", class: "nti-chart-text" }, NTI.fmt(xMax, 1)));
+    root.append(svg("text", { x: pad.l - 3, y: pad.t + 8, "text-anchor": "end", class: "nti-chart-text" }, NTI.fmt(yMax, 1)));
+    if (mix.length > 1) root.append(svg("polyline", { points: mix.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: "nti-series-mix-line" }));
+    for (const [x, y] of patch) root.append(svg("rect", { x: X(x) - 3, y: Y(y) - 3, width: 6, height: 6, class: "nti-series-patch" }));
+    for (const [x, y] of mix) root.append(svg("circle", { cx: X(x), cy: Y(y), r: 3.5, class: "nti-series-mix" }));
+    const marker = svg("circle", { r: 7, class: "nti-chart-marker" });
+    root.append(marker);
+    const legend = NTI.el("p", { class: "nti-legend", text: "● mixed noise (this slider)   ■ patch changes (previous figure)   ◯ current s" });
+    return { el: NTI.el("div", { class: "nti-chart-wrap" }, [root, legend]), mark(x, y) { marker.setAttribute("cx", X(x)); marker.setAttribute("cy", Y(y)); } };
+  }
+
+  NTI.figures.mix_noise = {
+    extra: "patch_noise.json", // the patch cells of the same model are the chart's second series
+    create(body, model, shell) {
+      const last = model.scales.length - 1;
+      const scale = NTI.Slider({ label: "Mixing scale s", min: 0, max: last, value: 0,
+        text: (i) => `s = ${model.scales[i].toFixed(2)}`, onChange: () => update() });
+      const player = NTI.Player({ shell, interval: 500, tick: () => scale.set(scale.value >= last ? 0 : scale.value + 1) });
+      const layout = pairLayout(body, model, shell, (pair) => pair.cells[scale.value], [scale.el, player.el]);
+      const patchModel = (shell.extra ? shell.extra.models : []).find((m) => m.slug === model.slug);
+      let chart = null;
+      function buildChart() {
+        const pair = model.seeds[layout.seed];
+        const patchSeed = patchModel ? (patchModel.seeds.find((s) => s.seed === pair.seed) || patchModel.seeds[0]) : null;
+        const next = distanceChart(pair.cells.map((c) => [c.noise_distance, c.output_distance]),
+          patchSeed ? patchSeed.cells.map((c) => [c.noise_distance, c.output_distance]) : []);
+        if (chart) chart.el.replaceWith(next.el); else body.append(next.el);
+        chart = next;
+      }
+      function update() {
+        const cell = layout.draw();
+        chart.mark(cell.noise_distance, cell.output_distance);
+      }
+      buildChart();
+      update();
+      return {
+        getState: () => ({ scale: last ? scale.value / last : 0, seed: layout.seed }),
+        setState(state) {
+          if (state.seed !== undefined && state.seed !== layout.seed) { layout.setSeed(state.seed); buildChart(); }
+          if (state.scale !== undefined) scale.set(NTI.fromFraction(state.scale, last));
+          if (state.flip !== undefined && state.flip !== layout.flip.on) layout.flip.set(state.flip);
+          update();
+        },
+      };
+    },
+  };
+})(window.NTI);

@@ -1,0 +1,19 @@
+// Scrollytelling: each text step (.nti-step with a data-state) that reaches the middle of the
+// viewport moves its section's figure to that state, unless the reader has taken over the controls.
+(function (NTI) {
+  "use strict";
+  NTI.scrolly = function (section, controller) {
+    const steps = Array.from(section.querySelectorAll(".nti-step[data-state]"));
+    if (!steps.length || !("IntersectionObserver" in window)) return () => {};
+    const observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        steps.forEach((step) => step.classList.toggle("nti-step-active", step === entry.target));
+        if (controller.userControlled) continue;
+        try { controller.setState(JSON.parse(entry.target.dataset.state)); } catch (error) { console.error(error); }
+      }
+    }, { rootMargin: "-45% 0px -45% 0px" });
+    steps.forEach((step) => observer.observe(step));
+    return () => observer.disconnect();
+  };
+})(window.NTI);

@@ -1,0 +1,67 @@
+"""Shared by test_site.py and test_browser.py: one small real precompute and one site built from it.
+
+Two tiny random UNets (colour and greyscale, 16 px) run the smoke grid once per test session; the
+site is then built through the CLI. Cached at module level so both test files share one build.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+_CACHE: dict[str, Path] = {}
+MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
+
+
+def make_tiny_model(folder: Path, channels: int) -> None:
+    from diffusers import DDPMScheduler, UNet2DModel
+
+    torch.manual_seed(channels)
+    model = UNet2DModel(sample_size=16, in_channels=channels, out_channels=channels, block_out_channels=(8, 16),
+                        layers_per_block=1, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+                        up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=4, attention_head_dim=8)
+    model.save_pretrained(folder)
+    DDPMScheduler().save_pretrained(folder)
+
+
+def built_site(tmp_path_factory) -> dict[str, Path]:
+    """{'runs': runs folder, 'site': built site} — computed once per session."""
+    if not _CACHE:
+        from generate.cli import main
+        from generate.config import load_config
+        from generate.precompute import precompute
+
+        base = tmp_path_factory.mktemp("site-build")
+        runs = base / "runs"
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the machine is shared with training; tiny models gain nothing from more
+        try:
+            for name, channels in MODELS:
+                make_tiny_model(base / name, channels)
+                precompute(load_config("smoke"), runs, models=[str(base / name)], progress=False, log=lambda *_: None)
+        finally:
+            torch.set_num_threads(threads)
+        assert main(["site", "--runs", str(runs), "--out", str(base / "site")]) == 0
+        _CACHE.update(runs=runs, site=base / "site", base=base)
+    return dict(_CACHE)
+
+
+def manifests(runs: Path) -> dict[tuple[str, str], dict]:
+    """(model slug, experiment) -> manifest (the tests make one run of each)."""
+    found = {}
+    for path in sorted(runs.glob("*/*/*/manifest.json")):
+        manifest = json.loads(path.read_text())
+        found[(manifest["model"]["slug"], manifest["experiment"])] = manifest
+    return found
+
+
+def frame_file(manifest: dict, **coords) -> str:
+    """The manifest's frame for these coords (numbers compared as numbers)."""
+    for frame in manifest["frames"]:
+        if frame["coords"].keys() == coords.keys() and all(
+                frame["coords"][k] == v or (isinstance(v, (int, float)) and frame["coords"][k] == float(v))
+                for k, v in coords.items()):
+            return frame["file"]
+    raise AssertionError(f"manifest has no frame at {coords}")
