@@ -76,6 +76,14 @@ def _cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_card(args: argparse.Namespace) -> int:
+    from .card import make_card
+
+    make_card(args.name, Path(args.data), args.classifier_steps, args.count,
+              log=lambda line: print(line, flush=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m generate", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -120,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     site.add_argument("--out", default="site", help="output folder (default: site)")
     site.set_defaults(func=_cmd_site)
+
+    card = commands.add_parser("card", help="measure a shipped model and write its model card")
+    card.add_argument("name", help="shipped model name, e.g. fashion-32")
+    card.add_argument("--data", required=True, help="the prepared data set it was trained on")
+    card.add_argument("--classifier-steps", type=int, default=1500,
+                      help="training steps of the feature classifier for the Frechet distance")
+    card.add_argument("--count", type=int, default=500, help="images per set in the Frechet distance")
+    card.set_defaults(func=_cmd_card)
 
     tr = commands.add_parser("train", help="train a UNet2DModel + DDPMScheduler on a prepared data set")
     tr.add_argument("--data", required=True, help="prepared data folder (prepare-data)")

@@ -1,0 +1,182 @@
+"""`python -m generate card NAME`: measure a shipped model and write its model card.
+
+Writes into generate/models/NAME/: README.md (the card, also a page of the site), card.json (the
+numbers), samples.png, nearest.png, loss.svg and classifier.safetensors (the feature network, so the
+figure can be measured again).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from .atomic import write_bytes_atomic, write_json_atomic
+from .data import load_prepared
+from .frames import encode_png
+from .loading import SHIPPED_DIR, load_model
+from .quality import accuracy, features, frechet_distance, nearest, noise_images, train_classifier
+from .runner import Context
+from .sampling import generators, reverse_process, start_noise, to_uint8
+
+SAMPLE_STEPS = 50  # DDIM steps for the card's samples (the site's figures use 50 too)
+
+
+def sample(model, count: int, seed0: int = 0, batch: int = 128) -> np.ndarray:
+    """`count` DDIM samples, seed i = seed0 + i (the pipelines' seeds), as uint8 (N, H, W, C)."""
+    context = Context(model=model, max_batch=batch)
+    shape = (model.channels, model.sample_size, model.sample_size)
+    out = []
+    for start in range(0, count, batch):
+        seeds = list(range(seed0 + start, seed0 + min(count, start + batch)))
+        scheduler = model.scheduler("ddim")
+        scheduler.set_timesteps(SAMPLE_STEPS)
+        x = start_noise(shape, generators(seeds), model.device, torch.float32)
+        with torch.no_grad():
+            x = reverse_process(context.denoise, scheduler, x, None, lambda i, s: None)
+        out.append(to_uint8(x).numpy())
+    return np.concatenate(out)
+
+
+def grid(images: np.ndarray, columns: int, scale: int = 2, gap: int = 2) -> np.ndarray:
+    """Tile (N, H, W, C) uint8 images on a white background, each upscaled `scale` times."""
+    n, h, w, c = images.shape
+    rows = -(-n // columns)
+    big = images.repeat(scale, 1).repeat(scale, 2)
+    canvas = np.full((rows * (h * scale + gap) + gap, columns * (w * scale + gap) + gap, c), 255, np.uint8)
+    for i, img in enumerate(big):
+        r, k = divmod(i, columns)
+        y, x = gap + r * (h * scale + gap), gap + k * (w * scale + gap)
+        canvas[y:y + h * scale, x:x + w * scale] = img
+    return canvas
+
+
+def loss_svg(csv: str, width: int = 480, height: int = 200) -> str:
+    rows = [line.split(",") for line in csv.strip().splitlines()[1:]]
+    steps, losses = np.array([float(r[0]) for r in rows]), np.array([float(r[1]) for r in rows])
+    top = float(np.quantile(losses, 0.98)) * 1.05
+    xs = 40 + (width - 50) * steps / steps.max()
+    ys = height - 25 - (height - 35) * np.clip(losses / top, 0, 1)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="Training loss from {losses[0]:.3f} to {losses[-1]:.3f} over {int(steps.max())} steps">'
+            f'<rect width="{width}" height="{height}" fill="#fff"/>'
+            f'<polyline fill="none" stroke="#3f51b5" stroke-width="1.5" points="{points}"/>'
+            f'<line x1="40" y1="{height - 25}" x2="{width - 10}" y2="{height - 25}" stroke="#555"/>'
+            f'<line x1="40" y1="10" x2="40" y2="{height - 25}" stroke="#555"/>'
+            f'<text x="40" y="{height - 8}" font-size="11" fill="#333">0</text>'
+            f'<text x="{width - 10}" y="{height - 8}" font-size="11" text-anchor="end" fill="#333">'
+            f'{int(steps.max())} steps</text>'
+            f'<text x="36" y="16" font-size="11" text-anchor="end" fill="#333">{top:.2f}</text>'
+            f'<text x="36" y="{height - 25}" font-size="11" text-anchor="end" fill="#333">0</text></svg>\n')
+
+
+def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count: int = 500,
+              log=print) -> dict:
+    folder = SHIPPED_DIR / name
+    started = time.time()
+    model = load_model(name, device="cpu", dtype="float32")
+    train, source = load_prepared(data_dir, "train")
+    heldout, _ = load_prepared(data_dir, "heldout")
+    train_labels, heldout_labels = np.load(data_dir / "train_labels.npy"), np.load(data_dir / "heldout_labels.npy")
+    classes = len(source["class_names"])
+
+    net = train_classifier(train, train_labels, classes, classifier_steps, log=log)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, folder / "classifier.safetensors")
+    held_accuracy = accuracy(net, heldout, heldout_labels)
+
+    # Equal set sizes everywhere: FD is biased by the sample count, so only equal counts compare.
+    count = min(reference_count, len(heldout) // 2) if len(heldout) >= 2 * reference_count else len(heldout)
+    real_a = heldout[:count]
+    real_b = heldout[len(heldout) // 2:len(heldout) // 2 + count] if len(heldout) >= 2 * count else train[:count]
+    real_b_name = "held-out images (second half)" if len(heldout) >= 2 * count else "training images"
+    samples = sample(model, count)
+    noise = noise_images(count, (model.channels, model.sample_size, model.sample_size))
+    feats = {key: features(net, images) for key, images in
+             (("real_a", real_a), ("real_b", real_b), ("samples", samples), ("noise", noise))}
+    fd = {"model_samples": frechet_distance(feats["samples"], feats["real_a"]),
+          "real_vs_real": frechet_distance(feats["real_b"], feats["real_a"]),
+          "noise": frechet_distance(feats["noise"], feats["real_a"])}
+
+    shown = samples[:32]
+    index, distance = nearest(shown, train)
+    write_bytes_atomic(folder / "samples.png", encode_png(grid(shown, 8)))
+    write_bytes_atomic(folder / "nearest.png", encode_png(grid(train[index], 8)))
+    write_bytes_atomic(folder / "loss.svg", loss_svg((folder / "loss.csv").read_text()).encode())
+    training = json.loads((folder / "training.json").read_text())
+    record = {"model": name, "fd": fd, "count": count, "real_b": real_b_name,
+              "classifier": {"steps": classifier_steps, "heldout_accuracy": held_accuracy, "feature_dim": 64,
+                             "classes": classes},
+              "nearest_rms_distance": [round(float(d), 2) for d in distance],
+              "sample_steps": SAMPLE_STEPS, "seconds": round(time.time() - started, 1)}
+    write_json_atomic(folder / "card.json", record)
+    write_bytes_atomic(folder / "README.md", render_card(name, training, record).encode())
+    log(json.dumps(fd))
+    return record
+
+
+def render_card(name: str, training: dict, card: dict) -> str:
+    t, data, fd = training["train"], training["data"], card["fd"]
+    minutes = training["seconds"] / 60
+    where = training.get("where", "on a 2-core CPU (no GPU)")
+    return f"""# Model card: `{name}`
+
+A small diffusion model trained by this project so that the explainer works offline on a CPU.
+Load it by name: `python -m generate precompute --model {name}`.
+
+## Data
+
+- **Source**: {data['name']} ({data['package']}), licence: {data['licence']}.
+- **Preparation**: {data['transform']}.
+- **Images**: {training['images']} training images of {training['sample_size']} x {training['sample_size']} px,
+  {training['channels']} channel(s). Checksums of the source files and arrays are in `training.json`.
+
+## Training
+
+| setting | value |
+|---|---|
+| architecture | diffusers `UNet2DModel`, channels {tuple(t['block_out_channels'])}, {t['layers_per_block']} layer(s) per block, self-attention at level(s) {tuple(t['attention_levels'])}, {training['parameters']:,} parameters |
+| schedule | `DDPMScheduler`, {t['num_train_timesteps']} timesteps, `{t['beta_schedule']}`, prediction `{t['prediction_type']}` |
+| optimiser | AdamW, learning rate {t['learning_rate']} (warm-up {t['warmup_steps']} steps), batch {t['batch_size']}, gradient clip {t['grad_clip']} |
+| EMA | decay {t['ema_decay']} (the shipped weights are the EMA weights) |
+| steps | {training['steps_done']} |
+| time | {minutes:.0f} minutes {where} |
+| seed | {t['seed']}, horizontal flips {'on' if t['hflip'] else 'off'} |
+
+Retrain with `python -m generate train --data data/<set> --out generate/models/{name} --checkpoints
+checkpoints/{name} --settings generate/models/settings/{name}.json --steps {training['steps_done']}`
+(`--resume` continues exactly after an interruption).
+
+![Training loss](loss.svg)
+
+*Training loss (mean per 50 steps).*
+
+## Samples
+
+![Samples of {name}](samples.png)
+
+*32 samples, DDIM with {card['sample_steps']} steps, seeds 0 to 31.*
+
+![Nearest training images](nearest.png)
+
+*For each sample above, in the same place, its nearest training image (pixel L2). RMS distances per pixel
+(0 to 255): median {np.median(card['nearest_rms_distance']):.1f}, smallest {min(card['nearest_rms_distance']):.1f}.
+Small distances mean a memorised training image; larger ones a new image.*
+
+## Quality figure
+
+Frechet distance in the 64-dimensional features of a small classifier trained on the same data
+({card['classifier']['classes']} classes, held-out accuracy {card['classifier']['heldout_accuracy']:.1%}),
+each set {card['count']} images, measured against {card['count']} held-out real images. Lower is closer
+to real data; the number only means something next to its references.
+
+| image set | Frechet distance |
+|---|---|
+| real {card['real_b']} (the floor) | {fd['real_vs_real']:.2f} |
+| **samples of `{name}`** | **{fd['model_samples']:.2f}** |
+| Gaussian noise images (the ceiling) | {fd['noise']:.2f} |
+"""
