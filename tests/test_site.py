@@ -1,0 +1,147 @@
+"""Site build: pages from a real (tiny) precompute, figure data that matches the manifests exactly,
+lossless sprite sheets, newest-run selection, escaping, and clear errors for broken runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generate.errors import UsageError
+from generate.site.build import build_site
+from generate.site.runs import latest_runs
+from site_support import built_site, manifests
+
+PAGES = ["index.html", "reverse/index.html", "step-counts/index.html", "forward-backward/index.html",
+         "similar-noise/index.html"]
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return built_site(tmp_path_factory)
+
+
+def _figure_data(site: Path, experiment: str) -> dict:
+    return json.loads((site / "generated" / f"{experiment}.json").read_text())
+
+
+def _refs(value):
+    """Every frame reference [sheet, cell, file] anywhere in a figure's data."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[2], str) and value[2].startswith("frames/"):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _refs(item)
+
+
+def test_pages_exist_with_policy_and_no_third_party(build):
+    for page in PAGES:
+        html = (build["site"] / page).read_text()
+        assert 'http-equiv="Content-Security-Policy"' in html
+        assert "NTI-CSP-SCRIPT-HASHES" not in html and "unsafe-inline" not in html
+        assert "fonts.googleapis" not in html and "fonts.gstatic" not in html and "cdn" not in html.lower()
+    figures = (build["site"] / "reverse/index.html").read_text()
+    assert 'data-kind="reverse"' in figures and 'role="slider"' not in figures  # controls are built by JS
+
+
+def test_every_frame_reference_is_a_manifest_frame_and_the_sheet_cell_is_lossless(build):
+    runs = build["runs"]
+    by_run = manifests(runs)
+    for experiment in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
+        data = _figure_data(build["site"], experiment)
+        assert {m["slug"] for m in data["models"]} == {slug for slug, e in by_run if e == experiment}
+        for model in data["models"]:
+            manifest = by_run[(model["slug"], experiment)]
+            files = {f["file"] for f in manifest["frames"]}
+            run_dir = next(runs.glob(f"{model['slug']}/{experiment}/*/"))
+            refs = list(_refs(model))
+            assert refs and {r[2] for r in refs} <= files
+            size = model["size"]
+            for sheet_index, cell, name in refs[:: max(1, len(refs) // 25)]:
+                sheet_info = model["sheets"][sheet_index]
+                sheet = Image.open(build["site"] / "generated" / sheet_info["url"]).convert("RGB")
+                x, y = (cell % sheet_info["cols"]) * size, (cell // sheet_info["cols"]) * size
+                got = np.asarray(sheet.crop((x, y, x + size, y + size)))
+                want = np.asarray(Image.open(run_dir / name).convert("RGB"))
+                assert np.array_equal(got, want), f"{experiment} {name}: sheet cell differs from the frame"
+
+
+def test_similar_noise_page_states_the_correlation_from_the_data(build):
+    text = (build["site"] / "similar-noise/index.html").read_text()
+    assert "Pearson correlation" in text and "r = " in text
+
+
+def test_newest_run_per_model_and_experiment_wins(build, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(build["runs"], runs)
+    original = next(runs.glob("*/reverse/*/"))
+    newer = original.parent / "zz-newer"
+    shutil.copytree(original, newer)
+    record = json.loads((newer / "run.json").read_text())
+    record["finished_ns"] += 10
+    (newer / "run.json").write_text(json.dumps(record))
+    chosen = latest_runs(runs)
+    assert chosen[(original.parent.parent.name, "reverse")].folder == newer
+    record["finished_ns"] -= 20
+    (newer / "run.json").write_text(json.dumps(record))
+    assert latest_runs(runs)[(original.parent.parent.name, "reverse")].folder == original
+
+
+def _one_run_copy(build, tmp_path, experiment="reverse") -> Path:
+    """A runs folder holding one run of the colour model (cheap to build)."""
+    source = next(build["runs"].glob(f"tiny-rgb*/{experiment}/*/"))
+    target = tmp_path / "runs" / source.parent.parent.name / experiment / source.name
+    shutil.copytree(source, target)
+    return target
+
+
+def test_missing_frame_stops_the_build_naming_the_file(build, tmp_path):
+    run = _one_run_copy(build, tmp_path)
+    (run / "frames/s0/eps/0001.png").unlink()
+    with pytest.raises(UsageError) as error:
+        build_site(tmp_path / "runs", tmp_path / "site")
+    assert str(run / "manifest.json") in str(error.value) and "frames/s0/eps/0001.png" in str(error.value)
+
+
+def test_unreadable_frame_stops_the_build_naming_the_file(build, tmp_path):
+    run = _one_run_copy(build, tmp_path)
+    (run / "frames/s0/x0/0002.png").write_bytes(b"not a png")
+    with pytest.raises(UsageError, match="frames/s0/x0/0002.png"):
+        build_site(tmp_path / "runs", tmp_path / "site")
+
+
+@pytest.mark.parametrize("damage", ["{ not json", "[]", '{"schema": 1}'])
+def test_malformed_manifest_stops_the_build_naming_the_file(build, tmp_path, damage):
+    run = _one_run_copy(build, tmp_path)
+    (run / "manifest.json").write_text(damage)
+    with pytest.raises(UsageError) as error:
+        build_site(tmp_path / "runs", tmp_path / "site")
+    assert str(run / "manifest.json") in str(error.value)
+
+
+def test_cli_reports_a_missing_runs_folder(tmp_path, capsys):
+    from generate.cli import main
+
+    assert main(["site", "--runs", str(tmp_path / "nope"), "--out", str(tmp_path / "site")]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_manifest_strings_are_escaped(build, tmp_path):
+    run = _one_run_copy(build, tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    hostile = '<img src=x onerror="alert(1)">&</script>'
+    manifest["model"]["label"] = hostile  # labels are outside frames_sha256, so the manifest stays valid
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    build_site(tmp_path / "runs", tmp_path / "site")
+    html = (tmp_path / "site/reverse/index.html").read_text()
+    assert hostile not in html and "<img src=x" not in html
+    assert "&lt;img src=x" in html
+    data = json.loads((tmp_path / "site/generated/reverse.json").read_text())
+    assert data["models"][0]["label"] == hostile  # JSON is fetched and put in the page as text, never as HTML
