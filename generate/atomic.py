@@ -10,18 +10,44 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
 
 
+TEMP_SUFFIX = ".tmp"
+# Fault injection for tests/test_crash.py: SIGKILL this process half-way through its N-th write.
+_KILL_AT_WRITE = int(os.environ.get("N2I_CRASH_TEST_KILL_AT_WRITE", "0") or 0)
+_writes = 0
+
+
+def _maybe_crash() -> None:
+    global _writes
+    _writes += 1
+    if _writes == _KILL_AT_WRITE:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete temp files a killed writer left behind (call only while holding the runs lock)."""
+    stale = [p for p in Path(folder).rglob(f".*{TEMP_SUFFIX}") if p.is_file()]
+    for path in stale:
+        path.unlink()
+    return len(stale)
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            stream.write(data[:len(data) // 2])
+            if _KILL_AT_WRITE:
+                stream.flush()
+                _maybe_crash()
+            stream.write(data[len(data) // 2:])
         os.chmod(temp_name, 0o644)  # mkstemp makes 0600; frames and pages must be readable by a web server
         os.replace(temp_name, path)
     except BaseException:

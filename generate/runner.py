@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .atomic import dumps_json, write_bytes_atomic, write_json_atomic
+from .atomic import dumps_json, remove_stale_temps, write_bytes_atomic, write_json_atomic
 from .config import Config, check_against_model
 from .errors import UsageError
 from .frames import encode_png
@@ -136,6 +136,10 @@ def prepare(experiment: str, module: Any, config: Config, model: LoadedModel, ru
                         int(model.scheduler_config.get("num_train_timesteps", 1000)))
     key, _ = run_key(experiment, config, model)
     run_dir = runs / model.slug / experiment / key
+    root = runs.resolve()
+    if runs.exists() and root not in run_dir.resolve().parents:
+        raise UsageError(f"{run_dir}: resolves outside the runs folder {root} (a symlink?); "
+                         "the precompute writes only inside --runs")
     section = config.experiment(experiment)
     plan = module.plan(section, model, config.run.max_batch, config.source)
     scheduler = model.scheduler(section.scheduler)
@@ -150,6 +154,8 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
             on_unit: Callable[[Unit], None] = lambda u: None) -> dict:
     """Compute the missing units of one experiment, then write its manifest. Returns timings."""
     started = time.time()
+    if run.run_dir.is_dir():
+        remove_stale_temps(run.run_dir)  # left by a killed run; we hold the runs lock
     markers = run.run_dir / "units"
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-writer")
     pending: list[Future] = []

@@ -1,0 +1,83 @@
+"""Crash safety and one writer: real processes killed with SIGKILL, a second writer refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from generate.errors import UsageError
+from generate.runner import RunsLock
+from test_precompute import SMALL, tree_bytes
+
+KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each restarted process
+
+
+def _run(config: Path, runs: Path, kill_at: int | None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, N2I_CRASH_TEST_KILL_AT_WRITE=str(kill_at or 0))
+    return subprocess.run([sys.executable, "-m", "generate", "precompute", "--config", str(config),
+                           "--runs", str(runs), "--quiet"], cwd=REPO, env=env, capture_output=True, text=True)
+
+
+def test_killed_many_times_then_finished_equals_an_uninterrupted_run(tmp_path, tiny_rgb):
+    config = tmp_path / "config.toml"
+    config.write_text(SMALL.format(model=tiny_rgb, max_batch=8, reverse_scheduler="ddpm"))
+    reference = _run(config, tmp_path / "reference", None)
+    assert reference.returncode == 0, reference.stderr
+    killed = 0
+    for point in KILL_POINTS:
+        result = _run(config, tmp_path / "runs", point)
+        if result.returncode == -9:
+            killed += 1
+            # Whatever a reader sees mid-run is complete: no manifest lists a frame that is not whole.
+            for manifest in (tmp_path / "runs").rglob("manifest.json"):
+                assert manifest.read_text().rstrip().endswith("}")
+    assert killed >= 5
+    final = _run(config, tmp_path / "runs", None)
+    assert final.returncode == 0, final.stderr
+    assert tree_bytes(tmp_path / "runs") == tree_bytes(tmp_path / "reference")
+    assert not list((tmp_path / "runs").rglob("*.tmp"))
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(tmp_path):
+    with RunsLock(tmp_path):
+        with pytest.raises(UsageError, match="another precompute .* is writing to this runs folder"):
+            with RunsLock(tmp_path):
+                pass
+    with RunsLock(tmp_path):  # released after the first one ended
+        pass
+
+
+def test_run_folders_may_not_leave_the_runs_folder(tmp_path, tiny_rgb):
+    from generate.config import load_config
+    from generate.precompute import precompute
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(f'models = ["{tiny_rgb}"]\nexperiments = ["reverse"]\n[reverse]\nsteps = 2\nseeds = [0]\n')
+    from generate.loading import load_model
+    (runs / load_model(str(tiny_rgb)).slug).symlink_to(outside)
+    with pytest.raises(UsageError, match="resolves outside the runs folder"):
+        precompute(load_config(str(config)), runs, progress=False, log=lambda *a: None)
+    assert list(outside.iterdir()) == []
+
+
+def test_verify_reports_every_changed_frame(tmp_path, tiny_rgb):
+    config = tmp_path / "config.toml"
+    config.write_text(f'models = ["{tiny_rgb}"]\nexperiments = ["reverse"]\n[reverse]\nsteps = 2\nseeds = [0]\n')
+    assert _run(config, tmp_path / "runs", None).returncode == 0
+    frames = sorted((tmp_path / "runs").rglob("*.png"))
+    frames[0].write_bytes(frames[0].read_bytes()[:-10])
+    frames[1].unlink()
+    result = subprocess.run([sys.executable, "-m", "generate", "verify", "--runs", str(tmp_path / "runs")],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{frames[0]}: content does not match" in result.stdout and f"{frames[1]}: missing" in result.stdout
+    assert "1 manifests checked, 2 problem(s)" in result.stdout
