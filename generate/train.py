@@ -63,7 +63,8 @@ def build_unet(config: TrainConfig, sample_size: int, channels: int) -> UNet2DMo
                                for i in levels),
         up_block_types=tuple("AttnUpBlock2D" if i in config.attention_levels else "UpBlock2D"
                              for i in reversed(levels)),
-        norm_num_groups=config.norm_num_groups, attention_head_dim=32,
+        norm_num_groups=config.norm_num_groups,
+        attention_head_dim=min(32, min(config.block_out_channels)),  # heads = channels // head_dim >= 1
     )
 
 
