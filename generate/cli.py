@@ -71,7 +71,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_site(args: argparse.Namespace) -> int:
     from .site.build import build_site
 
-    result = build_site(Path(args.runs), Path(args.out))
+    result = build_site(Path(args.runs), Path(args.out), site_url=args.site_url)
     print(f"site: {result['runs']} runs, {len(result['pages'])} pages -> {result['out']}")
     return 0
 
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     site = commands.add_parser("site", help="build the static site from the newest run of each experiment")
     site.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     site.add_argument("--out", default="site", help="output folder (default: site)")
+    site.add_argument("--site-url", help="address the site is served from (instant navigation needs it); "
+                                         "default: site_url of mkdocs.yml")
     site.set_defaults(func=_cmd_site)
 
     card = commands.add_parser("card", help="measure a shipped model and write its model card")

@@ -7,6 +7,7 @@ site is then built through the CLI. Cached at module level so both test files sh
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import torch
@@ -43,8 +44,13 @@ def built_site(tmp_path_factory) -> dict[str, Path]:
                 precompute(load_config("smoke"), runs, models=[str(base / name)], progress=False, log=lambda *_: None)
         finally:
             torch.set_num_threads(threads)
-        assert main(["site", "--runs", str(runs), "--out", str(base / "site")]) == 0
-        _CACHE.update(runs=runs, site=base / "site", base=base)
+        # the browser tests serve the site on this port; instant navigation needs site_url to match
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        assert main(["site", "--runs", str(runs), "--out", str(base / "site"),
+                     "--site-url", f"http://127.0.0.1:{port}/"]) == 0
+        _CACHE.update(runs=runs, site=base / "site", base=base, port=port)
     return dict(_CACHE)
 
 

@@ -55,13 +55,20 @@ def page_context(figures: dict[str, list[dict]]) -> dict:
             "similar": similar}
 
 
-def mkdocs_config(mkdocs_yml: Path, site_src: Path, out: Path) -> Path:
-    """The repo's mkdocs.yml, or a copy pointing at another site_src (tests build elsewhere)."""
+def mkdocs_config(mkdocs_yml: Path, site_src: Path, out: Path, site_url: str | None = None) -> Path:
+    """The repo's mkdocs.yml, or a copy pointing at another site_src or site_url.
+
+    site_url matters for instant navigation: the theme only intercepts links found in sitemap.xml,
+    whose URLs it matches by host and path, so it must be the address the site is served from.
+    """
     config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8"))
-    if (mkdocs_yml.parent / config.get("docs_dir", "docs")).resolve() == site_src.resolve():
+    same_src = (mkdocs_yml.parent / config.get("docs_dir", "docs")).resolve() == site_src.resolve()
+    if same_src and not site_url:
         return mkdocs_yml
     config["docs_dir"] = str(site_src.resolve())
     config["theme"]["custom_dir"] = str((site_src / "overrides").resolve())
+    if site_url:
+        config["site_url"] = site_url
     derived = out.parent / f".{out.name}.mkdocs.yml"
     derived.write_text(yaml.safe_dump(config), encoding="utf-8")
     return derived
@@ -76,12 +83,12 @@ def run_mkdocs(config_file: Path, out: Path) -> None:
 
 
 def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Path = MKDOCS_YML,
-               templates: Path = TEMPLATES) -> dict:
+               templates: Path = TEMPLATES, site_url: str | None = None) -> dict:
     chosen = latest_runs(runs)                 # validates manifests and frame files first
     clean_generated(site_src)
     figures = write_figure_data(chosen, site_src)
     pages = render_pages(templates, site_src, page_context(figures))
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out), out)
+    run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out, site_url), out)
     hashes = csp.apply_csp(out)
     return {"runs": len(chosen), "pages": [p.name for p in pages], "out": str(out), "csp_hashes": len(hashes)}

@@ -1,0 +1,363 @@
+"""The built site in headless Chromium: every slider (mouse, drag, each key) shows exactly the
+manifest's frame, flip alternates, the model switcher swaps runs, instant navigation keeps figures
+working, no console errors or CSP violations, nothing leaves localhost, no serious axe violations.
+Also records each page's transfer size and saves screenshots under artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import math
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from site_support import built_site, frame_file, manifests
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[1]
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+SHOTS = REPO / "artifacts" / "screenshots"
+PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "forward-backward": "forward-backward/",
+         "similar-noise": "similar-noise/"}
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+# arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
+READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true')"
+PAIR_PANELS = ["n1", "n2", "heat_noise", "o1", "o2", "heat_out"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+
+
+def js_round(x: float) -> int:
+    return math.floor(x + 0.5)  # Math.round, not Python's round-half-even
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return built_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def base_url(build):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", build["port"]), functools.partial(Quiet, directory=str(build["site"])))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Watch:
+    """Console errors, page errors, requests that would leave localhost, and bytes received."""
+
+    def __init__(self, page):
+        self.errors, self.external, self.bytes = [], [], 0
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("requestfinished", self._finished)
+
+        def route(r):
+            if urlparse(r.request.url).hostname not in ("127.0.0.1", "localhost") and not r.request.url.startswith("data:"):
+                self.external.append(r.request.url)
+                return r.abort()
+            return r.continue_()
+        page.route("**/*", route)
+
+    def _finished(self, request):
+        try:
+            self.bytes += request.sizes()["responseBodySize"]
+        except Exception:  # a request torn down by navigation has no sizes; it transferred nothing we count
+            pass
+
+    def assert_clean(self):
+        assert not self.errors, self.errors
+        assert not self.external, self.external
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.watch = Watch(page)
+    yield page
+    context.close()
+
+
+def open_page(page, base_url, path):
+    page.goto(base_url + path)
+    page.wait_for_function(READY, timeout=15000)
+
+
+def panel_frames(figure) -> list[str]:
+    return figure.locator(".nti-panels:not(.nti-flip-row) .nti-panel").evaluate_all("els => els.map(e => e.dataset.frame)")
+
+
+def slider_value(figure, index=0) -> int:
+    return int(figure.locator("[role=slider]").nth(index).get_attribute("aria-valuenow"))
+
+
+def exercise_slider(page, figure, index, expected):
+    """Click, drag and every key on slider `index`; after each, the panels must show expected(value)."""
+    thumb = figure.locator("[role=slider]").nth(index)
+    track = figure.locator(".nti-slider-track").nth(index)
+    lo, hi = int(thumb.get_attribute("aria-valuemin")), int(thumb.get_attribute("aria-valuemax"))
+    track.scroll_into_view_if_needed()
+    page.wait_for_timeout(150)
+
+    def check(want):
+        assert slider_value(figure, index) == want
+        assert panel_frames(figure) == expected(want), f"slider at {want}"
+
+    for fraction in (0.83, 0.13, 0.57):  # away from the rounding boundaries of small ranges
+        box = track.bounding_box()
+        page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+        check(js_round(lo + fraction * (hi - lo)))
+    box = track.bounding_box()
+    page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2, steps=6)
+    page.mouse.up()
+    check(hi)
+    thumb.focus()
+    step10 = max(1, js_round((hi - lo) / 10))
+    value = lo
+    page.keyboard.press("Home")
+    check(lo)
+    for key, delta in (("ArrowRight", 1), ("ArrowUp", 1), ("ArrowLeft", -1), ("ArrowDown", -1), ("ArrowRight", 1),
+                       ("PageUp", step10), ("PageDown", -step10), ("End", None), ("PageDown", -step10),
+                       ("PageUp", step10), ("ArrowUp", 1)):
+        value = hi if key == "End" else min(hi, max(lo, value + delta))
+        page.keyboard.press(key)
+        check(value)
+
+
+def test_pages_load_clean_and_record_transfer_size(browser, base_url):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for scheme in ("light", "dark"):
+        for width, height, device in ((1280, 900, "desktop"), (375, 812, "phone")):
+            context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+            page = context.new_page()
+            watch = Watch(page)
+            for name, path in PAGES.items():
+                watch.bytes = 0
+                open_page(page, base_url, path)
+                page.wait_for_load_state("networkidle")
+                if scheme == "light" and device == "desktop":
+                    sizes[name] = watch.bytes
+                if device == "phone":
+                    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} overflows 375 px"
+                figure = page.locator(".nti-figure").first
+                if figure.count():
+                    figure.scroll_into_view_if_needed()
+                page.screenshot(path=str(SHOTS / f"{name}-{device}-{scheme}.png"))
+            watch.assert_clean()
+            context.close()
+    for name, size in sizes.items():
+        print(f"transfer size {name}: {size} bytes ({size / 1024:.1f} KiB)")
+    (REPO / "artifacts" / "transfer-sizes.json").write_text(json.dumps(sizes, indent=1))
+    assert all(size > 0 for size in sizes.values())
+
+
+def _model_manifest(build, figure, experiment):
+    return manifests(build["runs"])[(figure.get_attribute("data-model"), experiment)]
+
+
+def test_reverse_slider_shows_the_manifest_frames(page, base_url, build):
+    open_page(page, base_url, "reverse/")
+    figure = page.locator('.nti-figure[data-kind="reverse"]')
+    manifest = _model_manifest(build, figure, "reverse")
+    seed = manifest["axes"]["seeds"][0]
+    expected = lambda i: [frame_file(manifest, seed=seed, step=i, panel="x"), frame_file(manifest, seed=seed, step=i, panel="eps"),
+                          frame_file(manifest, seed=seed, step=i, panel="x0"), frame_file(manifest, seed=seed, step=i + 1, panel="x")]
+    exercise_slider(page, figure, 0, expected)
+    # the seed picker switches trajectory
+    second = manifest["axes"]["seeds"][1]
+    figure.locator(".nti-controls select").select_option("1")
+    assert panel_frames(figure)[0] == frame_file(manifest, seed=second, step=slider_value(figure), panel="x")
+    page.watch.assert_clean()
+
+
+def test_step_count_slider_aligns_trajectories_by_progress(page, base_url, build):
+    open_page(page, base_url, "step-counts/")
+    figure = page.locator('.nti-figure[data-kind="step_counts"]')
+    manifest = _model_manifest(build, figure, "step_counts")
+    counts, seed = sorted(manifest["axes"]["steps"]), manifest["axes"]["seeds"][0]
+    positions = max(counts)
+
+    def nearest(p, n):  # the step of an n-step run whose progress i/n is nearest p/P; ties go up
+        return min(range(n + 1), key=lambda i: (abs(i * positions - p * n), -i))
+
+    expected = lambda p: ([frame_file(manifest, steps=n, seed=seed, step=nearest(p, n), panel="x") for n in counts]
+                          + [frame_file(manifest, steps=n, seed=seed, step=n, panel="x") for n in counts])
+    exercise_slider(page, figure, 0, expected)
+    page.watch.assert_clean()
+
+
+def test_forward_backward_sliders_walk_the_triangle(page, base_url, build):
+    open_page(page, base_url, "forward-backward/")
+    figure = page.locator('.nti-figure[data-kind="forward_backward"]')
+    manifest = _model_manifest(build, figure, "forward_backward")
+    levels, steps = manifest["axes"]["levels"], manifest["axes"]["steps"]
+
+    def expected_for(level_index, j):
+        k = levels[level_index]
+        return [frame_file(manifest, panel="original"), frame_file(manifest, level=k, step=0),
+                frame_file(manifest, level=k, step=j), frame_file(manifest, level=k, step=steps - k),
+                frame_file(manifest, level=k, panel="diff")]
+
+    exercise_slider(page, figure, 0, lambda k: expected_for(k, min(slider_value(figure, 1), steps - levels[k])))
+    figure.locator("[role=slider]").nth(0).focus()
+    page.keyboard.press("Home")  # the longest row, so the step slider has the most positions
+    exercise_slider(page, figure, 1, lambda j: expected_for(slider_value(figure, 0), j))
+    page.watch.assert_clean()
+
+
+def _flip_alternates(page, figure, manifest, seed):
+    figure.locator("button", has_text="Flip").click()
+    seen = set()
+    for _ in range(8):
+        seen.add(tuple(figure.locator(".nti-flip-row .nti-panel").evaluate_all("els => els.map(e => e.dataset.frame)")))
+        page.wait_for_timeout(250)
+    n1, o1 = frame_file(manifest, seed=seed, panel="n1"), frame_file(manifest, seed=seed, panel="o1")
+    current = panel_frames(figure)
+    assert seen == {(n1, o1), (current[1], current[4])}, seen
+    figure.locator("button", has_text="Flip").click()
+    assert figure.locator(".nti-flip-row").is_hidden()
+
+
+def test_patch_noise_size_slider_position_picker_and_flip(page, base_url, build):
+    open_page(page, base_url, "similar-noise/")
+    figure = page.locator('.nti-figure[data-kind="patch_noise"]')
+    manifest = _model_manifest(build, figure, "patch_noise")
+    axes = manifest["axes"]
+    seed, sizes, positions = axes["seeds"][0], axes["sizes"], axes["positions"]
+    state = {"position": 0}
+
+    def expected(size_index, position=None):
+        x, y = positions[state["position"] if position is None else position]
+        cell = dict(seed=seed, size=sizes[size_index], x=x, y=y)
+        return [frame_file(manifest, seed=seed, panel="n1"), frame_file(manifest, panel="n2", **cell),
+                frame_file(manifest, panel="heat_noise", **cell), frame_file(manifest, seed=seed, panel="o1"),
+                frame_file(manifest, panel="o2", **cell), frame_file(manifest, panel="heat_out", **cell)]
+
+    figure.locator(".nti-pos").nth(0).click()
+    exercise_slider(page, figure, 0, expected)
+    for index in range(len(positions)):
+        figure.locator(".nti-pos").nth(index).click()
+        state["position"] = index
+        assert panel_frames(figure) == expected(slider_value(figure))
+        assert figure.locator(".nti-pos").nth(index).get_attribute("aria-pressed") == "true"
+    # clicking the noise image picks the nearest patch position
+    x, y = positions[0]
+    canvas = figure.locator(".nti-pickable canvas")
+    box = canvas.bounding_box()
+    size = sizes[slider_value(figure)]
+    scale = box["width"] / axes["image_size"]
+    page.mouse.click(box["x"] + (x + size / 2) * scale, box["y"] + (y + size / 2) * scale)
+    state["position"] = 0
+    assert panel_frames(figure) == expected(slider_value(figure))
+    _flip_alternates(page, figure, manifest, seed)
+    page.watch.assert_clean()
+
+
+def test_mix_noise_scale_slider_chart_and_flip(page, base_url, build):
+    open_page(page, base_url, "similar-noise/")
+    figure = page.locator('.nti-figure[data-kind="mix_noise"]')
+    manifest = _model_manifest(build, figure, "mix_noise")
+    seed, scales = manifest["axes"]["seeds"][0], manifest["axes"]["scales"]
+
+    def expected(i):
+        cell = dict(seed=seed, scale=scales[i])
+        return [frame_file(manifest, seed=seed, panel="n1"), frame_file(manifest, panel="n2", **cell),
+                frame_file(manifest, panel="heat_noise", **cell), frame_file(manifest, seed=seed, panel="o1"),
+                frame_file(manifest, panel="o2", **cell), frame_file(manifest, panel="heat_out", **cell)]
+
+    exercise_slider(page, figure, 0, expected)
+    assert figure.locator("svg.nti-chart circle.nti-series-mix").count() == len(scales)
+    patch = manifests(build["runs"])[(figure.get_attribute("data-model"), "patch_noise")]
+    assert figure.locator("svg.nti-chart rect.nti-series-patch").count() == \
+        len(patch["axes"]["sizes"]) * len(patch["axes"]["positions"])
+    _flip_alternates(page, figure, manifest, seed)
+    page.watch.assert_clean()
+
+
+def test_model_switcher_swaps_runs(page, base_url, build):
+    open_page(page, base_url, "reverse/")
+    figure = page.locator('.nti-figure[data-kind="reverse"]')
+    first = figure.get_attribute("data-model")
+    is_grey = """f => { const c = f.querySelector('.nti-panel canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                       for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) return false; return true; }"""
+    before = figure.evaluate(is_grey)
+    figure.locator(".nti-figure-head select").select_option("1")
+    page.wait_for_function(f"() => document.querySelector('.nti-figure').dataset.model !== {json.dumps(first)}")
+    second = figure.get_attribute("data-model")
+    assert {first, second} == {slug for slug, e in manifests(build["runs"]) if e == "reverse"}
+    assert figure.evaluate(is_grey) != before  # one model is greyscale, the other colour
+    manifest = _model_manifest(build, figure, "reverse")
+    seed = manifest["axes"]["seeds"][0]
+    exercise_slider(page, figure, 0, lambda i: [
+        frame_file(manifest, seed=seed, step=i, panel="x"), frame_file(manifest, seed=seed, step=i, panel="eps"),
+        frame_file(manifest, seed=seed, step=i, panel="x0"), frame_file(manifest, seed=seed, step=i + 1, panel="x")])
+    page.watch.assert_clean()
+
+
+def test_instant_navigation_keeps_figures_working(page, base_url, build):
+    open_page(page, base_url, "")
+    page.evaluate("window.__ntiNoReload = true")
+    for link, kind in (("reverse/", "reverse"), ("similar-noise/", "mix_noise"), ("step-counts/", "step_counts")):
+        page.locator(f"nav.md-nav--primary a.md-nav__link[href$='{link}']").first.click()
+        page.wait_for_url(f"**/{link}")
+        page.wait_for_function(READY)
+        assert page.evaluate("window.__ntiNoReload === true"), "instant navigation fell back to a full reload"
+        figure = page.locator(f'.nti-figure[data-kind="{kind}"]')
+        thumb = figure.locator("[role=slider]").first
+        thumb.scroll_into_view_if_needed()
+        thumb.focus()
+        page.keyboard.press("End")
+        assert slider_value(figure) == int(thumb.get_attribute("aria-valuemax"))
+        frames = panel_frames(figure)
+        assert frames and all(frames)
+    page.go_back()
+    page.wait_for_url("**/similar-noise/")
+    page.wait_for_function(READY)
+    # the palette toggle switches to dark and back
+    page.locator("label.md-header__button[for^='__palette']").first.click()
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+    page.watch.assert_clean()
+
+
+def test_no_serious_accessibility_violations(browser, base_url):
+    # axe is injected as an inline script, which our own CSP rightly forbids; bypass it for this audit only
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True, color_scheme=scheme)
+        page = context.new_page()
+        problems = {}
+        for name, path in PAGES.items():
+            if scheme == "dark" and name not in ("reverse", "similar-noise"):
+                continue
+            open_page(page, base_url, path)
+            page.add_script_tag(path=str(AXE))
+            found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`)""")
+            if found:
+                problems[f"{name} ({scheme})"] = found
+        context.close()
+        assert not problems, json.dumps(problems, indent=1)
