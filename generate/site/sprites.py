@@ -1,7 +1,9 @@
 """Pack a figure's frames into lossless PNG sprite sheets, so a slider never waits for a request.
 
 A sheet is a grid of equal square cells, `cols` wide, filled row by row; cell i sits at
-(i % cols, i // cols). The browser loads each sheet once and draws cells onto canvases.
+(i % cols, i // cols). The browser loads each sheet once and draws cells onto canvases. Groups of
+frames (a trajectory, a row of the triangle) share a sheet until it holds MAX_CELLS, so a figure
+costs a few requests rather than one per trajectory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import UsageError
+
+MAX_CELLS = 1100  # 1100 cells of 32 px: a sheet of about 1070 x 1070 px, well inside browser limits
 
 
 class SheetWriter:
@@ -24,10 +28,13 @@ class SheetWriter:
         self._groups: list[list[str]] = []
 
     def add(self, files: list[str]) -> list[list]:
-        """Reserve a sheet for these frame files; return a frame reference [sheet, cell, file] for each."""
-        index = len(self._groups)
-        self._groups.append(list(files))
-        return [[index, cell, name] for cell, name in enumerate(files)]
+        """Queue frame files (kept together on one sheet); return a reference [sheet, cell, file] for each."""
+        if not self._groups or len(self._groups[-1]) + len(files) > MAX_CELLS:
+            self._groups.append([])
+        index, group = len(self._groups) - 1, self._groups[-1]
+        offset = len(group)
+        group.extend(files)
+        return [[index, offset + cell, name] for cell, name in enumerate(files)]
 
     def write(self) -> list[dict]:
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -62,8 +62,9 @@ def similar_noise(mix: dict | None, patch: dict | None) -> dict:
     thresholds = []
     if mix:
         for seed in mix["seeds"]:
-            full = seed["cells"][-1]["output_distance"]
-            for scale, cell in zip(mix["scales"], seed["cells"]):
+            by_scale = sorted(zip(mix["scales"], seed["cells"]), key=lambda pair: pair[0])
+            full = by_scale[-1][1]["output_distance"] if by_scale[-1][0] == 1.0 else None
+            for scale, cell in by_scale:
                 if full and cell["output_distance"] >= full / 2:
                     thresholds.append(scale)
                     break

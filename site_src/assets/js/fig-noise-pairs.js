@@ -14,7 +14,7 @@
   }
 
   // The shared part: panels, distances, flip, seed picker. variant() returns the current cell.
-  function pairLayout(body, model, shell, variant, extraControls) {
+  function pairLayout(body, model, shell, variant, extraControls, onSeed) {
     let seed = 0;
     const panels = {
       n1: NTI.panel("n1: start noise"), n2: NTI.panel("n2: changed noise"), heat_noise: NTI.panel("|n1 − n2|"),
@@ -58,14 +58,20 @@
     const controls = NTI.el("div", { class: "nti-controls" }, [...extraControls, flip.el]);
     let picker = null;
     if (model.seeds.length > 1) {
-      picker = NTI.Picker({ label: "Seed", options: model.seeds.map((s) => `seed ${s.seed}`), onChange: (index) => { seed = index; draw(); } });
+      picker = NTI.Picker({ label: "Seed", options: model.seeds.map((s) => `seed ${s.seed}`), onChange: (index) => { seed = index; draw(); if (onSeed) onSeed(); } });
       controls.append(picker.el);
     }
     body.append(NTI.el("div", { class: "nti-panels nti-pairs" }, Object.values(panels).map((p) => p.el)), info, flipRow, controls);
     return {
       panels, draw, flip,
       get seed() { return seed; },
-      setSeed(index) { if (index < model.seeds.length) { seed = index; if (picker) picker.set(index); draw(); } },
+      setSeed(index) {
+        if (index >= model.seeds.length || index === seed) return;
+        seed = index;
+        if (picker) picker.set(index);
+        draw();
+        if (onSeed) onSeed();
+      },
     };
   }
 
@@ -154,7 +160,8 @@
       const scale = NTI.Slider({ label: "Mixing scale s", min: 0, max: last, value: 0,
         text: (i) => `s = ${model.scales[i].toFixed(2)}`, onChange: () => update() });
       const player = NTI.Player({ shell, interval: 500, tick: () => scale.set(scale.value >= last ? 0 : scale.value + 1) });
-      const layout = pairLayout(body, model, shell, (pair) => pair.cells[scale.value], [scale.el, player.el]);
+      const layout = pairLayout(body, model, shell, (pair) => pair.cells[scale.value], [scale.el, player.el],
+        () => { buildChart(); update(); }); // each seed has its own distances
       const patchModel = (shell.extra ? shell.extra.models : []).find((m) => m.slug === model.slug);
       let chart = null;
       function buildChart() {
@@ -174,7 +181,7 @@
       return {
         getState: () => ({ scale: last ? scale.value / last : 0, seed: layout.seed }),
         setState(state) {
-          if (state.seed !== undefined && state.seed !== layout.seed) { layout.setSeed(state.seed); buildChart(); }
+          if (state.seed !== undefined) layout.setSeed(state.seed);
           if (state.scale !== undefined) scale.set(NTI.fromFraction(state.scale, last));
           if (state.flip !== undefined && state.flip !== layout.flip.on) layout.flip.set(state.flip);
           update();
