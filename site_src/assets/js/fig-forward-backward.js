@@ -30,7 +30,7 @@
         text: (k) => `start at step ${model.levels[k].level + 1} of ${model.steps}, signal share ᾱ ${NTI.fmt(model.levels[k].alpha_bar)}`,
         onChange: (k) => drawLevel(k) });
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
-        text: (j) => `${j} steps taken`, onChange: (j) => drawStep(j) });
+        text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });
       const player = NTI.Player({ shell, interval: 150, tick: () => stepSlider.set(stepSlider.value >= stepSlider.max ? 0 : stepSlider.value + 1) });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), info,
         NTI.el("div", { class: "nti-controls" }, [levelSlider.el, stepSlider.el, player.el]));

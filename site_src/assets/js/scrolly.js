@@ -2,6 +2,9 @@
 // viewport moves its section's figure to that state, unless the reader has taken over the controls.
 (function (NTI) {
   "use strict";
+  // Narrow screens put the figure above the text (see figures.css), so the text is read lower down.
+  const NARROW = window.matchMedia("(max-width: 76.25em)");
+
   NTI.scrolly = function (section, controller) {
     const steps = Array.from(section.querySelectorAll(".nti-step[data-state]"));
     if (!steps.length || !("IntersectionObserver" in window)) return () => {};
@@ -12,7 +15,7 @@
         if (controller.userControlled) continue;
         try { controller.setState(JSON.parse(entry.target.dataset.state)); } catch (error) { console.error(error); }
       }
-    }, { rootMargin: "-45% 0px -45% 0px" });
+    }, { rootMargin: NARROW.matches ? "-68% 0px -22% 0px" : "-45% 0px -45% 0px" });
     steps.forEach((step) => observer.observe(step));
     return () => observer.disconnect();
   };
