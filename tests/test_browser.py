@@ -361,3 +361,24 @@ def test_no_serious_accessibility_violations(browser, base_url):
                 problems[f"{name} ({scheme})"] = found
         context.close()
         assert not problems, json.dumps(problems, indent=1)
+
+
+def test_touch_tap_moves_the_slider_on_a_phone(browser, base_url, build):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    watch = Watch(page)
+    open_page(page, base_url, "reverse/")
+    figure = page.locator('.nti-figure[data-kind="reverse"]')
+    manifest = _model_manifest(build, figure, "reverse")
+    seed = manifest["axes"]["seeds"][0]
+    track = figure.locator(".nti-slider-track").first
+    track.scroll_into_view_if_needed()
+    hi = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
+    for fraction in (0.83, 0.13):
+        box = track.bounding_box()
+        page.touchscreen.tap(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+        want = js_round(fraction * hi)
+        assert slider_value(figure) == want
+        assert panel_frames(figure)[0] == frame_file(manifest, seed=seed, step=want, panel="x")
+    watch.assert_clean()
+    context.close()

@@ -161,3 +161,20 @@ def test_similar_noise_answers_from_synthetic_distances():
     # mix curve at 10 -> 3 (patch 8 is larger), at 30 -> 13 (patch 5 is smaller)
     assert (result["patch_larger"], result["patch_compared"]) == (1, 2)
     assert result["half_change_scale"] == 1.0  # 6 < 20/2, so only s = 1 reaches half
+
+
+def test_rebuilding_after_a_new_run_shows_the_new_run(build, tmp_path):
+    run = _one_run_copy(build, tmp_path)
+    build_site(tmp_path / "runs", tmp_path / "site")
+    newer = run.parent / "newer-run"
+    shutil.copytree(run, newer)
+    manifest = json.loads((newer / "manifest.json").read_text())
+    manifest["model"]["label"] = "the newer run"
+    (newer / "manifest.json").write_text(json.dumps(manifest))
+    record = json.loads((newer / "run.json").read_text())
+    record["finished_ns"] += 1
+    (newer / "run.json").write_text(json.dumps(record))
+    build_site(tmp_path / "runs", tmp_path / "site")
+    data = json.loads((tmp_path / "site/generated/reverse.json").read_text())
+    assert [m["label"] for m in data["models"]] == ["the newer run"]
+    assert "the newer run" in (tmp_path / "site/reverse/index.html").read_text()
