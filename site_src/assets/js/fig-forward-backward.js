@@ -2,6 +2,30 @@
 // over the triangle of runs; original, noised, current, reconstruction and their difference.
 (function (NTI) {
   "use strict";
+  const SVG = "http://www.w3.org/2000/svg";
+
+  // The triangle of runs: one row per start level, one cell per denoising step; the current cell is marked.
+  function triangleMap(model) {
+    const T = model.steps, cell = Math.max(3, Math.min(10, Math.floor(200 / (T + 1))));
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", `0 0 ${(T + 1) * cell} ${model.levels.length * cell}`);
+    svg.setAttribute("class", "nti-triangle");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Map of all runs: one row per start level (noisiest on top), one cell per denoising step");
+    model.levels.forEach((level, row) => {
+      const rect = document.createElementNS(SVG, "rect");
+      rect.setAttribute("x", 0); rect.setAttribute("y", row * cell);
+      rect.setAttribute("width", level.frames.length * cell); rect.setAttribute("height", cell - 0.5);
+      rect.setAttribute("class", "nti-triangle-row");
+      svg.append(rect);
+    });
+    const marker = document.createElementNS(SVG, "rect");
+    marker.setAttribute("width", cell); marker.setAttribute("height", cell);
+    marker.setAttribute("class", "nti-strip-marker");
+    svg.append(marker);
+    return { el: svg, mark(row, j) { marker.setAttribute("x", j * cell); marker.setAttribute("y", row * cell); } };
+  }
+
   NTI.figures.forward_backward = {
     create(body, model, shell) {
       const panels = {
@@ -11,10 +35,12 @@
       };
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const lastLevel = model.levels.length - 1;
+      const map = triangleMap(model);
       const levelOf = () => model.levels[levelSlider.value];
       function drawStep(j) {
         const level = levelOf();
         panels.current.draw(model, level.frames[j]);
+        map.mark(levelSlider.value, j);
         info.textContent = `start at step ${level.level + 1} of ${model.steps} (timestep ${level.timestep}, ᾱ = ${NTI.fmt(level.alpha_bar)}); ` +
           `${j} of ${level.frames.length - 1} denoising steps taken; distance to the original ${NTI.fmt(level.distance, 2)}`;
       }
@@ -32,7 +58,7 @@
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });
       const player = NTI.Player({ shell, interval: 150, tick: () => stepSlider.set(stepSlider.value >= stepSlider.max ? 0 : stepSlider.value + 1) });
-      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), info,
+      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), map.el, info,
         NTI.el("div", { class: "nti-controls" }, [levelSlider.el, stepSlider.el, player.el]));
       panels.original.draw(model, model.original);
       drawLevel(0);
