@@ -178,3 +178,31 @@ def test_rebuilding_after_a_new_run_shows_the_new_run(build, tmp_path):
     data = json.loads((tmp_path / "site/generated/reverse.json").read_text())
     assert [m["label"] for m in data["models"]] == ["the newer run"]
     assert "the newer run" in (tmp_path / "site/reverse/index.html").read_text()
+
+
+def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build, tmp_path):
+    run = _one_run_copy(build, tmp_path)
+    cards = tmp_path / "models"
+    card = cards / "toy-32"
+    card.mkdir(parents=True)
+    (card / "config.json").write_text("{}")
+    (card / "README.md").write_text("# Model card: `toy-32`\n\n![Training loss](loss.svg)\n\n![Samples](samples.png)\n")
+    (card / "loss.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>')
+    Image.new("L", (4, 4)).save(card / "samples.png")
+    (card / "classifier.safetensors").write_bytes(b"weights stay out of the site")
+    (cards / "no-card-yet").mkdir()
+    (cards / "no-card-yet" / "config.json").write_text("{}")
+    site_src = tmp_path / "site_src"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "site_src", site_src,
+                    ignore=shutil.ignore_patterns("generated", "frames", "models", "*.md"))
+    result = build_site(run.parents[2], tmp_path / "site", site_src=site_src, cards_dir=cards)
+    assert result["cards"] == ["toy-32"]
+    page = tmp_path / "site/models/toy-32/index.html"
+    html = page.read_text()
+    assert "Model card" in html and 'src="loss.svg"' in html and 'src="samples.png"' in html
+    assert (page.parent / "loss.svg").is_file() and (page.parent / "samples.png").is_file()
+    assert not (page.parent / "classifier.safetensors").exists()
+    assert not (tmp_path / "site/models/no-card-yet").exists()
+    index = (tmp_path / "site/index.html").read_text()
+    assert 'href="models/toy-32/"' in index
+    assert "Models" in index and index.count('models/toy-32/') >= 2  # nav entry and the text link

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import UsageError
+from . import cards as model_cards
 from . import csp, stats
 from .figures import build_figure
 from .pages import render_pages
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 SITE_SRC = REPO / "site_src"
 MKDOCS_YML = REPO / "mkdocs.yml"
 TEMPLATES = REPO / "templates"
+CARDS = REPO / "generate" / "models"  # shipped models; each one's README.md is its card
 EXPERIMENTS = ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise")
 
 
@@ -46,25 +48,27 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path) -> dic
     return figures
 
 
-def page_context(figures: dict[str, list[dict]]) -> dict:
+def page_context(figures: dict[str, list[dict]], cards: list[dict] | None = None) -> dict:
     by_slug = {m["slug"]: m for m in figures["patch_noise"]}
     similar = [{"label": mix["label"], "slug": mix["slug"], **stats.similar_noise(mix, by_slug.get(mix["slug"]))}
                for mix in figures["mix_noise"]]
     labels = sorted({m["label"] for models in figures.values() for m in models})
     return {"figures": figures, "has": {k: bool(v) for k, v in figures.items()}, "labels": labels,
-            "similar": similar}
+            "similar": similar, "cards": cards or []}
 
 
-def mkdocs_config(mkdocs_yml: Path, site_src: Path, out: Path, site_url: str | None = None) -> Path:
-    """The repo's mkdocs.yml, or a copy pointing at another site_src or site_url.
+def mkdocs_config(mkdocs_yml: Path, site_src: Path, out: Path, site_url: str | None = None,
+                  cards: list[dict] | None = None) -> Path:
+    """The repo's mkdocs.yml, or a copy pointing at another site_src or site_url, or listing model cards.
 
     site_url matters for instant navigation: the theme only intercepts links found in sitemap.xml,
     whose URLs it matches by host and path, so it must be the address the site is served from.
     """
     config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8"))
     same_src = (mkdocs_yml.parent / config.get("docs_dir", "docs")).resolve() == site_src.resolve()
-    if same_src and not site_url:
+    if same_src and not site_url and not cards:
         return mkdocs_yml
+    config["nav"] = model_cards.nav_with_cards(config.get("nav", []), cards or [])
     config["docs_dir"] = str(site_src.resolve())
     config["theme"]["custom_dir"] = str((site_src / "overrides").resolve())
     if site_url:
@@ -83,12 +87,14 @@ def run_mkdocs(config_file: Path, out: Path) -> None:
 
 
 def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Path = MKDOCS_YML,
-               templates: Path = TEMPLATES, site_url: str | None = None) -> dict:
+               templates: Path = TEMPLATES, site_url: str | None = None, cards_dir: Path = CARDS) -> dict:
     chosen = latest_runs(runs)                 # validates manifests and frame files first
     clean_generated(site_src)
     figures = write_figure_data(chosen, site_src)
-    pages = render_pages(templates, site_src, page_context(figures))
+    cards = model_cards.copy_cards(cards_dir, site_src)
+    pages = render_pages(templates, site_src, page_context(figures, cards))
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out, site_url), out)
+    run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out, site_url, cards), out)
     hashes = csp.apply_csp(out)
-    return {"runs": len(chosen), "pages": [p.name for p in pages], "out": str(out), "csp_hashes": len(hashes)}
+    return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],
+            "out": str(out), "csp_hashes": len(hashes)}

@@ -1,0 +1,47 @@
+"""Model cards as site pages: generate/models/<name>/README.md -> site_src/models/<name>/index.md.
+
+The card's images are referenced relatively (loss.svg, samples.png, nearest.png), so the page keeps
+them beside it. A model folder without a README.md (its card not written yet) is skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..loading import SHIPPED_DIR, shipped_models
+
+ASSET_SUFFIXES = (".png", ".svg")
+
+
+def card_names(cards_dir: Path) -> list[str]:
+    """Shipped model names (a folder with config.json, as the loader sees them) that have a card."""
+    if cards_dir.resolve() == SHIPPED_DIR.resolve():
+        names = shipped_models()
+    else:  # a test's or another checkout's models folder: the same rule as shipped_models()
+        names = sorted(p.name for p in cards_dir.iterdir() if (p / "config.json").is_file()) if cards_dir.is_dir() else []
+    return [name for name in names if (cards_dir / name / "README.md").is_file()]
+
+
+def copy_cards(cards_dir: Path, site_src: Path) -> list[dict]:
+    """Copy each card and its images; return [{name, page}] with page relative to site_src."""
+    target_root = site_src / "models"
+    shutil.rmtree(target_root, ignore_errors=True)  # a card that disappeared leaves no page behind
+    cards = []
+    for name in card_names(cards_dir):
+        source, target = cards_dir / name, target_root / name
+        target.mkdir(parents=True)
+        shutil.copyfile(source / "README.md", target / "index.md")
+        for asset in sorted(source.iterdir()):
+            if asset.is_file() and asset.suffix.lower() in ASSET_SUFFIXES:
+                shutil.copyfile(asset, target / asset.name)
+        cards.append({"name": name, "page": f"models/{name}/index.md"})
+    return cards
+
+
+def nav_with_cards(nav: list, cards: list[dict]) -> list:
+    """The configured nav plus a "Models" section listing the cards (nothing added without cards)."""
+    nav = [entry for entry in nav if not (isinstance(entry, dict) and "Models" in entry)]
+    if cards:
+        nav.append({"Models": [{card["name"]: card["page"]} for card in cards]})
+    return nav
