@@ -75,6 +75,7 @@ class RunConfig:
     device: str = _f("auto", help="auto, cpu, cuda, cuda:N")
     dtype: str = _f("auto", choices=("auto", "float32", "float16", "bfloat16"))
     max_batch: int = _f(64, low=1, high=65536, help="most images per UNet call")
+    compile: bool = _f(False, help="torch.compile the UNet (worth it on a GPU for big grids)")
 
 
 @dataclass
@@ -99,7 +100,7 @@ _SECTIONS = {"run": RunConfig, "reverse": ReverseConfig, "step_counts": StepCoun
 
 
 def _type_name(kind: Any) -> str:
-    return {int: "an integer", float: "a number", str: "a string", list[int]: "a list of integers",
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list[int]: "a list of integers",
             list[float]: "a list of numbers", list[str]: "a list of strings",
             list[list[int]]: "a list of [x, y] integer pairs"}[kind]
 
@@ -117,6 +118,10 @@ def _show(value: Any) -> str:
 
 def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
     wrong = UsageError(f"{where} = {_show(value)}: must be {_type_name(kind)}")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
     if kind in (int, float, str):
         if not _check_scalar(value, kind):
             raise wrong

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from .config import EXPERIMENTS, Config
@@ -31,6 +32,8 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
         log(f"model {model.label}: {model.channels} channel(s), {model.sample_size} px, "
             f"{model.scheduler_config.get('prediction_type', 'epsilon')}, on {model.device} "
             f"{str(model.dtype).removeprefix('torch.')} (loaded in {time.time() - loaded_at:.1f} s)")
+        if config.run.compile:
+            model.unet = torch.compile(model.unet)
         # Plan (and so validate against the model) before anything is written.
         runs_of = [prepare(name, module(name), config, model, runs) for name in names]
         with RunsLock(runs):

@@ -41,6 +41,8 @@ class Unit:
     calls: int  # UNet calls it makes (for the progress bar)
     images: int  # images denoised (UNet call x batch)
     compute: Callable[["Context", Emit], None]
+    content: dict = field(default_factory=dict)  # everything of the config that shapes its frames
+    hash: str = ""  # set by `prepare`: content + model + scheduler + device + batch composition
 
 
 @dataclass
@@ -74,12 +76,24 @@ def round_metric(value: float) -> float | None:
     return float(f"{value:.6g}")
 
 
-def run_key(experiment: str, config: Config, model: LoadedModel) -> tuple[str, dict]:
-    material = {"schema": SCHEMA, "experiment": experiment, "config": asdict(config.experiment(experiment)),
-                "model": model.identity, "scheduler_base": model.scheduler_config,
-                "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
-                "max_batch": config.run.max_batch}
-    return hashlib.sha256(dumps_json(material).encode()).hexdigest()[:12], material
+def _hash(value: Any) -> str:
+    return hashlib.sha256(dumps_json(value).encode()).hexdigest()
+
+
+def _computation(config: Config, model: LoadedModel) -> dict:
+    """What, besides the grid itself, decides the bytes of a frame."""
+    return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config,
+            "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
+            "max_batch": config.run.max_batch, "compile": config.run.compile}
+
+
+def run_key(experiment: str, config: Config, model: LoadedModel) -> str:
+    return _hash(dict(_computation(config, model), experiment=experiment,
+                      config=asdict(config.experiment(experiment))))[:12]
+
+
+def unit_hash(experiment: str, unit: Unit, config: Config, model: LoadedModel) -> str:
+    return _hash(dict(_computation(config, model), experiment=experiment, unit=unit.key, content=unit.content))
 
 
 class RunsLock:
@@ -134,7 +148,7 @@ class ExperimentRun:
 def prepare(experiment: str, module: Any, config: Config, model: LoadedModel, runs: Path) -> ExperimentRun:
     check_against_model(config, experiment, model.sample_size,
                         int(model.scheduler_config.get("num_train_timesteps", 1000)))
-    key, _ = run_key(experiment, config, model)
+    key = run_key(experiment, config, model)
     run_dir = runs / model.slug / experiment / key
     root = runs.resolve()
     if runs.exists() and root not in run_dir.resolve().parents:
@@ -142,6 +156,8 @@ def prepare(experiment: str, module: Any, config: Config, model: LoadedModel, ru
                          "the precompute writes only inside --runs")
     section = config.experiment(experiment)
     plan = module.plan(section, model, config.run.max_batch, config.source)
+    for unit in plan.units:
+        unit.hash = unit_hash(experiment, unit, config, model)
     scheduler = model.scheduler(section.scheduler)
     return ExperimentRun(name=experiment, run_dir=run_dir, units=plan.units, describe=plan.describe,
                          scheduler={"class": type(scheduler).__name__,
@@ -163,7 +179,7 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
     try:
         for unit in run.units:
             marker = markers / f"{unit.key}.json"
-            if marker.is_file():
+            if marker.is_file() or _reuse(unit, run, marker):
                 on_unit(unit)
                 continue
             records: list[dict] = []
@@ -200,15 +216,17 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
             future.result()
     finally:
         writer.shutdown(wait=True)
-    frames = []
+    frames, units = [], []
     for unit in run.units:
-        frames.extend(json.loads((markers / f"{unit.key}.json").read_text())["frames"])
+        unit_frames = json.loads((markers / f"{unit.key}.json").read_text())["frames"]
+        units.append({"key": unit.key, "hash": unit.hash, "frames": len(unit_frames)})
+        frames.extend(unit_frames)
     manifest = {
         "schema": SCHEMA, "experiment": run.name, "run_key": run.key,
         "config": asdict(config.experiment(run.name)), "model": dict(model.identity, label=model.label,
                                                                         slug=model.slug),
         "scheduler": run.scheduler, "environment": environment(model), "axes": run.describe,
-        "frames": frames, "frames_sha256": frames_digest(frames),
+        "units": units, "frames": frames, "frames_sha256": frames_digest(frames),
     }
     write_json_atomic(run.run_dir / "manifest.json", manifest)
     timings = {"experiment": run.name, "seconds": round(time.time() - started, 3),
@@ -220,3 +238,44 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
         marker.unlink()
     markers.rmdir() if markers.is_dir() else None
     return timings
+
+
+def _reuse(unit: Unit, run: ExperimentRun, marker: Path) -> bool:
+    """Take a unit's frames from a finished sibling run that computed the very same unit.
+
+    Same unit hash means the same cells, model, scheduler, device and batch composition, so the
+    frames would come out byte-identical; hard links make the copy free. Returns False if no
+    sibling has it (or its files are gone), and the unit is computed.
+    """
+    for manifest_path in sorted(run.run_dir.parent.glob("*/manifest.json")):
+        if manifest_path.parent == run.run_dir:
+            continue
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        start = 0
+        for entry in manifest.get("units", []):
+            if entry.get("hash") == unit.hash:
+                records = manifest["frames"][start:start + entry["frames"]]
+                sources = [manifest_path.parent / r["file"] for r in records]
+                if not all(p.is_file() for p in sources):
+                    break
+                for record, source in zip(records, sources):
+                    _link_atomic(source, run.run_dir / record["file"])
+                write_json_atomic(marker, {"unit": unit.key, "frames": records})
+                return True
+            start += entry.get("frames", 0)
+    return False
+
+
+def _link_atomic(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.link.tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(source, temp)
+    except OSError:  # another file system: copy the bytes instead
+        write_bytes_atomic(target, source.read_bytes())
+        return
+    os.replace(temp, target)

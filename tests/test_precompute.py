@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,20 @@ def test_manifest_tampering_is_detected(tmp_path, batched_runs):
     copy.write_text(json.dumps(manifest))
     with pytest.raises(UsageError, match="schema 99 is not supported"):
         read_manifest(copy)
+
+
+def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batched_runs):
+    """step_counts [2, 5] -> [2, 5, 3]: only the 3-step trajectories are computed; bytes as if fresh."""
+    runs, _ = batched_runs
+    shutil.copytree(runs, tmp_path / "runs")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(SMALL.format(model=tiny_rgb, max_batch=64, reverse_scheduler="ddpm")
+                       .replace("steps = [2, 5]", "steps = [2, 5, 3]"))
+    results = precompute(load_config(str(changed)), tmp_path / "runs", progress=False, log=lambda *a: None)
+    calls = {r["experiment"]: r["model_calls"] for r in results}
+    assert calls == {"reverse": 0, "step_counts": 3, "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
+    fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
+                       log=lambda *a: None)
+    assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call
+    new_run = Path([r["run_dir"] for r in results if r["experiment"] == "step_counts"][0])
+    assert tree_bytes(new_run) == tree_bytes(Path(fresh[0]["run_dir"]))

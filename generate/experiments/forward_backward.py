@@ -13,6 +13,7 @@ joins the batch, freshly noised, just before step m.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     scheduler = model.scheduler(cfg.scheduler)
     scheduler.set_timesteps(steps)
     timesteps = [int(t) for t in scheduler.timesteps]
-    return Plan(units=[Unit(key="triangle", calls=calls, images=images, compute=compute)],
+    content = dict(vars(cfg), source_sha256=hashlib.sha256(source_path.read_bytes()).hexdigest()
+                   if source_path else None)
+    return Plan(units=[Unit(key="triangle", calls=calls, images=images, compute=compute, content=content)],
                 describe={"steps": steps, "levels": levels, "timesteps": timesteps,
                           "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
                           "diff_scale": DIFF_SCALE, "value_range": [-1, 1]})

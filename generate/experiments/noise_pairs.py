@@ -69,6 +69,7 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
 
         per_seed = 1 + len(variants)
         return Unit(key="seeds-" + "-".join(map(str, seeds)), calls=cfg.steps,
+                    content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants]},
                     images=cfg.steps * per_seed * len(seeds), compute=compute)
 
     return [make(group) for group in pack(list(cfg.seeds), 1 + len(variants), max_batch)]

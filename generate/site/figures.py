@@ -73,11 +73,12 @@ def reverse(run: Run, sheets: SheetWriter) -> dict:
     frames, steps = Frames(run), int(axis(run, "steps"))
     alpha_bar = [float(a) for a in axis(run, "alpha_bar")]
     seeds = []
-    for seed in axis(run, "seeds"):
+    for index, seed in enumerate(axis(run, "seeds")):
+        track = {"track": f"seed {seed}", "group": index}  # one seed's trajectory: all its panels together
         seeds.append({"seed": seed,
-                      "x": sheets.add([frames.file(seed=seed, step=i, panel="x") for i in range(steps + 1)]),
-                      "eps": sheets.add([frames.file(seed=seed, step=i, panel="eps") for i in range(steps)]),
-                      "x0": sheets.add([frames.file(seed=seed, step=i, panel="x0") for i in range(steps)])})
+                      "x": sheets.add([frames.file(seed=seed, step=i, panel="x") for i in range(steps + 1)], **track),
+                      "eps": sheets.add([frames.file(seed=seed, step=i, panel="eps") for i in range(steps)], **track),
+                      "x0": sheets.add([frames.file(seed=seed, step=i, panel="x0") for i in range(steps)], **track)})
     return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
             "snr": [_snr(a) for a in alpha_bar], "seeds": seeds}
 
@@ -90,26 +91,52 @@ def progress_index(position: int, positions: int, steps: int) -> int:
     return (2 * position * steps + positions) // (2 * positions)
 
 
+MAX_POSITIONS = 200  # finer than the pixels of a slider track; see progress_positions
+
+
+def progress_positions(counts: list[int]) -> int:
+    """Positions P of the common progress slider.
+
+    Up to MAX_POSITIONS, one position per step of the longest run. Beyond that a multiple of the
+    shorter runs' step counts (so each of their steps is still reachable) of at least MAX_POSITIONS:
+    the 1000-step run then ships only the frames at those positions (201 of 1001) instead of all.
+    """
+    top = max(counts)
+    if top <= MAX_POSITIONS:
+        return top
+    base = math.lcm(*[n for n in counts if n < top]) if len(counts) > 1 else 1
+    positions = base * math.ceil(MAX_POSITIONS / base)
+    return positions if positions < top else top
+
+
 def step_counts(run: Run, sheets: SheetWriter) -> dict:
     frames, counts = Frames(run), sorted(int(n) for n in axis(run, "steps"))
+    positions = progress_positions(counts)
     seeds = []
-    for seed in axis(run, "seeds"):
+    for index, seed in enumerate(axis(run, "seeds")):
         tracks = {}
         for n in counts:
-            tracks[str(n)] = sheets.add([frames.file(steps=n, seed=seed, step=i, panel="x") for i in range(n + 1)])
+            shown = sorted({progress_index(p, positions, n) for p in range(positions + 1)})
+            refs = sheets.add([frames.file(steps=n, seed=seed, step=i, panel="x") for i in shown],
+                              track=f"seed {seed}, {n} steps", group=index)
+            track = [None] * (n + 1)  # steps no slider position reaches are not shipped
+            for i, ref in zip(shown, refs):
+                track[i] = ref
+            tracks[str(n)] = track
         seeds.append({"seed": seed, "tracks": tracks})
-    return {"counts": counts, "positions": max(counts), "seeds": seeds}
+    return {"counts": counts, "positions": positions, "seeds": seeds}
 
 
 def forward_backward(run: Run, sheets: SheetWriter) -> dict:
     frames, steps = Frames(run), int(axis(run, "steps"))
     levels = []
-    original = sheets.add([frames.file(panel="original")])[0]
-    for k in axis(run, "levels"):
+    original = sheets.add([frames.file(panel="original")], track="original")[0]
+    for index, k in enumerate(axis(run, "levels")):
         k = int(k)
-        track = sheets.add([frames.file(level=k, step=j) for j in range(steps - k + 1)])
+        track = sheets.add([frames.file(level=k, step=j) for j in range(steps - k + 1)], track=f"level {k}", group=index)
         diff = frames.get(level=k, panel="diff")
-        levels.append({"level": k, "frames": track, "diff": sheets.add([diff["file"]])[0],
+        # the difference heatmaps (colour) share one small sheet: one request rather than one per level
+        levels.append({"level": k, "frames": track, "diff": sheets.add([diff["file"]], track="diffs")[0],
                        "distance": diff["metrics"].get("distance"),
                        "timestep": diff["metrics"].get("start_timestep"),
                        "alpha_bar": diff["metrics"].get("start_alpha_bar")})
@@ -132,11 +159,11 @@ def _pair_cell(frames: Frames, sheets_files: list, **coords) -> dict:
     return cell
 
 
-def _pair_seed(frames: Frames, sheets: SheetWriter, seed: int, variants: list[dict]) -> dict:
-    """Per seed one sheet: n1, o1, then four frames per variant; cell indices become frame refs."""
+def _pair_seed(frames: Frames, sheets: SheetWriter, seed: int, group: int, variants: list[dict]) -> dict:
+    """Per seed: n1, o1, then four frames per variant (grey and colour sheets); indices become frame refs."""
     files = [frames.file(seed=seed, panel="n1"), frames.file(seed=seed, panel="o1")]
     cells = [_pair_cell(frames, files, seed=seed, **variant) for variant in variants]
-    refs = sheets.add(files)
+    refs = sheets.add(files, track=f"seed {seed}", group=group)
     for cell in cells:
         for panel in PAIR_PANELS:
             cell[panel] = refs[cell[panel]]
@@ -147,7 +174,7 @@ def patch_noise(run: Run, sheets: SheetWriter) -> dict:
     frames = Frames(run)
     sizes, positions = [int(s) for s in axis(run, "sizes")], [[int(x), int(y)] for x, y in axis(run, "positions")]
     variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
-    seeds = [_pair_seed(frames, sheets, seed, variants) for seed in axis(run, "seeds")]
+    seeds = [_pair_seed(frames, sheets, seed, i, variants) for i, seed in enumerate(axis(run, "seeds"))]
     return {"sizes": sizes, "positions": positions, "image_size": axis(run, "image_size"),
             "variants": variants, "seeds": seeds}
 
@@ -155,7 +182,7 @@ def patch_noise(run: Run, sheets: SheetWriter) -> dict:
 def mix_noise(run: Run, sheets: SheetWriter) -> dict:
     frames = Frames(run)
     scales = [float(s) for s in axis(run, "scales")]
-    seeds = [_pair_seed(frames, sheets, seed, [{"scale": s} for s in scales]) for seed in axis(run, "seeds")]
+    seeds = [_pair_seed(frames, sheets, seed, i, [{"scale": s} for s in scales]) for i, seed in enumerate(axis(run, "seeds"))]
     return {"scales": scales, "seeds": seeds}
 
 

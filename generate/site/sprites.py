@@ -1,13 +1,18 @@
-"""Pack a figure's frames into lossless PNG sprite sheets, so a slider never waits for a request.
+"""Pack a figure's frames into lossless sprite sheets, one per track, so a page loads only what it shows.
 
 A sheet is a grid of equal square cells, `cols` wide, filled row by row; cell i sits at
-(i % cols, i // cols). The browser loads each sheet once and draws cells onto canvases. Groups of
-frames (a trajectory, a row of the triangle) share a sheet until it holds MAX_CELLS, so a figure
-costs a few requests rather than one per trajectory.
+(i % cols, i // cols). Frames are grouped by track (a seed's trajectory, a row of the triangle, a
+step-count run) and by pixel mode: a greyscale frame never shares a sheet with an RGB heatmap,
+because one colour cell would make the whole sheet RGB and triple its bytes. Each sheet records its
+`group` (the seed or level index it belongs to, or null for frames every state needs), so the
+browser can load the current state's sheets first and the nearest tracks next.
+
+Each sheet is written as PNG and as lossless WebP and the smaller file ships (both are exact).
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -19,42 +24,61 @@ MAX_CELLS = 1100  # 1100 cells of 32 px: a sheet of about 1070 x 1070 px, well i
 
 
 class SheetWriter:
-    """Collects named groups of frames for one (model, experiment) and writes one PNG per group."""
+    """Collects the frames of one (model, experiment) by (track, mode) and writes one image per sheet."""
 
     def __init__(self, run_folder: Path, manifest_path: Path, out_dir: Path, url_prefix: str, size: int):
         self.run_folder, self.manifest_path = run_folder, manifest_path
         self.out_dir, self.url_prefix, self.size = out_dir, url_prefix, size
-        self.sheets: list[dict] = []      # [{url, cols, count}] in the figure data
-        self._groups: list[list[str]] = []
+        self.sheets: list[dict] = []      # [{url, cols, count, group, bytes}] in the figure data
+        self._files: list[list[str]] = []
+        self._info: list[dict] = []        # per sheet: mode, track, group
+        self._open: dict[tuple, int] = {}  # (track, mode) -> index of the sheet still taking cells
 
-    def add(self, files: list[str]) -> list[list]:
-        """Queue frame files (kept together on one sheet); return a reference [sheet, cell, file] for each."""
-        if not self._groups or len(self._groups[-1]) + len(files) > MAX_CELLS:
-            self._groups.append([])
-        index, group = len(self._groups) - 1, self._groups[-1]
-        offset = len(group)
-        group.extend(files)
-        return [[index, offset + cell, name] for cell, name in enumerate(files)]
+    def add(self, files: list[str], track: str, group: int | None = None) -> list[list]:
+        """Queue frames of one track; return a reference [sheet, cell, file] for each."""
+        refs = []
+        for name in files:
+            mode = self._mode(name)
+            index = self._open.get((track, mode))
+            if index is None or len(self._files[index]) >= MAX_CELLS:
+                index = len(self._files)
+                self._files.append([])
+                self._info.append({"mode": mode, "track": track, "group": group})
+                self._open[(track, mode)] = index
+            refs.append([index, len(self._files[index]), name])
+            self._files[index].append(name)
+        return refs
 
     def write(self) -> list[dict]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for index, files in enumerate(self._groups):
+        for index, (files, info) in enumerate(zip(self._files, self._info)):
             cols = max(1, math.ceil(math.sqrt(len(files))))
             rows = max(1, math.ceil(len(files) / cols))
-            images = [self._load(name) for name in files]
-            mode = "L" if all(im.mode == "L" for im in images) else "RGB"
-            sheet = Image.new(mode, (cols * self.size, rows * self.size))
-            for cell, im in enumerate(images):
-                sheet.paste(im.convert(mode), ((cell % cols) * self.size, (cell // cols) * self.size))
-            name = f"sheet{index:03d}.png"
-            sheet.save(self.out_dir / name, format="PNG", compress_level=9)
-            self.sheets.append({"url": f"{self.url_prefix}/{name}", "cols": cols, "count": len(files)})
+            sheet = Image.new(info["mode"], (cols * self.size, rows * self.size))
+            for cell, name in enumerate(files):
+                sheet.paste(self._load(name).convert(info["mode"]), ((cell % cols) * self.size, (cell // cols) * self.size))
+            suffix, data = smallest_encoding(sheet)
+            name = f"sheet{index:03d}.{suffix}"
+            (self.out_dir / name).write_bytes(data)
+            self.sheets.append({"url": f"{self.url_prefix}/{name}", "cols": cols, "count": len(files),
+                                "group": info["group"], "bytes": len(data)})
         return self.sheets
 
-    def _load(self, name: str) -> Image.Image:
+    def _open_frame(self, name: str) -> Image.Image:
         path = self.run_folder / name
         try:
-            with Image.open(path) as im:
+            return Image.open(path)
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise UsageError(f"{self.manifest_path}: frame {name} is not a readable PNG ({error})") from None
+
+    def _mode(self, name: str) -> str:
+        """The sheet mode a frame needs, from its header alone (no decoding)."""
+        with self._open_frame(name) as im:
+            return "L" if im.mode == "L" else "RGB"
+
+    def _load(self, name: str) -> Image.Image:
+        try:
+            with self._open_frame(name) as im:
                 im.load()
                 frame = im.copy()
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
@@ -63,3 +87,16 @@ class SheetWriter:
             raise UsageError(f"{self.manifest_path}: frame {name} is {frame.width}x{frame.height}; "
                              f"expected {self.size}x{self.size} like the rest of the run")
         return frame if frame.mode in ("L", "RGB") else frame.convert("RGB")
+
+
+def smallest_encoding(sheet: Image.Image) -> tuple[str, bytes]:
+    """PNG or lossless WebP, whichever is smaller: noise-like sheets and smooth ones differ in which wins."""
+    candidates = []
+    png = io.BytesIO()
+    sheet.save(png, format="PNG", compress_level=9, optimize=True)
+    candidates.append(("png", png.getvalue()))
+    webp = io.BytesIO()
+    # exact=True keeps every pixel value; lossless WebP has no greyscale mode, so grey sheets decode as R=G=B
+    sheet.convert("RGB").save(webp, format="WEBP", lossless=True, quality=100, method=5, exact=True)
+    candidates.append(("webp", webp.getvalue()))
+    return min(candidates, key=lambda c: len(c[1]))
