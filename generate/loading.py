@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,21 +146,62 @@ def _load_folder(folder: Path, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
     return unet, scheduler_config
 
 
-def _load_hub(hub_id: str, revision: str | None, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
-    """The real `from_pretrained` path for authors with a network; flat repo first, then pipeline."""
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP check, so an offline machine gets a clear message instead of minutes of retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _from_hub(hub_id: str, revision: str | None, allow_pickle: bool, local_only: bool) -> tuple[UNet2DModel, dict]:
+    """The real `from_pretrained` path: the flat layout first (google/ddpm-*), then the pipeline one."""
     errors = []
     for subfolder, scheduler_sub in ((None, None), ("unet", "scheduler")):
         try:
-            unet = UNet2DModel.from_pretrained(hub_id, subfolder=subfolder, revision=revision,
-                                               use_safetensors=not allow_pickle)
-            scheduler_config = dict(DDPMScheduler.load_config(hub_id, subfolder=scheduler_sub,
-                                                              revision=revision))
+            with warnings.catch_warnings():  # diffusers passes arguments huggingface_hub deprecated
+                warnings.simplefilter("ignore")
+                unet = UNet2DModel.from_pretrained(hub_id, subfolder=subfolder, revision=revision,
+                                                   use_safetensors=not allow_pickle, local_files_only=local_only)
+                scheduler_config = dict(DDPMScheduler.load_config(hub_id, subfolder=scheduler_sub,
+                                                                  revision=revision, local_files_only=local_only))
             return unet, scheduler_config
-        except Exception as error:  # network, missing file, or layout mismatch: try the next layout
+        except Exception as error:  # missing file or layout mismatch: try the next layout
             errors.append(str(error).strip().splitlines()[0][:200] if str(error).strip() else repr(error))
-    raise UsageError(f"--model {hub_id}: could not load it from the hub ({'; '.join(errors)}). "
-                     f"Shipped models: {', '.join(shipped_models())}; or pass a local folder. "
-                     "If the repo only has .bin weights, --allow-pickle loads them (runs pickle code)")
+    raise LookupError("; ".join(errors))
+
+
+def _hub_commit(hub_id: str, revision: str | None) -> str | None:
+    """The snapshot commit that was loaded (the cache path holds it), so a run names exact weights."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in ("config.json", "unet/config.json"):
+        path = try_to_load_from_cache(hub_id, name, revision=revision)
+        if isinstance(path, str):
+            return Path(path).parts[-2 if name == "config.json" else -3]
+    return None
+
+
+def _load_hub(hub_id: str, revision: str | None, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
+    try:  # the local Hugging Face cache first: no network needed for a model fetched before
+        return _from_hub(hub_id, revision, allow_pickle, local_only=True)
+    except LookupError:
+        pass
+    if not _hub_reachable():
+        raise UsageError(f"--model {hub_id}: not in the local Hugging Face cache and the hub is unreachable "
+                         f"(no network?). Shipped models: {', '.join(shipped_models())}; or pass a local folder")
+    try:
+        return _from_hub(hub_id, revision, allow_pickle, local_only=False)
+    except LookupError as error:
+        raise UsageError(f"--model {hub_id}: could not load it from the hub ({error}). If the repo only has "
+                         ".bin weights, --allow-pickle loads them (unpickling runs code from the file)") from None
 
 
 def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: str | None = None,
@@ -182,7 +224,7 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: s
     elif HUB_ID.match(spec) and not spec.startswith((".", "/")):
         unet, scheduler_config = _load_hub(spec, revision, allow_pickle)
         identity = {"id": spec, "source": "hub", "revision": revision or "main",
-                    "commit": unet.config.get("_commit_hash") if hasattr(unet.config, "get") else None}
+                    "commit": _hub_commit(spec, revision)}
         slug = None
     else:
         raise UsageError(f"{where}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "

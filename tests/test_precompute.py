@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +272,22 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
     assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call
     new_run = Path([r["run_dir"] for r in results if r["experiment"] == "step_counts"][0])
     assert tree_bytes(new_run) == tree_bytes(Path(fresh[0]["run_dir"]))
+
+
+def test_hub_ids_load_through_from_pretrained_from_the_local_hub_cache(tmp_path):
+    """The real hub path, offline: a tiny model laid out as huggingface_hub caches a download."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / "hub" / "models--tester--tiny-ddpm" / "snapshots" / commit
+    make_tiny_model(snapshot, channels=1)
+    (tmp_path / "hub" / "models--tester--tiny-ddpm" / "refs").mkdir()
+    (tmp_path / "hub" / "models--tester--tiny-ddpm" / "refs" / "main").write_text(commit)
+    config = tmp_path / "c.toml"
+    config.write_text('experiments = ["reverse"]\n[reverse]\nsteps = 2\nseeds = [0]\n')
+    env = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-m", "generate", "precompute", "--config", str(config), "--model",
+                             "tester/tiny-ddpm", "--runs", str(tmp_path / "runs"), "--quiet"],
+                            cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    [manifest] = [read_manifest(p) for p in find_manifests(tmp_path / "runs")]
+    assert manifest["model"]["id"] == "tester/tiny-ddpm" and manifest["model"]["source"] == "hub"
+    assert manifest["model"]["config"]["in_channels"] == 1 and manifest["model"]["commit"] == commit
