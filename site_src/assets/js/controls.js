@@ -59,21 +59,44 @@
     const extra = kind.extra ? await NTI.loadJSON(new URL(kind.extra, dataUrl).href) : null;
     const shell = { root, dataUrl, extra, userControlled: false, cleanups: [] };
     const head = NTI.el("div", { class: "nti-figure-head" });
-    const body = NTI.el("div", { class: "nti-figure-body" });
+    let body = NTI.el("div", { class: "nti-figure-body" });
     root.replaceChildren(head, body);
-    let current = null;
-    let showing = 0;
+    let current = null, model = null, showing = 0, engaged = false;
 
+    // Once the reader engages (pointer, focus, touch, or the text moving the figure), the rest of the
+    // current model's sheets load, nearest the current seed or level first.
+    function preloadRest() {
+      const loading = model;
+      root.dataset.sheets = NTI.allLoaded(loading) ? "all" : "loading";
+      NTI.preload(loading, current.focus ? current.focus() : 0).then(() => {
+        if (loading === model) root.dataset.sheets = "all";
+      }, (error) => console.error(error));
+    }
+    function engage() {
+      if (engaged || !model) return;
+      engaged = true;
+      preloadRest();
+    }
+
+    // A new model is built off-screen and swapped in once the sheets its first view draws have
+    // arrived, so the figure never shows blank panels; other models' sheets load only here.
     async function show(index) {
-      const model = await NTI.loadModel(data.models[index], dataUrl); // sheets ready before the swap
+      const next = NTI.prepareModel(data.models[index], dataUrl);
       const state = current ? current.getState() : null;
+      const nextBody = NTI.el("div", { class: "nti-figure-body" });
       shell.cleanups.splice(0).forEach((stop) => stop());
-      body.replaceChildren();
-      current = kind.create(body, model, shell);
-      if (state) current.setState(state);
+      const created = kind.create(nextBody, next, shell);
+      if (state) created.setState(state);
+      await NTI.settled(next);
+      body.replaceWith(nextBody);
+      body = nextBody;
+      current = created;
+      model = next;
       showing = index;
-      root.dataset.model = model.slug;
+      root.dataset.model = next.slug;
       root.dataset.ready = "true";
+      if (engaged) preloadRest();
+      else root.dataset.sheets = NTI.allLoaded(next) ? "all" : "some";
     }
 
     if (data.models.length > 1) {
@@ -83,17 +106,19 @@
     const follow = NTI.el("button", { type: "button", class: "nti-button nti-follow", hidden: true, text: "Follow the text again" });
     follow.addEventListener("click", () => { shell.userControlled = false; follow.hidden = true; });
     head.append(follow);
-    // Any pointer or key input inside the figure hands control to the reader (until they ask back).
+    // Any pointer or key input in the figure body hands control to the reader (until they ask back).
     const takeOver = (event) => {
-      if (event.target === follow || head.contains(event.target) && event.target.tagName === "SELECT") return;
+      if (head.contains(event.target)) return;
       shell.userControlled = true;
       follow.hidden = false;
     };
-    body.addEventListener("pointerdown", takeOver, true);
-    body.addEventListener("keydown", takeOver, true);
+    root.addEventListener("pointerdown", takeOver, true);
+    root.addEventListener("keydown", takeOver, true);
+    for (const type of ["pointerenter", "focusin", "touchstart"]) root.addEventListener(type, engage, { passive: true });
     await show(0);
     return {
       root,
+      engage,
       get userControlled() { return shell.userControlled; },
       setState(state) { if (current) current.setState(state); },
       destroy() { shell.cleanups.splice(0).forEach((stop) => stop()); },

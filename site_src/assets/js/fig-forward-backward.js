@@ -63,6 +63,7 @@
       panels.original.draw(model, model.original);
       drawLevel(0);
       return {
+        focus: () => levelSlider.value, // rows nearest the current start level load first
         getState: () => ({ level: lastLevel ? levelSlider.value / lastLevel : 0, step: stepSlider.max ? stepSlider.value / stepSlider.max : 0 }),
         setState(state) {
           if (state.level !== undefined) levelSlider.set(NTI.fromFraction(state.level, lastLevel));

@@ -118,6 +118,7 @@
       });
       update();
       return {
+        focus: () => layout.seed,
         getState: () => ({ size: model.sizes.length > 1 ? size.value / (model.sizes.length - 1) : 0, position, seed: layout.seed }),
         setState(state) {
           if (state.seed !== undefined) layout.setSeed(state.seed);
@@ -179,6 +180,7 @@
       buildChart();
       update();
       return {
+        focus: () => layout.seed,
         getState: () => ({ scale: last ? scale.value / last : 0, seed: layout.seed }),
         setState(state) {
           if (state.seed !== undefined) layout.setSeed(state.seed);

@@ -61,6 +61,7 @@
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), strip.el, info, controls);
       draw(0);
       return {
+        focus: () => seed,
         getState: () => ({ step: last > 0 ? slider.value / last : 0, seed }),
         setState(state) {
           if (state.seed !== undefined && state.seed < model.seeds.length) { seed = state.seed; if (picker) picker.set(seed); draw(slider.value); }

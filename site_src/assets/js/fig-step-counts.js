@@ -36,6 +36,7 @@
         NTI.el("p", { class: "nti-subhead", text: "Final images" }), NTI.el("div", { class: "nti-panels nti-finals" }, finals.map((t) => t.panel.el)));
       draw(0);
       return {
+        focus: () => seed,
         getState: () => ({ progress: slider.value / P, seed }),
         setState(state) {
           if (state.seed !== undefined && state.seed < model.seeds.length) { seed = state.seed; if (picker) picker.set(seed); draw(slider.value); }

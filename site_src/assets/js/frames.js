@@ -22,24 +22,44 @@ window.NTI = window.NTI || { figures: {} };
     return response.json();
   };
 
-  function loadSheet(url) {
-    if (!sheets.has(url)) {
-      sheets.set(url, new Promise((resolve, reject) => {
-        const image = new Image();
-        image.onload = () => resolve(image);
-        image.onerror = () => { sheets.delete(url); reject(new Error(`${url}: sprite sheet failed to load`)); };
-        image.src = url;
-      }));
-    }
-    return sheets.get(url);
-  }
-
-  // Resolve and load all sheets of one model's figure data (URLs are relative to the JSON file).
-  NTI.loadModel = async function (model, dataUrl) {
+  // Sheets load on demand, per model: model.images[i] is a decoded sheet or undefined until then.
+  // Decoding before use (image.decode) keeps the first draw from a new sheet as fast as the rest.
+  function prepare(model, dataUrl) {
     if (!model.images) {
-      model.images = await Promise.all(model.sheets.map((s) => loadSheet(new URL(s.url, dataUrl).href)));
+      model.images = new Array(model.sheets.length);
+      model.loading = new Map(); // sheet index -> Promise, while in flight or done
+      model.dataUrl = dataUrl;   // sheet URLs are relative to the figure's JSON file
     }
     return model;
+  }
+  NTI.prepareModel = prepare;
+
+  NTI.ensureSheet = function (model, index) {
+    if (!model.loading.has(index)) {
+      const url = new URL(model.sheets[index].url, model.dataUrl).href;
+      const image = new Image();
+      image.src = url;
+      const promise = image.decode().then(() => { model.images[index] = image; return image; }, () => {
+        model.loading.delete(index); // a later draw may try again
+        throw new Error(`${url}: sprite sheet failed to load`);
+      });
+      model.loading.set(index, promise);
+    }
+    return model.loading.get(index);
+  };
+
+  // Everything requested so far (the sheets the current view draws) has arrived.
+  NTI.settled = (model) => Promise.all(model.loading.values());
+  NTI.allLoaded = (model) => model.sheets.every((_, i) => model.images[i]); // not images.every: it skips holes
+
+  // Load the model's remaining sheets, frames every view needs first (group null), then the tracks
+  // nearest `focus` (the current seed or level), a few at a time so the nearest arrive first.
+  NTI.preload = function (model, focus) {
+    const rank = (i) => (model.sheets[i].group === null || model.sheets[i].group === undefined ? -1 : Math.abs(model.sheets[i].group - focus));
+    const order = model.sheets.map((_, i) => i).filter((i) => !model.images[i]).sort((a, b) => rank(a) - rank(b) || a - b);
+    let next = 0;
+    const worker = async () => { while (next < order.length) await NTI.ensureSheet(model, order[next++]); };
+    return Promise.all([worker(), worker(), worker()]);
   };
 
   // A captioned canvas showing one frame; data-frame names the manifest file on screen.
@@ -47,21 +67,29 @@ window.NTI = window.NTI || { figures: {} };
     const canvas = NTI.el("canvas", { width: 1, height: 1, role: "img", "aria-label": caption });
     const figure = NTI.el("figure", { class: "nti-panel" + (extraClass ? " " + extraClass : "") },
       [NTI.el("div", { class: "nti-canvas-wrap" }, [canvas]), NTI.el("figcaption", { text: caption })]);
+    let wanted = null;
+    function paint(model, ref, image) {
+      const sheet = model.sheets[ref[0]];
+      const size = model.size;
+      if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
+      const context = canvas.getContext("2d");
+      context.imageSmoothingEnabled = false;
+      context.clearRect(0, 0, size, size);
+      context.drawImage(image, (ref[1] % sheet.cols) * size, Math.floor(ref[1] / sheet.cols) * size, size, size, 0, 0, size, size);
+      figure.dataset.frame = ref[2];
+      canvas.dataset.frame = ref[2];
+      canvas.setAttribute("aria-label", `${caption} (${ref[2]})`);
+    }
     return {
       el: figure,
       canvas,
+      // Draw now if the sheet is in; otherwise keep the frame on screen and draw this one when its
+      // sheet arrives, unless another draw was asked for meanwhile.
       draw(model, ref) {
-        const sheet = model.sheets[ref[0]];
-        const size = model.size;
-        if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
-        const context = canvas.getContext("2d");
-        context.imageSmoothingEnabled = false;
-        context.clearRect(0, 0, size, size);
-        context.drawImage(model.images[ref[0]], (ref[1] % sheet.cols) * size, Math.floor(ref[1] / sheet.cols) * size,
-          size, size, 0, 0, size, size);
-        figure.dataset.frame = ref[2];
-        canvas.dataset.frame = ref[2];
-        canvas.setAttribute("aria-label", `${caption} (${ref[2]})`);
+        wanted = ref;
+        const image = model.images[ref[0]];
+        if (image) return paint(model, ref, image);
+        NTI.ensureSheet(model, ref[0]).then((loaded) => { if (wanted === ref) paint(model, ref, loaded); }, (error) => console.error(error));
       },
     };
   };

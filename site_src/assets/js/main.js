@@ -1,22 +1,41 @@
 // Entry point. With instant navigation the theme swaps page content without a reload, so figures
 // are (re)initialised on every page load through the theme's document$ observable.
+// A figure mounts (fetches its data and the sheets of its first view) only as it approaches the
+// viewport: half a screen ahead is time enough for a few small sheets, and figures further down
+// cost nothing until the reader gets there.
 (function (NTI) {
   "use strict";
   let teardown = [];
 
+  function start(root) {
+    delete root.dataset.defer;
+    NTI.mount(root).then((controller) => {
+      if (!controller) return;
+      const section = root.closest(".nti-scrolly");
+      const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
+      teardown.push(() => { stopScrolly(); controller.destroy(); });
+    }).catch((error) => {
+      root.append(NTI.el("p", { class: "nti-empty", text: `This figure could not be loaded: ${error.message}` }));
+      console.error(error);
+    });
+  }
+
   function init() {
     teardown.splice(0).forEach((stop) => stop());
-    for (const root of document.querySelectorAll(".nti-figure[data-kind]")) {
-      NTI.mount(root).then((controller) => {
-        if (!controller) return;
-        const section = root.closest(".nti-scrolly");
-        const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
-        teardown.push(() => { stopScrolly(); controller.destroy(); });
-      }).catch((error) => {
-        root.append(NTI.el("p", { class: "nti-empty", text: `This figure could not be loaded: ${error.message}` }));
-        console.error(error);
-      });
+    const roots = Array.from(document.querySelectorAll(".nti-figure[data-kind]"));
+    if (!("IntersectionObserver" in window)) return roots.forEach(start);
+    const observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        observer.unobserve(entry.target);
+        start(entry.target);
+      }
+    }, { rootMargin: "50% 0px 50% 0px" });
+    for (const root of roots) {
+      root.dataset.defer = "true"; // tests and tools: not mounted yet, by design
+      observer.observe(root);
     }
+    teardown.push(() => observer.disconnect());
   }
 
   if (window.document$) window.document$.subscribe(init);

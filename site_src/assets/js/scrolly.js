@@ -8,10 +8,14 @@
   NTI.scrolly = function (section, controller) {
     const steps = Array.from(section.querySelectorAll(".nti-step[data-state]"));
     if (!steps.length || !("IntersectionObserver" in window)) return () => {};
+    let active = null;
     const observer = new IntersectionObserver((entries) => {
       for (const entry of entries) {
         if (!entry.isIntersecting) continue;
         steps.forEach((step) => step.classList.toggle("nti-step-active", step === entry.target));
+        // a step change (not the step in view at load) means the reader is here: load the rest
+        if (active && active !== entry.target) controller.engage();
+        active = entry.target;
         if (controller.userControlled) continue;
         try { controller.setState(JSON.parse(entry.target.dataset.state)); } catch (error) { console.error(error); }
       }

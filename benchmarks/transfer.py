@@ -1,0 +1,57 @@
+"""Initial transfer per page of a built site: response bodies until network idle, no interaction.
+
+    .venv/bin/python benchmarks/transfer.py --site /tmp/site-prev [--out benchmarks/results/transfer.json]
+
+Each page opens in a fresh browser context (empty cache) at 1280 x 900, as a first visit would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from site_browser import READY, chromium, serve, site_pages  # noqa: E402
+
+
+def measure(browser, url: str) -> dict:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    bodies: dict[str, int] = {}
+
+    def finished(request):
+        try:
+            bodies[request.url] = bodies.get(request.url, 0) + request.sizes()["responseBodySize"]
+        except Exception:  # torn down by navigation: nothing counted
+            pass
+    page.on("requestfinished", finished)
+    page.goto(url)
+    page.wait_for_function(READY, timeout=30000)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(700)  # late on-demand loads (observers fire after the first frame)
+    context.close()
+    heaviest = sorted(bodies.items(), key=lambda kv: -kv[1])[:5]
+    return {"bytes": sum(bodies.values()), "requests": len(bodies),
+            "heaviest": [[u.split("/", 3)[-1], n] for u, n in heaviest]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", required=True, type=Path)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "transfer.json")
+    args = parser.parse_args()
+    results = {}
+    with serve(args.site) as base, chromium() as browser:
+        for path in site_pages(args.site):
+            results[path or "index"] = measure(browser, base + path)
+            r = results[path or "index"]
+            print(f"{path or 'index':28s} {r['bytes'] / 1e6:6.2f} MB  {r['requests']:3d} requests  "
+                  f"heaviest {r['heaviest'][0][0]} {r['heaviest'][0][1] / 1e3:.0f} kB")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
