@@ -100,8 +100,9 @@ def main() -> None:
             cls[path] = round(page.evaluate("() => window.__cls"), 4)
             print(f"CLS {path}: {cls[path]}")
             context.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"sliders": results, "cls": cls}, indent=1))
+            # written after every page, so a slow machine still leaves the pages it finished
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"sliders": results, "cls": cls}, indent=1))
 
 
 if __name__ == "__main__":
