@@ -1,7 +1,9 @@
 """The built site in headless Chromium: every slider (mouse, drag, each key) shows exactly the
 manifest's frame, flip alternates, the model switcher swaps runs, instant navigation keeps figures
 working, no console errors or CSP violations, nothing leaves localhost, no serious axe violations.
-Also records each page's transfer size and saves screenshots under artifacts/screenshots/."""
+Sheets load on demand: a figure mounts near the viewport with only its first view's sheets, the rest
+arrive when the reader engages, and a frame whose sheet is missing never blanks a panel.
+Also records each page's transfer size (within PAGE_BUDGET) and saves screenshots under artifacts/screenshots/."""
 
 from __future__ import annotations
 
