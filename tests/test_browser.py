@@ -321,6 +321,20 @@ def test_mix_noise_scale_slider_chart_and_flip(page, base_url, build):
     page.watch.assert_clean()
 
 
+def assert_canvases_match_frames(figure, run_dir: Path):
+    """Pixels on screen equal the manifest frames: sheets (PNG or lossless WebP) decode exactly."""
+    import numpy as np
+    from PIL import Image
+
+    shots = figure.locator(".nti-panels .nti-panel canvas").evaluate_all(
+        "cs => cs.map(c => [c.dataset.frame, c.width, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)])")
+    assert shots
+    for name, size, data in shots:
+        got = np.array(data, dtype=np.uint8).reshape(size, size, 4)[..., :3]
+        want = np.asarray(Image.open(run_dir / name).convert("RGB"))
+        assert np.array_equal(got, want), f"{name}: canvas differs from the frame"
+
+
 def test_model_switcher_swaps_runs(page, base_url, build):
     open_page(page, base_url, "reverse/")
     figure = page.locator('.nti-figure[data-kind="reverse"]')
@@ -328,11 +342,13 @@ def test_model_switcher_swaps_runs(page, base_url, build):
     is_grey = """f => { const c = f.querySelector('.nti-panel canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                        for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) return false; return true; }"""
     before = figure.evaluate(is_grey)
+    assert_canvases_match_frames(figure, next(build["runs"].glob(f"{first}/reverse/*/")))
     figure.locator(".nti-figure-head select").select_option("1")
     page.wait_for_function(f"() => document.querySelector('.nti-figure').dataset.model !== {json.dumps(first)}")
     second = figure.get_attribute("data-model")
     assert {first, second} == {slug for slug, e in manifests(build["runs"]) if e == "reverse"}
     assert figure.evaluate(is_grey) != before  # one model is greyscale, the other colour
+    assert_canvases_match_frames(figure, next(build["runs"].glob(f"{second}/reverse/*/")))
     manifest = _model_manifest(build, figure, "reverse")
     seed = manifest["axes"]["seeds"][0]
     exercise_slider(page, figure, 0, lambda i: [
