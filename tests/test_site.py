@@ -206,3 +206,33 @@ def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build
     index = (tmp_path / "site/index.html").read_text()
     assert 'href="models/toy-32/"' in index
     assert "Models" in index and index.count('models/toy-32/') >= 2  # nav entry and the text link
+
+
+def test_sheets_never_mix_grey_and_colour_frames_and_stay_per_track(build):
+    runs = build["runs"]
+    for experiment in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
+        for model in _figure_data(build["site"], experiment)["models"]:
+            run_dir = next(runs.glob(f"{model['slug']}/{experiment}/*/"))
+            modes: dict[int, set] = {}
+            for sheet, _, name in _refs(model):
+                modes.setdefault(sheet, set()).add(Image.open(run_dir / name).mode)
+            assert all(len(m) == 1 for m in modes.values()), (experiment, modes)
+            assert all("group" in s and s["bytes"] > 0 for s in model["sheets"])
+    reverse = _figure_data(build["site"], "reverse")["models"][0]
+    for index, seed in enumerate(reverse["seeds"]):  # one seed's frames never share a sheet with another's
+        assert {r[0] for r in _refs(seed)} == {i for i, s in enumerate(reverse["sheets"]) if s["group"] == index}
+
+
+def test_step_counts_ship_only_the_frames_the_slider_reaches():
+    from generate.site.figures import progress_index, progress_positions
+
+    assert progress_positions([2, 5]) == 5  # short runs: one position per step of the longest
+    assert progress_positions([10, 50, 1000]) == 200
+    assert progress_positions([7, 11, 1000]) == 231  # a multiple of 7 and 11, so their steps all stay reachable
+    assert progress_positions([300, 1000]) == 300 * 1
+    for counts in ([10, 50, 1000], [7, 11, 1000]):
+        positions = progress_positions(counts)
+        for n in counts[:-1]:
+            assert {progress_index(p, positions, n) for p in range(positions + 1)} == set(range(n + 1))
+    reached = {progress_index(p, 200, 1000) for p in range(201)}
+    assert len(reached) == 201 and 1000 in reached and 0 in reached
