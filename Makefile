@@ -25,9 +25,12 @@ precompute: install
 site: precompute
 	$(PY) -m generate site --runs $(RUNS) --out $(OUT)
 
-# Debian's Chromium for the browser tests (never a downloaded browser).
+# Debian's Chromium for the browser tests (never a downloaded browser); the W3C Nu validator (npm
+# vnu-jar, run with the machine's Java) for the HTML check.
 browser-deps:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
+	@test -f .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar || npm install --prefix .cache/npm --silent --no-audit --no-fund vnu-jar@26.9.27
 
 test: install browser-deps
 	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code

@@ -6,8 +6,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import re
+
+from ..config import EXPERIMENTS
 from ..errors import UsageError
-from ..manifest import find_manifests, read_manifest
+from ..manifest import find_manifests, read_manifest, verify_frames
+
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # becomes a folder name under the site's frames/
 
 
 @dataclass
@@ -49,10 +54,21 @@ def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
         model = manifest["model"]
         if not isinstance(model, dict) or not isinstance(model.get("slug"), str):
             raise UsageError(f"{path}: field model must be an object with a slug")
+        if not SLUG.match(model["slug"]) or ".." in model["slug"]:
+            raise UsageError(f"{path}: model.slug {model['slug']!r} must be letters, digits, '.', '_' or '-' "
+                             "(it names a folder of the site)")
+        if manifest["experiment"] not in EXPERIMENTS:
+            raise UsageError(f"{path}: experiment {manifest['experiment']!r} is unknown; allowed: "
+                             f"{', '.join(EXPERIMENTS)}")
         run = Run(path, manifest, _finished_ns(path))
         key = (run.slug, run.experiment)
         if key not in chosen or run.finished_ns > chosen[key].finished_ns:
             chosen[key] = run
     if not chosen:
         raise UsageError(f"--runs {runs}: no manifests found; run `python -m generate precompute` first")
+    for run in chosen.values():  # the site shows only frames whose bytes the manifest vouches for
+        problems = verify_frames(run.path, run.manifest)
+        if problems:
+            raise UsageError(f"{run.path}: {len(problems)} frame(s) do not match the manifest, first: "
+                             f"{problems[0]}; rerun the precompute (`python -m generate verify` lists all)")
     return chosen
