@@ -54,8 +54,10 @@ def _execute_all(runs_of: list, config: Config, model, progress: bool, log) -> l
                             "images": 0, "seconds": 0.0, "run_dir": str(run.run_dir)})
             say(f"  {run.name}: up to date ({run.run_dir})")
             continue
-        bar.set_postfix_str(run.name)
-        timings = execute(run, config, model, context)
+        done = iter(range(1, len(run.units) + 1))
+        bar.set_postfix_str(f"{run.name} 0/{len(run.units)} units")
+        timings = execute(run, config, model, context, on_unit=lambda unit: bar.set_postfix_str(
+            f"{run.name} {next(done)}/{len(run.units)} units, {context.calls} model calls"))
         results.append(dict(timings, model=model.slug, cached=False, run_dir=str(run.run_dir)))
         say(f"  {run.name}: {timings['model_calls']} model calls, {timings['images']} images "
             f"in {timings['seconds']:.1f} s -> {run.run_dir}")
