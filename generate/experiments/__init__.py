@@ -28,6 +28,16 @@ def image(x: torch.Tensor) -> np.ndarray:
     return to_uint8(x[None])[0].numpy()
 
 
+def images(batch: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8: one device-to-host copy per panel and step."""
+    return to_uint8(batch).numpy()
+
+
+def rms_each(batch: torch.Tensor) -> list[float]:
+    """Per-sample root mean square, fetched in one transfer."""
+    return batch.float().pow(2).flatten(1).mean(1).sqrt().tolist()
+
+
 def rms(x: torch.Tensor) -> float:
     """Root mean square: the per-pixel size of a tensor (1.0 for unit-variance noise)."""
     return float(x.float().pow(2).mean().sqrt())

@@ -24,7 +24,7 @@ from ..errors import UsageError
 from ..frames import heatmap
 from ..runner import Unit, round_metric
 from ..sampling import alpha_bar, generators, reverse_process, start_noise
-from . import Plan, image
+from . import Plan, image, images
 
 DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
 
@@ -96,12 +96,12 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
         def on_step(m: int, step) -> None:
             next_t = int(scheduler.timesteps[m + 1]) if m + 1 < steps else -1
+            frames = images(step.prev_sample)
             for b, level in enumerate(rows):
                 done = m - level + 1
-                emit(f"L{level:04d}/{done:04d}", image(step.prev_sample[b]), {"level": level, "step": done},
-                     {"timestep": next_t})
+                emit(f"L{level:04d}/{done:04d}", frames[b], {"level": level, "step": done}, {"timestep": next_t})
                 if m == steps - 1:
-                    recon = torch.from_numpy(image(step.prev_sample[b])).permute(2, 0, 1).float() / 127.5 - 1
+                    recon = torch.from_numpy(frames[b]).permute(2, 0, 1).float() / 127.5 - 1
                     heat, distance = heatmap(recon, x0[0].cpu(), DIFF_SCALE)
                     t0 = int(scheduler.timesteps[level])
                     emit(f"L{level:04d}/diff", heat, {"level": level, "panel": "diff"},

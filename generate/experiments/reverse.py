@@ -14,7 +14,7 @@ import torch
 
 from ..runner import Unit, round_metric
 from ..sampling import alpha_bar, generators, reverse_process, start_noise
-from . import Plan, image, pack, rms, snr
+from . import Plan, images, pack, rms_each, snr
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
@@ -29,20 +29,17 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
             def on_step(i, step) -> None:
                 a = alpha_bar(scheduler, step.timestep)
-                for b, seed in enumerate(seeds):
-                    common = {"timestep": step.timestep, "alpha_bar": a, "snr": snr(a)}
-                    emit(f"s{seed}/x/{i:04d}", image(step.sample[b]), {"seed": seed, "step": i, "panel": "x"},
-                         dict(common, rms=rms(step.sample[b])))
-                    emit(f"s{seed}/eps/{i:04d}", image(step.pred_epsilon[b]),
-                         {"seed": seed, "step": i, "panel": "eps"}, dict(common, rms=rms(step.pred_epsilon[b])))
-                    emit(f"s{seed}/x0/{i:04d}", image(step.pred_original_sample[b]),
-                         {"seed": seed, "step": i, "panel": "x0"},
-                         dict(common, rms=rms(step.pred_original_sample[b])))
-                    if i == cfg.steps - 1:
-                        emit(f"s{seed}/x/{i + 1:04d}", image(step.prev_sample[b]),
-                             {"seed": seed, "step": i + 1, "panel": "x"},
-                             {"timestep": -1, "alpha_bar": 1.0, "snr": float("inf"),
-                              "rms": rms(step.prev_sample[b])})
+                common = {"timestep": step.timestep, "alpha_bar": a, "snr": snr(a)}
+                last = i == cfg.steps - 1
+                panels = [("x", i, step.sample, common), ("eps", i, step.pred_epsilon, common),
+                          ("x0", i, step.pred_original_sample, common)]
+                if last:  # the final image is the "next x_t" of the last step
+                    panels.append(("x", i + 1, step.prev_sample,
+                                   {"timestep": -1, "alpha_bar": 1.0, "snr": float("inf")}))
+                for panel, index, batch, metrics in panels:
+                    for b, (seed, frame, size) in enumerate(zip(seeds, images(batch), rms_each(batch))):
+                        emit(f"s{seed}/{panel}/{index:04d}", frame, {"seed": seed, "step": index, "panel": panel},
+                             dict(metrics, rms=size))
 
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
 

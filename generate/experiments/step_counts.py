@@ -12,7 +12,7 @@ import torch
 
 from ..runner import Unit
 from ..sampling import alpha_bar, generators, reverse_process, start_noise
-from . import Plan, image, pack, rms
+from . import Plan, images, pack
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
@@ -27,18 +27,14 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
             def on_step(i, step) -> None:
                 a = alpha_bar(scheduler, step.timestep)
-                for b, seed in enumerate(seeds):
-                    coords = {"steps": count, "seed": seed, "step": i}
-                    emit(f"n{count}/s{seed}/x/{i:04d}", image(step.sample[b]), dict(coords, panel="x"),
-                         {"timestep": step.timestep, "alpha_bar": a, "progress": i / count})
-                    emit(f"n{count}/s{seed}/x0/{i:04d}", image(step.pred_original_sample[b]),
-                         dict(coords, panel="x0"), {"timestep": step.timestep, "alpha_bar": a,
-                                                    "progress": i / count})
-                    if i == count - 1:
-                        emit(f"n{count}/s{seed}/x/{count:04d}", image(step.prev_sample[b]),
-                             dict(coords, step=count, panel="x"),
-                             {"timestep": -1, "alpha_bar": 1.0, "progress": 1.0,
-                              "rms": rms(step.prev_sample[b])})
+                metrics = {"timestep": step.timestep, "alpha_bar": a, "progress": i / count}
+                panels = [("x", i, step.sample, metrics), ("x0", i, step.pred_original_sample, metrics)]
+                if i == count - 1:
+                    panels.append(("x", count, step.prev_sample, {"timestep": -1, "alpha_bar": 1.0, "progress": 1.0}))
+                for panel, index, batch, values in panels:
+                    for seed, frame in zip(seeds, images(batch)):
+                        emit(f"n{count}/s{seed}/{panel}/{index:04d}", frame,
+                             {"steps": count, "seed": seed, "step": index, "panel": panel}, values)
 
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
 
