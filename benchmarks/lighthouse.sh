@@ -9,7 +9,7 @@ out=${2:-benchmarks/results/lighthouse}
 lighthouse=${LIGHTHOUSE:-node_modules/.bin/lighthouse}
 port=8765
 mkdir -p "$out"
-python3 -m http.server "$port" --bind 127.0.0.1 --directory "$site" >/dev/null 2>&1 &
+python3 "$(dirname "$0")/serve.py" "$site" "$port" >/dev/null 2>&1 &
 server=$!
 trap 'kill "$server"' EXIT
 sleep 1
