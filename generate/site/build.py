@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from ..config import Config
 from ..errors import UsageError
 from . import cards as model_cards
 from . import csp, stats
@@ -38,7 +39,9 @@ def clean_generated(site_src: Path) -> None:
 def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path) -> dict[str, list[dict]]:
     """One JSON file per experiment listing every model's figure data; sheets under site_src/frames/."""
     figures: dict[str, list[dict]] = {name: [] for name in EXPERIMENTS}
-    for (slug, experiment), run in sorted(chosen.items()):
+    # The project's default model first (the reader's first view), then the rest by name.
+    default = Config().models[0]
+    for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != default, item[0])):
         if experiment in figures:
             # sheet URLs are relative to the JSON file in generated/
             figures[experiment].append(build_figure(run, site_src / "frames", "../frames"))
