@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from ..config import Config
+from ..config import EXPERIMENTS, Config
 from ..errors import UsageError
 from . import cards as model_cards
 from . import csp, stats
@@ -26,7 +26,6 @@ SITE_SRC = REPO / "site_src"
 MKDOCS_YML = REPO / "mkdocs.yml"
 TEMPLATES = REPO / "templates"
 CARDS = REPO / "generate" / "models"  # shipped models; each one's README.md is its card
-EXPERIMENTS = ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise")
 
 
 def clean_generated(site_src: Path) -> None:
