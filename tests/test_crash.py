@@ -81,3 +81,23 @@ def test_verify_reports_every_changed_frame(tmp_path, tiny_rgb):
     assert result.returncode == 1
     assert f"{frames[0]}: content does not match" in result.stdout and f"{frames[1]}: missing" in result.stdout
     assert "1 manifests checked, 2 problem(s)" in result.stdout
+
+
+def test_inputs_named_by_the_author_are_only_read(tmp_path, tiny_rgb):
+    """The model folder and the source image are read, never written (not even touched)."""
+    import numpy as np
+    from PIL import Image
+
+    from generate.config import load_config
+    from generate.precompute import precompute
+
+    source = tmp_path / "source.png"
+    Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(source)
+    watched = [source, *sorted(p for p in Path(tiny_rgb).rglob("*") if p.is_file())]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched}
+    config = tmp_path / "c.toml"
+    config.write_text(f'models = ["{tiny_rgb}"]\nexperiments = ["forward_backward"]\n'
+                      '[forward_backward]\nsteps = 2\nsource = "source.png"\n')
+    precompute(load_config(str(config)), tmp_path / "runs", progress=False, log=lambda *a: None)
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "runs", "source.png"]
