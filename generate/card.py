@@ -19,7 +19,8 @@ from .atomic import write_bytes_atomic, write_json_atomic
 from .data import load_prepared
 from .frames import encode_png
 from .loading import SHIPPED_DIR, load_model
-from .quality import accuracy, features, frechet_distance, nearest, noise_images, train_classifier
+from .quality import (accuracy, features, frechet_distance, nearest, noise_images, principal_axes,
+                      train_classifier)
 from .runner import Context
 from .sampling import generators, reverse_process, start_noise, to_uint8
 
@@ -92,12 +93,21 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
     # Equal set sizes everywhere: FD is biased by the sample count, so only equal counts compare.
     count = min(reference_count, len(heldout) // 2) if len(heldout) >= 2 * reference_count else len(heldout)
     real_a = heldout[:count]
-    real_b = heldout[len(heldout) // 2:len(heldout) // 2 + count] if len(heldout) >= 2 * count else train[:count]
-    real_b_name = "held-out images (second half)" if len(heldout) >= 2 * count else "training images"
+    if len(heldout) >= 2 * count:
+        real_b, real_b_name = heldout[len(heldout) // 2:len(heldout) // 2 + count], "held-out images (second half)"
+    else:  # too few held out: a seeded random draw of training images (not the first ones: sorted by kind)
+        pick = np.random.default_rng(0).choice(len(train), count, replace=False)
+        real_b, real_b_name = train[np.sort(pick)], "training images (random draw)"
     samples = sample(model, count)
     noise = noise_images(count, (model.channels, model.sample_size, model.sample_size))
     feats = {key: features(net, images) for key, images in
              (("real_a", real_a), ("real_b", real_b), ("samples", samples), ("noise", noise))}
+    # A 64 x 64 covariance from a few dozen images is mostly noise: below 4 images per dimension,
+    # measure in the leading principal axes of the real features instead.
+    dims = min(64, count // 4)
+    if dims < 64:
+        basis = principal_axes(feats["real_a"], dims)
+        feats = {key: value @ basis for key, value in feats.items()}
     fd = {"model_samples": frechet_distance(feats["samples"], feats["real_a"]),
           "real_vs_real": frechet_distance(feats["real_b"], feats["real_a"]),
           "noise": frechet_distance(feats["noise"], feats["real_a"])}
@@ -109,7 +119,7 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
     write_bytes_atomic(folder / "loss.svg", loss_svg((folder / "loss.csv").read_text()).encode())
     training = json.loads((folder / "training.json").read_text())
     record = {"model": name, "fd": fd, "count": count, "real_b": real_b_name,
-              "classifier": {"steps": classifier_steps, "heldout_accuracy": held_accuracy, "feature_dim": 64,
+              "classifier": {"steps": classifier_steps, "heldout_accuracy": held_accuracy, "feature_dim": dims,
                              "classes": classes},
               "nearest_rms_distance": [round(float(d), 2) for d in distance],
               "sample_steps": SAMPLE_STEPS, "seconds": round(time.time() - started, 1)}
@@ -122,6 +132,10 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
 def render_card(name: str, training: dict, card: dict) -> str:
     t, data, fd = training["train"], training["data"], card["fd"]
     minutes = training["seconds"] / 60
+    dims = card["classifier"]["feature_dim"]
+    space = ("the 64-dimensional features" if dims == 64 else
+             f"the {dims} leading principal axes of the 64-dimensional features (only {card['count']} "
+             "held-out images exist, too few to estimate a 64 x 64 covariance)")
     where = training.get("where", "on a 2-core CPU (no GPU)")
     return f"""# Model card: `{name}`
 
@@ -169,7 +183,7 @@ Small distances mean a memorised training image; larger ones a new image.*
 
 ## Quality figure
 
-Frechet distance in the 64-dimensional features of a small classifier trained on the same data
+Frechet distance in {space} of a small classifier trained on the same data
 ({card['classifier']['classes']} classes, held-out accuracy {card['classifier']['heldout_accuracy']:.1%}),
 each set {card['count']} images, measured against {card['count']} held-out real images. Lower is closer
 to real data; the number only means something next to its references.

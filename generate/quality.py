@@ -84,6 +84,14 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
 
 
+def principal_axes(reference: np.ndarray, dims: int) -> np.ndarray:
+    """The `dims` leading principal axes of a feature set, as columns: a basis to project onto when
+    there are too few images to estimate a full covariance (a d x d covariance needs well over d)."""
+    centred = reference - reference.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return vt[:dims].T
+
+
 def noise_images(count: int, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
     """Gaussian noise shown as images (the [-1, 1] -> 8-bit mapping of the samples)."""
     noise = torch.randn((count, *shape), generator=torch.Generator().manual_seed(seed))
