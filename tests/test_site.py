@@ -16,6 +16,8 @@ from generate.site.build import build_site
 from generate.site.runs import latest_runs
 from site_support import built_site, manifests
 
+REPO = Path(__file__).resolve().parents[1]
+
 PAGES = ["index.html", "reverse/index.html", "step-counts/index.html", "forward-backward/index.html",
          "similar-noise/index.html"]
 
@@ -236,3 +238,27 @@ def test_step_counts_ship_only_the_frames_the_slider_reaches():
             assert {progress_index(p, positions, n) for p in range(positions + 1)} == set(range(n + 1))
     reached = {progress_index(p, 200, 1000) for p in range(201)}
     assert len(reached) == 201 and 1000 in reached and 0 in reached
+
+
+def test_a_rebuild_re_encodes_only_the_runs_that_changed(build, tmp_path, monkeypatch):
+    from generate.site import sprites
+
+    runs = tmp_path / "runs"
+    shutil.copytree(build["runs"], runs)
+    site_src = tmp_path / "site_src"
+    shutil.copytree(REPO / "site_src", site_src, ignore=shutil.ignore_patterns("generated", "frames", ".cache", "models"))
+    writes = []
+    real_write = sprites.SheetWriter.write
+    monkeypatch.setattr(sprites.SheetWriter, "write", lambda self: writes.append(self.out_dir) or real_write(self))
+    build_site(runs, tmp_path / "site", site_src=site_src)
+    first = len(writes)
+    assert first == len(list(runs.glob("*/*/*/manifest.json")))
+    build_site(runs, tmp_path / "site", site_src=site_src)
+    assert len(writes) == first  # nothing re-encoded
+    path = next(runs.glob("tiny-rgb*/mix_noise/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    manifest["model"]["label"] = "renamed"
+    path.write_text(json.dumps(manifest))
+    build_site(runs, tmp_path / "site", site_src=site_src)
+    assert len(writes) == first + 1 and "mix_noise" in str(writes[-1])
+    assert (tmp_path / "site" / "generated" / "mix_noise.json").read_text().count("renamed") == 1

@@ -43,7 +43,7 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path) -> dic
     for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != default, item[0])):
         if experiment in figures:
             # sheet URLs are relative to the JSON file in generated/
-            figures[experiment].append(build_figure(run, site_src / "frames", "../frames"))
+            figures[experiment].append(build_figure(run, site_src / "frames", "../frames", site_src / ".cache"))
     for experiment, models in figures.items():
         text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
         (site_src / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")

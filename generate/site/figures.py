@@ -7,7 +7,11 @@ exactly which manifest frame is on screen.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import shutil
 from pathlib import Path
 
 from PIL import Image
@@ -190,13 +194,33 @@ BUILDERS = {"reverse": reverse, "step_counts": step_counts, "forward_backward": 
             "patch_noise": patch_noise, "mix_noise": mix_noise}
 
 
-def build_figure(run: Run, frames_root: Path, url_root: str) -> dict:
-    """Sheets for one run under frames_root/<slug>/<experiment>/ and the figure data that points at them."""
+_CODE = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes()
+                                for name in ("figures.py", "sprites.py"))).hexdigest()
+
+
+def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None = None) -> dict:
+    """Sheets for one run under frames_root/<slug>/<experiment>/ and the figure data that points at them.
+
+    Packing and encoding sheets is the slow part of a build, so results are cached by the content
+    hash of the manifest (which names every frame's sha256) and of this code: a rebuild after one
+    new run re-encodes only that run.
+    """
+    out_dir = frames_root / run.slug / run.experiment
+    key = hashlib.sha256(f"{_CODE}|{url_root}|{run.slug}|{run.experiment}|".encode() + run.path.read_bytes()).hexdigest()
+    entry = cache / key if cache else None
+    if entry is not None and (entry / "figure.json").is_file():
+        shutil.copytree(entry / "sheets", out_dir, dirs_exist_ok=True)
+        os.utime(entry)  # most recently used
+        return json.loads((entry / "figure.json").read_text())
     size = frame_size(run)
-    sheets = SheetWriter(run.folder, run.path, frames_root / run.slug / run.experiment,
-                         f"{url_root}/{run.slug}/{run.experiment}", size)
+    sheets = SheetWriter(run.folder, run.path, out_dir, f"{url_root}/{run.slug}/{run.experiment}", size)
     data = BUILDERS[run.experiment](run, sheets)
-    return dict(model_info(run, size), sheets=sheets.write(), **data)
+    figure = dict(model_info(run, size), sheets=sheets.write(), **data)
+    if entry is not None:
+        shutil.rmtree(entry, ignore_errors=True)
+        shutil.copytree(out_dir, entry / "sheets")
+        (entry / "figure.json").write_text(json.dumps(figure))  # written last: its presence marks a whole entry
+    return figure
 
 
 def finite(value) -> bool:
