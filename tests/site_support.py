@@ -17,14 +17,9 @@ MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 
 
 def make_tiny_model(folder: Path, channels: int) -> None:
-    from diffusers import DDPMScheduler, UNet2DModel
+    from conftest import make_tiny_model as make
 
-    torch.manual_seed(channels)
-    model = UNet2DModel(sample_size=16, in_channels=channels, out_channels=channels, block_out_channels=(8, 16),
-                        layers_per_block=1, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-                        up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=4, attention_head_dim=8)
-    model.save_pretrained(folder)
-    DDPMScheduler().save_pretrained(folder)
+    make(folder, channels=channels, seed=channels)
 
 
 def built_site(tmp_path_factory) -> dict[str, Path]:
