@@ -22,8 +22,9 @@ install: $(STAMP)
 precompute: install
 	$(PY) -m generate precompute --config $(CONFIG) --runs $(RUNS)
 
+# SITE_URL: the address the site will be served from (instant navigation matches links against it).
 site: precompute
-	$(PY) -m generate site --runs $(RUNS) --out $(OUT)
+	$(PY) -m generate site --runs $(RUNS) --out $(OUT) $(if $(SITE_URL),--site-url $(SITE_URL))
 
 # Debian's Chromium for the browser tests (never a downloaded browser); the W3C Nu validator (npm
 # vnu-jar, run with the machine's Java) for the HTML check.
