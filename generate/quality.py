@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .sampling import from_uint8
+
 
 class FeatureNet(nn.Module):
     """Three conv blocks -> a `dim`-wide feature vector -> class logits."""
@@ -32,7 +34,7 @@ class FeatureNet(nn.Module):
 
 def to_input(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) -> float (N, C, H, W) in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return from_uint8(images)
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, classes: int, steps: int, seed: int = 0,

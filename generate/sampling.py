@@ -99,6 +99,11 @@ def reverse_process(denoise: Denoiser, scheduler: Scheduler, x_T: torch.Tensor,
     return x
 
 
+def from_uint8(images) -> torch.Tensor:
+    """(N, H, W, C) uint8 array -> (N, C, H, W) float in [-1, 1]: the inverse of `to_uint8`."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
 def to_uint8(images: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> torch.Tensor:
     """(N, C, H, W) floats -> (N, H, W, C) uint8, the mapping of diffusers' pipelines for [-1, 1]."""
     low, high = value_range

@@ -29,6 +29,7 @@ from diffusers import DDPMScheduler, UNet2DModel
 from .atomic import write_bytes_atomic, write_json_atomic
 from .data import load_prepared
 from .errors import UsageError
+from .sampling import from_uint8
 
 
 @dataclass
@@ -109,7 +110,7 @@ def train(data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConf
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)  # only the initial weights depend on the global generator
     n, size, _, channels = images.shape
-    data = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    data = from_uint8(images)
 
     model = build_unet(config, size, channels)
     ema = build_unet(config, size, channels)

@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import UsageError
 from ..frames import heatmap
 from ..runner import Unit, round_metric
-from ..sampling import alpha_bar, generators, reverse_process, start_noise
+from ..sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise
 from . import Plan, image, images
 
 DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
@@ -46,7 +46,7 @@ def load_source(path: Path, size: int, channels: int) -> torch.Tensor:
         raise UsageError(f"{path}: forward_backward.source has mode {mode}; the model takes {channels} "
                          f"channel(s), allowed mode: {wanted}")
     array = array[..., None] if array.ndim == 2 else array
-    return torch.from_numpy(array.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    return from_uint8(array.copy()[None])
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
@@ -71,7 +71,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         # The figure shows the 8-bit original, so the experiment starts from exactly those pixels.
         original = image(x[0])
         emit("original", original, {"panel": "original"}, {})
-        return torch.from_numpy(original).permute(2, 0, 1)[None].float().to(model.device) / 127.5 - 1.0
+        return from_uint8(original[None]).to(model.device)
 
     def compute(ctx, emit) -> None:
         x0 = source_image(ctx, emit)
@@ -101,7 +101,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                 done = m - level + 1
                 emit(f"L{level:04d}/{done:04d}", frames[b], {"level": level, "step": done}, {"timestep": next_t})
                 if m == steps - 1:
-                    recon = torch.from_numpy(frames[b]).permute(2, 0, 1).float() / 127.5 - 1
+                    recon = from_uint8(frames[b:b + 1])[0]
                     heat, distance = heatmap(recon, x0[0].cpu(), DIFF_SCALE)
                     t0 = int(scheduler.timesteps[level])
                     emit(f"L{level:04d}/diff", heat, {"level": level, "panel": "diff"},

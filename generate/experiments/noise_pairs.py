@@ -21,7 +21,7 @@ import torch
 from ..frames import heatmap
 from ..runner import Unit
 from ..sampling import generators, reverse_process, start_noise
-from . import image, pack, rms
+from . import images, pack, rms
 
 NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
 OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
@@ -50,20 +50,22 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
             scheduler = model.scheduler("ddim")
             scheduler.set_timesteps(cfg.steps)
             out = reverse_process(ctx.denoise, scheduler, x, None, lambda i, s: None).cpu().clamp(-1, 1)
+            x = x.cpu()
+            noise_frames, out_frames = images(x), images(out)  # one conversion per batch, not per cell
             per_seed = 1 + len(variants)
             for b, seed in enumerate(seeds):
                 base = b * per_seed
-                emit(f"s{seed}/n1", image(x[base].cpu()), {"seed": seed, "panel": "n1"}, {"rms": rms(x[base])})
-                emit(f"s{seed}/o1", image(out[base]), {"seed": seed, "panel": "o1"}, {})
+                emit(f"s{seed}/n1", noise_frames[base], {"seed": seed, "panel": "n1"}, {"rms": rms(x[base])})
+                emit(f"s{seed}/o1", out_frames[base], {"seed": seed, "panel": "o1"}, {})
                 for v, (name, coords, _) in enumerate(variants, start=1):
-                    n2, o2 = x[base + v].cpu(), out[base + v]
-                    heat_noise, noise_distance = heatmap(x[base].cpu(), n2, NOISE_HEAT_SCALE)
+                    n2, o2 = x[base + v], out[base + v]
+                    heat_noise, noise_distance = heatmap(x[base], n2, NOISE_HEAT_SCALE)
                     heat_out, output_distance = heatmap(out[base], o2, OUTPUT_HEAT_SCALE)
                     metrics = {"noise_distance": noise_distance, "output_distance": output_distance,
                                "n2_rms": rms(n2)}
                     cell = dict(coords, seed=seed)
-                    emit(f"s{seed}/{name}/n2", image(n2), dict(cell, panel="n2"), metrics)
-                    emit(f"s{seed}/{name}/o2", image(o2), dict(cell, panel="o2"), metrics)
+                    emit(f"s{seed}/{name}/n2", noise_frames[base + v], dict(cell, panel="n2"), metrics)
+                    emit(f"s{seed}/{name}/o2", out_frames[base + v], dict(cell, panel="o2"), metrics)
                     emit(f"s{seed}/{name}/heat_noise", heat_noise, dict(cell, panel="heat_noise"), metrics)
                     emit(f"s{seed}/{name}/heat_out", heat_out, dict(cell, panel="heat_out"), metrics)
 
