@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -39,7 +39,6 @@ class LoadedModel:
     dtype: torch.dtype
     slug: str  # folder-safe name for the runs folder
     label: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def sample_size(self) -> int:

@@ -38,7 +38,6 @@ Emit = Callable[[str, np.ndarray, dict, dict], None]
 @dataclass
 class Unit:
     key: str  # stable name of the cells it holds, e.g. "seeds-0-1"
-    calls: int  # UNet calls it makes (for the progress bar)
     images: int  # images denoised (UNet call x batch)
     compute: Callable[["Context", Emit], None]
     content: dict = field(default_factory=dict)  # everything of the config that shapes its frames

@@ -111,14 +111,13 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         reverse_process(ctx.denoise, scheduler, empty, gens if ddpm else None, on_step,
                         start_index=levels[0], inject=inject)
 
-    calls = steps - levels[0] + (steps if cfg.source == "generated" else 0)
     image_count = sum(steps - level for level in levels) + (steps if cfg.source == "generated" else 0)
     scheduler = model.scheduler(cfg.scheduler)
     scheduler.set_timesteps(steps)
     timesteps = [int(t) for t in scheduler.timesteps]
     content = dict(vars(cfg), source_sha256=hashlib.sha256(source_path.read_bytes()).hexdigest()
                    if source_path else None)
-    return Plan(units=[Unit(key="triangle", calls=calls, images=image_count, compute=compute, content=content)],
+    return Plan(units=[Unit(key="triangle", images=image_count, compute=compute, content=content)],
                 describe={"steps": steps, "levels": levels, "timesteps": timesteps,
                           "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
                           "diff_scale": DIFF_SCALE, "value_range": [-1, 1]})

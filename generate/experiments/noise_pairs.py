@@ -70,7 +70,7 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
                     emit(f"s{seed}/{name}/heat_out", heat_out, dict(cell, panel="heat_out"), metrics)
 
         per_seed = 1 + len(variants)
-        return Unit(key="seeds-" + "-".join(map(str, seeds)), calls=cfg.steps,
+        return Unit(key="seeds-" + "-".join(map(str, seeds)),
                     content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants]},
                     images=cfg.steps * per_seed * len(seeds), compute=compute)
 

@@ -38,7 +38,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
 
-        return Unit(key=f"n{count}-seeds-" + "-".join(map(str, seeds)), calls=count,
+        return Unit(key=f"n{count}-seeds-" + "-".join(map(str, seeds)),
                     content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler},
                     images=count * len(seeds), compute=compute)
 
