@@ -143,6 +143,10 @@ def exercise_slider(page, figure, index, expected):
     def check(want):
         assert slider_value(figure, index) == want
         assert panel_frames(figure) == expected(want), f"slider at {want}"
+        # The thumb is drawn where the value is: centred at the value's fraction of the track.
+        box, knob = track.bounding_box(), thumb.bounding_box()
+        fraction = (want - lo) / (hi - lo) if hi > lo else 0
+        assert abs(knob["x"] + knob["width"] / 2 - (box["x"] + fraction * box["width"])) < 1.5, f"thumb at {want}"
 
     for fraction in (0.83, 0.13, 0.57):  # away from the rounding boundaries of small ranges
         box = track.bounding_box()
@@ -459,4 +463,42 @@ def test_figures_far_below_the_fold_wait_until_scrolled_near(page, base_url):
     last = page.locator(".nti-figure").last
     last.scroll_into_view_if_needed()
     page.wait_for_function(READY.replace(" || f.dataset.defer === 'true'", ""))
+    page.watch.assert_clean()
+
+
+def test_switching_model_stops_the_previous_models_preload(page, base_url, build):
+    """Once the reader picks another model, the previous one queues no further sheet requests: at
+    most the (here: held) requests already in flight complete."""
+    first_view = []
+    page.on("request", lambda r: first_view.append(r.url) if "/forward_backward/sheet" in r.url else None)
+    open_page(page, base_url, "forward-backward/")
+    figure = page.locator('.nti-figure[data-kind="forward_backward"]')
+    mounted(figure)
+    page.wait_for_load_state("networkidle")
+    first = figure.get_attribute("data-model")
+    data = json.loads((build["site"] / "generated" / "forward_backward.json").read_text())
+    sheets = next(m for m in data["models"] if m["slug"] == first)["sheets"]
+    left_to_load = len(sheets) - len(set(first_view))
+    held, requested = [], []
+
+    def hold_first_models_sheets(route):
+        if f"/frames/{first}/" in route.request.url:
+            requested.append(route.request.url)
+            held.append(route)  # answered only after the switch
+        else:
+            route.continue_()
+
+    page.route("**/frames/**", hold_first_models_sheets)
+    figure.hover()  # engage: the rest of the first model's sheets start loading, three at a time
+    figure.evaluate("f => new Promise(r => { const t = () => f.dataset.sheets === 'loading' ? r() : setTimeout(t, 20); t(); })")
+    page.wait_for_timeout(200)
+    in_flight = len(requested)
+    assert 1 <= in_flight <= 3 < left_to_load  # more sheets are left to queue: the test can fail
+    figure.locator(".nti-figure-head select").select_option("1")
+    figure.evaluate(f"f => new Promise(r => {{ const t = () => f.dataset.model !== {json.dumps(first)} ? r() : setTimeout(t, 20); t(); }})")
+    for route in held:
+        route.continue_()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    assert len(requested) == in_flight, "the previous model kept loading after the switch"
     page.watch.assert_clean()

@@ -62,13 +62,14 @@
     let body = NTI.el("div", { class: "nti-figure-body" });
     root.replaceChildren(head, body);
     let current = null, model = null, showing = 0, engaged = false;
+    let target = null, destroyed = false; // the model being shown or switched to; set at once on a switch
 
     // Once the reader engages (pointer, focus, touch, or the text moving the figure), the rest of the
     // current model's sheets load, nearest the current seed or level first.
     function preloadRest() {
       const loading = model;
       root.dataset.sheets = NTI.allLoaded(loading) ? "all" : "loading";
-      NTI.preload(loading, current.focus ? current.focus() : 0).then(() => {
+      NTI.preload(loading, current.focus ? current.focus() : 0, () => target === loading && !destroyed).then(() => {
         if (loading === model) root.dataset.sheets = "all";
       }, (error) => console.error(error));
     }
@@ -82,12 +83,14 @@
     // arrived, so the figure never shows blank panels; other models' sheets load only here.
     async function show(index) {
       const next = NTI.prepareModel(data.models[index], dataUrl);
+      target = next; // the previous model's preload stops queueing from here on
       const state = current ? current.getState() : null;
       const nextBody = NTI.el("div", { class: "nti-figure-body" });
       shell.cleanups.splice(0).forEach((stop) => stop());
       const created = kind.create(nextBody, next, shell);
       if (state) created.setState(state);
       await NTI.settled(next);
+      if (target !== next) return; // the reader picked yet another model meanwhile
       body.replaceWith(nextBody);
       body = nextBody;
       current = created;
@@ -121,7 +124,7 @@
       engage,
       get userControlled() { return shell.userControlled; },
       setState(state) { if (current) current.setState(state); },
-      destroy() { shell.cleanups.splice(0).forEach((stop) => stop()); },
+      destroy() { destroyed = true; shell.cleanups.splice(0).forEach((stop) => stop()); },
       get model() { return showing; },
     };
   };

@@ -54,11 +54,13 @@ window.NTI = window.NTI || { figures: {} };
 
   // Load the model's remaining sheets, frames every view needs first (group null), then the tracks
   // nearest `focus` (the current seed or level), a few at a time so the nearest arrive first.
-  NTI.preload = function (model, focus) {
+  // `wanted()` is asked before each request: once the reader switches model or leaves the page it
+  // answers false and the queue stops, leaving at most the three requests already in flight.
+  NTI.preload = function (model, focus, wanted = () => true) {
     const rank = (i) => (model.sheets[i].group === null || model.sheets[i].group === undefined ? -1 : Math.abs(model.sheets[i].group - focus));
     const order = model.sheets.map((_, i) => i).filter((i) => !model.images[i]).sort((a, b) => rank(a) - rank(b) || a - b);
     let next = 0;
-    const worker = async () => { while (next < order.length) await NTI.ensureSheet(model, order[next++]); };
+    const worker = async () => { while (next < order.length && wanted()) await NTI.ensureSheet(model, order[next++]); };
     return Promise.all([worker(), worker(), worker()]);
   };
 

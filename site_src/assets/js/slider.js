@@ -17,8 +17,10 @@
     function render() {
       const span = state.max - state.min;
       const percent = span > 0 ? ((state.value - state.min) / span) * 100 : 0;
-      thumb.style.left = `${percent}%`; // CSSOM, allowed under the style-src 'self' policy
-      fill.style.width = `${percent}%`;
+      // Moved by transform, not left/width: a transform is composited, never a layout shift.
+      // --nti-p is read by the CSS through container units (the track is the container).
+      // CSSOM, allowed under the style-src 'self' policy.
+      track.style.setProperty("--nti-p", percent);
       thumb.setAttribute("aria-valuemin", state.min);
       thumb.setAttribute("aria-valuemax", state.max);
       thumb.setAttribute("aria-valuenow", state.value);
