@@ -71,7 +71,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_site(args: argparse.Namespace) -> int:
     from .site.build import build_site
 
-    result = build_site(Path(args.runs), Path(args.out), site_url=args.site_url)
+    result = build_site(Path(args.runs), Path(args.out), site_url=args.site_url,
+                        cache=Path(args.cache) if args.cache else None)
     print(f"site: {result['runs']} runs, {len(result['pages'])} pages -> {result['out']}")
     return 0
 
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--out", default="site", help="output folder (default: site)")
     site.add_argument("--site-url", help="address the site is served from (instant navigation needs it); "
                                          "default: site_url of mkdocs.yml")
+    site.add_argument("--cache", help="sheet cache folder (default: site_src/.cache); a new folder means a cold build")
     site.set_defaults(func=_cmd_site)
 
     card = commands.add_parser("card", help="measure a shipped model and write its model card")

@@ -4,7 +4,9 @@ lossless sprite sheets, newest-run selection, escaping, and clear errors for bro
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +264,47 @@ def test_a_rebuild_re_encodes_only_the_runs_that_changed(build, tmp_path, monkey
     build_site(runs, tmp_path / "site", site_src=site_src)
     assert len(writes) == first + 1 and "mix_noise" in str(writes[-1])
     assert (tmp_path / "site" / "generated" / "mix_noise.json").read_text().count("renamed") == 1
+
+
+def _entry(cache: Path, name: str, size: int, mtime: float, whole: bool = True) -> Path:
+    entry = cache / name
+    (entry / "sheets").mkdir(parents=True)
+    (entry / "sheets" / "sheet000.png").write_bytes(b"x" * size)
+    if whole:
+        (entry / "figure.json").write_text("{}")
+    os.utime(entry, (mtime, mtime))
+    return entry
+
+
+def test_sheet_cache_prune_keeps_this_build_and_the_most_recent_others_within_budget(tmp_path):
+    from generate.site.cache import prune
+
+    cache, started = tmp_path / "cache", 1_000_000.0
+    _entry(cache, "used-now", 5000, started + 3)
+    _entry(cache, "old-recent", 400, started - 100)
+    _entry(cache, "old-older", 400, started - 200)
+    _entry(cache, "old-oldest", 400, started - 300)
+    _entry(cache, "half-written", 10, started - 50, whole=False)
+    result = prune(cache, started, spare_bytes=1000)
+    assert sorted(p.name for p in cache.iterdir()) == ["old-older", "old-recent", "used-now"]
+    assert result == {"kept": 3, "removed": 2}
+
+
+def test_site_build_prunes_its_cache_to_the_runs_it_used(build, tmp_path):
+    from generate.site.cache import prune
+
+    run = _one_run_copy(build, tmp_path)
+    cache = tmp_path / "cache"
+    build_site(tmp_path / "runs", tmp_path / "site", cache=cache)
+    assert len(list(cache.iterdir())) == 1
+    first_entry = next(cache.iterdir())
+    os.utime(first_entry, (time.time() - 60, time.time() - 60))  # used a minute ago
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["model"]["label"] = "another label, so another manifest hash"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    started = time.time()
+    build_site(tmp_path / "runs", tmp_path / "site", cache=cache)
+    assert len(list(cache.iterdir())) == 2  # the first build's entry is within the spare budget
+    prune(cache, started, spare_bytes=0)
+    (left,) = cache.iterdir()
+    assert left != first_entry and (left / "figure.json").is_file()

@@ -9,12 +9,14 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
 from ..config import EXPERIMENTS, Config
 from ..errors import UsageError
+from . import cache as sheet_cache
 from . import cards as model_cards
 from . import csp, stats
 from .figures import build_figure
@@ -35,7 +37,7 @@ def clean_generated(site_src: Path) -> None:
         (site_src / name).mkdir(parents=True)
 
 
-def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path) -> dict[str, list[dict]]:
+def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path, cache: Path) -> dict[str, list[dict]]:
     """One JSON file per experiment listing every model's figure data; sheets under site_src/frames/."""
     figures: dict[str, list[dict]] = {name: [] for name in EXPERIMENTS}
     # The project's default model first (the reader's first view), then the rest by name.
@@ -43,7 +45,7 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path) -> dic
     for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != default, item[0])):
         if experiment in figures:
             # sheet URLs are relative to the JSON file in generated/
-            figures[experiment].append(build_figure(run, site_src / "frames", "../frames", site_src / ".cache"))
+            figures[experiment].append(build_figure(run, site_src / "frames", "../frames", cache))
     for experiment, models in figures.items():
         text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
         (site_src / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
@@ -89,14 +91,18 @@ def run_mkdocs(config_file: Path, out: Path) -> None:
 
 
 def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Path = MKDOCS_YML,
-               templates: Path = TEMPLATES, site_url: str | None = None, cards_dir: Path = CARDS) -> dict:
+               templates: Path = TEMPLATES, site_url: str | None = None, cards_dir: Path = CARDS,
+               cache: Path | None = None) -> dict:
+    started = time.time()
+    cache = cache or site_src / ".cache"
     chosen = latest_runs(runs)                 # validates manifests and frame files first
     clean_generated(site_src)
-    figures = write_figure_data(chosen, site_src)
+    figures = write_figure_data(chosen, site_src, cache)
+    cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, site_src)
     pages = render_pages(templates, site_src, page_context(figures, cards))
     out.parent.mkdir(parents=True, exist_ok=True)
     run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out, site_url, cards), out)
     hashes = csp.apply_csp(out)
     return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],
-            "out": str(out), "csp_hashes": len(hashes)}
+            "out": str(out), "csp_hashes": len(hashes), "cache": cached}
