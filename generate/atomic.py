@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,15 @@ TEMP_SUFFIX = ".tmp"
 # Fault injection for tests/test_crash.py: SIGKILL this process half-way through its N-th write.
 _KILL_AT_WRITE = int(os.environ.get("N2I_CRASH_TEST_KILL_AT_WRITE", "0") or 0)
 _writes = 0
+_count_lock = threading.Lock()  # frames are written by several threads
 
 
 def _maybe_crash() -> None:
     global _writes
-    _writes += 1
-    if _writes == _KILL_AT_WRITE:
+    with _count_lock:
+        _writes += 1
+        kill = _writes == _KILL_AT_WRITE
+    if kill:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

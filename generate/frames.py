@@ -17,13 +17,18 @@ VIRIDIS = np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS_STO
                     for c in range(3)], axis=1).round().astype(np.uint8)
 
 
+# zlib level 6, not 9: measured on 256-px frames, 12 ms instead of 30 ms per frame for files 1 % larger
+# (at 32 px the two give the same size). Part of every run key: other settings, other bytes.
+PNG_SETTINGS = {"compress_level": 6}
+
+
 def encode_png(image: np.ndarray) -> bytes:
-    """(H, W, 1|3) uint8 -> PNG bytes. Fixed compression so equal arrays give equal bytes."""
+    """(H, W, 1|3) uint8 -> PNG bytes. Fixed settings so equal arrays give equal bytes."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3):
         raise ValueError(f"frame must be uint8 (H, W, 1|3), got {image.dtype} {image.shape}")
     pil = Image.fromarray(image[..., 0] if image.shape[2] == 1 else image)
     buffer = io.BytesIO()
-    pil.save(buffer, format="PNG", compress_level=9)
+    pil.save(buffer, format="PNG", **PNG_SETTINGS)
     return buffer.getvalue()
 
 

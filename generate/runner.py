@@ -4,8 +4,8 @@ An experiment's plan is a list of *units*: groups of grid cells that go through 
 together (one batch that shares every timestep). A unit is the grain of resumption: when its last
 frame is on disk, a marker file with its frame records is written atomically. A restarted run skips
 units that have a marker and recomputes the rest with the same batch composition, so the bytes equal
-those of an uninterrupted run. Frames are PNG-encoded and written on a background thread while the
-model keeps computing.
+those of an uninterrupted run. Frames are PNG-encoded and written by a small thread pool while the
+model keeps computing (`writer.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -28,9 +27,10 @@ import torch
 from .atomic import dumps_json, remove_stale_temps, write_bytes_atomic, write_json_atomic
 from .config import Config, check_against_model
 from .errors import UsageError
-from .frames import encode_png
+from .frames import PNG_SETTINGS
 from .loading import LoadedModel
 from .manifest import SCHEMA, frames_digest
+from .writer import FrameWriter
 
 Emit = Callable[[str, np.ndarray, dict, dict], None]
 
@@ -83,7 +83,7 @@ def _computation(config: Config, model: LoadedModel) -> dict:
     """What, besides the grid itself, decides the bytes of a frame."""
     return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config,
             "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
-            "max_batch": config.run.max_batch, "compile": config.run.compile}
+            "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS}
 
 
 def run_key(experiment: str, config: Config, model: LoadedModel) -> str:
@@ -172,8 +172,7 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
     if run.run_dir.is_dir():
         remove_stale_temps(run.run_dir)  # left by a killed run; we hold the runs lock
     markers = run.run_dir / "units"
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-writer")
-    pending: list[Future] = []
+    writer = FrameWriter(run.run_dir, round_metric)
     calls_before, images_before = context.calls, context.images
     try:
         for unit in run.units:
@@ -181,40 +180,13 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
             if marker.is_file() or _reuse(unit, run, marker):
                 on_unit(unit)
                 continue
-            records: list[dict] = []
-
-            def write_frame(name: str, image: np.ndarray, coords: dict, metrics: dict,
-                            records: list[dict] = records) -> None:
-                data = encode_png(image)
-                relative = f"frames/{name}.png"
-                write_bytes_atomic(run.run_dir / relative, data)
-                records.append({"file": relative, "sha256": hashlib.sha256(data).hexdigest(),
-                                "coords": coords,
-                                "metrics": {k: round_metric(v) for k, v in metrics.items()}})
-
-            unit_writes: list[Future] = []
-
-            def emit(name: str, image: np.ndarray, coords: dict, metrics: dict) -> None:
-                unit_writes.append(writer.submit(write_frame, name, image, coords, metrics))
-
-            def finish(marker: Path = marker, writes: list[Future] = unit_writes,
-                       records: list[dict] = records, key: str = unit.key) -> None:
-                # Runs on the single writer thread after the unit's frames (FIFO), so they are done;
-                # .result() re-raises a failed write and then no marker claims the unit complete.
-                for write in writes:
-                    write.result()
-                write_json_atomic(marker, {"unit": key, "frames": records})
-
-            unit.compute(context, emit)
-            pending.append(writer.submit(finish))
-            for future in pending:
-                if future.done() and future.exception() is not None:
-                    future.result()  # stop at the first failed write instead of computing on
+            frames_of_unit = writer.unit()
+            unit.compute(context, frames_of_unit.emit)
+            frames_of_unit.finish(marker, unit.key)
+            writer.raise_first_error()
             on_unit(unit)
-        for future in pending:
-            future.result()
     finally:
-        writer.shutdown(wait=True)
+        writer.close()
     frames, units = [], []
     for unit in run.units:
         unit_frames = json.loads((markers / f"{unit.key}.json").read_text())["frames"]

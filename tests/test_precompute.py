@@ -222,7 +222,7 @@ def test_local_folders_of_either_layout_each_shape_and_prediction_type(tmp_path,
 
 def test_interrupted_run_resumes_to_the_same_bytes(tmp_path, tiny_rgb, batched_runs, monkeypatch):
     runs, _ = batched_runs
-    import generate.runner as runner
+    import generate.writer as runner
 
     real_encode, count = runner.encode_png, {"n": 0}
 

@@ -1,0 +1,51 @@
+"""The frame writer: emit order survives parallel encoding, and queued frames stay within budget."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+import generate.writer as writer_module
+from generate.writer import FrameWriter
+
+
+def test_records_keep_emit_order_and_queued_bytes_stay_within_budget(tmp_path, monkeypatch):
+    real_encode = writer_module.encode_png
+
+    def uneven_encode(image):  # frames finish out of order: the first ones of each trio are slowest
+        time.sleep(0.02 * (2 - int(image[0, 0, 0]) % 3))
+        return real_encode(image)
+
+    monkeypatch.setattr(writer_module, "encode_png", uneven_encode)
+    frame_bytes = 8 * 8 * 3
+    writer = FrameWriter(tmp_path, round_metric=float, workers=3, budget_bytes=4 * frame_bytes)
+    unit = writer.unit()
+    for i in range(24):
+        unit.emit(f"f/{i:02d}", np.full((8, 8, 3), i, np.uint8), {"i": i}, {"m": i / 2})
+    unit.finish(tmp_path / "units" / "u.json", "u")
+    writer.close()
+    marker = json.loads((tmp_path / "units" / "u.json").read_text())
+    assert [r["coords"]["i"] for r in marker["frames"]] == list(range(24))
+    assert [r["file"] for r in marker["frames"]] == [f"frames/f/{i:02d}.png" for i in range(24)]
+    assert all((tmp_path / r["file"]).is_file() for r in marker["frames"])
+    assert frame_bytes < writer.peak_waiting <= 4 * frame_bytes  # frames queued, but never more than the budget
+
+
+def test_a_failed_write_leaves_no_marker(tmp_path, monkeypatch):
+    def broken_encode(image):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writer_module, "encode_png", broken_encode)
+    writer = FrameWriter(tmp_path, round_metric=float, workers=2)
+    unit = writer.unit()
+    unit.emit("f/0", np.zeros((4, 4, 1), np.uint8), {}, {})
+    unit.finish(tmp_path / "units" / "u.json", "u")
+    try:
+        writer.close()
+    except OSError as error:
+        assert "disk full" in str(error)
+    else:
+        raise AssertionError("the failed write was swallowed")
+    assert not (tmp_path / "units" / "u.json").exists()
