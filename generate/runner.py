@@ -17,6 +17,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +31,7 @@ from .errors import UsageError
 from .frames import PNG_SETTINGS
 from .loading import LoadedModel
 from .manifest import SCHEMA, frames_digest
+from .memory import call_batch_for
 from .writer import FrameWriter
 
 Emit = Callable[[str, np.ndarray, dict, dict], None]
@@ -51,19 +53,36 @@ class Context:
     on_calls: Callable[[int], None] = lambda images: None  # progress, in images denoised
     calls: int = 0
     images: int = 0
+    call_batch: int = 0  # images per UNet call: max_batch, or fewer where memory is short (memory.py)
+    batch_sizes: Counter = field(default_factory=Counter)  # images per call -> calls, for benchmarks
 
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """The UNet on a batch, chunked to `max_batch`; float32 in and out, model dtype inside."""
-        unet, outputs = self.model.unet, []
-        for start in range(0, x.shape[0], self.max_batch):
-            chunk = x[start:start + self.max_batch].to(self.model.device, self.model.dtype)
-            if self.model.device.type == "cuda":
+        """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside."""
+        model, outputs, start = self.model, [], 0
+        if not self.call_batch:
+            self.call_batch = call_batch_for(model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch)
+        while start < x.shape[0]:
+            size = min(self.call_batch, x.shape[0] - start)
+            chunk = x[start:start + size].to(model.device, model.dtype)
+            if model.device.type == "cuda":
                 chunk = chunk.contiguous(memory_format=torch.channels_last)
-            outputs.append(unet(chunk, t[start:start + self.max_batch].to(self.model.device)).sample.float())
+            try:
+                outputs.append(model.unet(chunk, t[start:start + size].to(model.device)).sample.float())
+            except torch.OutOfMemoryError:
+                if size == 1:
+                    raise UsageError(f"out of memory on {model.device} even at one image per UNet call; "
+                                     "use a smaller model, --dtype float16, or another device") from None
+                del chunk
+                self.call_batch = size // 2  # and retry this chunk; the frames stay the same cells
+                if model.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                continue
+            start += size
             self.calls += 1
-            self.images += chunk.shape[0]
-            self.on_calls(chunk.shape[0])
+            self.images += size
+            self.batch_sizes[size] += 1
+            self.on_calls(size)
         return torch.cat(outputs)
 
 
@@ -173,7 +192,7 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
         remove_stale_temps(run.run_dir)  # left by a killed run; we hold the runs lock
     markers = run.run_dir / "units"
     writer = FrameWriter(run.run_dir, round_metric)
-    calls_before, images_before = context.calls, context.images
+    calls_before, images_before, sizes_before = context.calls, context.images, Counter(context.batch_sizes)
     try:
         for unit in run.units:
             marker = markers / f"{unit.key}.json"
@@ -202,6 +221,8 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
     write_json_atomic(run.run_dir / "manifest.json", manifest)
     timings = {"experiment": run.name, "seconds": round(time.time() - started, 3),
                "model_calls": context.calls - calls_before, "images": context.images - images_before,
+               "images_per_call": {str(k): v for k, v in sorted((context.batch_sizes - sizes_before).items())},
+               "call_batch": context.call_batch,
                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "finished_ns": time.time_ns(), "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
     write_json_atomic(run.run_dir / "run.json", timings)
