@@ -234,9 +234,9 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: s
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", identity["id"].replace("/", "--")) + "-" + \
             identity["weights_sha256"][:8]
     scheduler_config = {k: v for k, v in scheduler_config.items() if not k.startswith("_")}
-    unet.to(device=dev, dtype=torch_dtype).eval()
-    if dev.type == "cuda":
-        unet.to(memory_format=torch.channels_last)
+    # channels_last on every device: measured on this project's 2-core CPU, fashion-32 runs 24 % faster
+    # at batch 1 and 3-7 % at batch 4-64 (oneDNN's NHWC convolutions); on GPUs it feeds tensor cores.
+    unet.to(device=dev, dtype=torch_dtype, memory_format=torch.channels_last).eval()
     identity["config"] = {k: v for k, v in dict(unet.config).items() if not k.startswith("_")}
     return LoadedModel(unet=unet, scheduler_config=scheduler_config, identity=identity, device=dev,
                        dtype=torch_dtype, slug=slug, label=_label(spec, identity))

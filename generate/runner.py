@@ -64,9 +64,7 @@ class Context:
             self.call_batch = call_batch_for(model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch)
         while start < x.shape[0]:
             size = min(self.call_batch, x.shape[0] - start)
-            chunk = x[start:start + size].to(model.device, model.dtype)
-            if model.device.type == "cuda":
-                chunk = chunk.contiguous(memory_format=torch.channels_last)
+            chunk = x[start:start + size].to(model.device, model.dtype, memory_format=torch.channels_last)
             try:
                 outputs.append(model.unet(chunk, t[start:start + size].to(model.device)).sample.float())
             except torch.OutOfMemoryError:
@@ -102,7 +100,8 @@ def _computation(config: Config, model: LoadedModel) -> dict:
     """What, besides the grid itself, decides the bytes of a frame."""
     return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config,
             "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
-            "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS}
+            "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS,
+            "memory_format": "channels_last"}
 
 
 def run_key(experiment: str, config: Config, model: LoadedModel) -> str:
@@ -222,7 +221,7 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
     timings = {"experiment": run.name, "seconds": round(time.time() - started, 3),
                "model_calls": context.calls - calls_before, "images": context.images - images_before,
                "images_per_call": {str(k): v for k, v in sorted((context.batch_sizes - sizes_before).items())},
-               "call_batch": context.call_batch,
+               "call_batch": context.call_batch, "frames_queued_peak_mb": round(writer.peak_waiting / 2**20, 1),
                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "finished_ns": time.time_ns(), "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
     write_json_atomic(run.run_dir / "run.json", timings)
