@@ -502,3 +502,20 @@ def test_switching_model_stops_the_previous_models_preload(page, base_url, build
     page.wait_for_timeout(300)
     assert len(requested) == in_flight, "the previous model kept loading after the switch"
     page.watch.assert_clean()
+
+
+def test_a_pointer_that_enters_before_the_figure_is_ready_still_engages_it(page, base_url, build):
+    """The reader's pointer may already be on a figure while its data is still loading; once the
+    first view is shown the rest of its sheets must load without another pointer event."""
+    held = []
+    page.route("**/generated/forward_backward.json", lambda route: held.append(route))
+    page.goto(base_url + "forward-backward/")
+    figure = page.locator('.nti-figure[data-kind="forward_backward"]')
+    figure.scroll_into_view_if_needed()
+    while not held:
+        page.wait_for_timeout(20)
+    figure.hover()  # pointerenter while the figure has no model yet
+    assert figure.get_attribute("data-ready") != "true"
+    held[0].continue_()
+    page.wait_for_function("f => f.dataset.sheets === 'all'", arg=figure.element_handle(), timeout=10000)
+    page.watch.assert_clean()

@@ -73,10 +73,11 @@
         if (loading === model) root.dataset.sheets = "all";
       }, (error) => console.error(error));
     }
+    // A pointer may enter before the first view is shown: remember it, and show() starts the preload.
     function engage() {
-      if (engaged || !model) return;
+      if (engaged) return;
       engaged = true;
-      preloadRest();
+      if (model) preloadRest();
     }
 
     // A new model is built off-screen and swapped in once the sheets its first view draws have
@@ -119,6 +120,9 @@
     root.addEventListener("keydown", takeOver, true);
     for (const type of ["pointerenter", "focusin", "touchstart"]) root.addEventListener(type, engage, { passive: true });
     await show(0);
+    // The listeners above arrive only once the figure's data has loaded: a pointer or focus already
+    // inside it by then sent its pointerenter / focusin to nobody.
+    if (root.matches(":hover") || root.contains(document.activeElement)) engage();
     return {
       root,
       engage,
