@@ -29,7 +29,7 @@ def per_image_bytes(unet: torch.nn.Module, shape: tuple[int, int, int], device: 
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-        x = torch.zeros((batch, *shape), device=device, dtype=dtype)
+        x = torch.zeros((batch, *shape), device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
         unet(x, torch.full((batch,), 500, device=device))
         torch.cuda.synchronize(device)
         peaks.append(torch.cuda.max_memory_allocated(device) - base)
