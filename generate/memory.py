@@ -2,8 +2,8 @@
 
 On a GPU the batch is fitted to free memory before the first call (a probe measures what one more
 image costs at the peak), and halved on an out-of-memory error; on a CPU it is max_batch. This only
-splits calls: which cells share a batch (and so the frames' bytes on a given machine) is decided by
-max_batch alone.
+splits calls: which cells form a unit is decided by max_batch alone. A GPU may round differently at
+another call size, so the size used is recorded in each run.json (`call_batch`).
 """
 
 from __future__ import annotations

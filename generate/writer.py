@@ -41,7 +41,7 @@ class FrameWriter:
     def unit(self) -> "UnitFrames":
         return UnitFrames(self)
 
-    def _submit(self, work: Callable[[], None], size: int) -> Future:
+    def submit(self, work: Callable[[], None], size: int) -> Future:
         with self.room:
             # Block the model's thread while the queue is full; one frame always fits.
             self.room.wait_for(lambda: self.waiting == 0 or self.waiting + size <= self.budget)
@@ -93,7 +93,7 @@ class UnitFrames:
             self.records[slot] = {"file": relative, "sha256": hashlib.sha256(data).hexdigest(), "coords": coords,
                                   "metrics": {k: round_metric(v) for k, v in metrics.items()}}
 
-        self.writes.append(self.writer._submit(write, image.nbytes))
+        self.writes.append(self.writer.submit(write, image.nbytes))
 
     def finish(self, marker: Path, key: str) -> None:
         def write_marker() -> None:
@@ -103,4 +103,4 @@ class UnitFrames:
                 write.result()
             write_json_atomic(marker, {"unit": key, "frames": self.records})
 
-        self.writer._submit(write_marker, 0)
+        self.writer.submit(write_marker, 0)
