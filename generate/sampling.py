@@ -33,9 +33,15 @@ class Step:
 
     timestep: int
     sample: torch.Tensor  # x_t (input)
-    pred_epsilon: torch.Tensor  # eps
+    model_output: torch.Tensor  # eps, x_0 or v, as the model was trained
     pred_original_sample: torch.Tensor  # x_0 estimate
     prev_sample: torch.Tensor  # next x
+    scheduler: "Scheduler"
+
+    @property
+    def pred_epsilon(self) -> torch.Tensor:
+        """eps, derived only when a figure shows it (most experiments never do)."""
+        return split_prediction(self.scheduler, self.model_output.float(), self.sample.float(), self.timestep)[0]
 
 
 def generators(seeds: Sequence[int]) -> list[torch.Generator]:
@@ -93,8 +99,7 @@ def reverse_process(denoise: Denoiser, scheduler: Scheduler, x_T: torch.Tensor,
         t_batch = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
         output = denoise(x, t_batch)
         result = scheduler.step(output, t, x, generator=gens if gens else None)
-        eps, _ = split_prediction(scheduler, output.float(), x.float(), int(t))
-        on_step(index, Step(int(t), x, eps, result.pred_original_sample, result.prev_sample))
+        on_step(index, Step(int(t), x, output, result.pred_original_sample, result.prev_sample, scheduler))
         x = result.prev_sample
     return x
 

@@ -39,6 +39,8 @@ def noise_and_fresh(seed: int, shape: tuple[int, ...]) -> tuple[torch.Tensor, to
 def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
     shape = (model.channels, model.sample_size, model.sample_size)
 
+    per_seed = 1 + len(variants)  # n1, then one n2 per variant
+
     def make(seeds: list[int]) -> Unit:
         def compute(ctx, emit) -> None:
             batch = []
@@ -52,7 +54,6 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
             out = reverse_process(ctx.denoise, scheduler, x, None, lambda i, s: None).cpu().clamp(-1, 1)
             x = x.cpu()
             noise_frames, out_frames = images(x), images(out)  # one conversion per batch, not per cell
-            per_seed = 1 + len(variants)
             for b, seed in enumerate(seeds):
                 base = b * per_seed
                 emit(f"s{seed}/n1", noise_frames[base], {"seed": seed, "panel": "n1"}, {"rms": rms(x[base])})
@@ -69,12 +70,11 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
                     emit(f"s{seed}/{name}/heat_noise", heat_noise, dict(cell, panel="heat_noise"), metrics)
                     emit(f"s{seed}/{name}/heat_out", heat_out, dict(cell, panel="heat_out"), metrics)
 
-        per_seed = 1 + len(variants)
         return Unit(key="seeds-" + "-".join(map(str, seeds)),
                     content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants]},
                     images=cfg.steps * per_seed * len(seeds), compute=compute)
 
-    return [make(group) for group in pack(list(cfg.seeds), 1 + len(variants), max_batch)]
+    return [make(group) for group in pack(list(cfg.seeds), per_seed, max_batch)]
 
 
 def describe(cfg) -> dict:

@@ -37,7 +37,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                     panels.append(("x", i + 1, step.prev_sample,
                                    {"timestep": -1, "alpha_bar": 1.0, "snr": float("inf")}))
                 for panel, index, batch, metrics in panels:
-                    for b, (seed, frame, size) in enumerate(zip(seeds, images(batch), rms_each(batch))):
+                    for seed, frame, size in zip(seeds, images(batch), rms_each(batch)):
                         emit(f"s{seed}/{panel}/{index:04d}", frame, {"seed": seed, "step": index, "panel": panel},
                              dict(metrics, rms=size))
 

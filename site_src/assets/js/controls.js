@@ -17,6 +17,14 @@
     };
   };
 
+  // The seed picker of every figure with several seeds, appended to its controls; null for one seed.
+  NTI.SeedPicker = function (seeds, controls, onChange) {
+    if (seeds.length < 2) return null;
+    const picker = NTI.Picker({ label: "Seed", options: seeds.map((s) => `seed ${s.seed}`), onChange });
+    controls.append(picker.el);
+    return picker;
+  };
+
   NTI.Toggle = function ({ label, onChange, className }) {
     const button = NTI.el("button", { type: "button", class: "nti-button " + (className || ""), "aria-pressed": "false", text: label });
     let on = false;

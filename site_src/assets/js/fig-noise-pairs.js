@@ -56,11 +56,7 @@
     } });
     shell.cleanups.push(() => { if (flipTimer) clearInterval(flipTimer); flipTimer = null; });
     const controls = NTI.el("div", { class: "nti-controls" }, [...extraControls, flip.el]);
-    let picker = null;
-    if (model.seeds.length > 1) {
-      picker = NTI.Picker({ label: "Seed", options: model.seeds.map((s) => `seed ${s.seed}`), onChange: (index) => { seed = index; draw(); if (onSeed) onSeed(); } });
-      controls.append(picker.el);
-    }
+    const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(); if (onSeed) onSeed(); });
     body.append(NTI.el("div", { class: "nti-panels nti-pairs" }, Object.values(panels).map((p) => p.el)), info, flipRow, controls);
     return {
       panels, draw, flip,

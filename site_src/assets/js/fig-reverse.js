@@ -53,11 +53,7 @@
         text: (i) => `step ${i + 1} of ${model.steps}, timestep ${model.timesteps[i]}`, onChange: draw });
       const player = NTI.Player({ shell, interval: Math.max(60, 3000 / model.steps), tick: () => slider.set(slider.value >= last ? 0 : slider.value + 1) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
-      let picker = null;
-      if (model.seeds.length > 1) {
-        picker = NTI.Picker({ label: "Seed", options: model.seeds.map((s) => `seed ${s.seed}`), onChange: (index) => { seed = index; draw(slider.value); } });
-        controls.append(picker.el);
-      }
+      const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), strip.el, info, controls);
       draw(0);
       return {

@@ -27,11 +27,7 @@
       const stride = Math.max(1, Math.round(P / 60));
       const player = NTI.Player({ shell, interval: 80, tick: () => slider.set(slider.value >= P ? 0 : Math.min(P, slider.value + stride)) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
-      let picker = null;
-      if (model.seeds.length > 1) {
-        picker = NTI.Picker({ label: "Seed", options: model.seeds.map((s) => `seed ${s.seed}`), onChange: (index) => { seed = index; draw(slider.value); } });
-        controls.append(picker.el);
-      }
+      const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
       body.append(NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
         NTI.el("p", { class: "nti-subhead", text: "Final images" }), NTI.el("div", { class: "nti-panels nti-finals" }, finals.map((t) => t.panel.el)));
       draw(0);
