@@ -40,4 +40,4 @@ benchmarks: install
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(RUNS) $(OUT) site_src/generated site_src/frames
+	rm -rf $(RUNS) $(OUT) .$(OUT).docs .$(OUT).cache .$(OUT).mkdocs.yml

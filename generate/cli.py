@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--out", default="site", help="output folder (default: site)")
     site.add_argument("--site-url", help="address the site is served from (instant navigation needs it); "
                                          "default: site_url of mkdocs.yml")
-    site.add_argument("--cache", help="sheet cache folder (default: site_src/.cache); a new folder means a cold build")
+    site.add_argument("--cache", help="sheet cache folder (default: .OUT.cache beside the output folder); a new folder means a cold build")
     site.set_defaults(func=_cmd_site)
 
     card = commands.add_parser("card", help="measure a shipped model and write its model card")

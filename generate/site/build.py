@@ -1,6 +1,12 @@
-"""`python -m generate site`: runs/ -> site_src/ (sheets, figure data, pages) -> mkdocs build -> site/.
+"""`python -m generate site`: runs/ -> a staging copy of site_src/ (sheets, figure data, pages) ->
+mkdocs build -> site/.
 
-Data flows one way: manifests are read, never written. Each step is one function.
+Data flows one way: manifests are read, never written, and the sources (site_src/, templates/) are
+only read too. Everything a build makes lives beside its output folder OUT:
+    .OUT.docs/         site_src/ copied, plus the generated pages, figure data and sheets (mkdocs' docs_dir)
+    .OUT.mkdocs.yml    the derived mkdocs config (preview with `mkdocs serve -f .OUT.mkdocs.yml`)
+    .OUT.cache/        sheets and figure data cached by manifest hash (unless --cache names another)
+Each step is one function.
 """
 
 from __future__ import annotations
@@ -30,25 +36,34 @@ TEMPLATES = REPO / "templates"
 CARDS = REPO / "generate" / "models"  # shipped models; each one's README.md is its card
 
 
-def clean_generated(site_src: Path) -> None:
-    """Remove the previous build's sheets and data, so a run that disappeared leaves nothing behind."""
+def build_paths(out: Path) -> dict[str, Path]:
+    """Where a build into `out` stages its sources, derived config and cache: beside `out`, never in the repo's sources."""
+    return {"docs": out.parent / f".{out.name}.docs", "config": out.parent / f".{out.name}.mkdocs.yml",
+            "cache": out.parent / f".{out.name}.cache"}
+
+
+def stage_sources(site_src: Path, docs: Path) -> Path:
+    """A fresh copy of the hand-written sources (assets, overrides) to generate into: the previous
+    build's pages, sheets and data go, so a run that disappeared leaves nothing behind."""
+    shutil.rmtree(docs, ignore_errors=True)
+    shutil.copytree(site_src, docs, ignore=shutil.ignore_patterns(".cache", "generated", "frames", "models", "*.md"))
     for name in ("frames", "generated"):
-        shutil.rmtree(site_src / name, ignore_errors=True)
-        (site_src / name).mkdir(parents=True)
+        (docs / name).mkdir(parents=True)
+    return docs
 
 
-def write_figure_data(chosen: dict[tuple[str, str], Run], site_src: Path, cache: Path) -> dict[str, list[dict]]:
-    """One JSON file per experiment listing every model's figure data; sheets under site_src/frames/."""
+def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Path) -> dict[str, list[dict]]:
+    """One JSON file per experiment listing every model's figure data; sheets under docs/frames/."""
     figures: dict[str, list[dict]] = {name: [] for name in EXPERIMENTS}
     # The project's default model first (the reader's first view), then the rest by name.
     default = Config().models[0]
     for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != default, item[0])):
         if experiment in figures:
             # sheet URLs are relative to the JSON file in generated/
-            figures[experiment].append(build_figure(run, site_src / "frames", "../frames", cache))
+            figures[experiment].append(build_figure(run, docs / "frames", "../frames", cache))
     for experiment, models in figures.items():
         text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
-        (site_src / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
+        (docs / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
     return figures
 
 
@@ -61,23 +76,19 @@ def page_context(figures: dict[str, list[dict]], cards: list[dict] | None = None
             "similar": similar, "cards": cards or []}
 
 
-def mkdocs_config(mkdocs_yml: Path, site_src: Path, out: Path, site_url: str | None = None,
+def mkdocs_config(mkdocs_yml: Path, docs: Path, derived: Path, site_url: str | None = None,
                   cards: list[dict] | None = None) -> Path:
-    """The repo's mkdocs.yml, or a copy pointing at another site_src or site_url, or listing model cards.
+    """The repo's mkdocs.yml pointed at the staged docs, with site_url and the model cards' nav.
 
     site_url matters for instant navigation: the theme only intercepts links found in sitemap.xml,
     whose URLs it matches by host and path, so it must be the address the site is served from.
     """
     config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8"))
-    same_src = (mkdocs_yml.parent / config.get("docs_dir", "docs")).resolve() == site_src.resolve()
-    if same_src and not site_url and not cards:
-        return mkdocs_yml
     config["nav"] = model_cards.nav_with_cards(config.get("nav", []), cards or [])
-    config["docs_dir"] = str(site_src.resolve())
-    config["theme"]["custom_dir"] = str((site_src / "overrides").resolve())
+    config["docs_dir"] = str(docs.resolve())
+    config["theme"]["custom_dir"] = str((docs / "overrides").resolve())
     if site_url:
         config["site_url"] = site_url
-    derived = out.parent / f".{out.name}.mkdocs.yml"
     derived.write_text(yaml.safe_dump(config), encoding="utf-8")
     return derived
 
@@ -94,15 +105,16 @@ def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Pat
                templates: Path = TEMPLATES, site_url: str | None = None, cards_dir: Path = CARDS,
                cache: Path | None = None) -> dict:
     started = time.time()
-    cache = cache or site_src / ".cache"
+    paths = build_paths(out)
+    cache = cache or paths["cache"]
     chosen = latest_runs(runs)                 # validates manifests and frame files first
-    clean_generated(site_src)
-    figures = write_figure_data(chosen, site_src, cache)
-    cached = sheet_cache.prune(cache, started)
-    cards = model_cards.copy_cards(cards_dir, site_src)
-    pages = render_pages(templates, site_src, page_context(figures, cards))
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_mkdocs(mkdocs_config(mkdocs_yml, site_src, out, site_url, cards), out)
+    docs = stage_sources(site_src, paths["docs"])
+    figures = write_figure_data(chosen, docs, cache)
+    cached = sheet_cache.prune(cache, started)
+    cards = model_cards.copy_cards(cards_dir, docs)
+    pages = render_pages(templates, docs, page_context(figures, cards))
+    run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards), out)
     hashes = csp.apply_csp(out)
     return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],
             "out": str(out), "csp_hashes": len(hashes), "cache": cached}

@@ -144,7 +144,8 @@ def forward_backward(run: Run, sheets: SheetWriter) -> dict:
                        "distance": diff["metrics"].get("distance"),
                        "timestep": diff["metrics"].get("start_timestep"),
                        "alpha_bar": diff["metrics"].get("start_alpha_bar")})
-    return {"steps": steps, "original": original, "levels": levels}
+    return {"steps": steps, "original": original, "levels": levels,
+            "diff_scale": float(run.manifest["axes"].get("diff_scale", 1.0))}
 
 
 PAIR_PANELS = ("n2", "o2", "heat_noise", "heat_out")
@@ -174,20 +175,26 @@ def _pair_seed(frames: Frames, sheets: SheetWriter, seed: int, group: int, varia
     return {"seed": seed, "n1": refs[0], "o1": refs[1], "cells": cells}
 
 
+def heat_scales(run: Run) -> dict:
+    """Where each heatmap's colour scale saturates (the precompute's choice, read back for the colour bar)."""
+    axes = run.manifest["axes"]
+    return {"noise": float(axes.get("noise_heat_scale", 2.0)), "output": float(axes.get("output_heat_scale", 1.0))}
+
+
 def patch_noise(run: Run, sheets: SheetWriter) -> dict:
     frames = Frames(run)
     sizes, positions = [int(s) for s in axis(run, "sizes")], [[int(x), int(y)] for x, y in axis(run, "positions")]
     variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
     seeds = [_pair_seed(frames, sheets, seed, i, variants) for i, seed in enumerate(axis(run, "seeds"))]
     return {"sizes": sizes, "positions": positions, "image_size": axis(run, "image_size"),
-            "variants": variants, "seeds": seeds}
+            "variants": variants, "seeds": seeds, "heat_scales": heat_scales(run)}
 
 
 def mix_noise(run: Run, sheets: SheetWriter) -> dict:
     frames = Frames(run)
     scales = [float(s) for s in axis(run, "scales")]
     seeds = [_pair_seed(frames, sheets, seed, i, [{"scale": s} for s in scales]) for i, seed in enumerate(axis(run, "seeds"))]
-    return {"scales": scales, "seeds": seeds}
+    return {"scales": scales, "seeds": seeds, "heat_scales": heat_scales(run)}
 
 
 BUILDERS = {"reverse": reverse, "step_counts": step_counts, "forward_backward": forward_backward,

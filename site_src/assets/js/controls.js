@@ -53,6 +53,19 @@
     return { el: button, stop };
   };
 
+  // The colour scale of a heatmap: viridis from 0 (dark, no difference) to `max` (bright), as the
+  // precompute maps it (generate/frames.py); values past max are drawn at max.
+  NTI.ColorBar = function ({ max, label }) {
+    const ticks = [0, max / 2, max].map((v) => NTI.el("span", { text: NTI.fmt(v, v >= 10 ? 0 : 1) }));
+    return {
+      el: NTI.el("div", { class: "nti-colorbar", role: "img", "aria-label": `${label}: colour scale from 0 (dark) to ${NTI.fmt(max, 1)} or more (bright)` }, [
+        NTI.el("span", { class: "nti-colorbar-label", text: label }),
+        NTI.el("div", { class: "nti-colorbar-ramp" }),
+        NTI.el("div", { class: "nti-colorbar-ticks" }, ticks),
+      ]),
+    };
+  };
+
   // Fractions used by the text's steps (0 = start of a slider, 1 = its end) -> slider values.
   NTI.fromFraction = (fraction, max) => Math.round(Math.min(1, Math.max(0, fraction)) * max);
 

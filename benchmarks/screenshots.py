@@ -1,0 +1,69 @@
+"""Screenshots of every page of a built site, as a reader sees it: desktop 1280x900 and phone 390x844,
+light and dark, scrolled so the first figure is pinned. For looking at what was built (and for the
+before/after pictures of a change); not a test.
+
+    .venv/bin/python benchmarks/screenshots.py --site site --out /tmp/shots [--themes light,dark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/",
+         "forward-backward": "forward-backward/", "similar-noise": "similar-noise/"}
+SIZES = {"1280": (1280, 900), "390": (390, 844)}
+
+
+def serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, default=Path("site"))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--themes", default="light,dark")
+    parser.add_argument("--format", choices=("png", "jpeg"), default="png")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    server, base = serve(args.site)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for theme in args.themes.split(","):
+            for width_name, (width, height) in SIZES.items():
+                context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=theme,
+                                              device_scale_factor=1, is_mobile=width < 600, has_touch=width < 600)
+                page = context.new_page()
+                for name, path in PAGES.items():
+                    page.goto(base + path)
+                    page.wait_for_load_state("networkidle")
+                    figure = page.query_selector(".nti-scrolly")
+                    if figure is not None:  # the first figure pinned, its first text step in view
+                        page.evaluate("(el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 60)", figure)
+                        page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every("
+                                               "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')", timeout=15000)
+                        page.wait_for_timeout(400)
+                    page.screenshot(path=str(args.out / f"{name}-{width_name}-{theme}.{args.format}"), type=args.format)
+                context.close()
+        browser.close()
+    server.shutdown()
+    print(f"screenshots in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
