@@ -38,8 +38,8 @@ class ReverseConfig:
 @dataclass
 class StepCountsConfig:
     scheduler: str = _f("ddim", choices=SCHEDULERS)
-    steps: list[int] = _f([10, 50, 1000], low=1, high=1000)
-    seeds: list[int] = _f([0], low=0, high=2**32 - 1)
+    steps: list[int] = _f([2, 5, 10, 50, 1000], low=1, high=1000)
+    seeds: list[int] = _f([0, 1, 2, 3], low=0, high=2**32 - 1)
 
 
 @dataclass
@@ -49,6 +49,8 @@ class ForwardBackwardConfig:
     source: str = _f("generated", help="'generated' (a sample of the model) or an image file")
     source_seed: int = _f(0, low=0, high=2**32 - 1)
     noise_seed: int = _f(0, low=0, high=2**32 - 1)
+    noise: str = _f("independent", choices=("independent", "source"),
+                    help="forward noise: 'independent' (its own stream) or 'source' (the source's start noise)")
     start_levels: list[int] = _f([], low=0, high=999, help="indices into the sampling steps; [] = all")
 
 
@@ -56,7 +58,7 @@ class ForwardBackwardConfig:
 class PatchNoiseConfig:
     scheduler: str = _f("ddim", choices=("ddim",))
     steps: int = _f(50, low=1, high=1000)
-    seeds: list[int] = _f([0, 1], low=0, high=2**32 - 1)
+    seeds: list[int] = _f(list(range(8)), low=0, high=2**32 - 1)
     sizes: list[int] = _f([4, 8, 16], low=1, high=4096)
     positions: list[list[int]] = _f([[x, y] for y in (0, 8, 16) for x in (0, 8, 16)], low=0, high=4096)
 
@@ -65,7 +67,7 @@ class PatchNoiseConfig:
 class MixNoiseConfig:
     scheduler: str = _f("ddim", choices=("ddim",))
     steps: int = _f(50, low=1, high=1000)
-    seeds: list[int] = _f([0, 1], low=0, high=2**32 - 1)
+    seeds: list[int] = _f(list(range(8)), low=0, high=2**32 - 1)
     scales: list[float] = _f([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
                              low=0.0, high=1.0)
 
@@ -175,6 +177,9 @@ def _post_checks(config: Config) -> None:
             if len(set(seeds)) != len(seeds):
                 raise UsageError(f"{src}: {section}.seeds = {_show(seeds)}: seeds must be distinct")
     fb = config.forward_backward
+    if fb.noise == "source" and fb.source != "generated":
+        raise UsageError(f"{src}: forward_backward.noise = \"source\" reuses the start noise of the generated "
+                         f"source image, but source = {_show(fb.source)}; allowed with an image file: \"independent\"")
     for level in fb.start_levels:
         if level >= fb.steps:
             raise UsageError(f"{src}: forward_backward.start_levels contains {level}: a start level is an "

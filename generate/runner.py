@@ -28,7 +28,7 @@ import torch
 from .atomic import dumps_json, remove_stale_temps, write_bytes_atomic, write_json_atomic
 from .config import Config, check_against_model
 from .errors import UsageError
-from .frames import PNG_SETTINGS
+from .frames import PNG_SETTINGS, decode_png
 from .loading import LoadedModel
 from .manifest import SCHEMA, frames_digest
 from .memory import call_batch_for
@@ -44,6 +44,7 @@ class Unit:
     compute: Callable[["Context", Emit], None]
     content: dict = field(default_factory=dict)  # everything of the config that shapes its frames
     hash: str = ""  # set by `prepare`: content + model + scheduler + device + batch composition
+    reads_frames: bool = False  # computed from frames of earlier units (ctx.read_frame), not by the model
 
 
 @dataclass
@@ -55,6 +56,16 @@ class Context:
     images: int = 0
     call_batch: int = 0  # images per UNet call: max_batch, or fewer where memory is short (memory.py)
     batch_sizes: Counter = field(default_factory=Counter)  # images per call -> calls, for benchmarks
+    seconds_by_part: Counter = field(default_factory=Counter)  # an experiment's own timed parts -> seconds
+    run_dir: Path | None = None  # the run being computed (set by `execute`), for `read_frame`
+
+    def read_frame(self, name: str) -> np.ndarray:
+        """A frame an earlier unit of this run emitted (computed now or reused), as (H, W, C) uint8."""
+        return decode_png((self.run_dir / "frames" / f"{name}.png").read_bytes()).copy()
+
+    def note_seconds(self, part: str, seconds: float) -> None:
+        """Time of a named part of a unit (e.g. one step count), summed over units; goes to run.json."""
+        self.seconds_by_part[part] += seconds
 
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -104,9 +115,12 @@ def _computation(config: Config, model: LoadedModel) -> dict:
             "memory_format": "channels_last"}
 
 
-def run_key(experiment: str, config: Config, model: LoadedModel) -> str:
+def run_key(experiment: str, config: Config, model: LoadedModel, revision: int = 0) -> str:
+    """`revision`: an experiment module's REVISION, raised when its code makes other frame sets from
+    the same config (0 leaves the keys of earlier runs as they were). Unit hashes do not take it: a
+    unit whose frames change says so in its own content, and unchanged units are reused."""
     return _hash(dict(_computation(config, model), experiment=experiment,
-                      config=asdict(config.experiment(experiment))))[:12]
+                      config=asdict(config.experiment(experiment)), **({"revision": revision} if revision else {})))[:12]
 
 
 def unit_hash(experiment: str, unit: Unit, config: Config, model: LoadedModel) -> str:
@@ -165,7 +179,8 @@ class ExperimentRun:
 def prepare(experiment: str, module: Any, config: Config, model: LoadedModel, runs: Path) -> ExperimentRun:
     check_against_model(config, experiment, model.sample_size,
                         int(model.scheduler_config.get("num_train_timesteps", 1000)))
-    key = run_key(experiment, config, model)
+    revision = getattr(module, "REVISION", 0)
+    key = run_key(experiment, config, model, revision)
     run_dir = runs / model.slug / experiment / key
     root = runs.resolve()
     if runs.exists() and root not in run_dir.resolve().parents:
@@ -192,12 +207,16 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
     markers = run.run_dir / "units"
     writer = FrameWriter(run.run_dir, round_metric)
     calls_before, images_before, sizes_before = context.calls, context.images, Counter(context.batch_sizes)
+    context.seconds_by_part.clear()
+    context.run_dir = run.run_dir
     try:
         for unit in run.units:
             marker = markers / f"{unit.key}.json"
             if marker.is_file() or _reuse(unit, run, marker):
                 on_unit(unit)
                 continue
+            if unit.reads_frames:
+                writer.drain()  # the earlier units' frames are on disk before this one reads them
             frames_of_unit = writer.unit()
             unit.compute(context, frames_of_unit.emit)
             frames_of_unit.finish(marker, unit.key)
@@ -221,7 +240,9 @@ def execute(run: ExperimentRun, config: Config, model: LoadedModel, context: Con
     timings = {"experiment": run.name, "seconds": round(time.time() - started, 3),
                "model_calls": context.calls - calls_before, "images": context.images - images_before,
                "images_per_call": {str(k): v for k, v in sorted((context.batch_sizes - sizes_before).items())},
-               "call_batch": context.call_batch, "frames_queued_peak_mb": round(writer.peak_waiting / 2**20, 1),
+               "call_batch": context.call_batch,
+               "seconds_by_part": {k: round(v, 3) for k, v in sorted(context.seconds_by_part.items())},
+               "frames_queued_peak_mb": round(writer.peak_waiting / 2**20, 1),
                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "finished_ns": time.time_ns(), "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
     write_json_atomic(run.run_dir / "run.json", timings)

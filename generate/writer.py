@@ -64,6 +64,12 @@ class FrameWriter:
                 future.result()
         self.pending = [future for future in self.pending if not future.done()]
 
+    def drain(self) -> None:
+        """Wait until everything submitted so far is on disk (markers included); re-raise a failure."""
+        for future in self.pending:
+            future.result()
+        self.pending = []
+
     def close(self) -> None:
         """Wait for every write; re-raise the first failure."""
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,22 @@ def tiny_rgb(tmp_path_factory) -> Path:
 def tiny_grey_v(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny-grey-v"), channels=1, prediction_type="v_prediction",
                            beta_schedule="squaredcos_cap_v2", layout="pipeline")
+
+
+def _git_status() -> list[str] | None:
+    """`git status --porcelain` of the repository (untracked files listed one by one), or None outside git."""
+    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
+                          capture_output=True, text=True)
+    return done.stdout.splitlines() if done.returncode == 0 else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_tests_leave_the_sources_clean():
+    """Tests and builds never write into the sources: whatever `git status` shows after the session
+    that it did not show before was written by a test (or a build it ran), and fails the run."""
+    before = _git_status()
+    yield
+    after = _git_status()
+    if before is not None and after is not None:
+        written = sorted(set(after) - set(before))
+        assert not written, f"the test session wrote into the repository: {written}"

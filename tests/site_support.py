@@ -66,3 +66,26 @@ def frame_file(manifest: dict, **coords) -> str:
                 for k, v in coords.items()):
             return frame["file"]
     raise AssertionError(f"manifest has no frame at {coords}")
+
+
+_DEFAULT: dict[str, Path] = {}
+
+
+def default_runs(tmp_path_factory) -> Path:
+    """The default config's precompute on the shipped models, as `make site` makes it (once per session,
+    a few minutes on a 2-core CPU): the runs the lessons' claims are checked against.
+
+    NTI_DEFAULT_RUNS=DIR reuses a runs folder that `make precompute` made (the newest run of each
+    experiment is read, as the site build reads it), to iterate on the claims without the wait."""
+    import os
+
+    if not _DEFAULT and os.environ.get("NTI_DEFAULT_RUNS"):
+        _DEFAULT["runs"] = Path(os.environ["NTI_DEFAULT_RUNS"])
+    if not _DEFAULT:
+        from generate.config import load_config
+        from generate.precompute import precompute
+
+        runs = tmp_path_factory.mktemp("default-runs") / "runs"
+        precompute(load_config("default"), runs, progress=False, log=lambda *_: None)
+        _DEFAULT["runs"] = runs
+    return _DEFAULT["runs"]

@@ -173,7 +173,12 @@ def test_forward_noising_is_the_closed_form(batched_runs, tiny_rgb):
     manifest = read_manifest(path)
     original = decode_png((path.parent / "frames/original.png").read_bytes())
     x0 = torch.from_numpy(original.copy()).permute(2, 0, 1).float() / 127.5 - 1
-    noise = torch.randn((5, 3, 16, 16), generator=torch.Generator().manual_seed(0))
+    from generate.sampling import stream_seed
+
+    # the documented forward-noise stream, not manual_seed(noise_seed): that is the source's own x_T
+    noise = torch.randn((5, 3, 16, 16), generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", 0)))
+    source_start = torch.randn((1, 3, 16, 16), generator=torch.Generator().manual_seed(0))[0]
+    assert not torch.allclose(noise[0], source_start)
     for level in (0, 2, 4):
         t = manifest["axes"]["timesteps"][level]
         a = float(DDPMScheduler.from_config(load_model(str(tiny_rgb)).scheduler_config).alphas_cumprod[t])

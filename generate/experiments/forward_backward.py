@@ -6,6 +6,14 @@ noise for start level k. Forward in closed form (DDPM eq. 4):
 then the reverse process from step k to the end, j = 1..T-k steps:             frame L{k}/{j}
 and per level the reconstruction (the last frame), |reconstruction - x0| and its distance.
 
+The forward noise. `noise = "independent"` (default): eps_k is row k of randn((T, C, H, W)) from the
+generator `manual_seed(stream_seed("forward_backward.noise", noise_seed))`, a stream that coincides
+with no seed's start noise. (A plain `manual_seed(noise_seed)` with noise_seed = source_seed makes
+eps_0 the very x_T the source was sampled from, and DDIM then retraces its own path back to the
+source: the noisiest reconstruction would look perfect for the wrong reason.) `noise = "source"`
+shows exactly that on purpose: every level is noised with the source's own start noise x_T (DDIM
+inverts its own trajectory); it needs source = "generated".
+
 The whole triangle of T(T+1)/2 denoising steps is batched by shared timestep: at sampling step m
 every row with level k <= m is at the same timestep t_m, so one UNet call serves them all; row m
 joins the batch, freshly noised, just before step m.
@@ -23,9 +31,10 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import UsageError
 from ..frames import heatmap
 from ..runner import Unit, round_metric
-from ..sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise
+from ..sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise, stream_seed
 from . import Plan, image, images
 
+REVISION = 1  # 1: the forward noise has its own stream (was manual_seed(noise_seed), the source's own x_T)
 DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
 
 
@@ -59,25 +68,34 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         source_path = Path(cfg.source) if Path(cfg.source).is_absolute() else Path(source).parent / cfg.source
         load_source(source_path, model.sample_size, model.channels)  # refuse a bad image before any write
 
-    def source_image(ctx, emit) -> torch.Tensor:
+    def source_image(ctx, emit) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x0 (8-bit exact, on the device) and, for a generated source, the start noise it came from."""
+        x_T = None
         if cfg.source == "generated":
             scheduler = model.scheduler(cfg.scheduler)
             scheduler.set_timesteps(steps)
             gens = generators([cfg.source_seed])
-            x = start_noise(shape, gens, model.device, torch.float32)
-            x = reverse_process(ctx.denoise, scheduler, x, gens if ddpm else None, lambda i, s: None)
+            x_T = start_noise(shape, gens, torch.device("cpu"), torch.float32)
+            x = reverse_process(ctx.denoise, scheduler, x_T.to(model.device), gens if ddpm else None, lambda i, s: None)
         else:
             x = load_source(source_path, model.sample_size, model.channels).to(model.device)
         # The figure shows the 8-bit original, so the experiment starts from exactly those pixels.
         original = image(x[0])
         emit("original", original, {"panel": "original"}, {})
-        return from_uint8(original[None]).to(model.device)
+        return from_uint8(original[None]).to(model.device), x_T
+
+    def forward_noise(x_T: torch.Tensor | None) -> torch.Tensor:
+        """eps_k for every level k (row k); see the module notes on the two choices."""
+        if cfg.noise == "source":
+            return x_T.expand(steps, *shape).clone()
+        return torch.randn((steps, *shape),
+                           generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", cfg.noise_seed)))
 
     def compute(ctx, emit) -> None:
-        x0 = source_image(ctx, emit)
+        x0, x_T = source_image(ctx, emit)
         scheduler = model.scheduler(cfg.scheduler)
         scheduler.set_timesteps(steps)
-        noise = torch.randn((steps, *shape), generator=torch.Generator().manual_seed(cfg.noise_seed))
+        noise = forward_noise(x_T)
         rows: list[int] = []
         gens: list[torch.Generator] = []
 
@@ -91,7 +109,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                  {"timestep": int(t), "alpha_bar": a, "distance": float(torch.linalg.vector_norm(noised - x0))})
             rows.append(m)
             if ddpm:
-                gens.append(torch.Generator().manual_seed(cfg.noise_seed + 1 + m))
+                gens.append(torch.Generator().manual_seed(stream_seed(f"forward_backward.ddpm.{m}", cfg.noise_seed)))
             return torch.cat([x, noised])
 
         def on_step(m: int, step) -> None:
@@ -120,4 +138,4 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     return Plan(units=[Unit(key="triangle", images=image_count, compute=compute, content=content)],
                 describe={"steps": steps, "levels": levels, "timesteps": timesteps,
                           "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
-                          "diff_scale": DIFF_SCALE, "value_range": [-1, 1]})
+                          "diff_scale": DIFF_SCALE, "value_range": [-1, 1], "noise": cfg.noise})

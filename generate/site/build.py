@@ -24,7 +24,7 @@ from ..config import EXPERIMENTS, Config
 from ..errors import UsageError
 from . import cache as sheet_cache
 from . import cards as model_cards
-from . import csp, stats
+from . import claims, csp, stats
 from .figures import build_figure
 from .pages import render_pages
 from .runs import Run, latest_runs
@@ -67,13 +67,18 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Pat
     return figures
 
 
-def page_context(figures: dict[str, list[dict]], cards: list[dict] | None = None) -> dict:
+def page_context(figures: dict[str, list[dict]], cards: list[dict] | None = None,
+                 facts: dict[str, dict] | None = None) -> dict:
+    """What the templates see: figure data, the similar-noise answers, and each model's facts
+    (claims.py), by which the lessons word what the figures show."""
     by_slug = {m["slug"]: m for m in figures["patch_noise"]}
-    similar = [{"label": mix["label"], "slug": mix["slug"], **stats.similar_noise(mix, by_slug.get(mix["slug"]))}
+    facts = facts or {}
+    similar = [{"label": mix["label"], "slug": mix["slug"], **stats.similar_noise(mix, by_slug.get(mix["slug"])),
+                "facts": facts.get(mix["slug"], {}).get("similar_noise")}
                for mix in figures["mix_noise"]]
     labels = sorted({m["label"] for models in figures.values() for m in models})
     return {"figures": figures, "has": {k: bool(v) for k, v in figures.items()}, "labels": labels,
-            "similar": similar, "cards": cards or []}
+            "similar": similar, "cards": cards or [], "facts": facts}
 
 
 def mkdocs_config(mkdocs_yml: Path, docs: Path, derived: Path, site_url: str | None = None,
@@ -113,7 +118,7 @@ def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Pat
     figures = write_figure_data(chosen, docs, cache)
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs)
-    pages = render_pages(templates, docs, page_context(figures, cards))
+    pages = render_pages(templates, docs, page_context(figures, cards, claims.for_models(chosen)))
     run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards), out)
     hashes = csp.apply_csp(out)
     return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],

@@ -66,7 +66,8 @@ def model_info(run: Run, size: int) -> dict:
     config = model.get("config") or {}
     return {"slug": model["slug"], "label": str(model.get("label") or model.get("id") or model["slug"]),
             "id": str(model.get("id", "")), "size": size, "channels": config.get("in_channels"),
-            "run_key": run.manifest["run_key"], "scheduler": run.manifest["scheduler"].get("class", "")}
+            "run_key": run.manifest["run_key"], "scheduler": run.manifest["scheduler"].get("class", ""),
+            "prediction": str((run.manifest["scheduler"].get("config") or {}).get("prediction_type", "epsilon"))}
 
 
 def _snr(a: float) -> float | None:
@@ -114,11 +115,13 @@ def progress_positions(counts: list[int]) -> int:
 
 
 def step_counts(run: Run, sheets: SheetWriter) -> dict:
+    """Per seed and count: the trajectory at the slider's positions, and the final's difference to the
+    reference (the largest count); per count: model calls and the measured seconds (run.json)."""
     frames, counts = Frames(run), sorted(int(n) for n in axis(run, "steps"))
     positions = progress_positions(counts)
     seeds = []
     for index, seed in enumerate(axis(run, "seeds")):
-        tracks = {}
+        tracks, finals = {}, {}
         for n in counts:
             shown = sorted({progress_index(p, positions, n) for p in range(positions + 1)})
             refs = sheets.add([frames.file(steps=n, seed=seed, step=i, panel="x") for i in shown],
@@ -127,8 +130,14 @@ def step_counts(run: Run, sheets: SheetWriter) -> dict:
             for i, ref in zip(shown, refs):
                 track[i] = ref
             tracks[str(n)] = track
-        seeds.append({"seed": seed, "tracks": tracks})
-    return {"counts": counts, "positions": positions, "seeds": seeds}
+            diff = frames.get(steps=n, seed=seed, panel="diff")
+            # every seed's difference heatmaps share one small colour sheet that the first view loads
+            finals[str(n)] = {"diff": sheets.add([diff["file"]], track="diffs")[0],
+                              "distance": diff["metrics"].get("distance_to_reference")}
+        seeds.append({"seed": seed, "tracks": tracks, "finals": finals})
+    seconds = [run.seconds_by_part.get(f"steps={n}") for n in counts]
+    return {"counts": counts, "positions": positions, "seeds": seeds, "reference": counts[-1],
+            "calls": counts, "seconds": seconds, "diff_scale": float(axis(run, "diff_scale"))}
 
 
 def forward_backward(run: Run, sheets: SheetWriter) -> dict:
@@ -144,8 +153,13 @@ def forward_backward(run: Run, sheets: SheetWriter) -> dict:
                        "distance": diff["metrics"].get("distance"),
                        "timestep": diff["metrics"].get("start_timestep"),
                        "alpha_bar": diff["metrics"].get("start_alpha_bar")})
+    from . import mosaic  # the triangle as images: a subsampled grid the page shows, the whole one on request
+
+    # written beside the sheets (out_dir), so the build cache keeps them with the sheets
+    triangle = mosaic.triangle([level["level"] for level in levels], steps, sheets.size,
+                               lambda k, j: sheets._load(frames.file(level=k, step=j)), sheets.out_dir, sheets.url_prefix)
     return {"steps": steps, "original": original, "levels": levels,
-            "diff_scale": float(run.manifest["axes"].get("diff_scale", 1.0))}
+            "diff_scale": float(run.manifest["axes"].get("diff_scale", 1.0)), "triangle": triangle}
 
 
 PAIR_PANELS = ("n2", "o2", "heat_noise", "heat_out")
@@ -213,7 +227,9 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
     new run re-encodes only that run.
     """
     out_dir = frames_root / run.slug / run.experiment
-    key = hashlib.sha256(f"{_CODE}|{url_root}|{run.slug}|{run.experiment}|".encode() + run.path.read_bytes()).hexdigest()
+    timings = json.dumps(run.seconds_by_part, sort_keys=True)  # shown by some figures, kept out of the manifest
+    key = hashlib.sha256(f"{_CODE}|{url_root}|{run.slug}|{run.experiment}|{timings}|".encode()
+                         + run.path.read_bytes()).hexdigest()
     entry = cache / key if cache else None
     if entry is not None and (entry / "figure.json").is_file():
         shutil.copytree(entry / "sheets", out_dir, dirs_exist_ok=True)

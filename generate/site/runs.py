@@ -20,6 +20,7 @@ class Run:
     path: Path        # the manifest file
     manifest: dict
     finished_ns: int
+    seconds_by_part: dict[str, float]  # from run.json: measured time of named parts (not in the manifest)
 
     @property
     def folder(self) -> Path:
@@ -34,16 +35,27 @@ class Run:
         return self.manifest["experiment"]
 
 
-def _finished_ns(manifest_path: Path) -> int:
-    """run.json's finish time; a run without one sorts oldest (it still counts, it is just not preferred)."""
+def _run_record(manifest_path: Path) -> dict:
+    """run.json (timings, finish time); {} for a run without one (it still counts, it sorts oldest)."""
     run_json = manifest_path.parent / "run.json"
     try:
-        value = json.loads(run_json.read_text(encoding="utf-8")).get("finished_ns", 0)
+        record = json.loads(run_json.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return 0
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise UsageError(f"{run_json}: not a valid run record ({error})") from None
-    return value if isinstance(value, int) else 0
+    if not isinstance(record, dict):
+        raise UsageError(f"{run_json}: not a valid run record (expected an object)")
+    return record
+
+
+def seconds_by_part(record: dict) -> dict[str, float]:
+    """The measured seconds of an experiment's named parts (run.json), numbers only."""
+    parts = record.get("seconds_by_part")
+    if not isinstance(parts, dict):
+        return {}
+    return {str(k): float(v) for k, v in parts.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0}
 
 
 def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
@@ -60,7 +72,9 @@ def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
         if manifest["experiment"] not in EXPERIMENTS:
             raise UsageError(f"{path}: experiment {manifest['experiment']!r} is unknown; allowed: "
                              f"{', '.join(EXPERIMENTS)}")
-        run = Run(path, manifest, _finished_ns(path))
+        record = _run_record(path)
+        finished = record.get("finished_ns", 0)
+        run = Run(path, manifest, finished if isinstance(finished, int) else 0, seconds_by_part(record))
         key = (run.slug, run.experiment)
         if key not in chosen or run.finished_ns > chosen[key].finished_ns:
             chosen[key] = run

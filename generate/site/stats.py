@@ -69,4 +69,25 @@ def similar_noise(mix: dict | None, patch: dict | None) -> dict:
                     thresholds.append(scale)
                     break
     result["half_change_scale"] = (sum(thresholds) / len(thresholds)) if thresholds else None
+    result.update(_spread("half_change", thresholds))
+    # the same correlation per seed (its mix and patch pairs together): how much it varies with the seed
+    patch_by_seed = {s["seed"]: s for s in (patch or {}).get("seeds", [])}
+    per_seed_r = []
+    for seed in (mix or {}).get("seeds", []):
+        points = _points({"seeds": [seed]}) + _points({"seeds": [patch_by_seed[seed["seed"]]]} if seed["seed"] in patch_by_seed else None)
+        r = pearson([p[0] for p in points], [p[1] for p in points])
+        if r is not None:
+            per_seed_r.append(r)
+    result.update(_spread("r_seed", per_seed_r))
     return result
+
+
+def _spread(name: str, values: list[float]) -> dict:
+    """Lowest, median and highest of a per-seed quantity, and how many seeds it rests on."""
+    ordered = sorted(values)
+    if not ordered:
+        return {f"{name}_low": None, f"{name}_median": None, f"{name}_high": None, f"{name}_seeds": 0}
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {f"{name}_low": ordered[0], f"{name}_median": median, f"{name}_high": ordered[-1],
+            f"{name}_seeds": len(ordered)}

@@ -1,25 +1,94 @@
-// Step counts: one trajectory per step count side by side on a common progress slider, and the
-// final images compared. Slider position p of 0..P shows step floor(p*n/P + 1/2) of an n-step run.
+// Step counts: one trajectory per step count side by side on a common progress slider; then the
+// final images, each with its model calls and measured time, and how far each final lands from the
+// reference (the largest count): a difference heatmap, the distance, and a chart of distance
+// against model calls for every seed. Slider position p of 0..P shows step floor(p*n/P + 1/2) of an
+// n-step run.
 (function (NTI) {
   "use strict";
+  const SVG = "http://www.w3.org/2000/svg";
   NTI.progressIndex = (position, positions, steps) => Math.floor((2 * position * steps + positions) / (2 * positions));
+
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // The smallest of 1, 2, 2.5, 5 x 10^k at or above v: a round top for an axis.
+  const niceMax = (v) => { const p = 10 ** Math.floor(Math.log10(v)); return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v); };
+  const seconds = (s) => (s === null || s === undefined ? "" : s < 1 ? ` · ${Math.round(s * 1000)} ms` : ` · ${s.toFixed(1)} s`);
+
+  // Distance to the reference final against model calls (log scale), one line per seed; the current
+  // seed is drawn strong, the others faint, so the spread across seeds is visible at a glance.
+  function distanceChart(model) {
+    const W = 300, H = 150, pad = { l: 36, r: 10, t: 8, b: 30 };
+    const others = model.counts.filter((n) => n !== model.reference);
+    const values = model.seeds.flatMap((s) => others.map((n) => s.finals[n].distance)).filter((v) => typeof v === "number");
+    const yMax = niceMax(Math.max(1e-9, ...values));
+    const lx = (n) => Math.log10(n), x0 = lx(model.counts[0]), x1 = lx(model.reference);
+    const X = (n) => pad.l + ((lx(n) - x0) / Math.max(1e-9, x1 - x0)) * (W - pad.l - pad.r);
+    const Y = (v) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-steps-chart", role: "img",
+      "aria-label": `Distance of each final image to the ${model.reference}-step final, against model calls, one line per seed` });
+    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
+    for (const n of model.counts) {
+      root.append(svg("line", { x1: X(n), y1: H - pad.b, x2: X(n), y2: H - pad.b + 3, class: "nti-axis" }));
+      root.append(svg("text", { x: X(n), y: H - pad.b + 12, "text-anchor": "middle", class: "nti-chart-text" }, String(n)));
+    }
+    for (const v of [0, yMax / 2, yMax]) {
+      root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
+      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, NTI.fmt(v, v >= 10 || v === 0 ? 0 : 1)));
+    }
+    root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "model calls (= steps, log scale)"));
+    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, "distance to reference"));
+    const lines = model.seeds.map((s) => {
+      const points = model.counts.map((n) => `${X(n)},${Y(s.finals[n].distance || 0)}`).join(" ");
+      const line = svg("polyline", { points, class: "nti-seed-line" });
+      root.append(line);
+      return line;
+    });
+    const dots = model.counts.map((n) => { const dot = svg("circle", { r: 3.5, cx: X(n), class: "nti-series-mix" }); root.append(dot); return dot; });
+    return {
+      el: root,
+      show(seedIndex) {
+        lines.forEach((line, i) => line.classList.toggle("nti-seed-line-current", i === seedIndex));
+        const finals = model.seeds[seedIndex].finals;
+        model.counts.forEach((n, i) => dots[i].setAttribute("cy", Y(finals[n].distance || 0)));
+      },
+    };
+  }
 
   NTI.figures.step_counts = {
     create(body, model, shell) {
       let seed = 0;
       const P = model.positions;
       const live = model.counts.map((n) => ({ n, panel: NTI.panel(`${n} steps`, "nti-track") }));
-      const finals = model.counts.map((n) => ({ n, panel: NTI.panel(`final, ${n} steps`) }));
+      const finals = model.counts.map((n, i) => ({ n, panel: NTI.panel(`${n} steps · ${model.calls[i]} calls${seconds(model.seconds[i])}`) }));
+      const diffs = model.counts.filter((n) => n !== model.reference).map((n) => ({ n, panel: NTI.panel(`${n} vs ${model.reference}`) }));
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
+      const summary = NTI.el("p", { class: "nti-info nti-steps-summary" });
+      const chart = distanceChart(model);
+      function drawFinals() {
+        const s = model.seeds[seed];
+        for (const { n, panel } of finals) panel.draw(model, s.tracks[n][n]);
+        for (const { n, panel } of diffs) {
+          panel.draw(model, s.finals[n].diff);
+          panel.el.querySelector("figcaption").textContent = `${n} vs ${model.reference}: ${NTI.fmt(s.finals[n].distance, 1)}`;
+        }
+        summary.textContent = `Distance of each final to the ${model.reference}-step final (seed ${s.seed}): ` +
+          diffs.map(({ n }) => `${n} steps ${NTI.fmt(s.finals[n].distance, 1)}`).join(", ");
+        chart.show(seed);
+      }
       function draw(position) {
         const tracks = model.seeds[seed].tracks;
         const parts = [];
         for (const { n, panel } of live) {
           const i = NTI.progressIndex(position, P, n);
           panel.draw(model, tracks[n][i]);
-          parts.push(`${n} steps: step ${i}`);
+          parts.push(`${n}: step ${i}`);
         }
-        for (const { n, panel } of finals) panel.draw(model, tracks[n][n]);
         info.textContent = `progress ${Math.round((100 * position) / P)}% (${parts.join(", ")})`;
       }
       const slider = NTI.Slider({ label: "Progress through sampling", min: 0, max: P, value: 0,
@@ -27,15 +96,21 @@
       const stride = Math.max(1, Math.round(P / 60));
       const player = NTI.Player({ shell, interval: 80, tick: () => slider.set(slider.value >= P ? 0 : Math.min(P, slider.value + stride)) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
-      const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
+      const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); drawFinals(); });
       body.append(NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
-        NTI.el("p", { class: "nti-subhead", text: "Final images" }), NTI.el("div", { class: "nti-panels nti-finals" }, finals.map((t) => t.panel.el)));
+        NTI.el("p", { class: "nti-subhead", text: "Final images: model calls and measured time" }),
+        NTI.el("div", { class: "nti-panels nti-finals" }, finals.map((t) => t.panel.el)),
+        NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
+        NTI.el("div", { class: "nti-panels nti-diffs" }, diffs.map((t) => t.panel.el)),
+        NTI.ColorBar({ max: model.diff_scale, label: "|final − reference|, mean over channels" }).el,
+        summary, chart.el);
       draw(0);
+      drawFinals();
       return {
         focus: () => seed,
         getState: () => ({ progress: slider.value / P, seed }),
         setState(state) {
-          if (state.seed !== undefined && state.seed < model.seeds.length) { seed = state.seed; if (picker) picker.set(seed); draw(slider.value); }
+          if (state.seed !== undefined && state.seed < model.seeds.length) { seed = state.seed; if (picker) picker.set(seed); draw(slider.value); drawFinals(); }
           if (state.progress !== undefined) slider.set(NTI.fromFraction(state.progress, P));
         },
       };
