@@ -308,3 +308,102 @@ def test_site_build_prunes_its_cache_to_the_runs_it_used(build, tmp_path):
     prune(cache, started, spare_bytes=0)
     (left,) = cache.iterdir()
     assert left != first_entry and (left / "figure.json").is_file()
+
+
+def _mosaic_cell(mosaic: Image.Image, size: int, gap: int, r: int, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cell (r, c) of a triangle mosaic: its colour channels and its alpha."""
+    x, y = c * (size + gap), r * (size + gap)
+    cell = np.asarray(mosaic.crop((x, y, x + size, y + size)))
+    return cell[..., :-1], cell[..., -1]
+
+
+def test_forward_backward_triangle_mosaics_hold_the_manifest_frames(build):
+    """Both mosaics exist beside the sheets at their stated size; every filled cell (k, m) is the manifest
+    frame L{k}/{m-k} pixel for pixel, opaque; empty cells and gaps are transparent; neither is a sheet."""
+    from site_support import frame_file
+
+    runs, site = build["runs"], build["site"]
+    by_run = manifests(runs)
+    for model in _figure_data(site, "forward_backward")["models"]:
+        manifest = by_run[(model["slug"], "forward_backward")]
+        run_dir = next(runs.glob(f"{model['slug']}/forward_backward/*/"))
+        levels, steps = [int(k) for k in manifest["axes"]["levels"]], int(manifest["axes"]["steps"])
+        tri, size = model["triangle"], model["size"]
+        gap, pitch = tri["gap"], size + tri["gap"]
+        assert tri["cell"] == size and gap >= 1
+        assert tri["full"]["rows"] == levels and tri["full"]["cols"] == list(range(levels[0], steps + 1))
+        grid = tri["grid"]
+        assert grid["rows"][0] == levels[0] and grid["rows"][-1] == levels[-1] and set(grid["rows"]) <= set(levels)
+        assert grid["cols"][0] == levels[0] and grid["cols"][-1] == steps and 2 <= len(grid["rows"]) <= 11
+        sheet_urls = {s["url"] for s in model["sheets"]}
+        for name in ("grid", "full"):
+            info = tri[name]
+            assert info["url"] == f"../frames/{model['slug']}/forward_backward/triangle-{name}.png"
+            assert info["url"] not in sheet_urls
+            path = site / "generated" / info["url"]
+            assert path.is_file() and path.stat().st_size == info["bytes"]
+            mosaic = Image.open(path)
+            mode = "LA" if model["channels"] == 1 else "RGBA"
+            assert mosaic.format == "PNG" and mosaic.mode == mode
+            rows, cols = info["rows"], info["cols"]
+            assert mosaic.size == (info["width"], info["height"]) == (len(cols) * pitch - gap, len(rows) * pitch - gap)
+            for r, k in enumerate(rows):
+                for c, m in enumerate(cols):
+                    colour, alpha = _mosaic_cell(mosaic, size, gap, r, c)
+                    if m < k:
+                        assert not alpha.any(), (name, k, m)  # the empty lower-left half
+                        continue
+                    frame = Image.open(run_dir / frame_file(manifest, level=k, step=m - k))
+                    want = np.asarray(frame.convert(mode[:-1]))
+                    assert np.array_equal(colour.reshape(want.shape), want), f"{name} cell L{k}/{m - k} differs"
+                    assert (alpha == 255).all()
+            array = np.asarray(mosaic)
+            assert not array[size:size + gap, :, -1].any() and not array[:, size:size + gap, -1].any()  # gaps
+        # a given cell, spelled out: the second level shown, after (up to) three denoising steps
+        k = grid["rows"][1]
+        j = min(3, steps - k)
+        full = Image.open(site / "generated" / tri["full"]["url"])
+        x, y = tri["full"]["cols"].index(k + j) * pitch, levels.index(k) * pitch
+        frame = Image.open(run_dir / frame_file(manifest, level=k, step=j))
+        cell = full.crop((x, y, x + size, y + size))
+        assert np.array_equal(np.asarray(cell.convert(frame.mode)), np.asarray(frame))
+        assert cell.getextrema()[-1] == (255, 255)
+
+
+def test_triangle_grid_is_a_spread_subsample_that_fits_and_aligns_with_the_levels():
+    from generate.site.mosaic import columns_for, gap_for, grid_levels, spread
+
+    levels = list(range(50))
+    rows = grid_levels(levels, 32)
+    assert rows == [0, 6, 12, 18, 24, 31, 37, 43, 49]
+    assert rows[::2] == [0, 12, 24, 37, 49]  # the phone's view, every other row: evenly spread too
+    cols = columns_for(rows, 50, every_step=False)
+    assert cols == rows + [50]  # each row starts on the diagonal at its own noised image; the end column last
+    assert len(cols) * (32 + gap_for(32)) <= 340
+    assert columns_for(levels, 50, every_step=True) == list(range(51))
+    for count in (1, 2, 9, 11, 1000):
+        picked = spread(list(range(count)), 9)
+        assert picked[0] == 0 and picked[-1] == count - 1 and len(picked) == min(count, 9) and picked == sorted(set(picked))
+    assert 8 <= len(grid_levels(list(range(1000)), 16)) + 1 <= 11
+    assert grid_levels([3, 10, 40], 32) == [3, 10, 40]  # a subset of start levels: all of them, as given
+    assert columns_for([3, 10, 40], 50, every_step=True) == list(range(3, 51))
+
+
+def test_triangle_mosaics_come_back_from_the_build_cache(build, tmp_path, monkeypatch):
+    """The mosaics live in the run's sheet folder, so a rebuild from the cache ships them unchanged
+    without composing them again."""
+    from generate.site import mosaic
+
+    _one_run_copy(build, tmp_path, "forward_backward")
+    cache, composed = tmp_path / "cache", []
+    real = mosaic.triangle
+    monkeypatch.setattr(mosaic, "triangle", lambda *a, **k: composed.append(1) or real(*a, **k))
+    build_site(tmp_path / "runs", tmp_path / "site", cache=cache)
+    model = _figure_data(tmp_path / "site", "forward_backward")["models"][0]
+    files = {name: (tmp_path / "site" / "generated" / model["triangle"][name]["url"]).read_bytes() for name in ("grid", "full")}
+    build_site(tmp_path / "runs", tmp_path / "site2", cache=cache)
+    assert len(composed) == 1
+    again = _figure_data(tmp_path / "site2", "forward_backward")["models"][0]
+    assert again["triangle"] == model["triangle"]
+    for name, data in files.items():
+        assert (tmp_path / "site2" / "generated" / again["triangle"][name]["url"]).read_bytes() == data

@@ -216,7 +216,7 @@ BUILDERS = {"reverse": reverse, "step_counts": step_counts, "forward_backward": 
 
 
 _CODE = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes()
-                                for name in ("figures.py", "sprites.py"))).hexdigest()
+                                for name in ("figures.py", "sprites.py", "mosaic.py"))).hexdigest()
 
 
 def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None = None) -> dict:

@@ -2,28 +2,181 @@
 // over the triangle of runs; original, noised, current, reconstruction and their difference.
 (function (NTI) {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
 
-  // The triangle of runs: one row per start level, one cell per denoising step; the current cell is marked.
-  function triangleMap(model) {
-    const T = model.steps, cell = Math.max(3, Math.min(10, Math.floor(200 / (T + 1))));
-    const svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("viewBox", `0 0 ${(T + 1) * cell} ${model.levels.length * cell}`);
-    svg.setAttribute("class", "nti-triangle");
-    svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "Map of all runs: one row per start level (noisiest on top), one cell per denoising step");
-    model.levels.forEach((level, row) => {
-      const rect = document.createElementNS(SVG, "rect");
-      rect.setAttribute("x", 0); rect.setAttribute("y", row * cell);
-      rect.setAttribute("width", level.frames.length * cell); rect.setAttribute("height", cell - 0.5);
-      rect.setAttribute("class", "nti-triangle-row");
-      svg.append(rect);
-    });
-    const marker = document.createElementNS(SVG, "rect");
-    marker.setAttribute("width", cell); marker.setAttribute("height", cell);
-    marker.setAttribute("class", "nti-strip-marker");
-    svg.append(marker);
-    return { el: svg, mark(row, j) { marker.setAttribute("x", j * cell); marker.setAttribute("y", row * cell); } };
+  const MAX_CELL = 40; // CSS px: frames are drawn at the largest integer scale that fits, up to about this
+
+  function megabytes(bytes) {
+    return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+  }
+
+  // The triangle of runs as images (generate/site/mosaic.py): row = start level k (noisiest on top),
+  // column = sampling step m, so cell (k, m) shows L{k}/{m-k}; the right-hand column holds every
+  // level's reconstruction. The cells are copied from one small mosaic image onto a canvas drawn at
+  // an integer scale; where the column is too narrow for all of them (a phone) every other row is
+  // shown, with the columns where those rows start. A button over each cell jumps both sliders
+  // there; the current (level, step) cell is outlined (dashed when it lies between the rows or
+  // columns shown, at the nearest cell). The whole triangle is one link away, never preloaded.
+  function triangleGrid(model, pick) {
+    const tri = model.triangle, grid = tri.grid, pitch = tri.cell + tri.gap, lastCol = grid.cols.length - 1;
+    const levelIndex = new Map(model.levels.map((level, index) => [level.level, index]));
+    const source = new Image();
+    source.src = new URL(grid.url, model.dataUrl).href;
+    let loaded = false;
+    const canvas = NTI.el("canvas", { class: "nti-tri-img", width: grid.width, height: grid.height, "aria-hidden": "true" });
+    const marker = NTI.el("div", { class: "nti-tri-marker", "aria-hidden": "true" });
+    const cells = NTI.el("div", { class: "nti-tri-cells", role: "group",
+      "aria-label": "Runs by start level (rows, noisiest first) and sampling step (columns); arrow keys move, Enter shows a run" });
+    const yticks = NTI.el("div", { class: "nti-tri-yticks", "aria-hidden": "true" });
+    const plot = NTI.el("div", { class: "nti-tri-plot" }, [canvas, yticks, cells, marker]);
+    const xticks = NTI.el("div", { class: "nti-tri-xticks", "aria-hidden": "true" });
+    const ylabel = NTI.el("div", { class: "nti-tri-ylabel", "aria-hidden": "true", text: "start level (ᾱ)" });
+    const full = tri.full;
+    const link = NTI.el("a", { class: "nti-tri-full", href: new URL(full.url, model.dataUrl).href, target: "_blank", rel: "noopener",
+      text: `Full triangle (${full.rows.length} × ${full.cols.length} images, ${megabytes(full.bytes)})` });
+    // an empty full-width line: its width is the room there is, and no redraw of the grid changes its size
+    // (so the resize observer never sees its own doing)
+    const gauge = NTI.el("div", { class: "nti-tri-gauge" });
+    const el = NTI.el("div", { class: "nti-tri" }, [gauge,
+      NTI.el("div", { class: "nti-tri-frame" }, [ylabel, NTI.el("div", { class: "nti-tri-main" }, [plot, xticks,
+        NTI.el("div", { class: "nti-tri-xlabel", "aria-hidden": "true", text: "sampling step: noise → clean (last column: reconstructions)" })])]),
+      NTI.el("p", { class: "nti-tri-more" }, [link]),
+    ]);
+    el.style.setProperty("--nti-tri-cell", tri.cell);
+    el.style.setProperty("--nti-tri-pitch", pitch);
+
+    // The views: all rows and columns, or every other row (always the last) and the columns where they start.
+    const every = { rows: grid.rows.map((_, r) => r), cols: grid.cols.map((_, c) => c) };
+    const halfRows = every.rows.filter((r) => r % 2 === 0 || r === grid.rows.length - 1);
+    const starts = new Set(halfRows.map((r) => grid.rows[r]));
+    const half = { rows: halfRows, cols: every.cols.filter((c) => starts.has(grid.cols[c]) || c === lastCol) };
+    const widthOf = (view) => view.cols.length * pitch - tri.gap;
+    let view = null, scale = 0, buttons = [], focusable = null, current = null;
+
+    // Pick the view and the integer scale (every frame pixel an s x s block of CSS pixels) for the room there is.
+    // Until the figure is on the page its width is 0: all rows at scale 1; the observer then decides.
+    function fit() {
+      const room = gauge.clientWidth - ylabel.offsetWidth - 6;
+      const next = room > 0 && widthOf(every) > room ? half : every;
+      const most = Math.max(1, Math.floor(MAX_CELL / tri.cell));
+      const s = room > 0 ? Math.max(1, Math.min(most, Math.floor(room / widthOf(next)))) : 1;
+      if (next === view && s === scale) return;
+      if (next !== view) { view = next; build(); }
+      scale = s;
+      el.style.setProperty("--nti-tri-s", scale);
+    }
+
+    function build() {
+      const width = widthOf(view), height = view.rows.length * pitch - tri.gap;
+      canvas.width = width; canvas.height = height;
+      el.style.setProperty("--nti-tri-w", width);
+      el.style.setProperty("--nti-tri-h", height);
+      el.dataset.rows = view.rows.length;
+      const hadFocus = cells.contains(document.activeElement);
+      cells.replaceChildren(); yticks.replaceChildren(); xticks.replaceChildren();
+      buttons = view.rows.map(() => []);
+      focusable = null;
+      view.rows.forEach((r, vr) => {
+        const k = grid.rows[r], level = model.levels[levelIndex.get(k)];
+        let first = -1;
+        view.cols.forEach((c, vc) => {
+          const m = grid.cols[c];
+          if (m < k) return;
+          if (first < 0) first = vc;
+          const j = m - k;
+          const words = `start at step ${k + 1} of ${model.steps} (ᾱ ${NTI.fmt(level.alpha_bar)}), ${j} of ${model.steps - k} denoising steps taken` +
+            (m === model.steps ? " (the reconstruction)" : "");
+          const button = NTI.el("button", { type: "button", class: "nti-tri-cell", tabindex: -1, "aria-label": words, title: words });
+          button.dataset.level = k;
+          button.dataset.step = j;
+          button.style.setProperty("--nti-r", vr);
+          button.style.setProperty("--nti-c", vc);
+          button.addEventListener("click", () => { setFocusable(button); pick(levelIndex.get(k), j); });
+          button.addEventListener("keydown", (event) => move(event, vr, vc));
+          buttons[vr][vc] = button;
+          cells.append(button);
+        });
+        // ᾱ of the row, in the empty lower-left half just before the row's first cell (the top row has no room)
+        if (first > 0) {
+          const tick = NTI.el("span", { class: "nti-tri-ytick", text: NTI.fmt(level.alpha_bar, 2) });
+          tick.style.setProperty("--nti-r", vr);
+          tick.style.setProperty("--nti-c", first);
+          yticks.append(tick);
+        }
+      });
+      // x ticks: the first, a middle and the last column, by sampling step
+      const lastShown = view.cols.length - 1;
+      for (const vc of [...new Set([0, Math.round(lastShown / 2), lastShown])]) {
+        const tick = NTI.el("span", { class: "nti-tri-xtick", text: String(grid.cols[view.cols[vc]]) });
+        tick.style.setProperty("--nti-c", vc);
+        xticks.append(tick);
+      }
+      paint();
+      if (current) mark(...current);
+      if (hadFocus && focusable) focusable.focus();
+    }
+
+    // Copy the shown cells from the mosaic, pixel for pixel; the scale is CSS's (image-rendering: pixelated).
+    function paint() {
+      if (!loaded) return;
+      const context = canvas.getContext("2d");
+      context.imageSmoothingEnabled = false;
+      context.clearRect(0, 0, canvas.width, canvas.height);
+      view.rows.forEach((r, vr) => view.cols.forEach((c, vc) => {
+        if (grid.cols[c] >= grid.rows[r]) {
+          context.drawImage(source, c * pitch, r * pitch, tri.cell, tri.cell, vc * pitch, vr * pitch, tri.cell, tri.cell);
+        }
+      }));
+      el.dataset.painted = "true";
+    }
+    source.decode().then(() => { loaded = true; paint(); }, () => console.error(`${source.src}: triangle mosaic failed to load`));
+
+    function setFocusable(button) {
+      if (focusable === button) return;
+      if (focusable) focusable.tabIndex = -1;
+      focusable = button;
+      button.tabIndex = 0;
+    }
+    // Arrow keys move between cells (up and down keep the column where the row has it), Home/End to a row's ends.
+    function move(event, vr, vc) {
+      const filled = (i) => buttons[i].map((b, index) => (b ? index : -1)).filter((index) => index >= 0);
+      let target = null;
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        target = buttons[vr][vc + (event.key === "ArrowLeft" ? -1 : 1)];
+      } else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+        const i = vr + (event.key === "ArrowUp" ? -1 : 1);
+        if (i >= 0 && i < buttons.length) { const row = filled(i); target = buttons[i][row.includes(vc) ? vc : row[0]]; }
+      } else if (event.key === "Home" || event.key === "End") {
+        const row = filled(vr);
+        target = buttons[vr][event.key === "Home" ? row[0] : row[row.length - 1]];
+      } else return;
+      event.preventDefault();
+      if (target) { setFocusable(target); target.focus(); }
+    }
+
+    // Outline the cell of start level k after j steps: exact when shown, else the nearest shown cell.
+    function mark(k, j) {
+      current = [k, j];
+      const m = k + j;
+      let vr = 0;
+      view.rows.forEach((r, i) => { if (Math.abs(grid.rows[r] - k) < Math.abs(grid.rows[view.rows[vr]] - k)) vr = i; });
+      const rowK = grid.rows[view.rows[vr]];
+      let vc = -1;
+      view.cols.forEach((c, i) => {
+        if (grid.cols[c] >= rowK && (vc < 0 || Math.abs(grid.cols[c] - m) < Math.abs(grid.cols[view.cols[vc]] - m))) vc = i;
+      });
+      const exact = rowK === k && grid.cols[view.cols[vc]] === m;
+      marker.style.setProperty("--nti-r", vr);
+      marker.style.setProperty("--nti-c", vc);
+      marker.classList.toggle("nti-tri-near", !exact);
+      for (const b of cells.querySelectorAll("[aria-current]")) b.removeAttribute("aria-current");
+      if (exact) buttons[vr][vc].setAttribute("aria-current", "true");
+      if (!cells.contains(document.activeElement)) setFocusable(buttons[vr][vc]);
+    }
+
+    fit();
+    const observer = "ResizeObserver" in window ? new ResizeObserver(fit) : null;
+    if (observer) observer.observe(gauge);
+    return { el, mark, disconnect() { if (observer) observer.disconnect(); } };
   }
 
   NTI.figures.forward_backward = {
@@ -31,16 +184,19 @@
       const panels = {
         original: NTI.panel("original x₀"), noised: NTI.panel("noised to the start level"),
         current: NTI.panel("while denoising"), recon: NTI.panel("reconstruction"),
-        diff: NTI.panel("|reconstruction − original|"),
+        diff: NTI.panel("|reconstruction − original|", "nti-fb-diff"),
       };
+      // the heatmap's colour scale, under its panel; the caption above names it, so its own label is for screen readers
+      panels.diff.el.append(NTI.ColorBar({ max: model.diff_scale, label: "|reconstruction − original|, mean over channels" }).el);
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const lastLevel = model.levels.length - 1;
-      const map = triangleMap(model);
+      const map = model.triangle ? triangleGrid(model, (index, j) => { levelSlider.set(index); stepSlider.set(j); }) : null;
+      if (map) shell.cleanups.push(() => map.disconnect());
       const levelOf = () => model.levels[levelSlider.value];
       function drawStep(j) {
         const level = levelOf();
         panels.current.draw(model, level.frames[j]);
-        map.mark(levelSlider.value, j);
+        if (map) map.mark(level.level, j);
         info.textContent = `start at step ${level.level + 1} of ${model.steps} (timestep ${level.timestep}, ᾱ = ${NTI.fmt(level.alpha_bar)}); ` +
           `${j} of ${level.frames.length - 1} denoising steps taken; distance to the original ${NTI.fmt(level.distance, 2)}`;
       }
@@ -58,7 +214,7 @@
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });
       const player = NTI.Player({ shell, interval: 150, tick: () => stepSlider.set(stepSlider.value >= stepSlider.max ? 0 : stepSlider.value + 1) });
-      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), map.el, info,
+      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), map ? map.el : null, info,
         NTI.el("div", { class: "nti-controls" }, [levelSlider.el, stepSlider.el, player.el]));
       panels.original.draw(model, model.original);
       drawLevel(0);
