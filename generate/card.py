@@ -18,7 +18,8 @@ from safetensors.torch import save_file
 from .atomic import write_bytes_atomic, write_json_atomic
 from .data import load_prepared
 from .frames import encode_png
-from .loading import SHIPPED_DIR, load_model
+from .loading import load_model
+from .shipped import SHIPPED_DIR
 from .quality import (accuracy, features, frechet_distance, nearest, noise_images, principal_axes,
                       train_classifier)
 from .runner import Context

@@ -21,10 +21,10 @@ from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.utils import logging as diffusers_logging
 
 from .errors import UsageError
+from .shipped import SHIPPED_DIR, shipped_models
 
 diffusers_logging.set_verbosity_error()  # its load-time advice (install accelerate) is noise here
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 PICKLED = ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.ckpt")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -53,11 +53,6 @@ class LoadedModel:
         """A fresh scheduler of `kind` from the model's own config (as DDIMPipeline does)."""
         cls = DDPMScheduler if kind == "ddpm" else DDIMScheduler
         return cls.from_config(self.scheduler_config)
-
-
-def shipped_models() -> list[str]:
-    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "config.json").is_file()) \
-        if SHIPPED_DIR.is_dir() else []
 
 
 def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:

@@ -89,3 +89,23 @@ def default_runs(tmp_path_factory) -> Path:
         precompute(load_config("default"), runs, progress=False, log=lambda *_: None)
         _DEFAULT["runs"] = runs
     return _DEFAULT["runs"]
+
+
+_DEFAULT_SITE: dict[str, Path] = {}
+
+
+def default_site(tmp_path_factory) -> dict[str, Path]:
+    """The site built from the default runs (both shipped 32-px models, every default grid): the
+    pages a reader gets from `make site`, for the layout checks that depend on real sizes and labels."""
+    if not _DEFAULT_SITE:
+        from generate.cli import main
+
+        runs = default_runs(tmp_path_factory)
+        base = tmp_path_factory.mktemp("default-site")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        assert main(["site", "--runs", str(runs), "--out", str(base / "site"),
+                     "--site-url", f"http://127.0.0.1:{port}/"]) == 0
+        _DEFAULT_SITE.update(runs=runs, site=base / "site", base=base, port=port)
+    return dict(_DEFAULT_SITE)

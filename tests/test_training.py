@@ -15,7 +15,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from generate.data import load_prepared, prepare_emoji, prepare_fashion, save_prepared
-from generate.loading import load_model, shipped_models
+from generate.loading import load_model
+from generate.shipped import shipped_models
 from generate.train import TrainConfig, train
 
 TINY = dict(block_out_channels=(8, 16), attention_levels=(1,), norm_num_groups=4, batch_size=4,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..loading import SHIPPED_DIR, shipped_models
+from ..shipped import SHIPPED_DIR, shipped_models
 
 ASSET_SUFFIXES = (".png", ".svg")
 

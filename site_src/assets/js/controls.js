@@ -4,16 +4,20 @@
   "use strict";
   let counter = 0;
 
+  // options: strings, or { text, title } where the title (a tooltip) holds what the short text leaves out.
   NTI.Picker = function ({ label, options, value, onChange }) {
     const id = `nti-picker-${++counter}`;
     const select = NTI.el("select", { id });
-    options.forEach((option, index) => select.append(NTI.el("option", { value: index, text: option })));
+    options.forEach((option, index) => select.append(typeof option === "string" ? NTI.el("option", { value: index, text: option })
+      : NTI.el("option", { value: index, text: option.text, title: option.title })));
+    const titled = () => { const option = select.options[select.selectedIndex]; if (option && option.title) select.title = option.title; };
     select.value = String(value || 0);
-    select.addEventListener("change", () => onChange(Number(select.value)));
+    titled();
+    select.addEventListener("change", () => { titled(); onChange(Number(select.value)); });
     return {
       el: NTI.el("div", { class: "nti-picker" }, [NTI.el("label", { for: id, text: label }), select]),
       select,
-      set(index) { select.value = String(index); },
+      set(index) { select.value = String(index); titled(); },
     };
   };
 
@@ -54,17 +58,38 @@
   };
 
   // The colour scale of a heatmap: viridis from 0 (dark, no difference) to `max` (bright), as the
-  // precompute maps it (generate/frames.py); values past max are drawn at max.
-  NTI.ColorBar = function ({ max, label }) {
-    const ticks = [0, max / 2, max].map((v) => NTI.el("span", { text: NTI.fmt(v, v >= 10 ? 0 : 1) }));
+  // precompute maps it (generate/frames.py); values past max are drawn at max. `vertical`: a bar as
+  // tall as the heatmap beside it (--nti-panel), max at the top; its label is then for assistive
+  // technology only, the heatmap's caption naming it on screen (figures.css).
+  NTI.ColorBar = function ({ max, label, vertical }) {
+    const ticks = [0, max / 2, max].map((v) => NTI.el("span", { text: v === 0 ? "0" : NTI.fmt(v, v >= 10 ? 0 : 1) }));
     return {
-      el: NTI.el("div", { class: "nti-colorbar", role: "img", "aria-label": `${label}: colour scale from 0 (dark) to ${NTI.fmt(max, 1)} or more (bright)` }, [
+      el: NTI.el("div", { class: "nti-colorbar" + (vertical ? " nti-colorbar-v" : ""), role: "img", "aria-label": `${label}: colour scale from 0 (dark) to ${NTI.fmt(max, 1)} or more (bright)` }, [
         NTI.el("span", { class: "nti-colorbar-label", text: label }),
         NTI.el("div", { class: "nti-colorbar-ramp" }),
         NTI.el("div", { class: "nti-colorbar-ticks" }, ticks),
       ]),
     };
   };
+
+  // Panel sizes (NTI.panelScale): how many panels a figure wants in one row, [on a wide column, on a
+  // phone], px kept beside them (reserve) and how many small panels share a row (thumbs). A figure's
+  // kind may say so itself (kind.layout); these are the defaults for those that do not.
+  const LAYOUTS = {
+    step_counts: { perRow: [5, 5] },
+    forward_backward: { perRow: [5, 5] },
+  };
+  const MAX_PANEL_PX = 160; // no bigger than this, however wide the column
+  const PHONE_PX = 480;     // a figure narrower than this is on a phone
+  // Beside the text the pinned figure may take the viewport's height; stacked above it (phones,
+  // narrow windows), it leaves at least this share for the text steps scrolling below it.
+  const STACKED = window.matchMedia("(max-width: 76.25em)");
+  const TEXT_SHARE = 0.22, TEXT_MIN_PX = 160;
+  // To fit the viewport a figure's panels shrink, but not below 4x beside the text or 2x stacked
+  // (where the width allows that much). A figure still too tall beside the text stays pinned, its
+  // lower part shown as the section ends; stacked, it would hide the text below it, so it is
+  // no longer pinned (.nti-unpinned on its section) and scrolls with the page at full width.
+  const MIN_SCALE_BESIDE = 4, MIN_SCALE_STACKED = 2;
 
   // Fractions used by the text's steps (0 = start of a slider, 1 = its end) -> slider values.
   NTI.fromFraction = (fraction, max) => Math.round(Math.min(1, Math.max(0, fraction)) * max);
@@ -84,6 +109,62 @@
     root.replaceChildren(head, body);
     let current = null, model = null, showing = 0, engaged = false;
     let target = null, destroyed = false; // the model being shown or switched to; set at once on a switch
+
+    // Panels at a whole-number scale of the model's resolution: the largest at which the figure's
+    // row fits its width and, pinned, the whole figure (every control and chart) fits the viewport.
+    // Set as CSS variables on the figure (CSSOM: allowed under style-src 'self'); each canvas's
+    // data-scale says its multiple. Re-run when the width or viewport height changes, or the model;
+    // and when the content grows past the room (a part that sizes itself later, a longer line of
+    // text), shrink then, but never grow back while the reader scrubs: panels do not pulse.
+    const section = root.closest(".nti-scrolly");
+    let fitted = "", shrinkable = null; // shrinkable: { pinned, room } while a smaller scale is still possible
+    function fit(force) {
+      if (!model || destroyed) return false;
+      const width = root.clientWidth, height = document.documentElement.clientHeight; // not innerHeight: stable while a phone's URL bar slides
+      const key = `${width}x${height}:${model.size}:${STACKED.matches}`;
+      if ((!force && key === fitted) || width <= 0) return false;
+      fitted = key;
+      shrinkable = null;
+      const layout = Object.assign({ perRow: [3, 3], reserve: 0, thumbs: 0 }, LAYOUTS[root.dataset.kind], kind.layout);
+      const gap = parseFloat(getComputedStyle(root).getPropertyValue("--nti-gap")) || 6;
+      const size = model.size, perRow = layout.perRow[width < PHONE_PX ? 1 : 0];
+      const widest = NTI.panelScale({ width, size, perRow, gap, reserve: layout.reserve, maxPx: MAX_PANEL_PX });
+      let scale = widest;
+      const thumbFit = layout.thumbs ? NTI.panelScale({ width, size, perRow: layout.thumbs, gap, maxPx: MAX_PANEL_PX }) : 0;
+      const apply = (s) => {
+        const thumb = layout.thumbs ? Math.max(1, Math.min(Math.floor(s / 2), thumbFit)) : s;
+        root.style.setProperty("--nti-panel", `${s * size}px`);
+        root.style.setProperty("--nti-thumb", `${thumb * size}px`);
+        root.dataset.scale = s;
+        for (const canvas of root.querySelectorAll(".nti-panel canvas")) canvas.dataset.scale = canvas.closest(".nti-thumb") ? thumb : s;
+      };
+      if (section) section.classList.remove("nti-unpinned");
+      apply(scale);
+      const pinned = section ? NTI.pinned(root, section) : null;
+      if (!pinned) return true;
+      const stacked = STACKED.matches;
+      const room = height - (parseFloat(getComputedStyle(pinned).top) || 0) - (stacked ? Math.max(TEXT_MIN_PX, Math.round(TEXT_SHARE * height)) : 8);
+      const least = Math.min(widest, stacked ? MIN_SCALE_STACKED : MIN_SCALE_BESIDE);
+      while (scale > least && pinned.offsetHeight > room) apply(--scale); // offsetHeight: a synchronous layout, a few at most
+      if (stacked && pinned.offsetHeight > room) {
+        section.classList.add("nti-unpinned");
+        apply(widest);
+      } else if (scale > least || stacked) shrinkable = { pinned, room };
+      return true;
+    }
+    function grown() {
+      if (shrinkable && shrinkable.pinned.offsetHeight > shrinkable.room) fit(true);
+    }
+    // A figure unpinned because it was too tall may fit once a part sizes itself down (the
+    // triangle grid fits its column after it mounts): try again then.
+    const resized = () => {
+      if (fit(false)) return;
+      if (section && section.classList.contains("nti-unpinned")) fit(true);
+      else grown();
+    };
+    const observer = "ResizeObserver" in window ? new ResizeObserver(resized) : null;
+    if (observer) observer.observe(root);
+    window.addEventListener("resize", resized, { passive: true });
 
     // Once the reader engages (pointer, focus, touch, or the text moving the figure), the rest of the
     // current model's sheets load, nearest the current seed or level first.
@@ -119,15 +200,24 @@
       model = next;
       showing = index;
       root.dataset.model = next.slug;
-      root.dataset.ready = "true";
+      root.dataset.ready = "true"; // before fit: the space kept for the figure until now (figures.css) is let go
+      fit(true);
+      if (note) note.textContent = `${next.channels === 1 ? "greyscale" : "colour"}, ${next.size} px`;
       if (engaged) preloadRest();
       else root.dataset.sheets = NTI.allLoaded(next) ? "all" : "some";
     }
 
+    // The menu names each model by its label's first word (its name); the rest of the label, colour
+    // and size are its tooltip, and colour and size also stand beside the menu where there is room.
+    let note = null;
     if (data.models.length > 1) {
-      const picker = NTI.Picker({ label: "Model", options: data.models.map((m) => `${m.label} (${m.channels === 1 ? "greyscale" : "colour"}, ${m.size} px)`), onChange: show });
-      head.append(picker.el);
+      const name = (m) => String(m.label || m.slug).split(" (")[0];
+      const details = (m) => `${m.label}: ${m.channels === 1 ? "greyscale" : "colour"}, ${m.size} × ${m.size} px (id ${m.id || m.slug})`;
+      const picker = NTI.Picker({ label: "Model", options: data.models.map((m) => ({ text: name(m), title: details(m) })), onChange: show });
+      note = NTI.el("span", { class: "nti-model-note" });
+      head.append(picker.el, note);
     }
+    // Hidden by visibility (figures.css), not display: its place is kept, so nothing moves when it shows.
     const follow = NTI.el("button", { type: "button", class: "nti-button nti-follow", hidden: true, text: "Follow the text again" });
     follow.addEventListener("click", () => { shell.userControlled = false; follow.hidden = true; });
     head.append(follow);
@@ -149,7 +239,12 @@
       engage,
       get userControlled() { return shell.userControlled; },
       setState(state) { if (current) current.setState(state); },
-      destroy() { destroyed = true; shell.cleanups.splice(0).forEach((stop) => stop()); },
+      destroy() {
+        destroyed = true;
+        shell.cleanups.splice(0).forEach((stop) => stop());
+        if (observer) observer.disconnect();
+        window.removeEventListener("resize", resized);
+      },
       get model() { return showing; },
     };
   };

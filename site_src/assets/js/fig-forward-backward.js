@@ -182,9 +182,10 @@
   NTI.figures.forward_backward = {
     create(body, model, shell) {
       const panels = {
-        original: NTI.panel("original x₀"), noised: NTI.panel("noised to the start level"),
-        current: NTI.panel("while denoising"), recon: NTI.panel("reconstruction"),
-        diff: NTI.panel("|reconstruction − original|", "nti-fb-diff"),
+        // short captions (five panels a row on a phone); the soft hyphen breaks "reconstruction" cleanly
+        original: NTI.panel("original x₀"), noised: NTI.panel("noised"),
+        current: NTI.panel("denoising"), recon: NTI.panel("recon\u00ADstruction"),
+        diff: NTI.panel("difference", "nti-fb-diff"), // |reconstruction − original|: the colour bar's label says so
       };
       // the heatmap's colour scale, under its panel; the caption above names it, so its own label is for screen readers
       panels.diff.el.append(NTI.ColorBar({ max: model.diff_scale, label: "|reconstruction − original|, mean over channels" }).el);
@@ -197,8 +198,8 @@
         const level = levelOf();
         panels.current.draw(model, level.frames[j]);
         if (map) map.mark(level.level, j);
-        info.textContent = `start at step ${level.level + 1} of ${model.steps} (timestep ${level.timestep}, ᾱ = ${NTI.fmt(level.alpha_bar)}); ` +
-          `${j} of ${level.frames.length - 1} denoising steps taken; distance to the original ${NTI.fmt(level.distance, 2)}`;
+        info.textContent = `start: t = ${level.timestep}, ᾱ = ${NTI.fmt(level.alpha_bar)}; ${j} of ${level.frames.length - 1} steps taken; ` +
+          `reconstruction's distance to the original ${NTI.fmt(level.distance, 2)}`;
       }
       function drawLevel(index) {
         const level = model.levels[index];
@@ -208,8 +209,8 @@
         stepSlider.setRange(0, level.frames.length - 1, stepSlider.value);
         drawStep(stepSlider.value);
       }
-      const levelSlider = NTI.Slider({ label: "Start level (more noise to the left)", min: 0, max: lastLevel, value: 0,
-        text: (k) => `start at step ${model.levels[k].level + 1} of ${model.steps}, signal share ᾱ ${NTI.fmt(model.levels[k].alpha_bar)}`,
+      const levelSlider = NTI.Slider({ label: "Start level (noisier to the left)", min: 0, max: lastLevel, value: 0,
+        text: (k) => `step ${model.levels[k].level + 1} of ${model.steps}, ᾱ ${NTI.fmt(model.levels[k].alpha_bar)}`,
         onChange: (k) => drawLevel(k) });
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });

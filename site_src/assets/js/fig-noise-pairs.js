@@ -1,5 +1,6 @@
-// Similar noise under DDIM, two figures sharing one layout: n1 and n2, their outputs o1 and o2,
-// both heatmaps and both Euclidean distances, and a flip toggle that alternates n1/n2 and o1/o2.
+// Similar noise under DDIM, two figures sharing one layout: two rows of three, n1 n2 |n1 − n2| over
+// o1 o2 |o1 − o2|, each heatmap with its colour scale, both Euclidean distances, and a flip toggle
+// that makes the n2 and o2 panels alternate in place between n1/o1 and n2/o2.
 //   patch_noise: patch-size slider + position picker (buttons, or click the noise image)
 //   mix_noise:   mixing-scale slider + a chart of output distance against noise distance
 (function (NTI) {
@@ -13,53 +14,55 @@
     return node;
   }
 
-  // The shared part: panels, distances, flip, seed picker. variant() returns the current cell.
+  // The shared part: panels, colour scales, distances, flip, seed picker. variant() returns the current cell.
   function pairLayout(body, model, shell, variant, extraControls, onSeed) {
     let seed = 0;
+    const captions = { n1: "n1: start noise", n2: "n2: changed noise", o1: "o1 = DDIM(n1)", o2: "o2 = DDIM(n2)" };
     const panels = {
-      n1: NTI.panel("n1: start noise"), n2: NTI.panel("n2: changed noise"), heat_noise: NTI.panel("|n1 − n2|"),
-      o1: NTI.panel("o1 = DDIM(n1)"), o2: NTI.panel("o2 = DDIM(n2)"), heat_out: NTI.panel("|o1 − o2|"),
+      n1: NTI.panel(captions.n1), n2: NTI.panel(captions.n2), heat_noise: NTI.panel("|n1 − n2|"),
+      o1: NTI.panel(captions.o1), o2: NTI.panel(captions.o2), heat_out: NTI.panel("|o1 − o2|"),
     };
-    const flipNoise = NTI.panel("flip: noise", "nti-flip");
-    const flipOut = NTI.panel("flip: output", "nti-flip");
-    const flipRow = NTI.el("div", { class: "nti-panels nti-flip-row", hidden: true }, [flipNoise.el, flipOut.el]);
+    const scales = model.heat_scales || {};
+    const bar = (max, label) => (max > 0 ? NTI.ColorBar({ max, label, vertical: true }).el : NTI.el("span"));
+    const grid = NTI.el("div", { class: "nti-panels nti-pairs" }, [
+      panels.n1.el, panels.n2.el, panels.heat_noise.el, bar(scales.noise, "|n1 − n2| per pixel"),
+      panels.o1.el, panels.o2.el, panels.heat_out.el, bar(scales.output, "|o1 − o2| per pixel"),
+    ]);
     const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
-    let flipTimer = null, flipSecond = false;
+    let flipTimer = null, flipFirst = false; // while flipping: whether the n2/o2 panels show n1/o1 now
 
-    function drawFlip() {
-      const pair = model.seeds[seed];
-      const cell = variant(pair);
-      flipNoise.draw(model, flipSecond ? cell.n2 : pair.n1);
-      flipOut.draw(model, flipSecond ? cell.o2 : pair.o1);
-      flipNoise.el.querySelector("figcaption").textContent = flipSecond ? "n2" : "n1";
-      flipOut.el.querySelector("figcaption").textContent = flipSecond ? "o2" : "o1";
-    }
     function draw() {
       const pair = model.seeds[seed];
       const cell = variant(pair);
+      const first = Boolean(flipTimer) && flipFirst;
       panels.n1.draw(model, pair.n1);
       panels.o1.draw(model, pair.o1);
-      for (const name of ["n2", "o2", "heat_noise", "heat_out"]) panels[name].draw(model, cell[name]);
-      info.textContent = `noise distance ‖n1 − n2‖ = ${NTI.fmt(cell.noise_distance, 2)}, output distance ‖o1 − o2‖ = ${NTI.fmt(cell.output_distance, 2)}`;
-      if (flipTimer) drawFlip();
+      panels.n2.draw(model, first ? pair.n1 : cell.n2);
+      panels.o2.draw(model, first ? pair.o1 : cell.o2);
+      panels.n2.setCaption(first ? captions.n1 : captions.n2);
+      panels.o2.setCaption(first ? captions.o1 : captions.o2);
+      for (const name of ["heat_noise", "heat_out"]) panels[name].draw(model, cell[name]);
+      info.textContent = `noise distance ‖n1 − n2‖ = ${NTI.fmt(cell.noise_distance, 2)} · output distance ‖o1 − o2‖ = ${NTI.fmt(cell.output_distance, 2)}`;
       return cell;
     }
-    const flip = NTI.Toggle({ label: "Flip between n1/o1 and n2/o2", onChange(on) {
+    const flip = NTI.Toggle({ label: "Flip n1/n2", onChange(on) {
       if (flipTimer) clearInterval(flipTimer);
       flipTimer = null;
-      flipRow.hidden = !on;
+      panels.n2.el.classList.toggle("nti-flipping", on);
+      panels.o2.el.classList.toggle("nti-flipping", on);
       if (on) {
-        flipSecond = false;
-        drawFlip();
-        flipTimer = setInterval(() => { flipSecond = !flipSecond; drawFlip(); }, 700);
+        flipFirst = true;
+        flipTimer = setInterval(() => { flipFirst = !flipFirst; draw(); }, 700);
       }
+      draw();
     } });
+    flip.el.setAttribute("aria-label", "Flip n1/n2: the n2 and o2 panels alternate between n1, o1 and n2, o2");
     shell.cleanups.push(() => { if (flipTimer) clearInterval(flipTimer); flipTimer = null; });
     const controls = NTI.el("div", { class: "nti-controls" }, [...extraControls, flip.el]);
     const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(); if (onSeed) onSeed(); });
-    body.append(NTI.el("div", { class: "nti-panels nti-pairs" }, Object.values(panels).map((p) => p.el)), info, flipRow, controls);
+    body.append(grid, info, controls);
     return {
-      panels, draw, flip,
+      panels, draw, flip, controls,
       get seed() { return seed; },
       setSeed(index) {
         if (index >= model.seeds.length || index === seed) return;
@@ -71,7 +74,11 @@
     };
   }
 
+  // Room beside the three panels of a row for the colour scale (figures.css .nti-colorbar-v).
+  const PAIR_LAYOUT = { perRow: [3, 3], reserve: 44 };
+
   NTI.figures.patch_noise = {
+    layout: PAIR_LAYOUT,
     create(body, model, shell) {
       const positions = model.positions;
       let position = 0;
@@ -84,8 +91,10 @@
       });
       const size = NTI.Slider({ label: "Patch size", min: 0, max: model.sizes.length - 1, value: 0,
         text: (i) => `${model.sizes[i]} × ${model.sizes[i]} pixels`, onChange: () => update() });
+      // The buttons stand where their patches are: one column per distinct x (positions go row by row).
       const picker = NTI.el("div", { class: "nti-positions", role: "group", "aria-label": "Patch position (x, y) in pixels" },
         [NTI.el("span", { class: "nti-slider-label", text: "Patch position" }), ...buttons]);
+      picker.style.setProperty("--nti-cols", new Set(positions.map(([x]) => x)).size);
       const layout = pairLayout(body, model, shell, (pair) => pair.cells[variantIndex(size.value, position)], [size.el, picker]);
       layout.panels.n2.el.querySelector(".nti-canvas-wrap").append(outline);
       layout.panels.n2.el.classList.add("nti-pickable");
@@ -126,31 +135,45 @@
     },
   };
 
-  function distanceChart(mix, patch) {
-    const W = 280, H = 180, pad = { l: 40, r: 8, t: 8, b: 32 };
-    const points = [...mix.map((p) => p[0]), ...patch.map((p) => p[0])];
-    const outs = [...mix.map((p) => p[1]), ...patch.map((p) => p[1])];
-    const xMax = Math.max(1e-9, ...points) * 1.05, yMax = Math.max(1e-9, ...outs) * 1.1;
+  // Output distance against noise distance, both axes from 0 with round ticks.
+  // others: the mix curves of the other seeds, drawn faint, so the spread across seeds shows.
+  function distanceChart(mix, patch, others) {
+    const W = 300, H = 168, pad = { l: 40, r: 10, t: 8, b: 32 };
+    const rest = (others || []).flat();
+    const points = [...mix.map((p) => p[0]), ...patch.map((p) => p[0]), ...rest.map((p) => p[0])];
+    const outs = [...mix.map((p) => p[1]), ...patch.map((p) => p[1]), ...rest.map((p) => p[1])];
+    const xTicks = NTI.niceTicks(Math.max(1e-9, ...points), 5), yTicks = NTI.niceTicks(Math.max(1e-9, ...outs), 4);
+    const xMax = xTicks[xTicks.length - 1], yMax = yTicks[yTicks.length - 1];
     const X = (v) => pad.l + (v / xMax) * (W - pad.l - pad.r);
     const Y = (v) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart", role: "img",
-      "aria-label": "Output distance against noise distance: circles for mixed noise, squares for patch changes" });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-distance-chart", role: "img",
+      "aria-label": `Output distance (0 to ${NTI.tickText(yMax, yTicks)}) against noise distance (0 to ${NTI.tickText(xMax, xTicks)}): circles for mixed noise, squares for patch changes` });
+    for (const v of xTicks) {
+      if (v > 0) root.append(svg("line", { x1: X(v), y1: pad.t, x2: X(v), y2: H - pad.b, class: "nti-grid" }));
+      root.append(svg("line", { x1: X(v), y1: H - pad.b, x2: X(v), y2: H - pad.b + 3, class: "nti-axis" }));
+      root.append(svg("text", { x: X(v), y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, NTI.tickText(v, xTicks)));
+    }
+    for (const v of yTicks) {
+      if (v > 0) root.append(svg("line", { x1: pad.l, y1: Y(v), x2: W - pad.r, y2: Y(v), class: "nti-grid" }));
+      root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
+      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3.5, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
+    }
     root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
     root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
-    root.append(svg("text", { x: (W + pad.l) / 2, y: H - 6, "text-anchor": "middle", class: "nti-chart-text" }, "noise distance ‖n1 − n2‖"));
-    root.append(svg("text", { x: 12, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 12 ${(H - pad.b) / 2})` }, "output distance"));
-    root.append(svg("text", { x: W - pad.r, y: H - pad.b + 12, "text-anchor": "end", class: "nti-chart-text" }, NTI.fmt(xMax, 1)));
-    root.append(svg("text", { x: pad.l - 3, y: pad.t + 8, "text-anchor": "end", class: "nti-chart-text" }, NTI.fmt(yMax, 1)));
+    root.append(svg("text", { x: pad.l + (W - pad.l - pad.r) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "noise distance ‖n1 − n2‖"));
+    root.append(svg("text", { x: 10, y: (H - pad.b + pad.t) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b + pad.t) / 2})` }, "output distance"));
+    for (const curve of others || []) if (curve.length > 1) root.append(svg("polyline", { points: curve.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: "nti-seed-line" }));
     if (mix.length > 1) root.append(svg("polyline", { points: mix.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: "nti-series-mix-line" }));
     for (const [x, y] of patch) root.append(svg("rect", { x: X(x) - 3, y: Y(y) - 3, width: 6, height: 6, class: "nti-series-patch" }));
     for (const [x, y] of mix) root.append(svg("circle", { cx: X(x), cy: Y(y), r: 3.5, class: "nti-series-mix" }));
     const marker = svg("circle", { r: 7, class: "nti-chart-marker" });
     root.append(marker);
-    const legend = NTI.el("p", { class: "nti-legend", text: "● mixed noise (this slider)   ■ patch changes (previous figure)   ◯ current s" });
+    const legend = NTI.el("p", { class: "nti-legend", text: (others && others.length ? "● mixed noise, this seed (grey: the other seeds)" : "● mixed noise (this slider)") + "   ■ patch changes (previous figure)   ◯ current s" });
     return { el: NTI.el("div", { class: "nti-chart-wrap" }, [root, legend]), mark(x, y) { marker.setAttribute("cx", X(x)); marker.setAttribute("cy", Y(y)); } };
   }
 
   NTI.figures.mix_noise = {
+    layout: PAIR_LAYOUT,
     extra: "patch_noise.json", // the patch cells of the same model are the chart's second series
     create(body, model, shell) {
       const last = model.scales.length - 1;
@@ -164,8 +187,9 @@
       function buildChart() {
         const pair = model.seeds[layout.seed];
         const patchSeed = patchModel ? (patchModel.seeds.find((s) => s.seed === pair.seed) || patchModel.seeds[0]) : null;
-        const next = distanceChart(pair.cells.map((c) => [c.noise_distance, c.output_distance]),
-          patchSeed ? patchSeed.cells.map((c) => [c.noise_distance, c.output_distance]) : []);
+        const curve = (seed) => seed.cells.map((c) => [c.noise_distance, c.output_distance]);
+        const next = distanceChart(curve(pair), patchSeed ? curve(patchSeed) : [],
+          model.seeds.filter((s) => s !== pair).map(curve));
         if (chart) chart.el.replaceWith(next.el); else body.append(next.el);
         chart = next;
       }

@@ -1,36 +1,60 @@
 // Reverse process: one step slider drives x_t, the predicted noise, the predicted clean image and
-// the next x_t; a strip of alpha_bar marks the current step; a seed picker chooses the trajectory.
+// the next x_t; a row of small x̂₀ panels at evenly spaced steps shows the clean-image guess getting
+// sharper (the one nearest the current step marked); a chart of alpha_bar over the sampling steps
+// marks the current step; a seed picker chooses the trajectory.
 (function (NTI) {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
+  const THUMBS = 6;
 
-  function alphaStrip(model) {
-    const width = 240, height = 40, n = model.alpha_bar.length;
-    const svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.setAttribute("class", "nti-strip");
-    svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "Signal share ᾱ at each sampling step, rising from almost 0 (pure noise) to almost 1 (clean image)");
-    const bar = width / n;
-    model.alpha_bar.forEach((a, i) => {
-      const rect = document.createElementNS(SVG, "rect");
-      rect.setAttribute("x", i * bar);
-      rect.setAttribute("width", Math.max(0.5, bar - 0.5));
-      rect.setAttribute("y", height - a * (height - 4));
-      rect.setAttribute("height", a * (height - 4));
-      rect.setAttribute("class", "nti-strip-bar");
-      svg.append(rect);
-    });
-    const marker = document.createElementNS(SVG, "rect");
-    marker.setAttribute("y", 0);
-    marker.setAttribute("height", height);
-    marker.setAttribute("width", Math.max(1.5, bar));
-    marker.setAttribute("class", "nti-strip-marker");
-    svg.append(marker);
-    return { el: svg, mark(i) { marker.setAttribute("x", i * bar); } };
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
   }
 
+  // ᾱ (y, 0 to 1) at each sampling step (x, 1 to T), one bar a step, with ticks on both axes.
+  function alphaStrip(model) {
+    const W = 400, H = 92, pad = { l: 42, r: 8, t: 6, b: 30 }, n = model.alpha_bar.length;
+    const plotW = W - pad.l - pad.r, plotH = H - pad.t - pad.b, bar = plotW / n;
+    const X = (i) => pad.l + i * bar;            // left edge of step i (0-based)
+    const Y = (a) => H - pad.b - a * plotH;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-strip", role: "img",
+      "aria-label": `Signal share ᾱ at each of the ${n} sampling steps, rising from almost 0 (pure noise) to almost 1 (clean image); the current step is marked` });
+    for (const a of [0, 0.5, 1]) {
+      if (a > 0) root.append(svg("line", { x1: pad.l, y1: Y(a), x2: W - pad.r, y2: Y(a), class: "nti-grid" }));
+      root.append(svg("line", { x1: pad.l - 3, y1: Y(a), x2: pad.l, y2: Y(a), class: "nti-axis" }));
+      root.append(svg("text", { x: pad.l - 5, y: Y(a) + 3.5, "text-anchor": "end", class: "nti-chart-text" }, a === 0.5 ? "0.5" : String(a)));
+    }
+    model.alpha_bar.forEach((a, i) => {
+      root.append(svg("rect", { x: X(i) + 0.15 * bar, width: Math.max(0.5, 0.7 * bar), y: Y(a), height: Math.max(0, a * plotH), class: "nti-strip-bar" }));
+    });
+    const marker = svg("rect", { y: pad.t, height: plotH, width: Math.max(2, bar), class: "nti-strip-marker" });
+    root.append(marker);
+    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
+    // x ticks: step 1, then round multiples up to T (the last tick T itself when it is not round)
+    const every = NTI.niceTicks(n, 5)[1] || 1;
+    const ticks = [1];
+    for (let k = every; k <= n; k += every) if (k - 1 >= 0.4 * every) ticks.push(k);
+    if (ticks[ticks.length - 1] !== n && n - ticks[ticks.length - 1] >= 0.4 * every) ticks.push(n);
+    for (const k of ticks) {
+      const x = X(k - 1) + bar / 2;
+      root.append(svg("line", { x1: x, y1: H - pad.b, x2: x, y2: H - pad.b + 3, class: "nti-axis" }));
+      root.append(svg("text", { x, y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, String(k)));
+    }
+    root.append(svg("text", { x: pad.l + plotW / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "sampling step"));
+    root.append(svg("text", { x: 9, y: pad.t + plotH / 2 + 5, "text-anchor": "middle", class: "nti-chart-text nti-chart-title" }, "ᾱ"));
+    return { el: root, mark(i) { marker.setAttribute("x", X(i)); } };
+  }
+
+  // Evenly spaced steps 0..T-1, first and last included, each once.
+  const spread = (steps, count) => Array.from(new Set(Array.from({ length: Math.min(count, steps) },
+    (_, k) => (count > 1 && steps > 1 ? Math.round((k * (steps - 1)) / (Math.min(count, steps) - 1)) : 0))));
+
   NTI.figures.reverse = {
+    layout: { perRow: [4, 3], thumbs: THUMBS },
     create(body, model, shell) {
       let seed = 0;
       const panels = {
@@ -40,21 +64,40 @@
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const strip = alphaStrip(model);
       const last = model.steps - 1;
+      // x̂₀ along the way (the current seed's x0 frames, all in the seed's first-view sheet)
+      const thumbs = spread(model.steps, THUMBS).map((i) => ({ i, panel: NTI.panel(`step ${i + 1}`, "nti-thumb") }));
+      const thumbRow = NTI.el("div", { class: "nti-thumbs", role: "group", "aria-label": "Predicted clean image x̂₀ at evenly spaced steps" },
+        [NTI.el("p", { class: "nti-subhead", text: "x̂₀ along the way: coarse shapes first, details last" }),
+          NTI.el("div", { class: "nti-thumb-row" }, thumbs.map((t) => t.panel.el))]);
+      let thumbSeed = null;
+      function drawThumbs(i) {
+        const track = model.seeds[seed];
+        if (thumbSeed !== seed) { thumbs.forEach((t) => t.panel.draw(model, track.x0[t.i])); thumbSeed = seed; }
+        let nearest = thumbs[0];
+        for (const t of thumbs) if (Math.abs(t.i - i) < Math.abs(nearest.i - i)) nearest = t;
+        for (const t of thumbs) {
+          t.panel.el.classList.toggle("nti-current", t === nearest);
+          if (t === nearest) t.panel.el.setAttribute("aria-current", "step"); else t.panel.el.removeAttribute("aria-current");
+        }
+      }
       function draw(i) {
         const track = model.seeds[seed];
         panels.x.draw(model, track.x[i]);
         panels.eps.draw(model, track.eps[i]);
         panels.x0.draw(model, track.x0[i]);
         panels.next.draw(model, track.x[i + 1]);
+        drawThumbs(i);
         strip.mark(i);
         info.textContent = `step ${i + 1} of ${model.steps}: timestep t = ${model.timesteps[i]}, ᾱ = ${NTI.fmt(model.alpha_bar[i])}, SNR = ${NTI.fmt(model.snr[i])}`;
       }
       const slider = NTI.Slider({ label: "Sampling step", min: 0, max: last, value: 0,
         text: (i) => `step ${i + 1} of ${model.steps}, timestep ${model.timesteps[i]}`, onChange: draw });
+      // a small x̂₀ panel is also a shortcut to its step
+      thumbs.forEach((t) => t.panel.canvas.addEventListener("click", () => slider.set(t.i)));
       const player = NTI.Player({ shell, interval: Math.max(60, 3000 / model.steps), tick: () => slider.set(slider.value >= last ? 0 : slider.value + 1) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
-      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), strip.el, info, controls);
+      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), thumbRow, strip.el, info, controls);
       draw(0);
       return {
         focus: () => seed,

@@ -15,9 +15,7 @@
     return node;
   }
 
-  // The smallest of 1, 2, 2.5, 5 x 10^k at or above v: a round top for an axis.
-  const niceMax = (v) => { const p = 10 ** Math.floor(Math.log10(v)); return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v); };
-  const seconds = (s) => (s === null || s === undefined ? "" : s < 1 ? ` · ${Math.round(s * 1000)} ms` : ` · ${s.toFixed(1)} s`);
+  const seconds = (s) => (s === null || s === undefined ? "" : s < 1 ? `\n${Math.round(s * 1000)} ms` : `\n${s.toFixed(1)} s`);
 
   // Distance to the reference final against model calls (log scale), one line per seed; the current
   // seed is drawn strong, the others faint, so the spread across seeds is visible at a glance.
@@ -25,7 +23,7 @@
     const W = 300, H = 150, pad = { l: 36, r: 10, t: 8, b: 30 };
     const others = model.counts.filter((n) => n !== model.reference);
     const values = model.seeds.flatMap((s) => others.map((n) => s.finals[n].distance)).filter((v) => typeof v === "number");
-    const yMax = niceMax(Math.max(1e-9, ...values));
+    const yTicks = NTI.niceTicks(Math.max(1e-9, ...values), 4), yMax = yTicks[yTicks.length - 1];
     const lx = (n) => Math.log10(n), x0 = lx(model.counts[0]), x1 = lx(model.reference);
     const X = (n) => pad.l + ((lx(n) - x0) / Math.max(1e-9, x1 - x0)) * (W - pad.l - pad.r);
     const Y = (v) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
@@ -37,9 +35,9 @@
       root.append(svg("line", { x1: X(n), y1: H - pad.b, x2: X(n), y2: H - pad.b + 3, class: "nti-axis" }));
       root.append(svg("text", { x: X(n), y: H - pad.b + 12, "text-anchor": "middle", class: "nti-chart-text" }, String(n)));
     }
-    for (const v of [0, yMax / 2, yMax]) {
+    for (const v of yTicks) {
       root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
-      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, NTI.fmt(v, v >= 10 || v === 0 ? 0 : 1)));
+      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
     }
     root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "model calls (= steps, log scale)"));
     root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, "distance to reference"));
@@ -64,20 +62,21 @@
     create(body, model, shell) {
       let seed = 0;
       const P = model.positions;
-      const live = model.counts.map((n) => ({ n, panel: NTI.panel(`${n} steps`, "nti-track") }));
-      const finals = model.counts.map((n, i) => ({ n, panel: NTI.panel(`${n} steps · ${model.calls[i]} calls${seconds(model.seconds[i])}`) }));
+      // Top row: each count's trajectory at the current progress (at 100 %: its final image), captioned
+      // with what it cost. Second row: where each final differs from the reference final.
+      // (each step is one network call, so the step count is the cost; the time is as measured)
+      const live = model.counts.map((n, i) => ({ n, panel: NTI.panel(`${n} step${n === 1 ? "" : "s"}${seconds(model.seconds[i])}`, "nti-track") }));
       const diffs = model.counts.filter((n) => n !== model.reference).map((n) => ({ n, panel: NTI.panel(`${n} vs ${model.reference}`) }));
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const summary = NTI.el("p", { class: "nti-info nti-steps-summary" });
       const chart = distanceChart(model);
       function drawFinals() {
         const s = model.seeds[seed];
-        for (const { n, panel } of finals) panel.draw(model, s.tracks[n][n]);
         for (const { n, panel } of diffs) {
           panel.draw(model, s.finals[n].diff);
-          panel.el.querySelector("figcaption").textContent = `${n} vs ${model.reference}: ${NTI.fmt(s.finals[n].distance, 1)}`;
+          panel.setCaption(`${n} vs ${model.reference}\n${NTI.fmt(s.finals[n].distance, 1)}`);
         }
-        summary.textContent = `Distance of each final to the ${model.reference}-step final (seed ${s.seed}): ` +
+        summary.textContent = `Seed ${s.seed}, distance of each final to the ${model.reference}-step final: ` +
           diffs.map(({ n }) => `${n} steps ${NTI.fmt(s.finals[n].distance, 1)}`).join(", ");
         chart.show(seed);
       }
@@ -97,12 +96,11 @@
       const player = NTI.Player({ shell, interval: 80, tick: () => slider.set(slider.value >= P ? 0 : Math.min(P, slider.value + stride)) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); drawFinals(); });
-      body.append(NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
-        NTI.el("p", { class: "nti-subhead", text: "Final images: model calls and measured time" }),
-        NTI.el("div", { class: "nti-panels nti-finals" }, finals.map((t) => t.panel.el)),
+      const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − reference|", vertical: true });
+      body.append(NTI.el("p", { class: "nti-subhead", text: "Each step is one network call; time as measured" }),
+        NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
-        NTI.el("div", { class: "nti-panels nti-diffs" }, diffs.map((t) => t.panel.el)),
-        NTI.ColorBar({ max: model.diff_scale, label: "|final − reference|, mean over channels" }).el,
+        NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]),
         summary, chart.el);
       draw(0);
       drawFinals();

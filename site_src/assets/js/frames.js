@@ -64,12 +64,17 @@ window.NTI = window.NTI || { figures: {} };
     return Promise.all([worker(), worker(), worker()]);
   };
 
-  // A captioned canvas showing one frame; data-frame names the manifest file on screen.
+  // A captioned canvas showing one frame; data-frame names the manifest file on screen. Its size on
+  // screen is the figure's --nti-panel (or --nti-thumb for extraClass "nti-thumb"), a whole multiple
+  // of the model's resolution set by fit() in NTI.mount (controls.js), which also writes that
+  // multiple to the canvas's data-scale.
   NTI.panel = function (caption, extraClass) {
     const canvas = NTI.el("canvas", { width: 1, height: 1, role: "img", "aria-label": caption });
+    const captionEl = NTI.el("figcaption", { text: caption });
     const figure = NTI.el("figure", { class: "nti-panel" + (extraClass ? " " + extraClass : "") },
-      [NTI.el("div", { class: "nti-canvas-wrap" }, [canvas]), NTI.el("figcaption", { text: caption })]);
+      [NTI.el("div", { class: "nti-canvas-wrap" }, [canvas]), captionEl]);
     let wanted = null;
+    function label() { canvas.setAttribute("aria-label", figure.dataset.frame ? `${caption} (${figure.dataset.frame})` : caption); }
     function paint(model, ref, image) {
       const sheet = model.sheets[ref[0]];
       const size = model.size;
@@ -80,7 +85,7 @@ window.NTI = window.NTI || { figures: {} };
       context.drawImage(image, (ref[1] % sheet.cols) * size, Math.floor(ref[1] / sheet.cols) * size, size, size, 0, 0, size, size);
       figure.dataset.frame = ref[2];
       canvas.dataset.frame = ref[2];
-      canvas.setAttribute("aria-label", `${caption} (${ref[2]})`);
+      label();
     }
     return {
       el: figure,
@@ -93,7 +98,50 @@ window.NTI = window.NTI || { figures: {} };
         if (image) return paint(model, ref, image);
         NTI.ensureSheet(model, ref[0]).then((loaded) => { if (wanted === ref) paint(model, ref, loaded); }, (error) => console.error(error));
       },
+      // A panel that shows different things in turn (flip) renames itself with them.
+      setCaption(text) {
+        if (text === caption) return;
+        caption = text;
+        captionEl.textContent = text;
+        label();
+      },
     };
+  };
+
+  // The element that is pinned (position: sticky) for a figure: the figure with its caption beside
+  // the text, the figure alone where it is stacked above the text (figures.css); null outside a
+  // scrollytelling section or where a figure too tall to pin scrolls with the page.
+  NTI.pinned = function (el, stop) {
+    for (let node = el; node && node !== stop && node !== document.body; node = node.parentElement) {
+      if (getComputedStyle(node).position === "sticky") return node;
+    }
+    return null;
+  };
+
+  // Whole-number panel scale: the largest multiple of the model's resolution (`size` px) at which
+  // `perRow` panels, `gap` px apart, fit in `width` px beside `reserve` px of other content (a
+  // colour bar), at most `maxPx` px a panel and never below 1. Pixels of the image then stay even.
+  NTI.panelScale = function ({ width, size, perRow, gap, reserve, maxPx }) {
+    const fit = Math.floor((width - (reserve || 0) - (perRow - 1) * (gap || 0)) / (perRow * size));
+    return Math.max(1, Math.min(fit, Math.floor((maxPx || Infinity) / size)));
+  };
+
+  // Round axis ticks from 0 to at least `max`: steps of 1, 2, 2.5 or 5 x 10^k, about `count` of them.
+  NTI.niceTicks = function (max, count) {
+    if (!(max > 0)) return [0, 1];
+    const raw = max / Math.max(1, count || 4);
+    const power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((m) => m >= raw * 0.999);
+    const ticks = [];
+    for (let i = 0; ticks.length === 0 || ticks[ticks.length - 1] < max * 0.999; i++) ticks.push(Number((i * step).toPrecision(12)));
+    return ticks;
+  };
+  // A tick's label with as many decimals as the tick step needs (0, 0.5, 1.0, ...; 0 stays "0").
+  NTI.tickText = (value, ticks) => {
+    const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
+    let digits = 0;
+    while (digits < 3 && Math.abs(Math.round(step * 10 ** digits) - step * 10 ** digits) > 1e-6) digits++;
+    return value === 0 ? "0" : Number(value).toFixed(digits);
   };
 
   NTI.fmt = function (value, digits) {
