@@ -24,7 +24,7 @@ from ..config import EXPERIMENTS, Config
 from ..errors import UsageError
 from . import cache as sheet_cache
 from . import cards as model_cards
-from . import claims, csp, stats
+from . import claims, csp, stats, tidy
 from .figures import build_figure
 from .pages import render_pages
 from .runs import Run, latest_runs
@@ -120,6 +120,7 @@ def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Pat
     cards = model_cards.copy_cards(cards_dir, docs)
     pages = render_pages(templates, docs, page_context(figures, cards, claims.for_models(chosen)))
     run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards), out)
+    tidy.drop_empty_tabindex(out)
     hashes = csp.apply_csp(out)
     return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],
             "out": str(out), "csp_hashes": len(hashes), "cache": cached}
