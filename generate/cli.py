@@ -11,6 +11,7 @@ from pathlib import Path
 from .errors import UsageError
 
 PACKAGE = Path(__file__).resolve().parent
+PRECOMPUTE_MODULES = ("torch", "diffusers", "safetensors")  # the precompute extra; the site stage needs none
 
 
 def _cmd_prepare_data(args: argparse.Namespace) -> int:
@@ -72,7 +73,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     from .site.build import build_site
 
     result = build_site(Path(args.runs), Path(args.out), site_url=args.site_url,
-                        cache=Path(args.cache) if args.cache else None)
+                        cache=Path(args.cache) if args.cache else None, log=lambda line: print(line, flush=True))
     print(f"site: {result['runs']} runs, {len(result['pages'])} pages -> {result['out']}")
     return 0
 
@@ -162,6 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
+        return UsageError.exit_code
+    except ModuleNotFoundError as error:
+        if error.name not in PRECOMPUTE_MODULES and (error.name or "").split(".")[0] not in PRECOMPUTE_MODULES:
+            raise
+        if args.debug:
+            traceback.print_exc()
+        # The site stage (site, verify) needs none of these; the precompute and training do.
+        print(f"error: `{args.command}` needs {error.name.split('.')[0]}, which is not installed: it belongs to the "
+              "precompute stage; install it with `pip install torch==2.13.0` (the CPU build; or your CUDA "
+              "build) and `pip install -e '.[precompute]'`", file=sys.stderr)
         return UsageError.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -52,7 +53,8 @@ def stage_sources(site_src: Path, docs: Path) -> Path:
     return docs
 
 
-def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Path) -> dict[str, list[dict]]:
+def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Path,
+                      log: Callable[[str], None] = lambda line: None) -> dict[str, list[dict]]:
     """One JSON file per experiment listing every model's figure data; sheets under docs/frames/."""
     figures: dict[str, list[dict]] = {name: [] for name in EXPERIMENTS}
     # The project's default model first (the reader's first view), then the rest by name.
@@ -60,7 +62,11 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Pat
     for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != default, item[0])):
         if experiment in figures:
             # sheet URLs are relative to the JSON file in generated/
-            figures[experiment].append(build_figure(run, docs / "frames", "../frames", cache))
+            begun = time.time()
+            figure = build_figure(run, docs / "frames", "../frames", cache)
+            how = "reused from the cache" if figure.pop("cached", False) else "encoded"
+            figures[experiment].append(figure)
+            log(f"  {slug}/{experiment}: {len(figure['sheets'])} sheets {how} ({time.time() - begun:.1f} s)")
     for experiment, models in figures.items():
         text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
         (docs / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
@@ -108,17 +114,23 @@ def run_mkdocs(config_file: Path, out: Path) -> None:
 
 def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Path = MKDOCS_YML,
                templates: Path = TEMPLATES, site_url: str | None = None, cards_dir: Path = CARDS,
-               cache: Path | None = None) -> dict:
+               cache: Path | None = None, log: Callable[[str], None] = lambda line: None) -> dict:
+    """`log` receives one line per stage (runs read, sheets encoded or reused, pages, mkdocs)."""
     started = time.time()
     paths = build_paths(out)
     cache = cache or paths["cache"]
     chosen = latest_runs(runs)                 # validates manifests and frame files first
+    models = sorted({slug for slug, _ in chosen})
+    log(f"read {len(chosen)} runs of {len(models)} model(s) ({', '.join(models)}) from {runs}; frames verified")
     out.parent.mkdir(parents=True, exist_ok=True)
     docs = stage_sources(site_src, paths["docs"])
-    figures = write_figure_data(chosen, docs, cache)
+    figures = write_figure_data(chosen, docs, cache, log)
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs)
-    pages = render_pages(templates, docs, page_context(figures, cards, claims.for_models(chosen)))
+    facts = claims.for_models(chosen)
+    pages = render_pages(templates, docs, page_context(figures, cards, facts))
+    log(f"pages written: {', '.join(p.name for p in pages)} and {len(cards)} model card(s), worded from the runs' facts")
+    log("mkdocs build --strict ...")
     run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards), out)
     tidy.drop_empty_tabindex(out)
     hashes = csp.apply_csp(out)

@@ -234,7 +234,7 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
     if entry is not None and (entry / "figure.json").is_file():
         shutil.copytree(entry / "sheets", out_dir, dirs_exist_ok=True)
         os.utime(entry)  # most recently used
-        return json.loads((entry / "figure.json").read_text())
+        return dict(json.loads((entry / "figure.json").read_text()), cached=True)  # "cached": for the build's log only
     size = frame_size(run)
     sheets = SheetWriter(run.folder, run.path, out_dir, f"{url_root}/{run.slug}/{run.experiment}", size)
     data = BUILDERS[run.experiment](run, sheets)
