@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny random diffusion models built in code (no downloads)."""
+"""Shared fixtures: tiny random diffusion models built in code (no downloads), the session's small
+built site, its static server and the browser (one each per session), and the check that the
+session leaves the sources as it found them. Helpers live in site_support.py."""
 
 from __future__ import annotations
 
@@ -6,29 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import torch
-from diffusers import DDPMScheduler, UNet2DModel
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def make_tiny_model(folder: Path, channels: int = 3, prediction_type: str = "epsilon", size: int = 16,
-                    layout: str = "flat", beta_schedule: str = "linear", seed: int = 0) -> Path:
-    """Save a 16-px two-level UNet2DModel + DDPMScheduler in the flat or the pipeline layout."""
-    torch.manual_seed(seed)
-    unet = UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels,
-                       block_out_channels=(8, 16), layers_per_block=1,
-                       down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-                       up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=4, attention_head_dim=8)
-    scheduler = DDPMScheduler(num_train_timesteps=1000, prediction_type=prediction_type,
-                              beta_schedule=beta_schedule)
-    if layout == "flat":
-        unet.save_pretrained(folder)
-        scheduler.save_pretrained(folder)
-    else:
-        unet.save_pretrained(folder / "unet")
-        scheduler.save_pretrained(folder / "scheduler")
-    return folder
+from site_support import REPO, built_site, chromium, make_tiny_model, serve
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +21,25 @@ def tiny_rgb(tmp_path_factory) -> Path:
 def tiny_grey_v(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny-grey-v"), channels=1, prediction_type="v_prediction",
                            beta_schedule="squaredcos_cap_v2", layout="pipeline")
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    """Runs of two tiny models on the smoke grids and the site built from them (site_support.built_site)."""
+    return built_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def base_url(build):
+    """The built site served on the port its site_url names (instant navigation matches links by it)."""
+    with serve(build["site"], build["port"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 def _git_status() -> list[str] | None:

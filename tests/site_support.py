@@ -1,25 +1,78 @@
-"""Shared by test_site.py and test_browser.py: one small real precompute and one site built from it.
+"""Test support (imported by the test files and conftest, never a test file itself): tiny models
+built in code, the session's small site and the default runs and site, a static server and the
+browser.
 
-Two tiny random UNets (colour and greyscale, 16 px) run the smoke grid once per test session; the
-site is then built through the CLI. Cached at module level so both test files share one build.
+Two tiny random UNets (colour and greyscale, 16 px) run the smoke grid once per test session and a
+site is built from them through the CLI; the default config's runs and site are made once too, for
+the checks that need the real shipped models. Each is cached at module level.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import socket
+import threading
 from pathlib import Path
 
 import torch
+from diffusers import DDPMScheduler, UNet2DModel
 
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's Chromium; never a downloaded browser
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 _CACHE: dict[str, Path] = {}
 MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 
 
-def make_tiny_model(folder: Path, channels: int) -> None:
-    from conftest import make_tiny_model as make
+def make_tiny_model(folder: Path, channels: int = 3, prediction_type: str = "epsilon", size: int = 16,
+                    layout: str = "flat", beta_schedule: str = "linear", seed: int = 0) -> Path:
+    """Save a 16-px two-level UNet2DModel + DDPMScheduler in the flat or the pipeline layout."""
+    torch.manual_seed(seed)
+    unet = UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels,
+                       block_out_channels=(8, 16), layers_per_block=1,
+                       down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+                       up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=4, attention_head_dim=8)
+    scheduler = DDPMScheduler(num_train_timesteps=1000, prediction_type=prediction_type,
+                              beta_schedule=beta_schedule)
+    if layout == "flat":
+        unet.save_pretrained(folder)
+        scheduler.save_pretrained(folder)
+    else:
+        unet.save_pretrained(folder / "unet")
+        scheduler.save_pretrained(folder / "scheduler")
+    return folder
 
-    make(folder, channels=channels, seed=channels)
+
+@contextlib.contextmanager
+def serve(site: Path, port: int = 0):
+    """A quiet static server of `site` on 127.0.0.1; yields its base URL."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def built_site(tmp_path_factory) -> dict[str, Path]:
@@ -35,7 +88,7 @@ def built_site(tmp_path_factory) -> dict[str, Path]:
         torch.set_num_threads(1)  # the machine is shared with training; tiny models gain nothing from more
         try:
             for name, channels in MODELS:
-                make_tiny_model(base / name, channels)
+                make_tiny_model(base / name, channels=channels, seed=channels)
                 precompute(load_config("smoke"), runs, models=[str(base / name)], progress=False, log=lambda *_: None)
         finally:
             torch.set_num_threads(threads)

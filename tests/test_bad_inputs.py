@@ -20,7 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, make_tiny_model
+from site_support import REPO, make_tiny_model
 from generate.cli import main
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"

@@ -8,25 +8,19 @@ temporary folder (its path is printed; nothing is written into the repository)."
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import math
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from site_support import built_site, frame_file, manifests
+from site_support import CHROMIUM, frame_file, manifests
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "forward-backward": "forward-backward/",
          "similar-noise": "similar-noise/"}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 # arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
 # figures far below the fold wait (data-defer) until the reader scrolls near them
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
@@ -38,33 +32,6 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /u
 
 def js_round(x: float) -> int:
     return math.floor(x + 0.5)  # Math.round, not Python's round-half-even
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    return built_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def base_url(build):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", build["port"]), functools.partial(Quiet, directory=str(build["site"])))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Watch:
@@ -519,8 +486,11 @@ def test_a_pointer_that_enters_before_the_figure_is_ready_still_engages_it(page,
     page.goto(base_url + "forward-backward/")
     figure = page.locator('.nti-figure[data-kind="forward_backward"]')
     figure.scroll_into_view_if_needed()
-    while not held:
+    for _ in range(500):  # at most 10 s for the figure to ask for its data
+        if held:
+            break
         page.wait_for_timeout(20)
+    assert held, "the figure never requested its data"
     figure.hover()  # pointerenter while the figure has no model yet
     assert figure.get_attribute("data-ready") != "true"
     held[0].continue_()

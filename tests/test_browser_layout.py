@@ -8,20 +8,13 @@ Screenshots of failures go under pytest's tmp_path only."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import math
-import threading
-from pathlib import Path
 
 import pytest
 
-from site_support import built_site, default_site, frame_file, manifests
+from site_support import CHROMIUM, built_site, default_site, frame_file, manifests, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "forward-backward": "forward-backward/",
          "similar-noise": "similar-noise/"}
 FIGURES = {"reverse": "reverse/", "step_counts": "step-counts/", "forward_backward": "forward-backward/",
@@ -47,24 +40,8 @@ def build(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base_url(build):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", build["port"]), functools.partial(Quiet, directory=str(build["site"])))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with serve(build["site"], build["port"]) as url:
+        yield url
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -330,7 +307,7 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
         assert len(set(rows[:3])) == 1 and len(set(rows[3:])) == 1 and rows[3] > rows[0], rows
     figure = page.locator('.nti-figure[data-kind="mix_noise"]')
     for axis in ("x", "y"):
-        numbers = figure.evaluate(f"""f => Array.from(f.querySelectorAll('svg.nti-chart text'))
+        numbers = figure.evaluate("""f => Array.from(f.querySelectorAll('svg.nti-chart text'))
             .filter(t => /^[0-9.]+$/.test(t.textContent)).map(t => [+t.getAttribute('x'), +t.getAttribute('y'), +t.textContent])""")
         # x ticks share a y below the plot, y ticks share an x left of it
         groups: dict[float, list[float]] = {}

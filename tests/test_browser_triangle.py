@@ -6,52 +6,18 @@ overflow on a desktop or a phone."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from PIL import Image
 
-from site_support import built_site, frame_file, manifests
+from site_support import CHROMIUM, frame_file, manifests
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 FIGURE = '.nti-figure[data-kind="forward_backward"]'
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    return built_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def base_url(build):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", build["port"]), functools.partial(Quiet, directory=str(build["site"])))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser, width=1280, height=900):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from site_support import REPO
 from generate.errors import UsageError
 from generate.runner import RunsLock
 from test_precompute import SMALL, tree_bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import make_tiny_model
+from site_support import make_tiny_model
 from generate.errors import UsageError
 from generate.loading import load_model
 from generate.memory import fit_batch

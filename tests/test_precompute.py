@@ -15,7 +15,7 @@ import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
 
-from conftest import make_tiny_model
+from site_support import make_tiny_model
 from generate.config import load_config
 from generate.errors import UsageError
 from generate.frames import decode_png

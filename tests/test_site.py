@@ -16,17 +16,12 @@ from PIL import Image
 from generate.errors import UsageError
 from generate.site.build import build_site
 from generate.site.runs import latest_runs
-from site_support import built_site, manifests
+from site_support import manifests
 
 REPO = Path(__file__).resolve().parents[1]
 
 PAGES = ["index.html", "reverse/index.html", "step-counts/index.html", "forward-backward/index.html",
          "similar-noise/index.html"]
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    return built_site(tmp_path_factory)
 
 
 def _figure_data(site: Path, experiment: str) -> dict:
@@ -78,8 +73,17 @@ def test_every_frame_reference_is_a_manifest_frame_and_the_sheet_cell_is_lossles
 
 
 def test_similar_noise_page_states_the_correlation_from_the_data(build):
+    """The r the page prints for each model is the Pearson correlation of (noise distance, output
+    distance) over that model's mix and patch pairs, computed here from the manifests on their own."""
     text = (build["site"] / "similar-noise/index.html").read_text()
-    assert "Pearson correlation" in text and "r = " in text
+    found = manifests(build["runs"])
+    for slug in sorted({slug for slug, _ in found}):
+        pairs = [(f["metrics"]["noise_distance"], f["metrics"]["output_distance"])
+                 for experiment in ("mix_noise", "patch_noise") for f in found[(slug, experiment)]["frames"]
+                 if f["coords"].get("panel") == "n2"]
+        r = float(np.corrcoef(np.array(pairs).T)[0, 1])
+        assert f"Pearson correlation between noise distance and output distance is <strong>r = {r:.2f}</strong>" in text, (slug, r)
+    assert "r = n/a" not in text
 
 
 def test_newest_run_per_model_and_experiment_wins(build, tmp_path):

@@ -18,16 +18,10 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from generate.cli import main
-from site_support import built_site
 
 REPO = Path(__file__).resolve().parents[1]
 VNU = REPO / ".cache" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 HOSTILE = "</script><img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    return built_site(tmp_path_factory)
 
 
 def _copy_run(build, tmp_path: Path) -> Path:

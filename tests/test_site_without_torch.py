@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from site_support import built_site
 
 REPO = Path(__file__).resolve().parents[1]
 # Runs `python -m generate ARGS` with torch, diffusers and safetensors made unimportable.
@@ -31,11 +29,6 @@ runpy.run_module("generate", run_name="__main__")
 def run_without_torch(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args], cwd=REPO, capture_output=True, text=True,
                           timeout=600)
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    return built_site(tmp_path_factory)
 
 
 def test_site_builds_from_runs_with_torch_unimportable(build, tmp_path):
