@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from site_support import REPO, built_site, chromium, make_tiny_model, serve
+from site_support import REPO, built_site, chromium, make_tiny_model, served
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +32,7 @@ def build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def base_url(build):
     """The built site served on the port its site_url names (instant navigation matches links by it)."""
-    with serve(build["site"], build["port"]) as url:
-        yield url
+    return served(build)
 
 
 @pytest.fixture(scope="session")

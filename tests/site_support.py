@@ -62,6 +62,19 @@ def serve(site: Path, port: int = 0):
         server.shutdown()
 
 
+_SERVED: dict[int, tuple] = {}  # port -> (the open serve() context, base URL); kept so it stays open
+
+
+def served(build: dict) -> str:
+    """The base URL of a built site, served on the port its site_url names, once per session (the
+    server lives until the test process ends): test files that share a build share its server."""
+    port = build["port"]
+    if port not in _SERVED:
+        context = serve(build["site"], port)
+        _SERVED[port] = (context, context.__enter__())
+    return _SERVED[port][1]
+
+
 @contextlib.contextmanager
 def chromium():
     """Debian's Chromium driven by Playwright."""

@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from site_support import CHROMIUM, built_site, default_site, frame_file, manifests, serve
+from site_support import CHROMIUM, built_site, default_site, frame_file, manifests, served
 
 PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "forward-backward": "forward-backward/",
          "similar-noise": "similar-noise/"}
@@ -40,8 +40,7 @@ def build(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base_url(build):
-    with serve(build["site"], build["port"]) as url:
-        yield url
+    return served(build)
 
 
 @pytest.fixture(params=list(VIEWPORTS))

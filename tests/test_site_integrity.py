@@ -4,13 +4,10 @@ manifest never run as script in the browser."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
 import shutil
 import subprocess
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -18,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from generate.cli import main
+from site_support import CHROMIUM, serve
 
 REPO = Path(__file__).resolve().parents[1]
 VNU = REPO / ".cache" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -160,13 +158,10 @@ def test_every_page_passes_the_w3c_nu_validator(build):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
-def test_hostile_strings_from_a_manifest_never_run_as_script(build, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_hostile_strings_from_a_manifest_never_run_as_script(build, browser, tmp_path):
     shutil.copytree(build["runs"], tmp_path / "runs")
     for path in (tmp_path / "runs").glob("*/*/*/manifest.json"):
         manifest = json.loads(path.read_text())
@@ -174,24 +169,16 @@ def test_hostile_strings_from_a_manifest_never_run_as_script(build, tmp_path):
         manifest["model"]["id"] = HOSTILE
         path.write_text(json.dumps(manifest))
     assert main(["site", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "site")]) == 0
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     dialogs, shown = [], 0
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page()
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            for name in ("reverse/", "step-counts/", "forward-backward/", "similar-noise/"):
-                page.goto(f"http://127.0.0.1:{server.server_port}/{name}")
-                page.wait_for_timeout(700)
-                assert page.locator('img[src="x"]').count() == 0
-                shown += page.get_by_text(HOSTILE).count()
-            browser.close()
-    finally:
-        server.shutdown()
+    with serve(tmp_path / "site") as url:
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        for name in ("reverse/", "step-counts/", "forward-backward/", "similar-noise/"):
+            page.goto(f"{url}{name}")
+            page.wait_for_timeout(700)
+            assert page.locator('img[src="x"]').count() == 0
+            shown += page.get_by_text(HOSTILE).count()
+        page.close()
     assert dialogs == []
     assert shown > 0  # the label is on the page, as text
 
