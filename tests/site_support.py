@@ -105,14 +105,21 @@ def built_site(tmp_path_factory) -> dict[str, Path]:
                 precompute(load_config("smoke"), runs, models=[str(base / name)], progress=False, log=lambda *_: None)
         finally:
             torch.set_num_threads(threads)
-        # the browser tests serve the site on this port; instant navigation needs site_url to match
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        assert main(["site", "--runs", str(runs), "--out", str(base / "site"),
-                     "--site-url", f"http://127.0.0.1:{port}/"]) == 0
-        _CACHE.update(runs=runs, site=base / "site", base=base, port=port)
+        _CACHE.update(build_for_serving(runs, base))
     return dict(_CACHE)
+
+
+def build_for_serving(runs: Path, base: Path) -> dict:
+    """Build the site of `runs` into base/site for a free local port: the browser tests serve it
+    there, and instant navigation needs site_url to match the address it is served from."""
+    from generate.cli import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["site", "--runs", str(runs), "--out", str(base / "site"),
+                 "--site-url", f"http://127.0.0.1:{port}/"]) == 0
+    return {"runs": runs, "site": base / "site", "base": base, "port": port}
 
 
 def manifests(runs: Path) -> dict[tuple[str, str], dict]:
@@ -164,14 +171,5 @@ def default_site(tmp_path_factory) -> dict[str, Path]:
     """The site built from the default runs (both shipped 32-px models, every default grid): the
     pages a reader gets from `make site`, for the layout checks that depend on real sizes and labels."""
     if not _DEFAULT_SITE:
-        from generate.cli import main
-
-        runs = default_runs(tmp_path_factory)
-        base = tmp_path_factory.mktemp("default-site")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        assert main(["site", "--runs", str(runs), "--out", str(base / "site"),
-                     "--site-url", f"http://127.0.0.1:{port}/"]) == 0
-        _DEFAULT_SITE.update(runs=runs, site=base / "site", base=base, port=port)
+        _DEFAULT_SITE.update(build_for_serving(default_runs(tmp_path_factory), tmp_path_factory.mktemp("default-site")))
     return dict(_DEFAULT_SITE)

@@ -177,31 +177,21 @@ def _figures(chosen) -> dict:
     return figures
 
 
-def test_forward_backward_words_switch_with_the_data(chosen, facts):
+@pytest.mark.parametrize("template, lesson, broken, claim, instead", [
+    ("forward_backward.md.j2", "forward_backward", {"noisiest": 1.0, "noisiest_is_new": False},
+     "The reconstruction is a new image", "the original survives"),
+    ("step_counts.md.j2", "step_counts", {"fewer_is_worse": False}, "fewer steps are cheaper", "does not shrink steadily"),
+    ("reverse.md.j2", "reverse", {"outline_visible": False}, "the object's outline shows", "no outline shows"),
+])
+def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
+    """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""
     figures = _figures(chosen)
-    text = _render("forward_backward.md.j2", facts, figures)
-    assert "The reconstruction is a new image" in text
-    broken = copy.deepcopy(facts)
-    broken[MODELS[0]]["forward_backward"].update(noisiest=1.0, noisiest_is_new=False)
-    text = _render("forward_backward.md.j2", broken, figures)
-    assert "The reconstruction is a new image" not in text and "the original survives" in text
-
-
-def test_step_count_words_switch_with_the_data(chosen, facts):
-    figures = _figures(chosen)
-    assert "fewer steps are cheaper" in _render("step_counts.md.j2", facts, figures)
-    broken = copy.deepcopy(facts)
-    broken[MODELS[0]]["step_counts"]["fewer_is_worse"] = False
-    text = _render("step_counts.md.j2", broken, figures)
-    assert "fewer steps are cheaper" not in text and "does not shrink steadily" in text
-
-
-def test_reverse_words_switch_with_the_data(chosen, facts):
-    figures = _figures(chosen)
-    assert "outline" in _render("reverse.md.j2", facts, figures)
-    broken = copy.deepcopy(facts)
-    broken[MODELS[0]]["reverse"]["outline_visible"] = False
-    assert "no outline shows" in _render("reverse.md.j2", broken, figures)
+    text = _render(template, facts, figures)
+    assert claim in text and instead not in text
+    changed = copy.deepcopy(facts)
+    changed[MODELS[0]][lesson].update(broken)
+    text = _render(template, changed, figures)
+    assert claim not in text and instead in text
 
 
 @pytest.mark.parametrize("slug", MODELS)
