@@ -12,22 +12,10 @@ import statistics
 import numpy as np
 from PIL import Image
 
-from ..errors import UsageError
+from .figures import Frames
 from .runs import Run
 
 EDGE_NOISE_CORRELATION = 0.1  # |r| at or above which the outline counts as visible in a noise frame
-
-
-def _frames(run: Run) -> dict[tuple, dict]:
-    return {tuple(sorted(f["coords"].items())): f for f in run.manifest["frames"]}
-
-
-def _frame(run: Run, index: dict[tuple, dict], **coords) -> dict:
-    frame = index.get(tuple(sorted(coords.items())))
-    if frame is None:
-        raise UsageError(f"{run.path}: no frame with coords {coords}; the run is incomplete or was made by an "
-                         "older precompute: rerun `python -m generate precompute`")
-    return frame
 
 
 def _pixels(run: Run, record: dict) -> np.ndarray:
@@ -86,16 +74,16 @@ def reverse(run: Run) -> dict:
     """The predicted-noise panel at the first and the last step, per seed: its size (rms of the
     unclipped prediction, from the manifest) and the correlation of its magnitude with the edges of
     the seed's final image (from the frames): near 0 means plain noise, away from 0 the outline."""
-    index, steps = _frames(run), int(run.manifest["axes"]["steps"])
+    index, steps = Frames(run), int(run.manifest["axes"]["steps"])
     per_seed = []
     for seed in run.manifest["axes"]["seeds"]:
-        final = _pixels(run, _frame(run, index, seed=seed, step=steps, panel="x"))
+        final = _pixels(run, index.get(seed=seed, step=steps, panel="x"))
         edges = _edges(final)
-        x0s = [_pixels(run, _frame(run, index, seed=seed, step=i, panel="x0")) for i in range(steps)]
+        x0s = [_pixels(run, index.get(seed=seed, step=i, panel="x0")) for i in range(steps)]
         coarse_at, fine_at = settled_steps(x0s, final)
         row = {"seed": seed, "coarse_at": coarse_at, "fine_at": fine_at}
         for name, step in (("first", 0), ("last", steps - 1)):
-            eps = _frame(run, index, seed=seed, step=step, panel="eps")
+            eps = index.get(seed=seed, step=step, panel="eps")
             row[f"{name}_rms"] = eps["metrics"]["rms"]
             row[f"{name}_edge_r"] = _correlation(np.abs(_pixels(run, eps)).mean(axis=2), edges)
         per_seed.append(row)
@@ -110,12 +98,12 @@ def reverse(run: Run) -> dict:
 def step_counts(run: Run, mix: Run | None = None) -> dict:
     """Per step count: model calls, measured seconds, and the distance of its final image to the
     reference final (the largest count) for every seed; `typical` puts those distances to scale."""
-    index = _frames(run)
+    index = Frames(run)
     counts = sorted(int(n) for n in run.manifest["axes"]["steps"])
     seeds = run.manifest["axes"]["seeds"]
     rows = []
     for n in counts:
-        distances = [_frame(run, index, steps=n, seed=s, panel="diff")["metrics"]["distance_to_reference"] for s in seeds]
+        distances = [index.get(steps=n, seed=s, panel="diff")["metrics"]["distance_to_reference"] for s in seeds]
         rows.append({"steps": n, "calls": n, "seconds": run.seconds_by_part.get(f"steps={n}"),
                      "distances": distances, "mean": statistics.fmean(distances),
                      "low": min(distances), "high": max(distances)})
@@ -194,7 +182,7 @@ def patch_noise(run: Run) -> dict:
     """Does a larger patch usually change the output more, and does the change reach beyond the
     square? Per (seed, position): the output distance by size; per cell: the share of the output
     heatmap's brightness (|o1 - o2|, from the frame) that lies outside the patch."""
-    axes, index = run.manifest["axes"], _frames(run)
+    axes, index = run.manifest["axes"], Frames(run)
     sizes = sorted(int(s) for s in axes["sizes"])
     larger_more = pairs = 0
     outside_shares = []
@@ -202,7 +190,7 @@ def patch_noise(run: Run) -> dict:
         for x, y in axes["positions"]:
             distances = []
             for size in sizes:
-                heat = _frame(run, index, seed=seed, size=size, x=x, y=y, panel="heat_out")
+                heat = index.get(seed=seed, size=size, x=x, y=y, panel="heat_out")
                 distances.append(heat["metrics"]["output_distance"])
                 change = _pixels(run, heat).mean(axis=2) + 1.0  # viridis: darker = smaller change
                 change -= change.min()
