@@ -29,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generate.memory import call_batch_for  # noqa: E402
+from generate.core.memory import call_batch_for  # noqa: E402
 
 # config.json of google/ddpm-cifar10-32 and google/ddpm-celebahq-256 (the fields that shape the network)
 ARCHITECTURES = {

@@ -24,8 +24,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generate.config import load_config  # noqa: E402
-from generate.loading import load_model  # noqa: E402
+from generate.precompute.config import load_config  # noqa: E402
+from generate.core.loading import load_model  # noqa: E402
 from generate.precompute import precompute  # noqa: E402
 
 

@@ -15,7 +15,7 @@ PRECOMPUTE_MODULES = ("torch", "diffusers", "safetensors")  # the precompute ext
 
 
 def _cmd_prepare_data(args: argparse.Namespace) -> int:
-    from . import data
+    from .training import data
 
     if args.name == "fashion":
         prepared = data.prepare_fashion(Path(args.source) if args.source else data.FASHION_DIR)
@@ -28,7 +28,7 @@ def _cmd_prepare_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import config_from_json, train
+    from .training.train import config_from_json, train
 
     config = config_from_json(Path(args.settings).read_text() if args.settings else "{}")
     if args.steps:
@@ -41,8 +41,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_precompute(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .precompute import precompute
+    from .precompute.config import load_config
+    from .precompute.run import precompute
 
     config = load_config(args.config)
     results = precompute(config, Path(args.runs), models=[args.model] if args.model else None,
@@ -79,14 +79,24 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
 
 def _cmd_card(args: argparse.Namespace) -> int:
-    from .card import make_card
+    from .training.card import make_card
 
     make_card(args.name, Path(args.data), args.classifier_steps, args.count,
               log=lambda line: print(line, flush=True))
     return 0
 
 
+def _experiments_help() -> str:
+    """One line per registered experiment, for `precompute --help`."""
+    from . import experiments
+
+    return "experiments (config sections, --only):\n" + "\n".join(
+        f"  {e.name:<18} {e.summary}" for e in experiments.all_experiments())
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import experiments
+
     parser = argparse.ArgumentParser(prog="python -m generate", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         "precompute", help="run the experiment grids of a config and write frame sets under --runs",
         description="Run every experiment grid of a config on its model(s) and write frame sets "
                     "(lossless frames + manifest.json) under the runs folder. Finished frame sets are "
-                    "reused; an interrupted run resumes where it stopped.")
+                    "reused; an interrupted run resumes where it stopped.",
+        epilog=_experiments_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     pre.add_argument("--config", default="default",
                      help="a TOML file, or the name of a shipped config: default (the whole explainer), "
                           "smoke (tiny grids, seconds on CPU)")
@@ -113,9 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's run.device)")
     pre.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"],
                      help="model dtype (default: the config's run.dtype)")
-    pre.add_argument("--only", action="append", metavar="EXPERIMENT",
-                     help="run only this experiment (repeatable): reverse, step_counts, forward_backward, "
-                          "patch_noise, mix_noise")
+    pre.add_argument("--only", action="append", metavar="EXPERIMENT", choices=experiments.names(),
+                     help=f"run only this experiment (repeatable): {', '.join(experiments.names())}")
     pre.add_argument("--allow-pickle", action="store_true",
                      help="allow pickled .bin/.ckpt weights. RISK: unpickling runs arbitrary code from the "
                           "file; use only for files from a source you trust")

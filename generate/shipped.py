@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = "fashion-32"  # what `make site` shows and the reader sees first
 
 
 def shipped_models() -> list[str]:

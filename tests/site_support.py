@@ -92,7 +92,7 @@ def built_site(tmp_path_factory) -> dict[str, Path]:
     """{'runs': runs folder, 'site': built site} — computed once per session."""
     if not _CACHE:
         from generate.cli import main
-        from generate.config import load_config
+        from generate.precompute.config import load_config
         from generate.precompute import precompute
 
         base = tmp_path_factory.mktemp("site-build")
@@ -131,8 +131,12 @@ def manifests(runs: Path) -> dict[tuple[str, str], dict]:
     return found
 
 
-def frame_file(manifest: dict, **coords) -> str:
-    """The manifest's frame for these coords (numbers compared as numbers)."""
+def frame_file(manifest: dict, panel: str, **coords) -> str:
+    """The manifest's frame of the experiment's declared `panel` at these coords (numbers compared as
+    numbers): the coords come from the declaration (generate/experiments), not spelled out here."""
+    from generate import experiments
+
+    coords = experiments.get(manifest["experiment"]).panel(panel).coords_of(**coords)
     for frame in manifest["frames"]:
         if frame["coords"].keys() == coords.keys() and all(
                 frame["coords"][k] == v or (isinstance(v, (int, float)) and frame["coords"][k] == float(v))
@@ -155,7 +159,7 @@ def default_runs(tmp_path_factory) -> Path:
     if not _DEFAULT and os.environ.get("NTI_DEFAULT_RUNS"):
         _DEFAULT["runs"] = Path(os.environ["NTI_DEFAULT_RUNS"])
     if not _DEFAULT:
-        from generate.config import load_config
+        from generate.precompute.config import load_config
         from generate.precompute import precompute
 
         runs = tmp_path_factory.mktemp("default-runs") / "runs"

@@ -179,13 +179,13 @@ def test_reverse_slider_shows_the_manifest_frames(page, base_url, build):
     figure = page.locator('.nti-figure[data-kind="reverse"]')
     manifest = _model_manifest(build, figure, "reverse")
     seed = manifest["axes"]["seeds"][0]
-    expected = lambda i: [frame_file(manifest, seed=seed, step=i, panel="x"), frame_file(manifest, seed=seed, step=i, panel="eps"),
-                          frame_file(manifest, seed=seed, step=i, panel="x0"), frame_file(manifest, seed=seed, step=i + 1, panel="x")]
+    expected = lambda i: [frame_file(manifest, "x", seed=seed, step=i), frame_file(manifest, "eps", seed=seed, step=i),
+                          frame_file(manifest, "x0", seed=seed, step=i), frame_file(manifest, "x", seed=seed, step=i + 1)]
     exercise_slider(page, figure, 0, expected)
     # the seed picker switches trajectory
     second = manifest["axes"]["seeds"][1]
     figure.locator(".nti-controls select").select_option("1")
-    assert panel_frames(figure)[0] == frame_file(manifest, seed=second, step=slider_value(figure), panel="x")
+    assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=second, step=slider_value(figure))
     page.watch.assert_clean()
 
 
@@ -202,8 +202,8 @@ def test_step_count_slider_aligns_trajectories_by_progress(page, base_url, build
         return min(range(n + 1), key=lambda i: (abs(i * positions - p * n), -i))
 
     # the trajectories at the slider's progress, then each final's difference to the reference (most steps)
-    expected = lambda p: ([frame_file(manifest, steps=n, seed=seed, step=nearest(p, n), panel="x") for n in counts]
-                          + [frame_file(manifest, steps=n, seed=seed, panel="diff") for n in counts[:-1]])
+    expected = lambda p: ([frame_file(manifest, "x", steps=n, seed=seed, step=nearest(p, n)) for n in counts]
+                          + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]])
     exercise_slider(page, figure, 0, expected)
     page.watch.assert_clean()
 
@@ -216,9 +216,9 @@ def test_forward_backward_sliders_walk_the_triangle(page, base_url, build):
 
     def expected_for(level_index, j):
         k = levels[level_index]
-        return [frame_file(manifest, panel="original"), frame_file(manifest, level=k, step=0),
-                frame_file(manifest, level=k, step=j), frame_file(manifest, level=k, step=steps - k),
-                frame_file(manifest, level=k, panel="diff")]
+        return [frame_file(manifest, "original"), frame_file(manifest, "x", level=k, step=0),
+                frame_file(manifest, "x", level=k, step=j), frame_file(manifest, "x", level=k, step=steps - k),
+                frame_file(manifest, "diff", level=k)]
 
     exercise_slider(page, figure, 0, lambda k: expected_for(k, min(slider_value(figure, 1), steps - levels[k])))
     figure.locator("[role=slider]").nth(0).focus()
@@ -236,7 +236,7 @@ def _flip_alternates(page, figure, manifest, seed):
         seen.add(tuple(figure.locator(".nti-pairs .nti-panel").evaluate_all(
             "els => [els[1], els[4]].flatMap(e => [e.dataset.frame, e.querySelector('figcaption').textContent.slice(0, 2)])")))
         page.wait_for_timeout(250)
-    n1, o1 = frame_file(manifest, seed=seed, panel="n1"), frame_file(manifest, seed=seed, panel="o1")
+    n1, o1 = frame_file(manifest, "n1", seed=seed), frame_file(manifest, "o1", seed=seed)
     assert seen == {(n1, "n1", o1, "o1"), (current[1], "n2", current[4], "o2")}, seen
     assert len(panel_frames(figure)) == 6  # in place: no extra panels
     figure.locator("button", has_text="Flip").click()
@@ -254,9 +254,9 @@ def test_patch_noise_size_slider_position_picker_and_flip(page, base_url, build)
     def expected(size_index, position=None):
         x, y = positions[state["position"] if position is None else position]
         cell = dict(seed=seed, size=sizes[size_index], x=x, y=y)
-        return [frame_file(manifest, seed=seed, panel="n1"), frame_file(manifest, panel="n2", **cell),
-                frame_file(manifest, panel="heat_noise", **cell), frame_file(manifest, seed=seed, panel="o1"),
-                frame_file(manifest, panel="o2", **cell), frame_file(manifest, panel="heat_out", **cell)]
+        return [frame_file(manifest, "n1", seed=seed), frame_file(manifest, "n2", **cell),
+                frame_file(manifest, "heat_noise", **cell), frame_file(manifest, "o1", seed=seed),
+                frame_file(manifest, "o2", **cell), frame_file(manifest, "heat_out", **cell)]
 
     figure.locator(".nti-pos").nth(0).click()
     exercise_slider(page, figure, 0, expected)
@@ -286,9 +286,9 @@ def test_mix_noise_scale_slider_chart_and_flip(page, base_url, build):
 
     def expected(i):
         cell = dict(seed=seed, scale=scales[i])
-        return [frame_file(manifest, seed=seed, panel="n1"), frame_file(manifest, panel="n2", **cell),
-                frame_file(manifest, panel="heat_noise", **cell), frame_file(manifest, seed=seed, panel="o1"),
-                frame_file(manifest, panel="o2", **cell), frame_file(manifest, panel="heat_out", **cell)]
+        return [frame_file(manifest, "n1", seed=seed), frame_file(manifest, "n2", **cell),
+                frame_file(manifest, "heat_noise", **cell), frame_file(manifest, "o1", seed=seed),
+                frame_file(manifest, "o2", **cell), frame_file(manifest, "heat_out", **cell)]
 
     exercise_slider(page, figure, 0, expected)
     assert figure.locator("svg.nti-chart circle.nti-series-mix").count() == len(scales)
@@ -330,8 +330,8 @@ def test_model_switcher_swaps_runs(page, base_url, build):
     manifest = _model_manifest(build, figure, "reverse")
     seed = manifest["axes"]["seeds"][0]
     exercise_slider(page, figure, 0, lambda i: [
-        frame_file(manifest, seed=seed, step=i, panel="x"), frame_file(manifest, seed=seed, step=i, panel="eps"),
-        frame_file(manifest, seed=seed, step=i, panel="x0"), frame_file(manifest, seed=seed, step=i + 1, panel="x")])
+        frame_file(manifest, "x", seed=seed, step=i), frame_file(manifest, "eps", seed=seed, step=i),
+        frame_file(manifest, "x0", seed=seed, step=i), frame_file(manifest, "x", seed=seed, step=i + 1)])
     page.watch.assert_clean()
 
 
@@ -397,7 +397,7 @@ def test_touch_tap_moves_the_slider_on_a_phone(browser, base_url, build):
         page.touchscreen.tap(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
         want = js_round(fraction * hi)
         assert slider_value(figure) == want
-        assert panel_frames(figure)[0] == frame_file(manifest, seed=seed, step=want, panel="x")
+        assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=want)
     watch.assert_clean()
     context.close()
 
@@ -421,7 +421,7 @@ def test_sheets_load_on_demand_and_a_missing_sheet_keeps_the_previous_frame(page
         const select = f.querySelector('.nti-controls select'); select.value = '1'; select.dispatchEvent(new Event('change'));
         return [before, Array.from(f.querySelectorAll('.nti-panels .nti-panel')).map(e => e.dataset.frame)]; }""")
     assert during == before and all(during)
-    want = frame_file(manifest, seed=seeds[1], step=0, panel="x")
+    want = frame_file(manifest, "x", seed=seeds[1], step=0)
     page.wait_for_function("w => document.querySelector('.nti-figure .nti-panel').dataset.frame === w", arg=want)
     page.watch.assert_clean()
 

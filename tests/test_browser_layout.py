@@ -285,10 +285,10 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
     # x̂₀ at evenly spaced steps, first and last included, the one nearest the current step marked
     thumbs = figure.locator(".nti-thumb")
     picks = sorted({math.floor(k * (steps - 1) / (min(6, steps) - 1) + 0.5) for k in range(min(6, steps))})
-    assert thumbs.evaluate_all("els => els.map(e => e.dataset.frame)") == [frame_file(manifest, seed=seed, step=i, panel="x0") for i in picks]
+    assert thumbs.evaluate_all("els => els.map(e => e.dataset.frame)") == [frame_file(manifest, "x0", seed=seed, step=i) for i in picks]
     figure.locator("[role=slider]").first.focus()
     page.keyboard.press("End")
-    assert figure.locator(".nti-thumb.nti-current").get_attribute("data-frame") == frame_file(manifest, seed=seed, step=steps - 1, panel="x0")
+    assert figure.locator(".nti-thumb.nti-current").get_attribute("data-frame") == frame_file(manifest, "x0", seed=seed, step=steps - 1)
     thumbs.first.locator("canvas").click()  # a small panel jumps to its step
     assert figure.locator("[role=slider]").first.get_attribute("aria-valuenow") == "0"
 

@@ -105,7 +105,7 @@ def test_clicking_a_cell_sets_both_sliders_and_shows_that_run(page, base_url, bu
         assert box["width"] == box["height"] == size * scale
         target.click()
         assert sliders(figure) == [levels.index(k), m - k]
-        want = frame_file(manifest, level=k, step=m - k)
+        want = frame_file(manifest, "x", level=k, step=m - k)
         assert current_frame(page, figure, want) == want
         assert target.get_attribute("aria-current") == "true"
         marker = figure.locator(".nti-tri-marker")
@@ -139,12 +139,12 @@ def test_cells_are_reached_with_tab_moved_with_arrows_and_activated_with_enter_o
     assert page.evaluate("() => [+document.activeElement.dataset.level, +document.activeElement.dataset.step]") == [k1, m - k1]
     page.keyboard.press("Enter")
     assert sliders(figure) == [levels.index(k1), m - k1]
-    want = frame_file(manifest, level=k1, step=m - k1)
+    want = frame_file(manifest, "x", level=k1, step=m - k1)
     assert current_frame(page, figure, want) == want
     page.keyboard.press("End")  # the row's last cell: the reconstruction
     page.keyboard.press(" ")
     assert sliders(figure) == [levels.index(k1), model["steps"] - k1]
-    want = frame_file(manifest, level=k1, step=model["steps"] - k1)
+    want = frame_file(manifest, "x", level=k1, step=model["steps"] - k1)
     assert current_frame(page, figure, want) == want
     # moving the sliders moves the outline (and the tab stop, once focus has left the grid)
     thumb = figure.locator("[role=slider]").first
@@ -214,7 +214,7 @@ def test_a_narrow_column_shows_every_other_row_and_clicks_still_land(browser, ba
         k, m = shown[-2], cols[-1]
         cell(figure, k, m - k).click()
         assert sliders(figure) == [levels.index(k), m - k]
-        want = frame_file(manifest, level=k, step=m - k)
+        want = frame_file(manifest, "x", level=k, step=m - k)
         assert current_frame(page, figure, want) == want
         assert "nti-tri-near" not in figure.locator(".nti-tri-marker").get_attribute("class")
         # a level between the rows shown: the outline is dashed

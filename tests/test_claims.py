@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generate.config import load_config
+from generate.precompute.config import load_config
 from generate.site import claims
 from generate.site.build import page_context
 from generate.site.pages import environment
@@ -148,13 +148,13 @@ def test_coarse_shapes_settle_before_fine_detail(facts, slug):
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_similar_noise_rests_on_enough_seeds(facts, slug):
-    assert facts[slug]["similar_noise"]["seeds"] >= 8
+    assert facts[slug]["mix_noise"]["seeds"] >= 8
 
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_smallest_mix_keeps_the_picture_for_most_seeds(facts, slug):
     """"Similar noise, similar picture", as the page words it: for at least three in four seeds."""
-    sn = facts[slug]["similar_noise"]
+    sn = facts[slug]["mix_noise"]
     assert sn["close_at_smallest"] * 4 >= 3 * sn["seeds"], sn
     assert sn["mostly_similar"]
     # the page says where the picture tips differs with the seed: it must really differ

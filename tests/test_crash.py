@@ -11,7 +11,7 @@ import pytest
 
 from site_support import REPO
 from generate.errors import UsageError
-from generate.runner import RunsLock
+from generate.precompute.lock import RunsLock
 from test_precompute import SMALL, tree_bytes
 
 KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each restarted process
@@ -53,7 +53,7 @@ def test_a_second_writer_is_refused_with_a_clear_message(tmp_path):
 
 
 def test_run_folders_may_not_leave_the_runs_folder(tmp_path, tiny_rgb):
-    from generate.config import load_config
+    from generate.precompute.config import load_config
     from generate.precompute import precompute
 
     outside = tmp_path / "outside"
@@ -62,7 +62,7 @@ def test_run_folders_may_not_leave_the_runs_folder(tmp_path, tiny_rgb):
     runs.mkdir()
     config = tmp_path / "c.toml"
     config.write_text(f'models = ["{tiny_rgb}"]\nexperiments = ["reverse"]\n[reverse]\nsteps = 2\nseeds = [0]\n')
-    from generate.loading import load_model
+    from generate.core.loading import load_model
     (runs / load_model(str(tiny_rgb)).slug).symlink_to(outside)
     with pytest.raises(UsageError, match="resolves outside the runs folder"):
         precompute(load_config(str(config)), runs, progress=False, log=lambda *a: None)
@@ -88,7 +88,7 @@ def test_inputs_named_by_the_author_are_only_read(tmp_path, tiny_rgb):
     import numpy as np
     from PIL import Image
 
-    from generate.config import load_config
+    from generate.precompute.config import load_config
     from generate.precompute import precompute
 
     source = tmp_path / "source.png"

@@ -7,9 +7,9 @@ import torch
 
 from site_support import make_tiny_model
 from generate.errors import UsageError
-from generate.loading import load_model
-from generate.memory import fit_batch
-from generate.runner import Context
+from generate.core.loading import load_model
+from generate.core.memory import fit_batch
+from generate.precompute.context import Context
 
 
 def test_fit_batch_uses_headroom_of_free_memory_within_one_and_the_cap():

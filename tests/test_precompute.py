@@ -16,13 +16,13 @@ import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
 
 from site_support import make_tiny_model
-from generate.config import load_config
+from generate.precompute.config import load_config
 from generate.errors import UsageError
-from generate.frames import decode_png
-from generate.loading import load_model
+from generate.precompute.encoding import decode_png
+from generate.core.loading import load_model
 from generate.manifest import find_manifests, read_manifest, verify_frames
 from generate.precompute import precompute
-from generate.sampling import generators, reverse_process, split_prediction, start_noise
+from generate.core.sampling import generators, reverse_process, split_prediction, start_noise
 
 SMALL = """
 models = ["{model}"]
@@ -173,7 +173,7 @@ def test_forward_noising_is_the_closed_form(batched_runs, tiny_rgb):
     manifest = read_manifest(path)
     original = decode_png((path.parent / "frames/original.png").read_bytes())
     x0 = torch.from_numpy(original.copy()).permute(2, 0, 1).float() / 127.5 - 1
-    from generate.sampling import stream_seed
+    from generate.core.sampling import stream_seed
 
     # the documented forward-noise stream, not manual_seed(noise_seed): that is the source's own x_T
     noise = torch.randn((5, 3, 16, 16), generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", 0)))
@@ -189,8 +189,8 @@ def test_forward_noising_is_the_closed_form(batched_runs, tiny_rgb):
 
 
 def test_patch_changes_only_its_region_and_mix_keeps_unit_variance():
-    from generate.experiments.mix_noise import _mixed
-    from generate.experiments.patch_noise import _patched
+    from generate.experiments.similar_noise.mix import _mixed
+    from generate.experiments.similar_noise.patch import _patched
 
     n1, fresh = torch.randn(3, 64, 64), torch.randn(3, 64, 64)
     n2 = _patched(size=8, x=16, y=40)(n1, fresh)
@@ -227,7 +227,7 @@ def test_local_folders_of_either_layout_each_shape_and_prediction_type(tmp_path,
 
 def test_interrupted_run_resumes_to_the_same_bytes(tmp_path, tiny_rgb, batched_runs, monkeypatch):
     runs, _ = batched_runs
-    import generate.writer as runner
+    import generate.precompute.writer as runner
 
     real_encode, count = runner.encode_png, {"n": 0}
 

@@ -232,7 +232,7 @@ def test_sheets_never_mix_grey_and_colour_frames_and_stay_per_track(build):
 
 
 def test_step_counts_ship_only_the_frames_the_slider_reaches():
-    from generate.site.figures import progress_index, progress_positions
+    from generate.experiments.step_counts.figure import progress_index, progress_positions
 
     assert progress_positions([2, 5]) == 5  # short runs: one position per step of the longest
     assert progress_positions([10, 50, 1000]) == 200
@@ -357,7 +357,7 @@ def test_forward_backward_triangle_mosaics_hold_the_manifest_frames(build):
                     if m < k:
                         assert not alpha.any(), (name, k, m)  # the empty lower-left half
                         continue
-                    frame = Image.open(run_dir / frame_file(manifest, level=k, step=m - k))
+                    frame = Image.open(run_dir / frame_file(manifest, "x", level=k, step=m - k))
                     want = np.asarray(frame.convert(mode[:-1]))
                     assert np.array_equal(colour.reshape(want.shape), want), f"{name} cell L{k}/{m - k} differs"
                     assert (alpha == 255).all()
@@ -368,7 +368,7 @@ def test_forward_backward_triangle_mosaics_hold_the_manifest_frames(build):
         j = min(3, steps - k)
         full = Image.open(site / "generated" / tri["full"]["url"])
         x, y = tri["full"]["cols"].index(k + j) * pitch, levels.index(k) * pitch
-        frame = Image.open(run_dir / frame_file(manifest, level=k, step=j))
+        frame = Image.open(run_dir / frame_file(manifest, "x", level=k, step=j))
         cell = full.crop((x, y, x + size, y + size))
         assert np.array_equal(np.asarray(cell.convert(frame.mode)), np.asarray(frame))
         assert cell.getextrema()[-1] == (255, 255)

@@ -14,10 +14,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from generate.data import load_prepared, prepare_emoji, prepare_fashion, save_prepared
-from generate.loading import load_model
+from generate.training.data import load_prepared, prepare_emoji, prepare_fashion, save_prepared
+from generate.core.loading import load_model
 from generate.shipped import shipped_models
-from generate.train import TrainConfig, train
+from generate.training.train import TrainConfig, train
 
 TINY = dict(block_out_channels=(8, 16), attention_levels=(1,), norm_num_groups=4, batch_size=4,
             checkpoint_every=3, warmup_steps=2)
@@ -95,7 +95,7 @@ def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path):
 def test_shipped_models_load_by_name_and_sample(name, channels):
     if name not in shipped_models():
         pytest.fail(f"shipped model {name} is missing from generate/models")
-    from generate.card import sample
+    from generate.training.card import sample
 
     model = load_model(name, device="cpu")
     assert model.channels == channels and model.sample_size == 32

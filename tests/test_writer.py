@@ -7,8 +7,11 @@ import time
 
 import numpy as np
 
-import generate.writer as writer_module
-from generate.writer import FrameWriter
+import generate.precompute.writer as writer_module
+from generate.experiments.contract import Panel
+from generate.precompute.writer import FrameWriter
+
+FRAME = Panel("f", ("i",), "f/{i:02d}", "a test frame")
 
 
 def test_records_keep_emit_order_and_queued_bytes_stay_within_budget(tmp_path, monkeypatch):
@@ -23,7 +26,7 @@ def test_records_keep_emit_order_and_queued_bytes_stay_within_budget(tmp_path, m
     writer = FrameWriter(tmp_path, round_metric=float, workers=3, budget_bytes=4 * frame_bytes)
     unit = writer.unit()
     for i in range(24):
-        unit.emit(f"f/{i:02d}", np.full((8, 8, 3), i, np.uint8), {"i": i}, {"m": i / 2})
+        unit.emit(FRAME, np.full((8, 8, 3), i, np.uint8), {"m": i / 2}, i=i)
     unit.finish(tmp_path / "units" / "u.json", "u")
     writer.close()
     marker = json.loads((tmp_path / "units" / "u.json").read_text())
@@ -40,7 +43,7 @@ def test_a_failed_write_leaves_no_marker(tmp_path, monkeypatch):
     monkeypatch.setattr(writer_module, "encode_png", broken_encode)
     writer = FrameWriter(tmp_path, round_metric=float, workers=2)
     unit = writer.unit()
-    unit.emit("f/0", np.zeros((4, 4, 1), np.uint8), {}, {})
+    unit.emit(FRAME, np.zeros((4, 4, 1), np.uint8), {}, i=0)
     unit.finish(tmp_path / "units" / "u.json", "u")
     try:
         writer.close()

@@ -1,53 +1,70 @@
-"""The experiment grids, one module each, in the order the explainer tells them."""
+"""The experiment registry: every experiment the precompute can run and the site can show.
+
+Each experiment is one declared object (contract.Experiment) in its own package; the config
+sections, `--only`, the CLI help, the manifests' allowed names, the page list, the nav and the
+figure scripts all come from here. To add one, write its package (declaration, compute, figure),
+its template and its figure script, and add it to BUILT_IN below (or `register` it at run time,
+as tests/toy_experiment does): see ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from importlib import import_module
-from types import ModuleType
+from contextlib import contextmanager
+from typing import Iterator
 
-import numpy as np
-import torch
+from ..errors import UsageError
+from .contract import Experiment, Page
+from .forward_backward import FORWARD_BACKWARD
+from .reverse import REVERSE
+from .similar_noise import MIX_NOISE, PATCH_NOISE
+from .step_counts import STEP_COUNTS
 
-from ..runner import Unit
-from ..sampling import to_uint8
+BUILT_IN = (REVERSE, STEP_COUNTS, FORWARD_BACKWARD, PATCH_NOISE, MIX_NOISE)  # in the explainer's reading order
 
-
-@dataclass
-class Plan:
-    units: list[Unit]
-    describe: dict  # axes and display facts the site needs (written into the manifest)
+_REGISTRY: dict[str, Experiment] = {}
 
 
-def module(name: str) -> ModuleType:
-    return import_module(f"{__name__}.{name}")
+def register(experiment: Experiment) -> Experiment:
+    if experiment.name in _REGISTRY and _REGISTRY[experiment.name] is not experiment:
+        raise ValueError(f"an experiment named {experiment.name!r} is already registered")
+    if not experiment.name.isidentifier():
+        raise ValueError(f"experiment name {experiment.name!r}: must be a Python identifier (it names a TOML section)")
+    _REGISTRY[experiment.name] = experiment
+    return experiment
 
 
-def image(x: torch.Tensor) -> np.ndarray:
-    """One (C, H, W) tensor in [-1, 1] -> (H, W, C) uint8 frame."""
-    return to_uint8(x[None])[0].numpy()
+@contextmanager
+def registered(experiment: Experiment) -> Iterator[Experiment]:
+    """Register for the duration of a block (tests, notebooks); the registry is as before afterwards."""
+    register(experiment)
+    try:
+        yield experiment
+    finally:
+        _REGISTRY.pop(experiment.name, None)
 
 
-def images(batch: torch.Tensor) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8: one device-to-host copy per panel and step."""
-    return to_uint8(batch).numpy()
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
 
 
-def rms_each(batch: torch.Tensor) -> list[float]:
-    """Per-sample root mean square, fetched in one transfer."""
-    return batch.float().pow(2).flatten(1).mean(1).sqrt().tolist()
+def all_experiments() -> list[Experiment]:
+    return list(_REGISTRY.values())
 
 
-def rms(x: torch.Tensor) -> float:
-    """Root mean square: the per-pixel size of a tensor (1.0 for unit-variance noise)."""
-    return float(x.float().pow(2).mean().sqrt())
+def get(name: str) -> Experiment:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UsageError(f"experiment {name!r} is unknown; allowed: {', '.join(_REGISTRY)}") from None
 
 
-def pack(items: list, cost: int, max_batch: int) -> list[list]:
-    """Split `items` (each `cost` images) into groups of at most `max_batch` images, in order."""
-    per_group = max(1, max_batch // max(1, cost))
-    return [items[i:i + per_group] for i in range(0, len(items), per_group)]
+def pages() -> list[Page]:
+    """The lesson pages in reading order, each once (experiments may share a page)."""
+    seen: dict[str, Page] = {}
+    for experiment in _REGISTRY.values():
+        seen.setdefault(experiment.page.file, experiment.page)
+    return list(seen.values())
 
 
-def snr(alpha_bar: float) -> float:
-    return alpha_bar / (1.0 - alpha_bar) if alpha_bar < 1.0 else float("inf")
+for _experiment in BUILT_IN:
+    register(_experiment)

@@ -21,20 +21,20 @@ from typing import Callable
 
 import yaml
 
-from ..config import EXPERIMENTS, Config
+from .. import experiments
 from ..errors import UsageError
+from ..experiments.contract import Page
+from ..paths import MKDOCS_YML, SITE_SRC, TEMPLATES
+from ..shipped import DEFAULT_MODEL, SHIPPED_DIR
 from . import cache as sheet_cache
 from . import cards as model_cards
-from . import claims, csp, stats, tidy
+from . import claims, csp, tidy
 from .figures import build_figure
 from .pages import render_pages
 from .runs import Run, latest_runs
 
-REPO = Path(__file__).resolve().parents[2]
-SITE_SRC = REPO / "site_src"
-MKDOCS_YML = REPO / "mkdocs.yml"
-TEMPLATES = REPO / "templates"
-CARDS = REPO / "generate" / "models"  # shipped models; each one's README.md is its card
+CARDS = SHIPPED_DIR  # shipped models; each one's README.md is its card
+SCRIPT_ANCHOR = "assets/js/main.js"  # figure scripts load before the entry point, which mounts them
 
 
 def build_paths(out: Path) -> dict[str, Path]:
@@ -56,10 +56,9 @@ def stage_sources(site_src: Path, docs: Path) -> Path:
 def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Path,
                       log: Callable[[str], None] = lambda line: None) -> dict[str, list[dict]]:
     """One JSON file per experiment listing every model's figure data; sheets under docs/frames/."""
-    figures: dict[str, list[dict]] = {name: [] for name in EXPERIMENTS}
+    figures: dict[str, list[dict]] = {name: [] for name in experiments.names()}
     # The project's default model first (the reader's first view), then the rest by name.
-    default = Config().models[0]
-    for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != default, item[0])):
+    for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != DEFAULT_MODEL, item[0])):
         if experiment in figures:
             # sheet URLs are relative to the JSON file in generated/
             begun = time.time()
@@ -74,28 +73,49 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Pat
 
 
 def page_context(figures: dict[str, list[dict]], cards: list[dict] | None = None,
-                 facts: dict[str, dict] | None = None) -> dict:
-    """What the templates see: figure data, the similar-noise answers, and each model's facts
-    (claims.py), by which the lessons word what the figures show."""
-    by_slug = {m["slug"]: m for m in figures["patch_noise"]}
-    facts = facts or {}
-    similar = [{"label": mix["label"], "slug": mix["slug"], **stats.similar_noise(mix, by_slug.get(mix["slug"])),
-                "facts": facts.get(mix["slug"], {}).get("similar_noise")}
-               for mix in figures["mix_noise"]]
+                 facts: dict[str, dict] | None = None, pages: list[Page] | None = None) -> dict:
+    """What every template sees: figure data, each model's facts (by which the lessons word what
+    the figures show), the model cards and the lessons in reading order. A page adds its own values
+    through its declared `context`."""
+    pages = experiments.pages() if pages is None else pages
     labels = sorted({m["label"] for models in figures.values() for m in models})
+    lessons = [{"title": p.title, "file": p.file, "blurb": p.blurb} for p in pages]
     return {"figures": figures, "has": {k: bool(v) for k, v in figures.items()}, "labels": labels,
-            "similar": similar, "cards": cards or [], "facts": facts}
+            "cards": cards or [], "facts": facts or {}, "lessons": lessons}
+
+
+def stage_scripts(pages: list[Page], site_src: Path, docs: Path) -> list[str]:
+    """The figure scripts of the lesson pages, as paths inside the docs folder (copied there when an
+    experiment brings its script from outside site_src/)."""
+    scripts = []
+    for page in pages:
+        script = page.script.resolve()
+        if script.is_relative_to(site_src.resolve()):
+            relative = script.relative_to(site_src.resolve()).as_posix()
+        else:
+            relative = f"assets/js/experiments/{script.name}"
+            (docs / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(script, docs / relative)
+        if relative not in scripts:
+            scripts.append(relative)
+    return scripts
 
 
 def mkdocs_config(mkdocs_yml: Path, docs: Path, derived: Path, site_url: str | None = None,
-                  cards: list[dict] | None = None) -> Path:
-    """The repo's mkdocs.yml pointed at the staged docs, with site_url and the model cards' nav.
+                  cards: list[dict] | None = None, pages: list[Page] | None = None,
+                  scripts: list[str] | None = None) -> Path:
+    """The repo's mkdocs.yml pointed at the staged docs, with site_url, the lessons and the model
+    cards in the nav, and the lessons' figure scripts (before the entry point, which mounts them).
 
     site_url matters for instant navigation: the theme only intercepts links found in sitemap.xml,
     whose URLs it matches by host and path, so it must be the address the site is served from.
     """
     config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8"))
-    config["nav"] = model_cards.nav_with_cards(config.get("nav", []), cards or [])
+    lessons = [{page.title: page.file} for page in (pages or [])]
+    config["nav"] = model_cards.nav_with_cards(list(config.get("nav", [])) + lessons, cards or [])
+    base = [s for s in config.get("extra_javascript", []) if s not in (scripts or [])]
+    at = base.index(SCRIPT_ANCHOR) if SCRIPT_ANCHOR in base else len(base)
+    config["extra_javascript"] = base[:at] + list(scripts or []) + base[at:]
     config["docs_dir"] = str(docs.resolve())
     config["theme"]["custom_dir"] = str((docs / "overrides").resolve())
     if site_url:
@@ -124,14 +144,16 @@ def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Pat
     log(f"read {len(chosen)} runs of {len(models)} model(s) ({', '.join(models)}) from {runs}; frames verified")
     out.parent.mkdir(parents=True, exist_ok=True)
     docs = stage_sources(site_src, paths["docs"])
+    lessons = experiments.pages()
+    scripts = stage_scripts(lessons, site_src, docs)
     figures = write_figure_data(chosen, docs, cache, log)
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs)
     facts = claims.for_models(chosen)
-    pages = render_pages(templates, docs, page_context(figures, cards, facts))
+    pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons)
     log(f"pages written: {', '.join(p.name for p in pages)} and {len(cards)} model card(s), worded from the runs' facts")
     log("mkdocs build --strict ...")
-    run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards), out)
+    run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards, lessons, scripts), out)
     tidy.drop_empty_tabindex(out)
     hashes = csp.apply_csp(out)
     return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],

@@ -1,20 +1,19 @@
-"""Render the Jinja page templates (templates/*.md.j2) into Markdown pages under site_src/."""
+"""Render the Jinja page templates into Markdown pages under the staged docs folder.
+
+The overview is templates/index.md.j2; every lesson page comes from the experiment registry (its
+template may live anywhere: an experiment outside the repository brings its own).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
-# page file -> (template, title); the order is the reading order of the explainer
-PAGES = {
-    "index.md": "index.md.j2",
-    "reverse.md": "reverse.md.j2",
-    "step-counts.md": "step_counts.md.j2",
-    "forward-backward.md": "forward_backward.md.j2",
-    "similar-noise.md": "similar_noise.md.j2",
-}
+from ..experiments.contract import Page
+
+INDEX = ("index.md", "index.md.j2")
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -23,21 +22,39 @@ def _fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def environment(templates: Path) -> Environment:
+def _inside(templates: Path, page: Page) -> bool:
+    return page.template.resolve().is_relative_to(templates.resolve())
+
+
+def _template_name(templates: Path, page: Page) -> str:
+    """Its name in the loader: relative to templates/, or "<page stem>/<file>" for one elsewhere."""
+    if _inside(templates, page):
+        return page.template.resolve().relative_to(templates.resolve()).as_posix()
+    return f"{Path(page.file).stem}/{page.template.name}"
+
+
+def environment(templates: Path, pages: list[Page] = ()) -> Environment:
+    # templates of experiments outside templates/ are found under their page's stem
+    elsewhere = {Path(p.file).stem: FileSystemLoader(str(p.template.parent)) for p in pages if not _inside(templates, p)}
+    loader = ChoiceLoader([FileSystemLoader(str(templates)), PrefixLoader(elsewhere)])
     # autoescape everything: model ids and labels come from manifests and must never become markup
-    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined,
+    env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["fmt"] = _fmt
     env.filters["state"] = lambda value: json.dumps(value, separators=(",", ":"))
     return env
 
 
-def render_pages(templates: Path, site_src: Path, context: dict) -> list[Path]:
-    env, written = environment(templates), []
-    for page, template in PAGES.items():
-        root = "" if page == "index.md" else "../"  # use_directory_urls: every page but index is one level down
-        text = env.get_template(template).render(context, root=root, page_file=page)
-        target = site_src / page
+def render_pages(templates: Path, docs: Path, context: dict, pages: list[Page]) -> list[Path]:
+    """The overview, then one page per lesson page, each with the shared context plus its own."""
+    env, written = environment(templates, pages), []
+    jobs = [(INDEX[0], INDEX[1], {})] + [
+        (page.file, _template_name(templates, page),
+         page.context(context["figures"], context["facts"]) if page.context else {}) for page in pages]
+    for page_file, template, extra in jobs:
+        root = "" if page_file == "index.md" else "../"  # use_directory_urls: every page but index is one level down
+        text = env.get_template(template).render(context, **extra, root=root, page_file=page_file)
+        target = docs / page_file
         target.write_text(text, encoding="utf-8")
         written.append(target)
     return written

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import re
 
-from ..config import EXPERIMENTS
 from ..errors import UsageError
 from ..manifest import find_manifests, read_manifest, verify_frames
 
@@ -60,6 +59,9 @@ def seconds_by_part(record: dict) -> dict[str, float]:
 
 def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
     """Read and validate every manifest (frames must exist); keep the newest per (slug, experiment)."""
+    from .. import experiments  # the registry: which experiments this build can show
+
+    known = experiments.names()
     chosen: dict[tuple[str, str], Run] = {}
     for path in find_manifests(runs):
         manifest = read_manifest(path)
@@ -69,9 +71,9 @@ def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
         if not SLUG.match(model["slug"]) or ".." in model["slug"]:
             raise UsageError(f"{path}: model.slug {model['slug']!r} must be letters, digits, '.', '_' or '-' "
                              "(it names a folder of the site)")
-        if manifest["experiment"] not in EXPERIMENTS:
+        if manifest["experiment"] not in known:
             raise UsageError(f"{path}: experiment {manifest['experiment']!r} is unknown; allowed: "
-                             f"{', '.join(EXPERIMENTS)}")
+                             f"{', '.join(known)}")
         record = _run_record(path)
         finished = record.get("finished_ns", 0)
         run = Run(path, manifest, finished if isinstance(finished, int) else 0, seconds_by_part(record))

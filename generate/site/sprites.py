@@ -56,7 +56,7 @@ class SheetWriter:
             rows = max(1, math.ceil(len(files) / cols))
             sheet = Image.new(info["mode"], (cols * self.size, rows * self.size))
             for cell, name in enumerate(files):
-                sheet.paste(self._load(name).convert(info["mode"]), ((cell % cols) * self.size, (cell // cols) * self.size))
+                sheet.paste(self.load(name).convert(info["mode"]), ((cell % cols) * self.size, (cell // cols) * self.size))
             suffix, data = smallest_encoding(sheet)
             name = f"sheet{index:03d}.{suffix}"
             (self.out_dir / name).write_bytes(data)
@@ -76,7 +76,7 @@ class SheetWriter:
         with self._open_frame(name) as im:
             return "L" if im.mode == "L" else "RGB"
 
-    def _load(self, name: str) -> Image.Image:
+    def load(self, name: str) -> Image.Image:
         try:
             with self._open_frame(name) as im:
                 im.load()

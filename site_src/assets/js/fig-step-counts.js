@@ -1,12 +1,11 @@
 // Step counts: one trajectory per step count side by side on a common progress slider; then the
 // final images, each with its model calls and measured time, and how far each final lands from the
 // reference (the largest count): a difference heatmap, the distance, and a chart of distance
-// against model calls for every seed. Slider position p of 0..P shows step floor(p*n/P + 1/2) of an
-// n-step run.
+// against model calls for every seed. Slider position p of 0..P shows step steps_at[n][p] of an
+// n-step run: the figure data carries that table (the build computes it once, in Python).
 (function (NTI) {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
-  NTI.progressIndex = (position, positions, steps) => Math.floor((2 * position * steps + positions) / (2 * positions));
 
   function svg(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
@@ -84,7 +83,7 @@
         const tracks = model.seeds[seed].tracks;
         const parts = [];
         for (const { n, panel } of live) {
-          const i = NTI.progressIndex(position, P, n);
+          const i = model.steps_at[n][position];
           panel.draw(model, tracks[n][i]);
           parts.push(`${n}: step ${i}`);
         }

@@ -6,7 +6,8 @@ Lesson: under DDIM a local change of the noise changes the whole image, not only
 
 from __future__ import annotations
 
-from . import Plan, noise_pairs
+from ...precompute.plan import Plan
+from . import PATCH_PANELS, PATCH_VARIANT, pairs
 
 
 def _patched(size: int, x: int, y: int):
@@ -18,8 +19,8 @@ def _patched(size: int, x: int, y: int):
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
-    variants = [(f"p{size}-{x}-{y}", {"size": size, "x": x, "y": y}, _patched(size, x, y))
+    variants = [(PATCH_VARIANT.format(size=size, x=x, y=y), {"size": size, "x": x, "y": y}, _patched(size, x, y))
                 for size in cfg.sizes for x, y in cfg.positions]
-    return Plan(units=noise_pairs.units(cfg, model, max_batch, variants),
-                describe=dict(noise_pairs.describe(cfg), sizes=list(cfg.sizes),
+    return Plan(units=pairs.units(cfg, model, max_batch, variants, PATCH_PANELS),
+                describe=dict(pairs.describe(cfg), sizes=list(cfg.sizes),
                               positions=[list(p) for p in cfg.positions], image_size=model.sample_size))

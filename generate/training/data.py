@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_bytes_atomic, write_json_atomic
-from .errors import UsageError
+from ..atomic import write_bytes_atomic, write_json_atomic
+from ..errors import UsageError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 EMOJI_PACKAGE = "emoji-datasource-google@16.0.0"

@@ -21,8 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import write_bytes_atomic, write_json_atomic
-from .frames import encode_png
+from ..atomic import write_bytes_atomic, write_json_atomic
+from ..experiments.contract import Panel
+from .encoding import encode_png
 
 BUDGET_BYTES = 256 * 2**20  # raw frames waiting to be encoded, at most
 
@@ -87,7 +88,10 @@ class UnitFrames:
         self.records: list[dict | None] = []
         self.writes: list[Future] = []
 
-    def emit(self, name: str, image: np.ndarray, coords: dict, metrics: dict) -> None:
+    def emit(self, panel: Panel, image: np.ndarray, metrics: dict, **coords) -> None:
+        """Queue one frame of the experiment's declared `panel` at `coords` (its file name and manifest
+        coords both come from the declaration)."""
+        name, coords = panel.file_of(**coords), panel.coords_of(**coords)
         slot = len(self.records)
         self.records.append(None)
         run_dir, round_metric = self.writer.run_dir, self.writer.round_metric

@@ -8,11 +8,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .config import EXPERIMENTS, Config
-from .errors import UsageError
-from .experiments import module
-from .loading import load_model
-from .runner import Context, RunsLock, execute, prepare
+from .. import experiments
+from ..core.loading import load_model
+from ..errors import UsageError
+from .config import Config
+from .context import Context
+from .execute import execute
+from .lock import RunsLock
+from .plan import prepare
 
 
 def precompute(config: Config, runs: Path, models: list[str] | None = None, only: list[str] | None = None,
@@ -21,8 +24,8 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
     """Run the missing experiments; return one timing record per experiment (cached ones included)."""
     names = only or config.experiments
     for name in names:
-        if name not in EXPERIMENTS:
-            raise UsageError(f"--only {name!r}: unknown experiment; allowed: {', '.join(EXPERIMENTS)}")
+        if name not in experiments.names():
+            raise UsageError(f"--only {name!r}: unknown experiment; allowed: {', '.join(experiments.names())}")
     results = []
     for spec in models or config.models:
         loaded_at = time.time()
@@ -35,7 +38,7 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
         if config.run.compile:
             model.unet = torch.compile(model.unet)
         # Plan (and so validate against the model) before anything is written.
-        runs_of = [prepare(name, module(name), config, model, runs) for name in names]
+        runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
         with RunsLock(runs):
             results += _execute_all(runs_of, config, model, progress, log)
     return results

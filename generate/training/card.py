@@ -15,22 +15,22 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from .atomic import write_bytes_atomic, write_json_atomic
+from ..atomic import write_bytes_atomic, write_json_atomic
 from .data import load_prepared
-from .frames import encode_png
-from .loading import load_model
-from .shipped import SHIPPED_DIR
+from ..precompute.encoding import encode_png
+from ..core.loading import load_model
+from ..shipped import SHIPPED_DIR
 from .quality import (accuracy, features, frechet_distance, nearest, noise_images, principal_axes,
                       train_classifier)
-from .runner import Context
-from .sampling import generators, reverse_process, start_noise, to_uint8
+from ..core.denoise import Denoiser
+from ..core.sampling import generators, reverse_process, start_noise, to_uint8
 
 SAMPLE_STEPS = 50  # DDIM steps for the card's samples (the site's figures use 50 too)
 
 
 def sample(model, count: int, seed0: int = 0, batch: int = 128) -> np.ndarray:
     """`count` DDIM samples, seed i = seed0 + i (the pipelines' seeds), as uint8 (N, H, W, C)."""
-    context = Context(model=model, max_batch=batch)
+    context = Denoiser(model=model, max_batch=batch)
     shape = (model.channels, model.sample_size, model.sample_size)
     out = []
     for start in range(0, count, batch):

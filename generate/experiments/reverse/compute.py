@@ -1,20 +1,13 @@
-"""Reverse process step by step (notebook 1): what goes into the denoiser and what comes out.
-
-For each seed s and sampling step i (timestep t_i), with x_T the start noise of seed s:
-    x_t    the input image at step i                          frame x/{i}        (i = 0..T)
-    eps    the predicted noise epsilon_theta(x_t, t)           frame eps/{i}      (i = 0..T-1)
-    x0     the clean-image estimate ("image minus noise")      frame x0/{i}
-    next   the scheduler's output x_{t_(i+1)} = frame x/{i+1}  (so it is not stored twice)
-DDPM (Algorithm 2) by default: it adds fresh noise at each step, drawn from the seed's generator.
-"""
+"""Reverse process, the precompute side: one unit per group of seeds, every step of every trajectory."""
 
 from __future__ import annotations
 
 import torch
 
-from ..runner import Unit, round_metric
-from ..sampling import alpha_bar, generators, reverse_process, start_noise
-from . import Plan, images, pack, rms_each, snr
+from ...core.measure import images, rms_each, snr
+from ...core.sampling import alpha_bar, generators, reverse_process, start_noise
+from ...precompute.plan import Plan, Unit, pack, round_metric
+from . import EPS, X, X0
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
@@ -31,15 +24,14 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                 a = alpha_bar(scheduler, step.timestep)
                 common = {"timestep": step.timestep, "alpha_bar": a, "snr": snr(a)}
                 last = i == cfg.steps - 1
-                panels = [("x", i, step.sample, common), ("eps", i, step.pred_epsilon, common),
-                          ("x0", i, step.pred_original_sample, common)]
+                panels = [(X, i, step.sample, common), (EPS, i, step.pred_epsilon, common),
+                          (X0, i, step.pred_original_sample, common)]
                 if last:  # the final image is the "next x_t" of the last step
-                    panels.append(("x", i + 1, step.prev_sample,
+                    panels.append((X, i + 1, step.prev_sample,
                                    {"timestep": -1, "alpha_bar": 1.0, "snr": float("inf")}))
                 for panel, index, batch, metrics in panels:
                     for seed, frame, size in zip(seeds, images(batch), rms_each(batch)):
-                        emit(f"s{seed}/{panel}/{index:04d}", frame, {"seed": seed, "step": index, "panel": panel},
-                             dict(metrics, rms=size))
+                        emit(panel, frame, dict(metrics, rms=size), seed=seed, step=index)
 
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
 
@@ -53,5 +45,5 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     return Plan(units=[make(group) for group in pack(list(cfg.seeds), 1, max_batch)],
                 describe={"seeds": list(cfg.seeds), "steps": cfg.steps, "timesteps": timesteps,
                           "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
-                          "panels": ["x", "eps", "x0"], "value_range": [-1, 1]})
+                          "panels": [X.name, EPS.name, X0.name], "value_range": [-1, 1]})
 

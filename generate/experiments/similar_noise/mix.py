@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from . import Plan, noise_pairs
+from ...precompute.plan import Plan
+from . import MIX_PANELS, MIX_VARIANT, pairs
 
 
 def _mixed(scale: float):
@@ -18,6 +19,6 @@ def _mixed(scale: float):
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
-    variants = [(f"mix{scale:.4f}", {"scale": scale}, _mixed(scale)) for scale in cfg.scales]
-    return Plan(units=noise_pairs.units(cfg, model, max_batch, variants),
-                describe=dict(noise_pairs.describe(cfg), scales=list(cfg.scales)))
+    variants = [(MIX_VARIANT.format(scale=scale), {"scale": scale}, _mixed(scale)) for scale in cfg.scales]
+    return Plan(units=pairs.units(cfg, model, max_batch, variants, MIX_PANELS),
+                describe=dict(pairs.describe(cfg), scales=list(cfg.scales)))

@@ -20,8 +20,8 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.utils import logging as diffusers_logging
 
-from .errors import UsageError
-from .shipped import SHIPPED_DIR, shipped_models
+from ..errors import UsageError
+from ..shipped import SHIPPED_DIR, shipped_models
 
 diffusers_logging.set_verbosity_error()  # its load-time advice (install accelerate) is noise here
 

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
-from .atomic import write_bytes_atomic, write_json_atomic
+from ..atomic import write_bytes_atomic, write_json_atomic
 from .data import load_prepared
-from .errors import UsageError
-from .sampling import from_uint8
+from ..errors import UsageError
+from ..core.sampling import from_uint8
 
 
 @dataclass

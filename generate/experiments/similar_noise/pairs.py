@@ -18,13 +18,11 @@ from typing import Callable
 
 import torch
 
-from ..frames import heatmap
-from ..runner import Unit
-from ..sampling import generators, reverse_process, start_noise
-from . import images, pack, rms
-
-NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
-OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
+from ...core.measure import heatmap, images, rms
+from ...core.sampling import generators, reverse_process, start_noise
+from ...experiments.contract import Panel
+from ...precompute.plan import Unit, pack
+from . import NOISE_HEAT_SCALE, OUTPUT_HEAT_SCALE
 
 Variant = tuple[str, dict, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]  # name, coords, (n1, n') -> n2
 
@@ -36,7 +34,8 @@ def noise_and_fresh(seed: int, shape: tuple[int, ...]) -> tuple[torch.Tensor, to
     return n1, torch.randn((1, *shape), generator=gens[0])[0]
 
 
-def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
+def units(cfg, model, max_batch: int, variants: list[Variant], panels: tuple[Panel, ...]) -> list[Unit]:
+    n1_, o1_, n2_, o2_, heat_noise_, heat_out_ = panels
     shape = (model.channels, model.sample_size, model.sample_size)
 
     per_seed = 1 + len(variants)  # n1, then one n2 per variant
@@ -56,19 +55,18 @@ def units(cfg, model, max_batch: int, variants: list[Variant]) -> list[Unit]:
             noise_frames, out_frames = images(x), images(out)  # one conversion per batch, not per cell
             for b, seed in enumerate(seeds):
                 base = b * per_seed
-                emit(f"s{seed}/n1", noise_frames[base], {"seed": seed, "panel": "n1"}, {"rms": rms(x[base])})
-                emit(f"s{seed}/o1", out_frames[base], {"seed": seed, "panel": "o1"}, {})
+                emit(n1_, noise_frames[base], {"rms": rms(x[base])}, seed=seed)
+                emit(o1_, out_frames[base], {}, seed=seed)
                 for v, (name, coords, _) in enumerate(variants, start=1):
                     n2, o2 = x[base + v], out[base + v]
                     heat_noise, noise_distance = heatmap(x[base], n2, NOISE_HEAT_SCALE)
                     heat_out, output_distance = heatmap(out[base], o2, OUTPUT_HEAT_SCALE)
                     metrics = {"noise_distance": noise_distance, "output_distance": output_distance,
                                "n2_rms": rms(n2)}
-                    cell = dict(coords, seed=seed)
-                    emit(f"s{seed}/{name}/n2", noise_frames[base + v], dict(cell, panel="n2"), metrics)
-                    emit(f"s{seed}/{name}/o2", out_frames[base + v], dict(cell, panel="o2"), metrics)
-                    emit(f"s{seed}/{name}/heat_noise", heat_noise, dict(cell, panel="heat_noise"), metrics)
-                    emit(f"s{seed}/{name}/heat_out", heat_out, dict(cell, panel="heat_out"), metrics)
+                    emit(n2_, noise_frames[base + v], metrics, seed=seed, **coords)
+                    emit(o2_, out_frames[base + v], metrics, seed=seed, **coords)
+                    emit(heat_noise_, heat_noise, metrics, seed=seed, **coords)
+                    emit(heat_out_, heat_out, metrics, seed=seed, **coords)
 
         return Unit(key="seeds-" + "-".join(map(str, seeds)),
                     content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants]},

@@ -1,18 +1,4 @@
-"""Forward then backward (notebook 2): noise an image to any level, then denoise it from there.
-
-Notation: x0 the source image, t_k the k-th sampling timestep (k = 0 is the noisiest), eps_k fresh
-noise for start level k. Forward in closed form (DDPM eq. 4):
-    x_{t_k} = sqrt(alpha_bar_{t_k}) x0 + sqrt(1 - alpha_bar_{t_k}) eps_k        frame L{k}/0000
-then the reverse process from step k to the end, j = 1..T-k steps:             frame L{k}/{j}
-and per level the reconstruction (the last frame), |reconstruction - x0| and its distance.
-
-The forward noise. `noise = "independent"` (default): eps_k is row k of randn((T, C, H, W)) from the
-generator `manual_seed(stream_seed("forward_backward.noise", noise_seed))`, a stream that coincides
-with no seed's start noise. (A plain `manual_seed(noise_seed)` with noise_seed = source_seed makes
-eps_0 the very x_T the source was sampled from, and DDIM then retraces its own path back to the
-source: the noisiest reconstruction would look perfect for the wrong reason.) `noise = "source"`
-shows exactly that on purpose: every level is noised with the source's own start noise x_T (DDIM
-inverts its own trajectory); it needs source = "generated".
+"""Forward then backward, the precompute side: the whole triangle in one unit, batched by timestep.
 
 The whole triangle of T(T+1)/2 denoising steps is batched by shared timestep: at sampling step m
 every row with level k <= m is at the same timestep t_m, so one UNet call serves them all; row m
@@ -28,14 +14,11 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import UsageError
-from ..frames import heatmap
-from ..runner import Unit, round_metric
-from ..sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise, stream_seed
-from . import Plan, image, images
-
-REVISION = 1  # 1: the forward noise has its own stream (was manual_seed(noise_seed), the source's own x_T)
-DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
+from ...core.measure import heatmap, image, images
+from ...core.sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise, stream_seed
+from ...errors import UsageError
+from ...precompute.plan import Plan, Unit, round_metric
+from . import DIFF, DIFF_SCALE, ORIGINAL, X
 
 
 def load_source(path: Path, size: int, channels: int) -> torch.Tensor:
@@ -81,7 +64,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             x = load_source(source_path, model.sample_size, model.channels).to(model.device)
         # The figure shows the 8-bit original, so the experiment starts from exactly those pixels.
         original = image(x[0])
-        emit("original", original, {"panel": "original"}, {})
+        emit(ORIGINAL, original, {})
         return from_uint8(original[None]).to(model.device), x_T
 
     def forward_noise(x_T: torch.Tensor | None) -> torch.Tensor:
@@ -105,8 +88,8 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             t = scheduler.timesteps[m]
             noised = scheduler.add_noise(x0, noise[m:m + 1].to(x0.device), t.reshape(1))  # DDPM eq. 4
             a = alpha_bar(scheduler, int(t))
-            emit(f"L{m:04d}/0000", image(noised[0]), {"level": m, "step": 0},
-                 {"timestep": int(t), "alpha_bar": a, "distance": float(torch.linalg.vector_norm(noised - x0))})
+            emit(X, image(noised[0]), {"timestep": int(t), "alpha_bar": a,
+                                       "distance": float(torch.linalg.vector_norm(noised - x0))}, level=m, step=0)
             rows.append(m)
             if ddpm:
                 gens.append(torch.Generator().manual_seed(stream_seed(f"forward_backward.ddpm.{m}", cfg.noise_seed)))
@@ -117,13 +100,13 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             frames = images(step.prev_sample)
             for b, level in enumerate(rows):
                 done = m - level + 1
-                emit(f"L{level:04d}/{done:04d}", frames[b], {"level": level, "step": done}, {"timestep": next_t})
+                emit(X, frames[b], {"timestep": next_t}, level=level, step=done)
                 if m == steps - 1:
                     recon = from_uint8(frames[b:b + 1])[0]
                     heat, distance = heatmap(recon, x0[0].cpu(), DIFF_SCALE)
                     t0 = int(scheduler.timesteps[level])
-                    emit(f"L{level:04d}/diff", heat, {"level": level, "panel": "diff"},
-                         {"distance": distance, "start_timestep": t0, "start_alpha_bar": alpha_bar(scheduler, t0)})
+                    emit(DIFF, heat, {"distance": distance, "start_timestep": t0,
+                                      "start_alpha_bar": alpha_bar(scheduler, t0)}, level=level)
 
         empty = torch.zeros((0, *shape), device=model.device)
         reverse_process(ctx.denoise, scheduler, empty, gens if ddpm else None, on_step,

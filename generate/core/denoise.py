@@ -1,0 +1,56 @@
+"""The batched UNet: any number of images in, in calls that fit the device's memory.
+
+`Denoiser.denoise(x, t)` is what the reverse process calls as epsilon_theta(x_t, t) (or the model's
+v / x0 prediction): one tensor of any batch size in, float32 in and out, the model's dtype inside.
+It counts model calls and images, so experiments and benchmarks report cost in the paper's unit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from ..errors import UsageError
+from .loading import LoadedModel
+from .memory import call_batch_for
+
+
+@dataclass
+class Denoiser:
+    model: LoadedModel
+    max_batch: int
+    on_calls: Callable[[int], None] = lambda images: None  # progress, in images denoised
+    calls: int = 0
+    images: int = 0
+    call_batch: int = 0  # images per UNet call: max_batch, or fewer where memory is short (memory.py)
+    batch_sizes: Counter = field(default_factory=Counter)  # images per call -> calls, for benchmarks
+
+    @torch.no_grad()
+    def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside."""
+        model, outputs, start = self.model, [], 0
+        if not self.call_batch:
+            self.call_batch = call_batch_for(model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch)
+        while start < x.shape[0]:
+            size = min(self.call_batch, x.shape[0] - start)
+            chunk = x[start:start + size].to(model.device, model.dtype, memory_format=torch.channels_last)
+            try:
+                outputs.append(model.unet(chunk, t[start:start + size].to(model.device)).sample.float())
+            except torch.OutOfMemoryError:
+                if size == 1:
+                    raise UsageError(f"out of memory on {model.device} even at one image per UNet call; "
+                                     "use a smaller model, --dtype float16, or another device") from None
+                del chunk
+                self.call_batch = size // 2  # and retry this chunk; the frames stay the same cells
+                if model.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                continue
+            start += size
+            self.calls += 1
+            self.images += size
+            self.batch_sizes[size] += 1
+            self.on_calls(size)
+        return torch.cat(outputs)

@@ -1,0 +1,97 @@
+"""What an experiment declares, in one object, for every stage that handles it (no torch here).
+
+    Experiment
+      name       config section, `--only` choice, manifest "experiment", figure kind (data-kind)
+      config     a dataclass whose fields are `setting(...)`s: types, defaults, ranges, help
+      panels     the frame schema: every kind of frame, its coordinates and its file name
+      plan       the precompute side, "module:function" (imported only by the precompute: it needs torch)
+      figure     the site side: a validated run -> the JSON-ready data its figure script reads
+      page       where it is shown: page file, nav title, template, figure script (pages may be shared)
+
+The precompute writes a frame under `panel.file_of(**coords)` with `panel.coords_of(**coords)` as its
+manifest coords; the site and the tests find it again with the same two calls. So the names and the
+coordinates of the frames are written once, here, and not in every stage that touches them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+def setting(default: Any, *, low: float | None = None, high: float | None = None,
+            choices: tuple[str, ...] | None = None, help: str = "", allow_empty: bool = False) -> Any:
+    """A config field: its default, allowed range or choices, and the help the CLI and errors show."""
+    meta = {"low": low, "high": high, "choices": choices, "help": help, "allow_empty": allow_empty}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One kind of frame of an experiment.
+
+    `file` is a str.format pattern over `coords` (".png" is added under frames/). `tagged`: the manifest
+    coords also carry panel=<name>; an experiment whose frames of one kind are told apart by their
+    coordinates alone (the forward/backward trajectory: level, step) leaves it off.
+    """
+    name: str
+    coords: tuple[str, ...]
+    file: str
+    what: str
+    tagged: bool = True
+
+    def coords_of(self, **values: Any) -> dict:
+        if set(values) != set(self.coords):
+            raise KeyError(f"panel {self.name!r} has coords {', '.join(self.coords)}; got {', '.join(sorted(values))}")
+        return dict(values, panel=self.name) if self.tagged else dict(values)
+
+    def file_of(self, **values: Any) -> str:
+        return self.file.format(**values)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A lesson page. Experiments shown on one page (patch and mix noise) declare the same Page."""
+    file: str                 # e.g. "reverse.md": the page's URL is its stem
+    title: str                # in the nav and the overview's list of lessons
+    blurb: str                # one sentence for the overview's list (HTML allowed: it is ours)
+    template: Path            # Jinja template rendered with the figure data and facts
+    script: Path              # the figure script: registers NTI.figures[<experiment name>]
+    context: Callable[[dict, dict], dict] | None = None  # (figures, facts) -> extra template values
+
+    @property
+    def url(self) -> str:
+        return f"{Path(self.file).stem}/"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    summary: str
+    config: type
+    panels: tuple[Panel, ...]
+    plan: str | Callable  # "module:function", called as plan(section, model, max_batch, config_source)
+    figure: Callable  # (run, sheets) -> dict
+    page: Page
+    revision: int = 0  # raised when the code makes other frames from the same config (enters the run key)
+    validate: Callable[[Any, str], None] | None = None  # (section, config file) -> None: config-only checks
+    check_model: Callable[[Any, str, int], None] | None = None  # (section, config file, image size): needs the model
+    facts: Callable[[Any, dict], dict] | None = None  # (run, this model's runs by experiment) -> the page's facts
+
+    def panel(self, name: str) -> Panel:
+        for panel in self.panels:
+            if panel.name == name:
+                return panel
+        raise KeyError(f"experiment {self.name!r} has no panel {name!r}; panels: "
+                       f"{', '.join(p.name for p in self.panels)}")
+
+    def planner(self) -> Callable:
+        if callable(self.plan):
+            return self.plan
+        from importlib import import_module
+
+        module, function = self.plan.split(":")
+        return getattr(import_module(module), function)

@@ -1,0 +1,51 @@
+"""Reverse process, the site side: the figure data (one sheet track per seed) and the page's facts."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from ...site.claims import EDGE_NOISE_CORRELATION, correlation, edges, pixels, settled_steps
+from ...site.figures import Frames, axis, snr
+from . import EPS, X, X0
+
+
+def build(run, sheets) -> dict:
+    frames, steps = Frames(run), int(axis(run, "steps"))
+    alpha_bar = [float(a) for a in axis(run, "alpha_bar")]
+    seeds = []
+    for index, seed in enumerate(axis(run, "seeds")):
+        track = {"track": f"seed {seed}", "group": index}  # one seed's trajectory: all its panels together
+        seeds.append({"seed": seed,
+                      "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
+                      "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
+                      "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track)})
+    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
+            "snr": [snr(a) for a in alpha_bar], "seeds": seeds}
+
+
+def facts(run, runs: dict) -> dict:
+    """The predicted-noise panel at the first and the last step, per seed: its size (rms of the
+    unclipped prediction, from the manifest) and the correlation of its magnitude with the edges of
+    the seed's final image (from the frames): near 0 means plain noise, away from 0 the outline.
+    And when the x0 estimate settles: its coarse content before its fine detail?"""
+    index, steps = Frames(run), int(run.manifest["axes"]["steps"])
+    per_seed = []
+    for seed in run.manifest["axes"]["seeds"]:
+        final = pixels(run, index.get(X, seed=seed, step=steps))
+        outline = edges(final)
+        x0s = [pixels(run, index.get(X0, seed=seed, step=i)) for i in range(steps)]
+        coarse_at, fine_at = settled_steps(x0s, final)
+        row = {"seed": seed, "coarse_at": coarse_at, "fine_at": fine_at}
+        for name, step in (("first", 0), ("last", steps - 1)):
+            eps = index.get(EPS, seed=seed, step=step)
+            row[f"{name}_rms"] = eps["metrics"]["rms"]
+            row[f"{name}_edge_r"] = correlation(np.abs(pixels(run, eps)).mean(axis=2), outline)
+        per_seed.append(row)
+    median = {key: statistics.median(r[key] for r in per_seed)
+              for key in ("first_rms", "last_rms", "first_edge_r", "last_edge_r", "coarse_at", "fine_at")}
+    return {"seeds": per_seed, **median, "steps": steps,
+            "coarse_first": all(r["coarse_at"] < r["fine_at"] for r in per_seed),
+            "outline_visible": all(abs(r["last_edge_r"]) >= EDGE_NOISE_CORRELATION for r in per_seed),
+            "plain_noise_first": all(abs(r["first_edge_r"]) < EDGE_NOISE_CORRELATION for r in per_seed)}

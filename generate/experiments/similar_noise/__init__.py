@@ -1,0 +1,83 @@
+"""Similar noise (notebook 3): under DDIM, does a similar start noise give a similar picture?
+
+Two experiments share one page and one figure script:
+    patch_noise   n2 = n1 except one square patch, which takes fresh noise n' (sizes x positions)
+    mix_noise     n2 = sqrt(1 - s^2) n1 + s n'   (s in [0, 1]; a valid unit-variance noise for every s)
+Per seed, both store n1 and o1 = DDIM(n1), and per variant of the grid n2, o2 = DDIM(n2) and the
+heatmaps |n1 - n2| and |o1 - o2| with their Euclidean distances (see pairs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import UsageError
+from ...paths import SCRIPTS, TEMPLATES
+from ..contract import Experiment, Page, Panel, setting
+
+NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
+OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
+PATCH_VARIANT = "p{size}-{x}-{y}"  # a patch variant's folder under its seed
+MIX_VARIANT = "mix{scale:.4f}"
+
+
+@dataclass
+class PatchNoiseConfig:
+    scheduler: str = setting("ddim", choices=("ddim",), help="DDIM only: deterministic, so noise alone decides")
+    steps: int = setting(50, low=1, high=1000, help="DDIM steps")
+    seeds: list[int] = setting(list(range(8)), low=0, high=2**32 - 1, help="one n1 (and n') per seed")
+    sizes: list[int] = setting([4, 8, 16], low=1, high=4096, help="patch sides in pixels")
+    positions: list[list[int]] = setting([[x, y] for y in (0, 8, 16) for x in (0, 8, 16)], low=0, high=4096,
+                                         help="[x, y] of the patch's top-left corner, in pixels")
+
+
+@dataclass
+class MixNoiseConfig:
+    scheduler: str = setting("ddim", choices=("ddim",), help="DDIM only: deterministic, so noise alone decides")
+    steps: int = setting(50, low=1, high=1000, help="DDIM steps")
+    seeds: list[int] = setting(list(range(8)), low=0, high=2**32 - 1, help="one n1 (and n') per seed")
+    scales: list[float] = setting([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], low=0.0, high=1.0,
+                                  help="mix weights s of the fresh noise")
+
+
+def check_patches(cfg: PatchNoiseConfig, src: str, image_size: int) -> None:
+    for size in cfg.sizes:
+        for x, y in cfg.positions:
+            if x + size > image_size or y + size > image_size:
+                raise UsageError(
+                    f"{src}: patch_noise: a patch of size {size} at position [{x}, {y}] lies outside the "
+                    f"{image_size}x{image_size} image; x + size and y + size must be at most {image_size}")
+
+
+def pair_panels(variant: str, coords: tuple[str, ...]) -> tuple[Panel, ...]:
+    """n1 and o1 per seed; n2, o2 and the two heatmaps per seed and variant."""
+    cell = ("seed", *coords)
+    return (Panel("n1", ("seed",), "s{seed}/n1", "the start noise n1 of the seed"),
+            Panel("o1", ("seed",), "s{seed}/o1", "DDIM(n1)"),
+            Panel("n2", cell, f"s{{seed}}/{variant}/n2", "the changed noise n2"),
+            Panel("o2", cell, f"s{{seed}}/{variant}/o2", "DDIM(n2)"),
+            Panel("heat_noise", cell, f"s{{seed}}/{variant}/heat_noise", "|n1 - n2|, viridis"),
+            Panel("heat_out", cell, f"s{{seed}}/{variant}/heat_out", "|o1 - o2|, viridis"))
+
+
+PATCH_PANELS = pair_panels(PATCH_VARIANT, ("size", "x", "y"))
+MIX_PANELS = pair_panels(MIX_VARIANT, ("scale",))
+
+from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
+
+PAGE = Page(file="similar-noise.md", title="Similar noise", template=TEMPLATES / "similar_noise.md.j2",
+            script=SCRIPTS / "fig-noise-pairs.js", context=figure.page_context,
+            blurb="with the deterministic DDIM sampler, does a small change in the starting noise give a "
+                  "small change in the picture? We answer from the data.")
+
+PATCH_NOISE = Experiment(
+    name="patch_noise",
+    summary="similar noise: one square patch of the start noise replaced (sizes x positions)",
+    config=PatchNoiseConfig, panels=PATCH_PANELS, plan="generate.experiments.similar_noise.patch:plan",
+    figure=figure.build_patch, facts=figure.patch_facts, check_model=check_patches, page=PAGE)
+
+MIX_NOISE = Experiment(
+    name="mix_noise",
+    summary="similar noise: the start noise mixed with fresh noise, n2 = sqrt(1-s^2) n1 + s n'",
+    config=MixNoiseConfig, panels=MIX_PANELS, plan="generate.experiments.similar_noise.mix:plan",
+    figure=figure.build_mix, facts=figure.mix_facts, page=PAGE)

@@ -1,0 +1,49 @@
+"""Number of sampling steps compared (notebook 1, second part): fewer steps are faster, more are better.
+
+The same start noise x_T of seed s is sampled with each step count n (DDIM by default, so the only
+difference between trajectories is the step count). Every state is kept:
+    x      the image after i of n steps, i = 0..n; progress i / n aligns trajectories of different n
+    x0     the clean-image estimate at step i (i = 0..n-1)
+    diff   |final_n - final_N| against the final of the largest count N (channel mean, viridis,
+           bright at DIFF_SCALE), with distance_to_reference = ||final_n - final_N||_2 on the 8-bit finals
+Each count costs n model calls; the seconds each count took are in run.json ("seconds_by_part").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...paths import SCRIPTS, TEMPLATES
+from ..contract import Experiment, Page, Panel, setting
+
+DIFF_SCALE = 0.5  # heatmap of |final - reference|: bright at a mean difference of 0.5 (a quarter of the range)
+
+
+@dataclass
+class StepCountsConfig:
+    scheduler: str = setting("ddim", choices=("ddpm", "ddim"), help="sampler of every trajectory")
+    steps: list[int] = setting([2, 5, 10, 50, 1000], low=1, high=1000,
+                               help="step counts compared; the largest is the reference")
+    seeds: list[int] = setting([0, 1, 2, 3], low=0, high=2**32 - 1, help="one start noise per seed")
+
+
+X = Panel("x", ("steps", "seed", "step"), "n{steps}/s{seed}/x/{step:04d}", "the image after `step` of `steps` steps")
+X0 = Panel("x0", ("steps", "seed", "step"), "n{steps}/s{seed}/x0/{step:04d}", "the clean-image estimate at that step")
+DIFF = Panel("diff", ("steps", "seed"), "n{steps}/s{seed}/diff", "|final - reference final|, viridis")
+
+from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
+
+STEP_COUNTS = Experiment(
+    name="step_counts",
+    summary="the number of sampling steps compared from the same noise (e.g. DDIM 2 to 1000)",
+    config=StepCountsConfig,
+    panels=(X, X0, DIFF),
+    plan="generate.experiments.step_counts.compute:plan",
+    figure=figure.build,
+    facts=figure.facts,
+    revision=1,  # 1: adds the "diffs" unit (differences to the reference final)
+    page=Page(file="step-counts.md", title="Number of steps", template=TEMPLATES / "step_counts.md.j2",
+              script=SCRIPTS / "fig-step-counts.js",
+              blurb="fewer steps cost fewer network calls; how far from the 1000-step picture does each "
+                    "shortcut land?"),
+)

@@ -1,0 +1,87 @@
+"""Number of steps, the site side: trajectories on one progress slider, differences, and the facts.
+
+The progress slider has P positions shared by every count; at position p an n-step trajectory shows
+its step `progress_index(p, P, n)`. The figure data carries that table (`steps_at`), so the figure
+script looks steps up instead of computing them a second time in JavaScript.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from ...site.claims import typical_distance
+from ...site.figures import Frames, axis
+from . import DIFF, X
+
+MAX_POSITIONS = 200  # finer than the pixels of a slider track; see progress_positions
+
+
+def progress_index(position: int, positions: int, steps: int) -> int:
+    """Step of an n-step trajectory shown at slider position p of 0..P: nearest to progress p/P, ties up."""
+    return (2 * position * steps + positions) // (2 * positions)
+
+
+def progress_positions(counts: list[int]) -> int:
+    """Positions P of the common progress slider.
+
+    Up to MAX_POSITIONS, one position per step of the longest run. Beyond that a multiple of the
+    shorter runs' step counts (so each of their steps is still reachable) of at least MAX_POSITIONS:
+    the 1000-step run then ships only the frames at those positions (201 of 1001) instead of all.
+    """
+    top = max(counts)
+    if top <= MAX_POSITIONS:
+        return top
+    base = math.lcm(*[n for n in counts if n < top]) if len(counts) > 1 else 1
+    positions = base * math.ceil(MAX_POSITIONS / base)
+    return positions if positions < top else top
+
+
+def build(run, sheets) -> dict:
+    """Per seed and count: the trajectory at the slider's positions, and the final's difference to the
+    reference (the largest count); per count: model calls, the measured seconds (run.json), and the
+    step shown at each slider position (`steps_at`)."""
+    frames, counts = Frames(run), sorted(int(n) for n in axis(run, "steps"))
+    positions = progress_positions(counts)
+    steps_at = {str(n): [progress_index(p, positions, n) for p in range(positions + 1)] for n in counts}
+    seeds = []
+    for index, seed in enumerate(axis(run, "seeds")):
+        tracks, finals = {}, {}
+        for n in counts:
+            shown = sorted(set(steps_at[str(n)]))
+            refs = sheets.add([frames.file(X, steps=n, seed=seed, step=i) for i in shown],
+                              track=f"seed {seed}, {n} steps", group=index)
+            track = [None] * (n + 1)  # steps no slider position reaches are not shipped
+            for i, ref in zip(shown, refs):
+                track[i] = ref
+            tracks[str(n)] = track
+            diff = frames.get(DIFF, steps=n, seed=seed)
+            # every seed's difference heatmaps share one small colour sheet that the first view loads
+            finals[str(n)] = {"diff": sheets.add([diff["file"]], track="diffs")[0],
+                              "distance": diff["metrics"].get("distance_to_reference")}
+        seeds.append({"seed": seed, "tracks": tracks, "finals": finals})
+    seconds = [run.seconds_by_part.get(f"steps={n}") for n in counts]
+    return {"counts": counts, "positions": positions, "steps_at": steps_at, "seeds": seeds, "reference": counts[-1],
+            "calls": counts, "seconds": seconds, "diff_scale": float(axis(run, "diff_scale"))}
+
+
+def facts(run, runs: dict) -> dict:
+    """Per step count: model calls, measured seconds, and the distance of its final image to the
+    reference final (the largest count) for every seed; `typical` puts those distances to scale."""
+    index = Frames(run)
+    counts = sorted(int(n) for n in run.manifest["axes"]["steps"])
+    seeds = run.manifest["axes"]["seeds"]
+    rows = []
+    for n in counts:
+        distances = [index.get(DIFF, steps=n, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
+        rows.append({"steps": n, "calls": n, "seconds": run.seconds_by_part.get(f"steps={n}"),
+                     "distances": distances, "mean": statistics.fmean(distances),
+                     "low": min(distances), "high": max(distances)})
+    others = rows[:-1]
+    # "fewer steps are worse": the mean distance to the reference never grows as the count grows
+    monotone = all(a["mean"] >= b["mean"] for a, b in zip(others, others[1:]))
+    typical = typical_distance(runs.get("mix_noise"))
+    return {"counts": counts, "reference": counts[-1], "rows": rows, "seeds": len(seeds), "typical": typical,
+            "fewer_is_worse": monotone and bool(others) and others[0]["mean"] > others[-1]["mean"],
+            # the fewest steps give a visibly other picture: at least a quarter of an unrelated sample's distance
+            "fewest_visibly_different": bool(others) and typical is not None and others[0]["mean"] >= 0.25 * typical}

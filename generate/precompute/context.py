@@ -1,0 +1,27 @@
+"""What a unit's `compute` gets besides `emit`: the batched denoiser, plus the run it writes into."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..core.denoise import Denoiser
+from ..experiments.contract import Panel
+from .encoding import decode_png
+
+
+@dataclass
+class Context(Denoiser):
+    seconds_by_part: Counter = field(default_factory=Counter)  # an experiment's own timed parts -> seconds
+    run_dir: Path | None = None  # the run being computed (set by `execute`), for `read_frame`
+
+    def read_frame(self, panel: Panel, **coords) -> np.ndarray:
+        """A frame an earlier unit of this run emitted (computed now or reused), as (H, W, C) uint8."""
+        return decode_png((self.run_dir / "frames" / f"{panel.file_of(**coords)}.png").read_bytes()).copy()
+
+    def note_seconds(self, part: str, seconds: float) -> None:
+        """Time of a named part of a unit (e.g. one step count), summed over units; goes to run.json."""
+        self.seconds_by_part[part] += seconds

@@ -1,0 +1,110 @@
+"""Plan an experiment before anything is written: its units, their hashes, and where its run goes.
+
+An experiment's plan is a list of *units*: groups of grid cells that go through the reverse process
+together (one batch that shares every timestep). A unit is the grain of resumption and of reuse; its
+hash names everything that decides the bytes of its frames, and the run key names the whole run
+(the folder RUNS/<model>/<experiment>/<key>/).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..atomic import dumps_json
+from ..errors import UsageError
+from ..experiments.contract import Experiment
+from ..manifest import SCHEMA
+from .config import Config, check_against_model
+from .encoding import PNG_SETTINGS
+
+
+@dataclass
+class Unit:
+    key: str  # stable name of the cells it holds, e.g. "seeds-0-1"
+    images: int  # images denoised (UNet call x batch)
+    compute: Callable[[Any, Callable], None]  # (context, emit) -> None; emit(panel, frame, metrics, **coords)
+    content: dict = field(default_factory=dict)  # everything of the config that shapes its frames
+    hash: str = ""  # set by `prepare`: content + model + scheduler + device + batch composition
+    reads_frames: bool = False  # computed from frames of earlier units (ctx.read_frame), not by the model
+
+
+@dataclass
+class Plan:
+    units: list[Unit]
+    describe: dict  # axes and display facts the site needs (written into the manifest as "axes")
+
+
+def pack(items: list, cost: int, max_batch: int) -> list[list]:
+    """Split `items` (each `cost` images) into groups of at most `max_batch` images, in order."""
+    per_group = max(1, max_batch // max(1, cost))
+    return [items[i:i + per_group] for i in range(0, len(items), per_group)]
+
+
+def round_metric(value: float) -> float | None:
+    """Six significant digits: stable JSON across runs, ample for charts."""
+    value = float(value)
+    if not np.isfinite(value):
+        return None
+    return float(f"{value:.6g}")
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(dumps_json(value).encode()).hexdigest()
+
+
+def _computation(config: Config, model) -> dict:
+    """What, besides the grid itself, decides the bytes of a frame."""
+    return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config,
+            "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
+            "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS,
+            "memory_format": "channels_last"}
+
+
+def run_key(experiment: str, config: Config, model, revision: int = 0) -> str:
+    """`revision`: the experiment's declared revision, raised when its code makes other frame sets
+    from the same config (0 leaves the keys of earlier runs as they were). Unit hashes do not take
+    it: a unit whose frames change says so in its own content, and unchanged units are reused."""
+    return _hash(dict(_computation(config, model), experiment=experiment,
+                      config=asdict(config.experiment(experiment)), **({"revision": revision} if revision else {})))[:12]
+
+
+def unit_hash(experiment: str, unit: Unit, config: Config, model) -> str:
+    return _hash(dict(_computation(config, model), experiment=experiment, unit=unit.key, content=unit.content))
+
+
+@dataclass
+class ExperimentRun:
+    name: str
+    run_dir: Path
+    units: list[Unit]
+    describe: dict
+    scheduler: dict
+    key: str
+    cached: bool = False
+
+
+def prepare(experiment: Experiment, config: Config, model, runs: Path) -> ExperimentRun:
+    """Validate against the model, plan the units and hash them; nothing is written."""
+    name = experiment.name
+    check_against_model(config, name, model.sample_size, int(model.scheduler_config.get("num_train_timesteps", 1000)))
+    key = run_key(name, config, model, experiment.revision)
+    run_dir = runs / model.slug / name / key
+    root = runs.resolve()
+    if runs.exists() and root not in run_dir.resolve().parents:
+        raise UsageError(f"{run_dir}: resolves outside the runs folder {root} (a symlink?); "
+                         "the precompute writes only inside --runs")
+    section = config.experiment(name)
+    plan = experiment.planner()(section, model, config.run.max_batch, config.source)
+    for unit in plan.units:
+        unit.hash = unit_hash(name, unit, config, model)
+    scheduler = model.scheduler(section.scheduler)
+    return ExperimentRun(name=name, run_dir=run_dir, units=plan.units, describe=plan.describe,
+                         scheduler={"class": type(scheduler).__name__,
+                                    "config": {k: v for k, v in dict(scheduler.config).items()
+                                               if not k.startswith("_")}},
+                         key=key, cached=(run_dir / "manifest.json").is_file())
