@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from generate.precompute.config import load_config
+from generate import experiments
 from generate.site import claims
 from generate.site.build import page_context
 from generate.site.pages import environment
@@ -75,7 +76,8 @@ def test_the_new_image_claim_fails_when_the_forward_noise_is_the_sources_own(tmp
         runs = tmp_path / f"runs-{noise}"
         precompute(load_config(str(config)), runs, progress=False, log=lambda *_: None)
         chosen = latest_runs(runs)
-        results[noise] = claims.forward_backward(chosen[(MODELS[0], "forward_backward")], chosen[(MODELS[0], "mix_noise")])
+        results[noise] = experiments.get("forward_backward").facts(chosen[(MODELS[0], "forward_backward")],
+                                                                  {"mix_noise": chosen[(MODELS[0], "mix_noise")]})
     assert results["independent"]["noisiest_is_new"], results["independent"]
     assert not results["source"]["noisiest_is_new"], results["source"]
     assert results["source"]["noisiest"] < 0.25 * results["source"]["typical"]  # DDIM retraced its own path
@@ -106,7 +108,7 @@ def test_the_steps_claim_fails_when_more_steps_land_further(chosen):
     for frame in frames:  # make the fewest steps look as good as the most careful count but one
         if frame["coords"].get("panel") == "diff" and frame["coords"]["steps"] == counts[0]:
             frame["metrics"]["distance_to_reference"] = 0.0
-    assert not claims.step_counts(_copy_run(run, frames=frames))["fewer_is_worse"]
+    assert not experiments.get("step_counts").facts(_copy_run(run, frames=frames), {})["fewer_is_worse"]
 
 
 def test_step_counts_record_calls_and_measured_time(facts):
@@ -135,7 +137,7 @@ def test_the_outline_claim_fails_when_the_last_noise_frame_is_plain_noise(chosen
     for frame in frames:
         if frame["coords"]["panel"] == "eps" and frame["coords"]["step"] == steps - 1:
             frame["file"] = first[frame["coords"]["seed"]]
-    assert not claims.reverse(_copy_run(run, frames=frames))["outline_visible"]
+    assert not experiments.get("reverse").facts(_copy_run(run, frames=frames), {})["outline_visible"]
 
 
 @pytest.mark.parametrize("slug", MODELS)
@@ -169,7 +171,7 @@ def _render(template: str, facts: dict, figures: dict) -> str:
 
 
 def _figures(chosen) -> dict:
-    figures = {name: [] for name in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise")}
+    figures = {name: [] for name in experiments.names()}
     for (slug, experiment), run in chosen.items():
         if slug == MODELS[0]:
             figures[experiment].append({"slug": slug, "label": slug, "size": 32, "channels": 1, "levels": [],
