@@ -177,3 +177,41 @@ def default_site(tmp_path_factory) -> dict[str, Path]:
     if not _DEFAULT_SITE:
         _DEFAULT_SITE.update(build_for_serving(default_runs(tmp_path_factory), tmp_path_factory.mktemp("default-site")))
     return dict(_DEFAULT_SITE)
+
+
+def wait_until(locator, predicate: str, timeout: float = 15000) -> None:
+    """Wait (at most `timeout` ms) until the JavaScript `predicate(element)` holds for the locator's
+    element, e.g. "f => f.dataset.ready === 'true'". Bounded: a figure that never gets there fails."""
+    locator.page.wait_for_function(f"el => ({predicate})(el)", arg=locator.element_handle(), timeout=timeout)
+
+
+# A small grid of every experiment (test_precompute, test_crash): {model}, {max_batch}, {reverse_scheduler}.
+SMALL = """
+models = ["{model}"]
+[run]
+max_batch = {max_batch}
+[reverse]
+scheduler = "{reverse_scheduler}"
+steps = 4
+seeds = [0, 1, 2]
+[step_counts]
+steps = [2, 5]
+seeds = [3, 4]
+[forward_backward]
+steps = 5
+[patch_noise]
+steps = 3
+seeds = [0, 5]
+sizes = [4, 8]
+positions = [[0, 0], [8, 8]]
+[mix_noise]
+steps = 3
+seeds = [0, 5]
+scales = [0.0, 0.5, 1.0]
+"""
+
+
+def tree_bytes(runs: Path) -> dict[str, bytes]:
+    """Every file of a runs folder but the timings (run.json) and the lock: what must be byte-identical."""
+    return {str(p.relative_to(runs)): p.read_bytes() for p in sorted(runs.rglob("*"))
+            if p.is_file() and p.name not in ("run.json", ".lock")}

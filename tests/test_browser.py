@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from site_support import CHROMIUM, frame_file, manifests
+from site_support import CHROMIUM, frame_file, manifests, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -79,7 +79,7 @@ def mounted(figure):
     """A figure below the fold mounts once scrolled near; bring it there and wait for its first view."""
     if figure.get_attribute("data-ready") != "true":
         figure.scroll_into_view_if_needed()
-        figure.evaluate("f => new Promise(r => { const t = () => f.dataset.ready === 'true' ? r() : setTimeout(t, 20); t(); })")
+        wait_until(figure, "f => f.dataset.ready === 'true'")
 
 
 def engage(page, figure):
@@ -87,7 +87,7 @@ def engage(page, figure):
     figure.scroll_into_view_if_needed()
     mounted(figure)
     figure.hover()
-    figure.evaluate("f => new Promise(r => { const t = () => f.dataset.sheets === 'all' ? r() : setTimeout(t, 20); t(); })")
+    wait_until(figure, "f => f.dataset.sheets === 'all'")
 
 
 def panel_frames(figure) -> list[str]:
@@ -464,12 +464,12 @@ def test_switching_model_stops_the_previous_models_preload(page, base_url, build
 
     page.route("**/frames/**", hold_first_models_sheets)
     figure.hover()  # engage: the rest of the first model's sheets start loading, three at a time
-    figure.evaluate("f => new Promise(r => { const t = () => f.dataset.sheets === 'loading' ? r() : setTimeout(t, 20); t(); })")
+    wait_until(figure, "f => f.dataset.sheets === 'loading'")
     page.wait_for_timeout(200)
     in_flight = len(requested)
     assert 1 <= in_flight <= 3 < left_to_load  # more sheets are left to queue: the test can fail
     figure.locator(".nti-figure-head select").select_option("1")
-    figure.evaluate(f"f => new Promise(r => {{ const t = () => f.dataset.model !== {json.dumps(first)} ? r() : setTimeout(t, 20); t(); }})")
+    wait_until(figure, f"f => f.dataset.model !== {json.dumps(first)}")
     for route in held:
         route.continue_()
     page.wait_for_load_state("networkidle")

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from site_support import CHROMIUM, frame_file, manifests
+from site_support import CHROMIUM, frame_file, manifests, wait_until
 
 FIGURE = '.nti-figure[data-kind="forward_backward"]'
 
@@ -49,7 +49,7 @@ def open_figure(page, base_url):
     page.goto(base_url + "forward-backward/")
     figure = page.locator(FIGURE)
     figure.scroll_into_view_if_needed()
-    figure.evaluate("f => new Promise(r => { const t = () => f.dataset.ready === 'true' ? r() : setTimeout(t, 20); t(); })")
+    wait_until(figure, "f => f.dataset.ready === 'true'")
     # the grid mosaic has arrived and its cells are on the canvas
     page.wait_for_function("f => f.querySelector('.nti-tri') && f.querySelector('.nti-tri').dataset.painted === 'true'",
                            arg=figure.element_handle())
@@ -159,7 +159,7 @@ def test_full_triangle_link_points_at_an_existing_image_never_loaded_by_itself(p
     figure = open_figure(page, base_url)
     model, _ = model_data(build, figure)
     figure.hover()  # engage: every sheet of the model loads, still not the full triangle
-    figure.evaluate("f => new Promise(r => { const t = () => f.dataset.sheets === 'all' ? r() : setTimeout(t, 20); t(); })")
+    wait_until(figure, "f => f.dataset.sheets === 'all'")
     page.wait_for_load_state("networkidle")
     full = model["triangle"]["full"]
     link = figure.locator("a.nti-tri-full")

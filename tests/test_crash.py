@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from site_support import REPO
+from site_support import REPO, SMALL, tree_bytes
 from generate.errors import UsageError
 from generate.precompute.lock import RunsLock
-from test_precompute import SMALL, tree_bytes
 
 KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each restarted process
 

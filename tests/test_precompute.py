@@ -15,7 +15,7 @@ import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
 
-from site_support import make_tiny_model
+from site_support import SMALL, make_tiny_model, tree_bytes
 from generate.precompute.config import load_config
 from generate.errors import UsageError
 from generate.precompute.encoding import decode_png
@@ -23,30 +23,6 @@ from generate.core.loading import load_model
 from generate.manifest import find_manifests, read_manifest, verify_frames
 from generate.precompute import precompute
 from generate.core.sampling import generators, reverse_process, split_prediction, start_noise
-
-SMALL = """
-models = ["{model}"]
-[run]
-max_batch = {max_batch}
-[reverse]
-scheduler = "{reverse_scheduler}"
-steps = 4
-seeds = [0, 1, 2]
-[step_counts]
-steps = [2, 5]
-seeds = [3, 4]
-[forward_backward]
-steps = 5
-[patch_noise]
-steps = 3
-seeds = [0, 5]
-sizes = [4, 8]
-positions = [[0, 0], [8, 8]]
-[mix_noise]
-steps = 3
-seeds = [0, 5]
-scales = [0.0, 0.5, 1.0]
-"""
 
 
 def small_config(tmp_path: Path, model: Path, max_batch: int = 64, reverse_scheduler: str = "ddpm"):
@@ -63,11 +39,6 @@ def frames_of(runs: Path) -> dict[str, dict]:
         result[manifest["experiment"]] = {
             f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"]) for f in manifest["frames"]}
     return result
-
-
-def tree_bytes(runs: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(runs)): p.read_bytes() for p in sorted(runs.rglob("*"))
-            if p.is_file() and p.name not in ("run.json", ".lock")}
 
 
 @pytest.fixture(scope="module")

@@ -74,11 +74,7 @@
 
   // Panel sizes (NTI.panelScale): how many panels a figure wants in one row, [on a wide column, on a
   // phone], px kept beside them (reserve) and how many small panels share a row (thumbs). A figure's
-  // kind may say so itself (kind.layout); these are the defaults for those that do not.
-  const LAYOUTS = {
-    step_counts: { perRow: [5, 5] },
-    forward_backward: { perRow: [5, 5] },
-  };
+  // kind says so itself (kind.layout); these are the defaults for what it leaves out.
   const MAX_PANEL_PX = 160; // no bigger than this, however wide the column
   const PHONE_PX = 480;     // a figure narrower than this is on a phone
   // Beside the text the pinned figure may take the viewport's height; stacked above it (phones,
@@ -125,7 +121,7 @@
       if ((!force && key === fitted) || width <= 0) return false;
       fitted = key;
       shrinkable = null;
-      const layout = Object.assign({ perRow: [3, 3], reserve: 0, thumbs: 0 }, LAYOUTS[root.dataset.kind], kind.layout);
+      const layout = Object.assign({ perRow: [3, 3], reserve: 0, thumbs: 0 }, kind.layout);
       const gap = parseFloat(getComputedStyle(root).getPropertyValue("--nti-gap")) || 6;
       const size = model.size, perRow = layout.perRow[width < PHONE_PX ? 1 : 0];
       const widest = NTI.panelScale({ width, size, perRow, gap, reserve: layout.reserve, maxPx: MAX_PANEL_PX });

@@ -58,6 +58,7 @@
   }
 
   NTI.figures.step_counts = {
+    layout: { perRow: [5, 5] }, // panels per row (wide, phone): one per step count
     create(body, model, shell) {
       let seed = 0;
       const P = model.positions;
