@@ -16,7 +16,7 @@ from generate import experiments
 from generate.cli import build_parser, main
 from generate.errors import UsageError
 from generate.precompute.config import load_config
-from site_support import CHROMIUM, build_for_serving, chromium, manifests, serve, wait_until
+from site_support import build_for_serving, manifests, serve, wait_until
 from toy_experiment import GUESS, ONE_GUESS
 
 CONFIG = """version = 1
@@ -63,7 +63,7 @@ def test_without_registration_it_is_unknown(tmp_path):
         load_config(str(path))
 
 
-def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb):
+def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, browser):
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
     runs = tmp_path / "runs"
@@ -87,9 +87,7 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb):
     figure = json.loads((site / "generated" / "one_guess.json").read_text())
     assert [m["timesteps"] for m in figure["models"]] == [[999, 500, 50]]
 
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    with serve(site, built["port"]) as base, chromium() as browser:
+    with serve(site, built["port"]) as base:
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
         errors = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
@@ -107,3 +105,4 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb):
         tab.keyboard.press("ArrowLeft")
         assert shown() == want[3 * 1000 + 500]
         assert not errors, errors
+        tab.context.close()
