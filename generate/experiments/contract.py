@@ -21,9 +21,15 @@ from typing import Any, Callable
 
 
 def setting(default: Any, *, low: float | None = None, high: float | None = None,
-            choices: tuple[str, ...] | None = None, help: str = "", allow_empty: bool = False) -> Any:
-    """A config field: its default, allowed range or choices, and the help the CLI and errors show."""
-    meta = {"low": low, "high": high, "choices": choices, "help": help, "allow_empty": allow_empty}
+            choices: tuple[str, ...] | None = None, help: str = "", allow_empty: bool = False,
+            relative: bool = False) -> Any:
+    """A config field: its default, allowed range or choices, and the help the CLI and errors show.
+
+    relative=True: a length in the image (list[float] or list[list[float]]), given as whole pixels
+    (integers, checked against low/high) or as fractions of the image side (0.25); the experiment's
+    `resolve` turns it into pixels once the model's image size is known."""
+    meta = {"low": low, "high": high, "choices": choices, "help": help, "allow_empty": allow_empty,
+            "relative": relative}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -79,6 +85,7 @@ class Experiment:
     revision: int = 0  # raised when the code makes other frames from the same config (enters the run key)
     validate: Callable[[Any, str], None] | None = None  # (section, config file) -> None: config-only checks
     check_model: Callable[[Any, str, int], None] | None = None  # (section, config file, image size): needs the model
+    resolve: Callable[[Any, int], Any] | None = None  # (section, image size) -> the section in pixels (relative lengths)
     facts: Callable[[Any, dict], dict] | None = None  # (run, this model's runs by experiment) -> the page's facts
 
     def panel(self, name: str) -> Panel:

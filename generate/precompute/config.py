@@ -57,7 +57,8 @@ class Config:
 def _type_name(kind: Any) -> str:
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list[int]: "a list of integers",
             list[float]: "a list of numbers", list[str]: "a list of strings",
-            list[list[int]]: "a list of [x, y] integer pairs"}[kind]
+            list[list[int]]: "a list of [x, y] integer pairs",
+            list[list[float]]: "a list of [x, y] pairs"}[kind]
 
 
 def _check_scalar(value: Any, kind: Any) -> bool:
@@ -71,7 +72,40 @@ def _show(value: Any) -> str:
     return json.dumps(value)
 
 
+def _check_lengths(where: str, value: Any, kind: Any, meta: dict) -> list:
+    """Lengths in an image (setting(relative=True)): whole pixels as integers (4), or fractions of the
+    image side as numbers with a decimal point (0.125), so one config fits every image size."""
+    pairs = kind == list[list[float]]
+    shape = "[x, y] pairs of " if pairs else ""
+    wrong = UsageError(f"{where} = {_show(value)}: must be a list of {shape}pixel counts (integers) or "
+                       "fractions of the image side (numbers such as 0.25)")
+    if not isinstance(value, list) or not value:
+        raise wrong if value != [] else UsageError(f"{where} = []: must list at least one value")
+    if pairs and not all(isinstance(p, list) and len(p) == 2 for p in value):
+        raise wrong
+    items = [c for p in value for c in p] if pairs else value
+    if not all(_check_scalar(c, float) for c in items):
+        raise wrong
+    low, high, smallest = meta.get("low"), meta.get("high"), 0.0 if pairs else None
+    for item in items:
+        if isinstance(item, float) and not (0.0 <= item <= 1.0 and (smallest is not None or item > 0.0)):
+            raise UsageError(f"{where} = {_show(value)}: {_show(item)} is out of range; a fraction of the image "
+                             f"side must be {'0' if pairs else 'above 0'} to 1 (whole pixels are integers)")
+        if isinstance(item, int) and (low is not None and item < low or high is not None and item > high):
+            raise UsageError(f"{where} = {_show(value)}: {_show(item)} is out of range; allowed: {low} to {high} "
+                             "pixels, or a fraction of the image side (0.25)")
+    return value
+
+
+def resolve_length(value: int | float, side: int) -> int:
+    """A length as pixels: integers are pixels already; a fraction f of the side is f * side rounded,
+    halves up (0.125 of 28 px is 3.5, so 4 px; Python's round() would send 4.5 to 4, not 5)."""
+    return value if isinstance(value, int) else int(value * side + 0.5)
+
+
 def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
+    if meta.get("relative"):
+        return _check_lengths(where, value, kind, meta)
     wrong = UsageError(f"{where} = {_show(value)}: must be {_type_name(kind)}")
     if kind is bool:
         if not isinstance(value, bool):
@@ -175,9 +209,18 @@ def load_config(name_or_path: str) -> Config:
     return config
 
 
-def check_against_model(config: Config, experiment: str, sample_size: int, train_steps: int) -> None:
+def section_for_model(config: Config, experiment: str, sample_size: int) -> Any:
+    """The experiment's section with relative lengths resolved to pixels for this image size (what
+    the run key, the plan and the manifest see: a relative config and its pixel form at the same size
+    make the same run)."""
+    section, resolve = config.experiment(experiment), registry.get(experiment).resolve
+    return resolve(section, sample_size) if resolve else section
+
+
+def check_against_model(config: Config, experiment: str, sample_size: int, train_steps: int,
+                        section: Any = None) -> None:
     """Checks that need the model: steps within its schedule, then the experiment's own (patches inside its image)."""
-    section = config.experiment(experiment)
+    section = section if section is not None else section_for_model(config, experiment, sample_size)
     src = config.source
     steps = getattr(section, "steps", [])
     for count in steps if isinstance(steps, list) else [steps]:

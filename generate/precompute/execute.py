@@ -70,7 +70,7 @@ def execute(run: ExperimentRun, config: Config, model, context: Context,
         frames.extend(unit_frames)
     manifest = {
         "schema": SCHEMA, "experiment": run.name, "run_key": run.key,
-        "config": asdict(config.experiment(run.name)), "model": dict(model.identity, label=model.label,
+        "config": asdict(run.section), "model": dict(model.identity, label=model.label,
                                                                         slug=model.slug),
         "scheduler": run.scheduler, "environment": environment(model), "axes": run.describe,
         "units": units, "frames": frames, "frames_sha256": frames_digest(frames),

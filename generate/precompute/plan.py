@@ -19,7 +19,7 @@ from ..atomic import dumps_json
 from ..errors import UsageError
 from ..experiments.contract import Experiment
 from ..manifest import SCHEMA
-from .config import Config, check_against_model
+from .config import Config, check_against_model, section_for_model
 from .encoding import PNG_SETTINGS
 
 
@@ -65,12 +65,13 @@ def _computation(config: Config, model) -> dict:
             "memory_format": "channels_last"}
 
 
-def run_key(experiment: str, config: Config, model, revision: int = 0) -> str:
+def run_key(experiment: str, config: Config, model, revision: int = 0, section: Any = None) -> str:
     """`revision`: the experiment's declared revision, raised when its code makes other frame sets
     from the same config (0 leaves the keys of earlier runs as they were). Unit hashes do not take
     it: a unit whose frames change says so in its own content, and unchanged units are reused."""
+    section = section if section is not None else config.experiment(experiment)
     return _hash(dict(_computation(config, model), experiment=experiment,
-                      config=asdict(config.experiment(experiment)), **({"revision": revision} if revision else {})))[:12]
+                      config=asdict(section), **({"revision": revision} if revision else {})))[:12]
 
 
 def unit_hash(experiment: str, unit: Unit, config: Config, model) -> str:
@@ -80,6 +81,7 @@ def unit_hash(experiment: str, unit: Unit, config: Config, model) -> str:
 @dataclass
 class ExperimentRun:
     name: str
+    section: Any  # the experiment's config section, lengths in pixels for this model
     run_dir: Path
     units: list[Unit]
     describe: dict
@@ -91,19 +93,20 @@ class ExperimentRun:
 def prepare(experiment: Experiment, config: Config, model, runs: Path) -> ExperimentRun:
     """Validate against the model, plan the units and hash them; nothing is written."""
     name = experiment.name
-    check_against_model(config, name, model.sample_size, int(model.scheduler_config.get("num_train_timesteps", 1000)))
-    key = run_key(name, config, model, experiment.revision)
+    section = section_for_model(config, name, model.sample_size)
+    check_against_model(config, name, model.sample_size, int(model.scheduler_config.get("num_train_timesteps", 1000)),
+                        section)
+    key = run_key(name, config, model, experiment.revision, section)
     run_dir = runs / model.slug / name / key
     root = runs.resolve()
     if runs.exists() and root not in run_dir.resolve().parents:
         raise UsageError(f"{run_dir}: resolves outside the runs folder {root} (a symlink?); "
                          "the precompute writes only inside --runs")
-    section = config.experiment(name)
     plan = experiment.planner()(section, model, config.run.max_batch, config.source)
     for unit in plan.units:
         unit.hash = unit_hash(name, unit, config, model)
     scheduler = model.scheduler(section.scheduler)
-    return ExperimentRun(name=name, run_dir=run_dir, units=plan.units, describe=plan.describe,
+    return ExperimentRun(name=name, section=section, run_dir=run_dir, units=plan.units, describe=plan.describe,
                          scheduler={"class": type(scheduler).__name__,
                                     "config": {k: v for k, v in dict(scheduler.config).items()
                                                if not k.startswith("_")}},

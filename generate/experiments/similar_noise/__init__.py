@@ -9,7 +9,7 @@ heatmaps |n1 - n2| and |o1 - o2| with their Euclidean distances (see pairs.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...errors import UsageError
 from ...paths import SCRIPTS, TEMPLATES
@@ -26,9 +26,19 @@ class PatchNoiseConfig:
     scheduler: str = setting("ddim", choices=("ddim",), help="DDIM only: deterministic, so noise alone decides")
     steps: int = setting(50, low=1, high=1000, help="DDIM steps")
     seeds: list[int] = setting(list(range(8)), low=0, high=2**32 - 1, help="one n1 (and n') per seed")
-    sizes: list[int] = setting([4, 8, 16], low=1, high=4096, help="patch sides in pixels")
-    positions: list[list[int]] = setting([[x, y] for y in (0, 8, 16) for x in (0, 8, 16)], low=0, high=4096,
-                                         help="[x, y] of the patch's top-left corner, in pixels")
+    sizes: list[float] = setting([0.125, 0.25, 0.5], low=1, high=4096, relative=True,
+                                 help="patch sides: fractions of the image side (0.125) or pixels (4)")
+    positions: list[list[float]] = setting([[x, y] for y in (0.0, 0.25, 0.5) for x in (0.0, 0.25, 0.5)],
+                                           low=0, high=4096, relative=True,
+                                           help="[x, y] of the patch's top-left corner: fractions of the side or pixels")
+
+
+def in_pixels(cfg: PatchNoiseConfig, image_size: int) -> PatchNoiseConfig:
+    """Sizes and positions in pixels for this image size: 0.125 of 32 px is 4 px, of 256 px 32 px."""
+    from ...precompute.config import resolve_length
+
+    return replace(cfg, sizes=[resolve_length(s, image_size) for s in cfg.sizes],
+                   positions=[[resolve_length(c, image_size) for c in p] for p in cfg.positions])
 
 
 @dataclass
@@ -41,6 +51,11 @@ class MixNoiseConfig:
 
 
 def check_patches(cfg: PatchNoiseConfig, src: str, image_size: int) -> None:
+    """On the section in pixels (in_pixels): every patch inside the image, none of zero size."""
+    for size in cfg.sizes:
+        if size < 1:
+            raise UsageError(f"{src}: patch_noise.sizes: a patch of {size} px on a {image_size}x{image_size} "
+                             "image; give a larger fraction of the side or whole pixels")
     for size in cfg.sizes:
         for x, y in cfg.positions:
             if x + size > image_size or y + size > image_size:
@@ -74,7 +89,7 @@ PATCH_NOISE = Experiment(
     name="patch_noise",
     summary="similar noise: one square patch of the start noise replaced (sizes x positions)",
     config=PatchNoiseConfig, panels=PATCH_PANELS, plan="generate.experiments.similar_noise.patch:plan",
-    figure=figure.build_patch, facts=figure.patch_facts, check_model=check_patches, page=PAGE)
+    figure=figure.build_patch, facts=figure.patch_facts, check_model=check_patches, resolve=in_pixels, page=PAGE)
 
 MIX_NOISE = Experiment(
     name="mix_noise",
