@@ -47,7 +47,10 @@ def _cmd_precompute(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     results = precompute(config, Path(args.runs), models=[args.model] if args.model else None,
                          only=args.only, device=args.device, dtype=args.dtype,
-                         allow_pickle=args.allow_pickle, progress=not args.quiet)
+                         allow_pickle=args.allow_pickle, progress=not args.quiet, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"dry run: nothing computed or written under {args.runs}")
+        return 0
     calls = sum(r["model_calls"] for r in results)
     seconds = sum(r["seconds"] for r in results)
     print(f"done: {len(results)} frame sets, {calls} model calls, {seconds:.1f} s under {args.runs}")
@@ -130,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allow pickled .bin/.ckpt weights. RISK: unpickling runs arbitrary code from the "
                           "file; use only for files from a source you trust")
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
+    pre.add_argument("--dry-run", action="store_true",
+                     help="print what the missing frame sets need (model calls, images, frames, disk) and the "
+                          "time it should take on this device, then stop without computing or writing anything")
     pre.set_defaults(func=_cmd_precompute)
 
     ver = commands.add_parser("verify", help="check every frame of a runs folder against its manifest")

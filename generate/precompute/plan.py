@@ -31,6 +31,8 @@ class Unit:
     content: dict = field(default_factory=dict)  # everything of the config that shapes its frames
     hash: str = ""  # set by `prepare`: content + model + scheduler + device + batch composition
     reads_frames: bool = False  # computed from frames of earlier units (ctx.read_frame), not by the model
+    calls: int = 0  # denoiser invocations (reverse steps); each costs ceil(batch / call_batch) model calls
+    frames: int = 0  # frames it emits: for the cost estimate before a run (estimate.py)
 
 
 @dataclass

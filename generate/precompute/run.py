@@ -13,6 +13,7 @@ from ..core.loading import load_model
 from ..errors import UsageError
 from .config import Config
 from .context import Context
+from .estimate import cost, probe, report
 from .execute import execute
 from .lock import RunsLock
 from .plan import prepare
@@ -20,8 +21,11 @@ from .plan import prepare
 
 def precompute(config: Config, runs: Path, models: list[str] | None = None, only: list[str] | None = None,
                device: str | None = None, dtype: str | None = None, allow_pickle: bool = False,
-               progress: bool = True, log=print) -> list[dict]:
-    """Run the missing experiments; return one timing record per experiment (cached ones included)."""
+               progress: bool = True, log=print, dry_run: bool = False) -> list[dict]:
+    """Run the missing experiments; return one timing record per experiment (cached ones included).
+
+    Before the first model call it prints what the missing units need and how long they should take
+    here (estimate.py); `dry_run` stops there and returns those estimates instead."""
     names = only or config.experiments
     for name in names:
         if name not in experiments.names():
@@ -39,9 +43,32 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
             model.unet = torch.compile(model.unet)
         # Plan (and so validate against the model) before anything is written.
         runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
+        planned = _estimate(runs_of, config, model, log)
+        if dry_run:
+            results += [dict(vars(c), experiment=c.name, model=model.slug, cached=False) for c in planned]
+            continue
         with RunsLock(runs):
             results += _execute_all(runs_of, config, model, progress, log)
     return results
+
+
+def _missing_units(run) -> list:
+    """Units of a run still to compute: none for a finished run, those without a marker otherwise."""
+    if run.cached:
+        return []
+    return [u for u in run.units if not (run.run_dir / "units" / f"{u.key}.json").is_file()]
+
+
+def _estimate(runs_of: list, config: Config, model, log) -> list:
+    """Probe the model and log the cost of what is missing (nothing at all when everything is done)."""
+    todo = [(run.name, _missing_units(run)) for run in runs_of]
+    if not any(units for _, units in todo):
+        return []
+    found = probe(model, config.run.max_batch)
+    costs = [cost(name, units, found) for name, units in todo if units]
+    for line in report(model, costs, found):
+        log(line)
+    return costs
 
 
 def _execute_all(runs_of: list, config: Config, model, progress: bool, log) -> list[dict]:

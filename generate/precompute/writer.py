@@ -28,11 +28,15 @@ from .encoding import encode_png
 BUDGET_BYTES = 256 * 2**20  # raw frames waiting to be encoded, at most
 
 
+def default_workers() -> int:
+    return min(4, os.cpu_count() or 1)
+
+
 class FrameWriter:
     def __init__(self, run_dir: Path, round_metric: Callable[[float], float | None],
                  workers: int | None = None, budget_bytes: int = BUDGET_BYTES):
         self.run_dir, self.round_metric = run_dir, round_metric
-        self.pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1),
+        self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(),
                                        thread_name_prefix="frame-writer")
         self.budget, self.waiting = budget_bytes, 0
         self.room = threading.Condition()

@@ -118,7 +118,10 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     timesteps = [int(t) for t in scheduler.timesteps]
     content = dict(vars(cfg), source_sha256=hashlib.sha256(source_path.read_bytes()).hexdigest()
                    if source_path else None)
-    return Plan(units=[Unit(key="triangle", images=image_count, compute=compute, content=content)],
+    calls = steps - levels[0] + (steps if cfg.source == "generated" else 0)
+    frames = 1 + sum(steps - level + 2 for level in levels)  # original; per level its row and its diff
+    return Plan(units=[Unit(key="triangle", images=image_count, compute=compute, content=content,
+                            calls=calls, frames=frames)],
                 describe={"steps": steps, "levels": levels, "timesteps": timesteps,
                           "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
                           "diff_scale": DIFF_SCALE, "value_range": [-1, 1], "noise": cfg.noise})

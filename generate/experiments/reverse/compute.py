@@ -36,6 +36,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
 
         return Unit(key="seeds-" + "-".join(map(str, seeds)), images=cfg.steps * len(seeds),
+                    calls=cfg.steps, frames=(3 * cfg.steps + 1) * len(seeds),
                     content={"seeds": seeds, "steps": cfg.steps, "scheduler": cfg.scheduler},
                     compute=compute)
 

@@ -68,7 +68,7 @@ def units(cfg, model, max_batch: int, variants: list[Variant], panels: tuple[Pan
                     emit(heat_noise_, heat_noise, metrics, seed=seed, **coords)
                     emit(heat_out_, heat_out, metrics, seed=seed, **coords)
 
-        return Unit(key="seeds-" + "-".join(map(str, seeds)),
+        return Unit(key="seeds-" + "-".join(map(str, seeds)), calls=cfg.steps, frames=(2 + 4 * len(variants)) * len(seeds),
                     content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants]},
                     images=cfg.steps * per_seed * len(seeds), compute=compute)
 

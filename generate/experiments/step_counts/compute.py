@@ -42,7 +42,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
             ctx.note_seconds(f"steps={count}", time.perf_counter() - started)
 
-        return Unit(key=f"n{count}-seeds-" + "-".join(map(str, seeds)),
+        return Unit(key=f"n{count}-seeds-" + "-".join(map(str, seeds)), calls=count, frames=(2 * count + 1) * len(seeds),
                     content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler},
                     images=count * len(seeds), compute=compute)
 
@@ -55,7 +55,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                 emit(DIFF, heat, {"distance_to_reference": distance, "model_calls": n}, steps=n, seed=seed)
 
     units = [make(count, group) for count in counts for group in pack(list(cfg.seeds), 1, max_batch)]
-    units.append(Unit(key="diffs", images=0, compute=compare, reads_frames=True,
+    units.append(Unit(key="diffs", images=0, compute=compare, reads_frames=True, frames=len(counts) * len(cfg.seeds),
                       content={"seeds": list(cfg.seeds), "steps": counts, "reference": reference,
                                "scheduler": cfg.scheduler, "diff_scale": DIFF_SCALE}))
     return Plan(units=units, describe={"steps": counts, "seeds": list(cfg.seeds), "reference": reference,
