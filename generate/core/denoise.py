@@ -27,13 +27,15 @@ class Denoiser:
     images: int = 0
     call_batch: int = 0  # images per UNet call: max_batch, or fewer where memory is short (memory.py)
     batch_sizes: Counter = field(default_factory=Counter)  # images per call -> calls, for benchmarks
+    host_reserve: int = 0  # RAM (bytes) the caller keeps besides the UNet's: not for the call batch
 
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside."""
         model, outputs, start = self.model, [], 0
         if not self.call_batch:
-            self.call_batch = call_batch_for(model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch)
+            self.call_batch = call_batch_for(model.unet, tuple(x.shape[1:]), model.device, model.dtype,
+                                             self.max_batch, self.host_reserve)
         while start < x.shape[0]:
             size = min(self.call_batch, x.shape[0] - start)
             chunk = x[start:start + size].to(model.device, model.dtype, memory_format=torch.channels_last)

@@ -1,12 +1,19 @@
 """How many images one UNet call may take: the config's max_batch, or fewer where memory is short.
 
-On a GPU the batch is fitted to free memory before the first call (a probe measures what one more
-image costs at the peak), and halved on an out-of-memory error; on a CPU it is max_batch. This only
-splits calls: which cells form a unit is decided by max_batch alone. A GPU may round differently at
-another call size, so the size used is recorded in each run.json (`call_batch`).
+The batch is fitted to free memory before the first call. On a GPU a probe measures what one more
+image costs at the peak (CUDA's allocator statistics), and an out-of-memory error halves it. On a CPU
+there is no such error to catch (the machine swaps, or the process is killed), so the fit is all
+there is: torch's profiler records every allocation of one 1-image call, whose peak (fixed costs
+included, so on the safe side) is the cost of an image, and the batch is fitted to the RAM the
+kernel reports available, less what the frame writer may hold. This only splits calls: which cells
+form a unit is decided by max_batch alone. A GPU may round differently at another call size, so the
+size used is recorded in each run.json (`call_batch`).
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
 
 import torch
 
@@ -37,9 +44,58 @@ def per_image_bytes(unet: torch.nn.Module, shape: tuple[int, int, int], device: 
     return max(1, peaks[1] - peaks[0])
 
 
+def available_ram() -> int | None:
+    """Bytes of RAM the kernel says can be used without swapping (Linux MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Some torch builds log two lines to fd 2 whenever the profiler starts and stops."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@torch.no_grad()
+def cpu_call_bytes(unet: torch.nn.Module, shape: tuple[int, int, int], dtype: torch.dtype) -> int:
+    """Peak bytes allocated during one 1-image UNet call on the CPU (the profiler's allocation
+    records in time order, summed: allocations in the ops, frees in its [memory] events)."""
+    x = torch.zeros((1, *shape), dtype=dtype).contiguous(memory_format=torch.channels_last)
+    with _quiet_stderr(), torch.autograd.profiler.profile(profile_memory=True, use_kineto=False) as prof:
+        unet(x, torch.full((1,), 500))
+    events = sorted((e for e in prof.function_events if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
+    live = peak = 0
+    for event in events:
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return max(1, peak)
+
+
 def call_batch_for(unet: torch.nn.Module, shape: tuple[int, int, int], device: torch.device,
-                   dtype: torch.dtype, max_batch: int) -> int:
-    if device.type != "cuda":
+                   dtype: torch.dtype, max_batch: int, host_reserve: int = 0) -> int:
+    """`host_reserve`: RAM the caller keeps for itself (the precompute's frames waiting to be written)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return fit_batch(free, per_image_bytes(unet, shape, device, dtype), max_batch)
+    if device.type != "cpu":
         return max_batch
-    free, _ = torch.cuda.mem_get_info(device)
-    return fit_batch(free, per_image_bytes(unet, shape, device, dtype), max_batch)
+    free = available_ram()
+    if free is None:
+        return max_batch
+    return fit_batch(max(0, free - host_reserve), cpu_call_bytes(unet, shape, dtype), max_batch)

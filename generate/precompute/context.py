@@ -11,12 +11,14 @@ import numpy as np
 from ..core.denoise import Denoiser
 from ..experiments.contract import Panel
 from .encoding import decode_png
+from .writer import BUDGET_BYTES
 
 
 @dataclass
 class Context(Denoiser):
     seconds_by_part: Counter = field(default_factory=Counter)  # an experiment's own timed parts -> seconds
     run_dir: Path | None = None  # the run being computed (set by `execute`), for `read_frame`
+    host_reserve: int = BUDGET_BYTES  # frames waiting for the writer share the RAM with the UNet
 
     def read_frame(self, panel: Panel, **coords) -> np.ndarray:
         """A frame an earlier unit of this run emitted (computed now or reused), as (H, W, C) uint8."""

@@ -18,7 +18,7 @@ import torch
 
 from ..core.denoise import Denoiser
 from .encoding import encode_png
-from .writer import default_workers
+from .writer import BUDGET_BYTES, default_workers
 
 LONG_SECONDS = 30 * 60  # beyond this a CPU run suggests a GPU, a smaller config or --only
 
@@ -35,7 +35,7 @@ class Probe:
 @torch.no_grad()
 def probe(model, max_batch: int) -> Probe:
     """Time the UNet at batch 1 and at a larger batch (after a warm-up call), and one frame's encoding."""
-    denoiser = Denoiser(model=model, max_batch=max_batch)
+    denoiser = Denoiser(model=model, max_batch=max_batch, host_reserve=BUDGET_BYTES)
     shape = (model.channels, model.sample_size, model.sample_size)
     scheduler = model.scheduler("ddim")
     scheduler.set_timesteps(10)
