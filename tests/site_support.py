@@ -29,13 +29,15 @@ MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 
 
 def make_tiny_model(folder: Path, channels: int = 3, prediction_type: str = "epsilon", size: int = 16,
-                    layout: str = "flat", beta_schedule: str = "linear", seed: int = 0) -> Path:
-    """Save a 16-px two-level UNet2DModel + DDPMScheduler in the flat or the pipeline layout."""
+                    layout: str = "flat", beta_schedule: str = "linear", seed: int = 0, attention: bool = True) -> Path:
+    """Save a 16-px two-level UNet2DModel + DDPMScheduler in the flat or the pipeline layout.
+    attention=False: no attention block (at 256 px one costs seconds per image on a CPU)."""
     torch.manual_seed(seed)
+    down = ("DownBlock2D", "AttnDownBlock2D" if attention else "DownBlock2D")
+    up = ("AttnUpBlock2D" if attention else "UpBlock2D", "UpBlock2D")
     unet = UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels,
-                       block_out_channels=(8, 16), layers_per_block=1,
-                       down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-                       up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=4, attention_head_dim=8)
+                       block_out_channels=(8, 16), layers_per_block=1, down_block_types=down,
+                       up_block_types=up, norm_num_groups=4, attention_head_dim=8)
     scheduler = DDPMScheduler(num_train_timesteps=1000, prediction_type=prediction_type,
                               beta_schedule=beta_schedule)
     if layout == "flat":
@@ -107,6 +109,23 @@ def built_site(tmp_path_factory) -> dict[str, Path]:
             torch.set_num_threads(threads)
         _CACHE.update(build_for_serving(runs, base))
     return dict(_CACHE)
+
+
+_LARGE: dict[str, Path] = {}
+
+
+def large_site(tmp_path_factory) -> dict:
+    """A 256-px colour model (random, narrow, no attention) on the smoke grids, and its site: the
+    seed's image size, at a cost of seconds. Built once per session."""
+    if not _LARGE:
+        from generate.precompute import precompute
+        from generate.precompute.config import load_config
+
+        base = tmp_path_factory.mktemp("large-site")
+        model = make_tiny_model(base / "tiny-256", channels=3, size=256, attention=False)
+        precompute(load_config("smoke"), base / "runs", models=[str(model)], progress=False, log=lambda *_: None)
+        _LARGE.update(build_for_serving(base / "runs", base))
+    return dict(_LARGE)
 
 
 def build_for_serving(runs: Path, base: Path) -> dict:

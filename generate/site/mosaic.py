@@ -21,7 +21,14 @@ from pathlib import Path
 from PIL import Image
 
 GRID_WIDTH = 340  # px the subsampled grid may take at 1x (a desktop figure column; phones show every other row)
+MAX_CELL = 64  # larger frames (256 px) are shown reduced in the mosaics (pixel means): a full triangle of
+               # 50 x 51 cells of 256 px would be a 13,600-px square picture
 MIN_ROWS, MAX_ROWS = 2, 9  # odd: every other row (the phone view) is then evenly spread too
+
+
+def cell_for(size: int) -> int:
+    """A mosaic cell's side: the frame's own up to MAX_CELL, else the frame reduced by a whole factor."""
+    return size if size <= MAX_CELL else size // -(-size // MAX_CELL)
 
 
 def gap_for(size: int) -> int:
@@ -87,14 +94,17 @@ def triangle(levels: Sequence[int], steps: int, size: int, frame: Callable[[int,
     cols sampling steps m; URLs are url_prefix + file name, like the sprite sheets'.
     """
     levels = sorted(int(k) for k in levels)
-    gap, loaded = gap_for(size), {}
+    cell = cell_for(size)
+    gap, loaded = gap_for(cell), {}
 
     def cached(k: int, j: int) -> Image.Image:
         if (k, j) not in loaded:
-            loaded[(k, j)] = frame(k, j)
+            image = frame(k, j)
+            loaded[(k, j)] = image if cell == size else image.reduce(size // cell)
         return loaded[(k, j)]
 
-    data: dict = {"cell": size, "gap": gap}
+    data: dict = {"cell": cell, "gap": gap}
+    size = cell
     for name, rows, every_step in (("grid", grid_levels(levels, size), False), ("full", levels, True)):
         cols = columns_for(rows, steps, every_step)
         image = compose(rows, cols, size, gap, cached)

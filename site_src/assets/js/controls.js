@@ -75,7 +75,7 @@
   // Panel sizes (NTI.panelScale): how many panels a figure wants in one row, [on a wide column, on a
   // phone], px kept beside them (reserve) and how many small panels share a row (thumbs). A figure's
   // kind says so itself (kind.layout); these are the defaults for what it leaves out.
-  const MAX_PANEL_PX = 160; // no bigger than this, however wide the column
+  const MAX_PANEL_PX = NTI.MAX_PANEL_PX; // no bigger than this, however wide the column (frames.js)
   const PHONE_PX = 480;     // a figure narrower than this is on a phone
   // Beside the text the pinned figure may take the viewport's height; stacked above it (phones,
   // narrow windows), it leaves at least this share for the text steps scrolling below it.
@@ -128,7 +128,8 @@
       let scale = widest;
       const thumbFit = layout.thumbs ? NTI.panelScale({ width, size, perRow: layout.thumbs, gap, maxPx: MAX_PANEL_PX }) : 0;
       const apply = (s) => {
-        const thumb = layout.thumbs ? Math.max(1, Math.min(Math.floor(s / 2), thumbFit)) : s;
+        // thumbs: half the panels' scale (whole numbers for small frames, a fraction for large ones)
+        const thumb = !layout.thumbs ? s : s >= 2 ? Math.max(1, Math.min(Math.floor(s / 2), thumbFit)) : Math.min(s / 2, thumbFit);
         root.style.setProperty("--nti-panel", `${s * size}px`);
         root.style.setProperty("--nti-thumb", `${thumb * size}px`);
         root.dataset.scale = s;

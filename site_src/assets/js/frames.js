@@ -24,11 +24,22 @@ window.NTI = window.NTI || { figures: {} };
 
   // Sheets load on demand, per model: model.images[i] is a decoded sheet or undefined until then.
   // Decoding before use (image.decode) keeps the first draw from a new sheet as fast as the rest.
+  // Large frames (256 px) have preview sheets at half size: all a screen of 1 device pixel per CSS
+  // pixel can show of a panel (at most NTI.MAX_PANEL_PX wide, so 128 px of a 256-px frame). Where
+  // the screen is denser the exact sheets load instead.
+  NTI.MAX_PANEL_PX = 160; // no panel bigger than this, however wide the column
+  function previewEnough(model) {
+    const preview = model.sheets.length && model.sheets[0].preview;
+    if (!preview) return false;
+    const shown = model.size * NTI.panelScale({ width: Infinity, size: model.size, perRow: 1, maxPx: NTI.MAX_PANEL_PX });
+    return (window.devicePixelRatio || 1) * shown <= preview.size;
+  }
   function prepare(model, dataUrl) {
     if (!model.images) {
       model.images = new Array(model.sheets.length);
       model.loading = new Map(); // sheet index -> Promise, while in flight or done
       model.dataUrl = dataUrl;   // sheet URLs are relative to the figure's JSON file
+      model.usePreview = previewEnough(model);
     }
     return model;
   }
@@ -36,7 +47,8 @@ window.NTI = window.NTI || { figures: {} };
 
   NTI.ensureSheet = function (model, index) {
     if (!model.loading.has(index)) {
-      const url = new URL(model.sheets[index].url, model.dataUrl).href;
+      const sheet = model.sheets[index];
+      const url = new URL(model.usePreview && sheet.preview ? sheet.preview.url : sheet.url, model.dataUrl).href;
       const image = new Image();
       image.src = url;
       const promise = image.decode().then(() => { model.images[index] = image; return image; }, () => {
@@ -77,7 +89,7 @@ window.NTI = window.NTI || { figures: {} };
     function label() { canvas.setAttribute("aria-label", figure.dataset.frame ? `${caption} (${figure.dataset.frame})` : caption); }
     function paint(model, ref, image) {
       const sheet = model.sheets[ref[0]];
-      const size = model.size;
+      const size = Math.round(image.naturalWidth / sheet.cols); // the frame's size, or its preview's
       if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
       const context = canvas.getContext("2d");
       context.imageSmoothingEnabled = false;
@@ -121,9 +133,14 @@ window.NTI = window.NTI || { figures: {} };
   // Whole-number panel scale: the largest multiple of the model's resolution (`size` px) at which
   // `perRow` panels, `gap` px apart, fit in `width` px beside `reserve` px of other content (a
   // colour bar), at most `maxPx` px a panel and never below 1. Pixels of the image then stay even.
+  // A frame larger than that room (256 px) is shown at a power-of-two fraction instead (1/2, 1/4):
+  // each CSS pixel is then the mean of whole pixels, as in its preview sheet.
   NTI.panelScale = function ({ width, size, perRow, gap, reserve, maxPx }) {
-    const fit = Math.floor((width - (reserve || 0) - (perRow - 1) * (gap || 0)) / (perRow * size));
-    return Math.max(1, Math.min(fit, Math.floor((maxPx || Infinity) / size)));
+    const room = Math.min((width - (reserve || 0) - (perRow - 1) * (gap || 0)) / perRow, maxPx || Infinity);
+    if (size <= room) return Math.max(1, Math.floor(room / size));
+    let scale = 1;
+    while (scale > 1 / 8 && size * scale > room) scale /= 2;
+    return scale;
   };
 
   // Round axis ticks from 0 to at least `max`: steps of 1, 2, 2.5 or 5 x 10^k, about `count` of them.

@@ -1,0 +1,124 @@
+"""A site of 256-px frames (the seed's image size) stays light: preview sheets, small sheets, half-size
+panels; the same figures and keyboard sliders, the same frames on screen.
+
+The model is random (noise compresses worst) and narrow (seconds on a CPU), on the smoke grids.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from site_support import frame_file, large_site, manifests, serve, wait_until
+
+PAGE_BUDGET = 1_600_000
+LESSONS = ("reverse/", "step-counts/", "forward-backward/", "similar-noise/")
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    return large_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def base(large):
+    with serve(large["site"], large["port"]) as url:
+        yield url
+
+
+def _figure(large, experiment: str) -> dict:
+    (model,) = json.loads((large["site"] / "generated" / f"{experiment}.json").read_text())["models"]
+    return model
+
+
+def test_every_sheet_has_a_half_size_preview_close_to_the_frames(large):
+    model = _figure(large, "reverse")
+    run_dir = next(large["runs"].glob("*/reverse/*/"))
+    refs = [ref for seed in model["seeds"] for panel in ("x", "eps", "x0") for ref in seed[panel]]
+    assert all(sheet["preview"]["size"] == 128 and sheet["count"] <= 8 for sheet in model["sheets"])
+    for sheet_index, cell, name in refs[::5]:
+        sheet = model["sheets"][sheet_index]
+        preview = Image.open(large["site"] / "generated" / sheet["preview"]["url"]).convert("RGB")
+        x, y = (cell % sheet["cols"]) * 128, (cell // sheet["cols"]) * 128
+        got = np.asarray(preview.crop((x, y, x + 128, y + 128)), dtype=np.float64)
+        want = np.asarray(Image.open(run_dir / name).convert("RGB").reduce(2), dtype=np.float64)
+        assert np.abs(got - want).mean() < 12, name  # lossy, but the same picture
+        exact = Image.open(large["site"] / "generated" / sheet["url"]).convert("RGB")
+        x, y = (cell % sheet["cols"]) * 256, (cell // sheet["cols"]) * 256
+        assert np.array_equal(np.asarray(exact.crop((x, y, x + 256, y + 256))),
+                              np.asarray(Image.open(run_dir / name).convert("RGB"))), name
+    assert sum(s["preview"]["bytes"] for s in model["sheets"]) * 5 < sum(s["bytes"] for s in model["sheets"])
+
+
+def test_the_triangle_mosaics_use_reduced_cells(large):
+    triangle = _figure(large, "forward_backward")["triangle"]
+    assert triangle["cell"] == 64 and triangle["full"]["width"] < 1000
+
+
+def _open(browser, url: str, scale: float = 1):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=scale)
+    page = context.new_page()
+    sizes, errors = {}, []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def finished(request):
+        try:
+            sizes[request.url] = request.sizes()["responseBodySize"]
+        except Exception:
+            pass
+    page.on("requestfinished", finished)
+    page.goto(url)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every("
+                           "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')", timeout=30000)
+    page.wait_for_load_state("networkidle")
+    return context, page, sizes, errors
+
+
+@pytest.mark.parametrize("path", LESSONS)
+def test_each_page_stays_within_the_budget_and_loads_previews(browser, base, path):
+    context, page, sizes, errors = _open(browser, base + path)
+    try:
+        assert sum(sizes.values()) <= PAGE_BUDGET, (path, sum(sizes.values()))
+        sheets = [url for url in sizes if "/frames/" in url and "sheet" in url]
+        assert sheets and all(".preview." in url for url in sheets), sheets
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_the_reverse_figure_shows_the_manifest_frames_at_half_size_and_answers_the_keys(browser, base, large):
+    manifest = next(m for (slug, experiment), m in manifests(large["runs"]).items() if experiment == "reverse")
+    seed = manifest["axes"]["seeds"][0]
+    context, page, _, errors = _open(browser, base + "reverse/")
+    try:
+        figure = page.locator(".nti-figure[data-kind=reverse]")
+        wait_until(figure, "f => f.dataset.ready === 'true'")
+        panel = figure.locator(".nti-panels .nti-panel").first
+        assert panel.get_attribute("data-frame") == frame_file(manifest, "x", seed=seed, step=0)
+        canvas = panel.locator("canvas")
+        assert canvas.evaluate("c => [c.width, c.getBoundingClientRect().width]") == [128, 128]
+        thumb = figure.locator("[role=slider]").first
+        thumb.focus()
+        page.keyboard.press("ArrowRight")
+        wait_until(panel, f"p => p.dataset.frame === {json.dumps(frame_file(manifest, 'x', seed=seed, step=1))}")
+        page.keyboard.press("End")
+        last = manifest["axes"]["steps"] - 1
+        wait_until(panel, f"p => p.dataset.frame === {json.dumps(frame_file(manifest, 'x', seed=seed, step=last))}")
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_a_dense_screen_gets_the_exact_sheets(browser, base):
+    context, page, sizes, _ = _open(browser, base + "reverse/", scale=2)
+    try:
+        canvas = page.locator(".nti-figure[data-kind=reverse] .nti-panels .nti-panel canvas").first
+        assert canvas.evaluate("c => c.width") == 256  # every pixel of the frame: the screen can show it
+        sheets = [url for url in sizes if "/frames/" in url and "sheet" in url]
+        assert sheets and not any(".preview." in url for url in sheets)
+    finally:
+        context.close()
