@@ -3,12 +3,16 @@
     .venv/bin/python benchmarks/transfer.py --site /tmp/site-prev [--out benchmarks/results/transfer.json]
 
 Each page opens in a fresh browser context (empty cache) at 1280 x 900, as a first visit would.
+Also per page, from the figure data: `scrub_bytes`, what a reader at 1 device pixel per CSS pixel
+downloads to scrub every figure of the page through all of its first model's frames (every sheet at
+the tier that screen loads: previews where there are previews), the triangle grid included.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +41,19 @@ def measure(browser, url: str) -> dict:
             "heaviest": [[u.split("/", 3)[-1], n] for u, n in heaviest]}
 
 
+def scrub_bytes(site: Path, path: str) -> int:
+    html = (site / path / "index.html").read_text(encoding="utf-8") if path else (site / "index.html").read_text(encoding="utf-8")
+    total = 0
+    for kind in sorted(set(re.findall(r'data-kind="([a-z_0-9]+)"', html))):
+        models = json.loads((site / "generated" / f"{kind}.json").read_text())["models"]
+        if not models:
+            continue
+        first = models[0]
+        total += sum((sheet.get("preview") or sheet)["bytes"] for sheet in first["sheets"])
+        total += first.get("triangle", {}).get("grid", {}).get("bytes", 0)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", required=True, type=Path)
@@ -47,8 +64,9 @@ def main() -> None:
         for path in site_pages(args.site):
             results[path or "index"] = measure(browser, base + path)
             r = results[path or "index"]
+            r["scrub_bytes"] = scrub_bytes(args.site, path)
             print(f"{path or 'index':28s} {r['bytes'] / 1e6:6.2f} MB  {r['requests']:3d} requests  "
-                  f"heaviest {r['heaviest'][0][0]} {r['heaviest'][0][1] / 1e3:.0f} kB")
+                  f"scrub all {r['scrub_bytes'] / 1e6:6.2f} MB  heaviest {r['heaviest'][0][0]} {r['heaviest'][0][1] / 1e3:.0f} kB")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

@@ -92,9 +92,13 @@ def _cmd_card(args: argparse.Namespace) -> int:
 def _experiments_help() -> str:
     """One line per registered experiment, for `precompute --help`."""
     from . import experiments
+    from .precompute.config import describe_section
 
-    return "experiments (config sections, --only):\n" + "\n".join(
-        f"  {e.name:<18} {e.summary}" for e in experiments.all_experiments())
+    lines = ["experiments: each is a config section [NAME] and an --only choice; its keys, defaults and ranges:"]
+    for e in experiments.all_experiments():
+        lines.append(f"  {e.name}: {e.summary}")
+        lines += [f"      {line}" for line in describe_section(e.config)]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,7 +61,7 @@ def test_a_cpu_call_batch_is_fitted_to_available_ram(tmp_path, monkeypatch):
     large = load_model(str(make_tiny_model(tmp_path / "l", channels=3, size=64)), device="cpu")
     per_image = cpu_call_bytes(small.unet, (3, 16, 16), torch.float32)
     assert cpu_call_bytes(large.unet, (3, 64, 64), torch.float32) > 8 * per_image  # 16 times the pixels
-    monkeypatch.setattr(memory, "available_ram", lambda: 10 * per_image + 1000)
+    monkeypatch.setattr(memory, "available_ram", lambda: int(10 * memory.CPU_RUN_FACTOR * per_image) + 1000)
     assert call_batch_for(small.unet, (3, 16, 16), small.device, small.dtype, 64, host_reserve=1000) == 8
     assert call_batch_for(small.unet, (3, 16, 16), small.device, small.dtype, 4) == 4  # never above max_batch
     context = Context(model=small, max_batch=64, host_reserve=1000)

@@ -239,5 +239,7 @@ def describe_section(cls: type) -> list[str]:
         meta, default = spec.metadata, getattr(cls(), spec.name)
         allowed = ", ".join(meta["choices"]) if meta.get("choices") else (
             f"{meta['low']} to {meta['high']}" if meta.get("low") is not None else _type_name(hints[spec.name]))
+        if meta.get("relative"):
+            allowed = f"fractions of the image side, or {allowed} px"
         lines.append(f"{spec.name} = {_show(default)}  ({allowed}){'; ' + meta['help'] if meta.get('help') else ''}")
     return lines
