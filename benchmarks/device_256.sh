@@ -13,7 +13,17 @@ from memory import narrow_256px_model
 narrow_256px_model(Path("/tmp/narrow256"))
 PY
 python3 -m generate precompute --config default --model /tmp/narrow256 --runs /tmp/r256 --device ${DEVICE:-cuda} --dry-run 2>&1 | tee "$OUT/estimate-256.txt"
-/usr/bin/time -v python3 -m generate precompute --config default --model /tmp/narrow256 --runs /tmp/r256 --device ${DEVICE:-cuda} --quiet > "$OUT/run-256.txt" 2>&1
-grep -E "model calls|Maximum resident|Elapsed" "$OUT/run-256.txt"
+python3 - > "$OUT/run-256.txt" 2>&1 <<PY
+import resource, runpy, sys, time
+sys.argv = ["generate", "precompute", "--config", "default", "--model", "/tmp/narrow256", "--runs", "/tmp/r256",
+            "--device", "${DEVICE:-cuda}", "--quiet"]
+start = time.time()
+try:
+    runpy.run_module("generate", run_name="__main__")
+except SystemExit:
+    pass
+print(f"wall {time.time() - start:.1f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+PY
+cat "$OUT/run-256.txt"
 du -sh /tmp/r256/*/* | tee -a "$OUT/run-256.txt"
 python3 -m generate verify --runs /tmp/r256 | tail -1
