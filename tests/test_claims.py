@@ -12,7 +12,9 @@ import copy
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from generate.precompute.config import load_config
 from generate import experiments
@@ -20,7 +22,7 @@ from generate.site import claims
 from generate.site.build import page_context
 from generate.site.pages import environment
 from generate.site.runs import Run, latest_runs
-from site_support import default_runs
+from site_support import default_runs, frame_file
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = load_config("default").models
@@ -45,6 +47,32 @@ def _copy_run(run: Run, **manifest_changes) -> Run:
 
 
 # -- forward and backward ------------------------------------------------------------------------
+
+def _as_signal(run: Run, file: str) -> np.ndarray:
+    with Image.open(run.folder / file) as image:
+        return np.asarray(image, dtype=np.float64) / 127.5 - 1.0
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_the_level_of_a_different_picture_is_read_off_the_frames(chosen, facts, slug):
+    """The page's answer to "how much noise makes a different picture": recomputed here from the frame
+    files (each level's reconstruction against the original), not from the manifest's metrics."""
+    run, fb = chosen[(slug, "forward_backward")], facts[slug]["forward_backward"]
+    steps = int(run.manifest["axes"]["steps"])
+    original = _as_signal(run, frame_file(run.manifest, "original"))
+    distances = [float(np.linalg.norm(_as_signal(run, frame_file(run.manifest, "x", level=k, step=steps - k)) - original))
+                 for k in fb["levels"]]
+    assert np.allclose(distances, [p["distance"] for p in fb["curve"]], rtol=1e-4), slug
+    threshold = 0.5 * fb["typical"]
+    first = max(i for i, d in enumerate(distances) if d >= threshold)  # the cleanest level that is different
+    assert fb["tipping"]["level"] == fb["levels"][first]
+    assert all(d < threshold for d in distances[first + 1:])  # "from every cleaner start, the same picture"
+    assert fb["tipping"]["different_from_here"] == sum(d >= threshold for d in distances[:first + 1])
+    text = _render("forward_backward.md.j2", facts, _figures(chosen, slug))
+    assert f"from a start at ᾱ = **{fb['tipping']['alpha_bar']:.2f}** (level {first + 1} of {steps}" in text
+    assert text.count("<svg class=\"nti-chart nti-fb-chart\"") == 1  # one chart per model with a run
+
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_from_the_noisiest_level_the_reconstruction_is_a_new_image(facts, slug):
@@ -170,10 +198,10 @@ def _render(template: str, facts: dict, figures: dict) -> str:
     return env.get_template(template).render(page_context(figures, [], facts), root="../", page_file="x.md")
 
 
-def _figures(chosen) -> dict:
+def _figures(chosen, model: str = MODELS[0]) -> dict:
     figures = {name: [] for name in experiments.names()}
     for (slug, experiment), run in chosen.items():
-        if slug == MODELS[0]:
+        if slug == model:
             figures[experiment].append({"slug": slug, "label": slug, "size": 32, "channels": 1, "levels": [],
                                         "prediction": "v_prediction", "scales": [], "seeds": []})
     return figures
