@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from site_support import CHROMIUM, built_site, default_site, frame_file, manifests, served
+from site_support import CHROMIUM, built_site, default_site, frame_file, large_site, manifests, served
 
 PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "forward-backward": "forward-backward/",
          "similar-noise": "similar-noise/"}
@@ -31,10 +31,12 @@ LONG_LABEL = " (shipped, trained on Noto Color Emoji, category 'Smileys & Emotio
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 
 
-@pytest.fixture(scope="module", params=["tiny", "default"])
+@pytest.fixture(scope="module", params=["tiny", "default", "large"])
 def build(request, tmp_path_factory):
     """The tiny-model site (16 px, smoke grids) and the default site (both shipped 32-px models,
     every default grid, real labels): the layout must hold for both."""
+    if request.param == "large":  # 256-px frames: previews, half-size panels
+        return dict(large_site(tmp_path_factory), large=True)
     return built_site(tmp_path_factory) if request.param == "tiny" else default_site(tmp_path_factory)
 
 
@@ -234,7 +236,9 @@ def test_every_step_activates_while_scrolling_down_the_page(page, base_url, name
     assert not page.errors, page.errors
 
 
-def test_frames_are_drawn_at_a_whole_number_scale(page, base_url):
+def test_frames_are_drawn_at_a_whole_number_scale(page, base_url, build):
+    """Small frames at a whole multiple of their pixels; 256-px frames at a power-of-two fraction,
+    drawn from their half-size previews one canvas pixel per CSS pixel (1 device pixel per CSS pixel)."""
     least = MIN_SCALE[page.device]
     for name, path in PAGES.items():
         if name == "index":
@@ -248,6 +252,10 @@ def test_frames_are_drawn_at_a_whole_number_scale(page, base_url):
         assert canvases, name
         for c in canvases:
             assert c["frame"], c  # drawn
+            if build.get("large"):
+                assert float(c["scale"]) in (0.5, 0.25, 0.125) and abs(c["css"] - 256 * float(c["scale"])) < 0.01, c
+                assert c["pixels"] == 128 and c["css"] <= c["pixels"], c  # the preview, never stretched
+                continue
             ratio = c["css"] / c["pixels"]
             assert abs(ratio - round(ratio)) < 0.01 and abs(c["cssHeight"] - c["css"]) < 0.01, f"{name} ({page.device}): not a whole-number scale {c}"
             assert int(c["scale"]) == round(ratio), c

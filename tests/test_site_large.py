@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from site_support import frame_file, large_site, manifests, serve, wait_until
+from site_support import frame_file, large_site, manifests, served, wait_until
 
 PAGE_BUDGET = 1_600_000
 LESSONS = ("reverse/", "step-counts/", "forward-backward/", "similar-noise/")
@@ -25,8 +25,7 @@ def large(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base(large):
-    with serve(large["site"], large["port"]) as url:
-        yield url
+    return served(large)  # the session's server of this site (test_browser_layout shares it)
 
 
 def _figure(large, experiment: str) -> dict:
@@ -55,7 +54,7 @@ def test_every_sheet_has_a_half_size_preview_close_to_the_frames(large):
 
 def test_the_triangle_mosaics_use_reduced_cells(large):
     triangle = _figure(large, "forward_backward")["triangle"]
-    assert triangle["cell"] == 64 and triangle["full"]["width"] < 1000
+    assert triangle["cell"] == 32 and triangle["full"]["width"] < 1000
 
 
 def _open(browser, url: str, scale: float = 1):

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 GRID_WIDTH = 340  # px the subsampled grid may take at 1x (a desktop figure column; phones show every other row)
-MAX_CELL = 64  # larger frames (256 px) are shown reduced in the mosaics (pixel means): a full triangle of
+MAX_CELL = 32  # larger frames (256 px) are shown reduced in the mosaics (pixel means), laid out as 32-px ones: a full triangle of
                # 50 x 51 cells of 256 px would be a 13,600-px square picture
 MIN_ROWS, MAX_ROWS = 2, 9  # odd: every other row (the phone view) is then evenly spread too
 
