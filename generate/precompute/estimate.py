@@ -10,6 +10,7 @@ spread over the writer's threads. A run that would take hours on a CPU says so b
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -44,19 +45,19 @@ def probe(model, max_batch: int) -> Probe:
     def timed(batch: int, repeats: int) -> float:
         x = torch.randn((batch, *shape), generator=torch.Generator().manual_seed(0)).to(model.device)
         t = torch.full((batch,), int(t0), dtype=torch.long, device=model.device)
-        best = math.inf
+        times = []
         for _ in range(repeats):
             start = time.perf_counter()
             output = denoiser.denoise(x, t)
             scheduler.step(output, t0, x)
             if model.device.type == "cuda":
                 torch.cuda.synchronize(model.device)
-            best = min(best, time.perf_counter() - start)
-        return best
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)  # the typical call, not the luckiest: the run has neighbours too
 
     timed(1, 1)  # warm-up: first calls allocate and pick kernels
     large = max(2, min(denoiser.call_batch or max_batch, 8))
-    one, many = timed(1, 2), timed(large, 2)
+    one, many = timed(1, 3), timed(large, 3)
     per_image = max(0.0, (many - one) / (large - 1))
     frame = np.random.default_rng(0).integers(0, 256, (model.sample_size, model.sample_size, model.channels), np.uint8)
     start = time.perf_counter()
