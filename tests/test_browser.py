@@ -25,7 +25,6 @@ PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "for
 # figures far below the fold wait (data-defer) until the reader scrolls near them
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
 PAGE_BUDGET = 1_600_000  # bytes of initial transfer per page (the brief's target for the real two-model build)
-PAIR_PANELS = ["n1", "n2", "heat_noise", "o1", "o2", "heat_out"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 

@@ -68,10 +68,6 @@ class Page:
     script: Path              # the figure script: registers NTI.figures[<experiment name>]
     context: Callable[[dict, dict], dict] | None = None  # (figures, facts) -> extra template values
 
-    @property
-    def url(self) -> str:
-        return f"{Path(self.file).stem}/"
-
 
 @dataclass(frozen=True)
 class Experiment:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import math
 import os
 import shutil
 from pathlib import Path
@@ -116,7 +115,3 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
         shutil.copytree(out_dir, entry / "sheets")
         (entry / "figure.json").write_text(json.dumps(figure))  # written last: its presence marks a whole entry
     return figure
-
-
-def finite(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
