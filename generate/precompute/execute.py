@@ -50,7 +50,7 @@ def execute(run: ExperimentRun, config: Config, model, context: Context,
     context.run_dir = run.run_dir
     try:
         for unit in run.units:
-            marker = markers / f"{unit.key}.json"
+            marker = run.marker(unit)
             if marker.is_file() or _reuse(unit, run, marker):
                 on_unit(unit)
                 continue
@@ -65,7 +65,7 @@ def execute(run: ExperimentRun, config: Config, model, context: Context,
         writer.close()
     frames, units = [], []
     for unit in run.units:
-        unit_frames = json.loads((markers / f"{unit.key}.json").read_text())["frames"]
+        unit_frames = json.loads(run.marker(unit).read_text())["frames"]
         units.append({"key": unit.key, "hash": unit.hash, "frames": len(unit_frames)})
         frames.extend(unit_frames)
     manifest = {

@@ -91,6 +91,14 @@ class ExperimentRun:
     key: str
     cached: bool = False
 
+    def marker(self, unit: Unit) -> Path:
+        """The file that says a unit's frames are all on disk (and lists them)."""
+        return self.run_dir / "units" / f"{unit.key}.json"
+
+    def missing_units(self) -> list[Unit]:
+        """Units still to compute: none for a finished run, those without a marker otherwise."""
+        return [] if self.cached else [u for u in self.units if not self.marker(u).is_file()]
+
 
 def prepare(experiment: Experiment, config: Config, model, runs: Path) -> ExperimentRun:
     """Validate against the model, plan the units and hash them; nothing is written."""

@@ -13,7 +13,7 @@ from ..core.loading import load_model
 from ..errors import UsageError
 from .config import Config
 from .context import Context
-from .estimate import cost, probe, report
+from .estimate import Probe, cost, probe, report
 from .execute import execute
 from .lock import RunsLock
 from .plan import prepare
@@ -43,40 +43,34 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
             model.unet = torch.compile(model.unet)
         # Plan (and so validate against the model) before anything is written.
         runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
-        planned = _estimate(runs_of, config, model, log)
+        planned, found = _estimate(runs_of, config, model, log)
         if dry_run:
             results += [dict(vars(c), experiment=c.name, model=model.slug, cached=False) for c in planned]
             continue
         with RunsLock(runs):
-            results += _execute_all(runs_of, config, model, progress, log)
+            results += _execute_all(runs_of, config, model, progress, log, found.call_batch if found else 0)
     return results
 
 
-def _missing_units(run) -> list:
-    """Units of a run still to compute: none for a finished run, those without a marker otherwise."""
-    if run.cached:
-        return []
-    return [u for u in run.units if not (run.run_dir / "units" / f"{u.key}.json").is_file()]
-
-
-def _estimate(runs_of: list, config: Config, model, log) -> list:
+def _estimate(runs_of: list, config: Config, model, log) -> tuple[list, Probe | None]:
     """Probe the model and log the cost of what is missing (nothing at all when everything is done)."""
-    todo = [(run.name, _missing_units(run)) for run in runs_of]
+    todo = [(run.name, run.missing_units()) for run in runs_of]
     if not any(units for _, units in todo):
-        return []
+        return [], None
     found = probe(model, config.run.max_batch)
     costs = [cost(name, units, found) for name, units in todo if units]
     for line in report(model, costs, found):
         log(line)
-    return costs
+    return costs, found
 
 
-def _execute_all(runs_of: list, config: Config, model, progress: bool, log) -> list[dict]:
+def _execute_all(runs_of: list, config: Config, model, progress: bool, log, call_batch: int = 0) -> list[dict]:
+    """`call_batch`: the probe's, already fitted to memory (0: fit it at the first call)."""
     results = []
     todo = [run for run in runs_of if not run.cached]
     total = sum(unit.images for run in todo for unit in run.units)
     bar = tqdm(total=total, unit="img", disable=not progress or not total, dynamic_ncols=True, desc=model.slug)
-    context = Context(model=model, max_batch=config.run.max_batch, on_calls=bar.update)
+    context = Context(model=model, max_batch=config.run.max_batch, on_calls=bar.update, call_batch=call_batch)
     say = bar.write if progress else log
     for run in runs_of:
         if run.cached:
