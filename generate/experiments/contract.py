@@ -35,6 +35,12 @@ def setting(default: Any, *, low: float | None = None, high: float | None = None
     return field(default=default, metadata=meta)
 
 
+def resolve_length(value: int | float, side: int) -> int:
+    """A length as pixels: integers are pixels already; a fraction f of the side is f * side rounded,
+    halves up (0.125 of 28 px is 3.5, so 4 px; Python's round() would send 4.5 to 4, not 5)."""
+    return value if isinstance(value, int) else int(value * side + 0.5)
+
+
 @dataclass(frozen=True)
 class Panel:
     """One kind of frame of an experiment.

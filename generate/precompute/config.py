@@ -97,12 +97,6 @@ def _check_lengths(where: str, value: Any, kind: Any, meta: dict) -> list:
     return value
 
 
-def resolve_length(value: int | float, side: int) -> int:
-    """A length as pixels: integers are pixels already; a fraction f of the side is f * side rounded,
-    halves up (0.125 of 28 px is 3.5, so 4 px; Python's round() would send 4.5 to 4, not 5)."""
-    return value if isinstance(value, int) else int(value * side + 0.5)
-
-
 def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
     if meta.get("relative"):
         return _check_lengths(where, value, kind, meta)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from ...errors import UsageError
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, setting
+from ..contract import Experiment, Page, Panel, resolve_length, setting
 
 NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
 OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
@@ -35,8 +35,6 @@ class PatchNoiseConfig:
 
 def in_pixels(cfg: PatchNoiseConfig, image_size: int) -> PatchNoiseConfig:
     """Sizes and positions in pixels for this image size: 0.125 of 32 px is 4 px, of 256 px 32 px."""
-    from ...precompute.config import resolve_length
-
     return replace(cfg, sizes=[resolve_length(s, image_size) for s in cfg.sizes],
                    positions=[[resolve_length(c, image_size) for c in p] for p in cfg.positions])
 
