@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -48,6 +49,8 @@ def _cmd_precompute(args: argparse.Namespace) -> int:
     results = precompute(config, Path(args.runs), models=[args.model] if args.model else None,
                          only=args.only, device=args.device, dtype=args.dtype,
                          allow_pickle=args.allow_pickle, progress=not args.quiet, dry_run=args.dry_run)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # one of several processes (torchrun, accelerate launch): the main one reports
     if args.dry_run:
         print(f"dry run: nothing computed or written under {args.runs}")
         return 0

@@ -231,6 +231,6 @@ scales = [0.0, 0.5, 1.0]
 
 
 def tree_bytes(runs: Path) -> dict[str, bytes]:
-    """Every file of a runs folder but the timings (run.json) and the lock: what must be byte-identical."""
+    """Every file of a runs folder but the timings (run.json): what must be byte-identical."""
     return {str(p.relative_to(runs)): p.read_bytes() for p in sorted(runs.rglob("*"))
-            if p.is_file() and p.name not in ("run.json", ".lock")}
+            if p.is_file() and p.name != "run.json"}

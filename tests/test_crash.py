@@ -1,4 +1,4 @@
-"""Crash safety and one writer: real processes killed with SIGKILL, a second writer refused."""
+"""Crash safety: real processes killed with SIGKILL, then finished; the runs folder stays confined."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from site_support import REPO, SMALL, tree_bytes
 from generate.errors import UsageError
-from generate.precompute.lock import RunsLock
 
 KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each restarted process
 
@@ -40,15 +39,6 @@ def test_killed_many_times_then_finished_equals_an_uninterrupted_run(tmp_path, t
     assert final.returncode == 0, final.stderr
     assert tree_bytes(tmp_path / "runs") == tree_bytes(tmp_path / "reference")
     assert not list((tmp_path / "runs").rglob("*.tmp"))
-
-
-def test_a_second_writer_is_refused_with_a_clear_message(tmp_path):
-    with RunsLock(tmp_path):
-        with pytest.raises(UsageError, match="another precompute .* is writing to this runs folder"):
-            with RunsLock(tmp_path):
-                pass
-    with RunsLock(tmp_path):  # released after the first one ended
-        pass
 
 
 def test_run_folders_may_not_leave_the_runs_folder(tmp_path, tiny_rgb):

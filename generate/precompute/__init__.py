@@ -6,8 +6,9 @@
     context.py   what a unit's compute gets: the batched denoiser, read_frame, note_seconds
     writer.py    PNG encoding and atomic writes on a thread pool, with back-pressure
     encoding.py  the PNG settings (part of every run key)
-    lock.py      one precompute per runs folder
-    run.py       `precompute()`: every experiment of every model, one progress bar
+    claims.py    per-unit claims: many processes (torchrun, accelerate, machines) share one runs folder
+    world.py     the processes of this precompute, as torchrun or accelerate launched them
+    run.py       `precompute()`: every experiment of every model, units claimed costliest first, one progress bar
 
 Importing this package needs no torch (config.py is read by the site stage's tests and tools too);
 `precompute` itself is imported on first use.

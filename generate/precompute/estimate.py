@@ -77,18 +77,27 @@ class Cost:
     disk_bytes: int = 0
 
 
+def unit_calls(unit, found: Probe) -> int:
+    """Model calls of a unit: each of its reverse steps in calls of at most the device's call batch."""
+    steps = unit.calls or (math.ceil(unit.images / found.call_batch) if unit.images else 0)
+    per_step = unit.images / steps if steps else 0
+    return steps * max(1, math.ceil(per_step / found.call_batch)) if steps else 0
+
+
+def unit_seconds(unit, found: Probe) -> float:
+    """Expected seconds of a unit here: what orders the units among processes (costliest first)."""
+    return (unit_calls(unit, found) * found.per_call + unit.images * found.per_image
+            + unit.frames * found.encode / default_workers())
+
+
 def cost(name: str, units: list, found: Probe) -> Cost:
     """What the given units need: calls at the device's call batch, images, frames, disk, seconds."""
     total = Cost(name)
-    workers = default_workers()
     for unit in units:
-        steps = unit.calls or (math.ceil(unit.images / found.call_batch) if unit.images else 0)
-        per_step = unit.images / steps if steps else 0
-        calls = steps * max(1, math.ceil(per_step / found.call_batch)) if steps else 0
-        total.calls += calls
+        total.calls += unit_calls(unit, found)
         total.images += unit.images
         total.frames += unit.frames
-        total.seconds += calls * found.per_call + unit.images * found.per_image + unit.frames * found.encode / workers
+        total.seconds += unit_seconds(unit, found)
         total.disk_bytes += unit.frames * found.frame_bytes
     return total
 
@@ -107,19 +116,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def report(model, costs: list[Cost], found: Probe) -> list[str]:
-    """The lines printed before the first model call."""
+def report(model, costs: list[Cost], found: Probe, processes: int = 1) -> list[str]:
+    """The lines printed before the first model call (times for one process of `processes`)."""
     lines = [f"estimate for {model.slug} on {model.device.type} (probe: {found.per_call * 1000:.1f} ms per call "
-             f"+ {found.per_image * 1000:.1f} ms per image, {found.call_batch} images per call):"]
+             f"+ {found.per_image * 1000:.1f} ms per image, {found.call_batch} images per call)"
+             + (f", shared by {processes} processes like this one:" if processes > 1 else ":")]
     total = Cost("total")
     for c in costs:
         for key in ("calls", "images", "frames", "seconds", "disk_bytes"):
             setattr(total, key, getattr(total, key) + getattr(c, key))
     for c in [*costs, total] if len(costs) > 1 else costs:
         lines.append(f"  {c.name:<18} {c.calls:>7,} model calls {c.images:>9,} images {c.frames:>9,} frames "
-                     f"(up to {_size(c.disk_bytes)})  ~{_duration(c.seconds)}")
-    if total.seconds > LONG_SECONDS and model.device.type == "cpu":
-        lines.append(f"  This takes about {_duration(total.seconds)} on this CPU. On a GPU it is minutes "
+                     f"(up to {_size(c.disk_bytes)})  ~{_duration(c.seconds / processes)}")
+    if total.seconds / processes > LONG_SECONDS and model.device.type == "cpu":
+        lines.append(f"  This takes about {_duration(total.seconds / processes)} on this CPU. On a GPU it is minutes "
                      "(--device cuda); or use a smaller config (--config smoke, fewer seeds or steps), "
                      "or run part of it with --only EXPERIMENT.")
     return lines

@@ -1,9 +1,11 @@
-"""Execute a planned experiment: compute the missing units, reuse finished ones, write the manifest.
+"""Execute a planned experiment, one unit at a time: compute it or reuse it; then write the manifest.
 
-A unit is the grain of resumption: when its last frame is on disk, a marker file with its frame
-records is written atomically. A restarted run skips units that have a marker and recomputes the
-rest with the same batch composition, so the bytes equal those of an uninterrupted run. Frames are
-PNG-encoded and written by a small thread pool while the model keeps computing (`writer.py`).
+A unit is the grain of resumption and of sharing between processes: when its last frame is on
+disk, a marker file with its frame records is written atomically. A restarted run, or another
+process, skips units that have a marker and computes the rest with the same batch composition (the
+plan's, never the number of processes'), so the bytes equal those of one uninterrupted run. Frames
+are PNG-encoded and written by a small thread pool while the model keeps computing (`writer.py`).
+Which process computes which unit is decided in run.py, through claims (claims.py).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import torch
 
 from ..atomic import remove_stale_temps, write_bytes_atomic, write_json_atomic
 from ..manifest import SCHEMA, frames_digest
-from .config import Config
 from .context import Context
-from .plan import ExperimentRun, Unit, round_metric
+from .claims import Claims, claim_file
+from .plan import ExperimentRun, Unit
 from .writer import FrameWriter
 
 
@@ -37,61 +39,124 @@ def environment(model) -> dict:
             "dtype": str(model.dtype).removeprefix("torch.")}
 
 
-def execute(run: ExperimentRun, config: Config, model, context: Context,
-            on_unit: Callable[[Unit], None] = lambda u: None) -> dict:
-    """Compute the missing units of one experiment, then write its manifest. Returns timings."""
-    started = time.time()
-    if run.run_dir.is_dir():
-        remove_stale_temps(run.run_dir)  # left by a killed run; we hold the runs lock
-    markers = run.run_dir / "units"
-    writer = FrameWriter(run.run_dir, round_metric)
-    calls_before, images_before, sizes_before = context.calls, context.images, Counter(context.batch_sizes)
-    context.seconds_by_part.clear()
+def compute_unit(run: ExperimentRun, unit: Unit, context: Context, writer: FrameWriter, rank: int,
+                 on_written: Callable[[], None]) -> dict:
+    """Compute one unit (or link it from a finished sibling run); its marker follows its frames.
+
+    Returns the unit's work record (who computed it, model calls, images, seconds), which also goes
+    into the marker so that run.json can sum the work of every process that took part."""
+    started_ns, started = time.time_ns(), time.perf_counter()
+    work = {"rank": rank, "host": platform.node(), "started_ns": started_ns}
+    if _reuse(unit, run, run.marker(unit), dict(work, reused=True)):
+        on_written()
+        return dict(work, reused=True, images=0, calls=0, seconds=0.0)
+    calls, images, sizes = context.calls, context.images, Counter(context.batch_sizes)
+    parts = Counter(context.seconds_by_part)
     context.run_dir = run.run_dir
+    frames_of_unit = writer.unit(run.run_dir)
+    unit.compute(context, frames_of_unit.emit)
+    work.update(calls=context.calls - calls, images=context.images - images,
+                seconds=round(time.perf_counter() - started, 3), finished_ns=time.time_ns(),
+                images_per_call={str(k): v for k, v in sorted((context.batch_sizes - sizes).items())},
+                seconds_by_part={k: round(v, 3) for k, v in sorted((context.seconds_by_part - parts).items())},
+                call_batch=context.call_batch)
+    frames_of_unit.finish(run.marker(unit), unit.key, work, on_written)
+    writer.raise_first_error()
+    return work
+
+
+def finish_run(run: ExperimentRun, model, claims: Claims) -> bool:
+    """Write the manifest and run.json once every unit's marker is on disk; True if this process did.
+
+    Whichever process sees the last marker first writes it (the manifest is claimed like a unit);
+    the markers and claims are then removed. Nothing in the manifest says how many processes, which
+    hosts or how long: those go to run.json, so the manifest's bytes are the same however it was run."""
+    manifest_path = run.run_dir / "manifest.json"
+    if manifest_path.is_file() or run.missing_units():
+        return False
+    claim = claim_file(run.run_dir, "manifest")
+    if not claims.take(claim):
+        return False
     try:
+        if manifest_path.is_file():
+            return False
+        remove_stale_temps(run.run_dir)  # every unit is done: any temp file is a killed writer's
+        frames, units, works = [], [], []
         for unit in run.units:
-            marker = run.marker(unit)
-            if marker.is_file() or _reuse(unit, run, marker):
-                on_unit(unit)
-                continue
-            if unit.reads_frames:
-                writer.drain()  # the earlier units' frames are on disk before this one reads them
-            frames_of_unit = writer.unit()
-            unit.compute(context, frames_of_unit.emit)
-            frames_of_unit.finish(marker, unit.key)
-            writer.raise_first_error()
-            on_unit(unit)
+            marker = json.loads(run.marker(unit).read_text())
+            units.append({"key": unit.key, "hash": unit.hash, "frames": len(marker["frames"])})
+            frames.extend(marker["frames"])
+            works.append(marker.get("work", {}))
+        manifest = {
+            "schema": SCHEMA, "experiment": run.name, "run_key": run.key,
+            "config": asdict(run.section), "model": dict(model.identity, label=model.label, slug=model.slug),
+            "scheduler": run.scheduler, "environment": environment(model), "axes": run.describe,
+            "units": units, "frames": frames, "frames_sha256": frames_digest(frames),
+        }
+        # The manifest last: it is what says "finished" (a kill before it leaves the markers to redo it).
+        write_json_atomic(run.run_dir / "run.json", run_record(run.name, works, [u.key for u in run.units]))
+        write_json_atomic(manifest_path, manifest)
+        tidy(run.run_dir, keep=claim)
     finally:
-        writer.close()
-    frames, units = [], []
-    for unit in run.units:
-        unit_frames = json.loads(run.marker(unit).read_text())["frames"]
-        units.append({"key": unit.key, "hash": unit.hash, "frames": len(unit_frames)})
-        frames.extend(unit_frames)
-    manifest = {
-        "schema": SCHEMA, "experiment": run.name, "run_key": run.key,
-        "config": asdict(run.section), "model": dict(model.identity, label=model.label,
-                                                                        slug=model.slug),
-        "scheduler": run.scheduler, "environment": environment(model), "axes": run.describe,
-        "units": units, "frames": frames, "frames_sha256": frames_digest(frames),
-    }
-    write_json_atomic(run.run_dir / "manifest.json", manifest)
-    timings = {"experiment": run.name, "seconds": round(time.time() - started, 3),
-               "model_calls": context.calls - calls_before, "images": context.images - images_before,
-               "images_per_call": {str(k): v for k, v in sorted((context.batch_sizes - sizes_before).items())},
-               "call_batch": context.call_batch,
-               "seconds_by_part": {k: round(v, 3) for k, v in sorted(context.seconds_by_part.items())},
-               "frames_queued_peak_mb": round(writer.peak_waiting / 2**20, 1),
-               "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "finished_ns": time.time_ns(), "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
-    write_json_atomic(run.run_dir / "run.json", timings)
-    for marker in markers.glob("*.json"):
-        marker.unlink()
-    markers.rmdir() if markers.is_dir() else None
-    return timings
+        claims.release(claim)
+    tidy(run.run_dir)
+    return True
 
 
-def _reuse(unit: Unit, run: ExperimentRun, marker: Path) -> bool:
+def tidy(run_dir: Path, keep: Path | None = None) -> None:
+    """Remove what only an unfinished run needs (markers, claims, temp files) from a finished one.
+
+    Also for runs found finished: a process killed between its manifest and this leaves them."""
+    remove_stale_temps(run_dir)
+    for folder in (run_dir / "units", run_dir / "claims"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path != keep:
+                path.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # `keep`, or a late claim of a process that has not seen the manifest yet (it removes its own)
+
+
+def run_record(name: str, works: list[dict], keys: list[str]) -> dict:
+    """run.json: the work of every process on this run's units (`keys`), summed, and per process."""
+    computed = [w for w in works if w and not w.get("reused")]
+    sizes, parts, processes = Counter(), Counter(), {}
+    for work in computed:
+        sizes.update({k: v for k, v in work.get("images_per_call", {}).items()})
+        parts.update(work.get("seconds_by_part", {}))
+        who = processes.setdefault((work.get("host", "?"), work.get("rank", 0)),
+                                   {"host": work.get("host", "?"), "rank": work.get("rank", 0),
+                                    "units": 0, "model_calls": 0, "images": 0, "seconds": 0.0})
+        who["units"] += 1
+        who["model_calls"] += work.get("calls", 0)
+        who["images"] += work.get("images", 0)
+        who["seconds"] = round(who["seconds"] + work.get("seconds", 0.0), 3)
+    started = [w["started_ns"] for w in computed if "started_ns" in w]
+    finished = [w["finished_ns"] for w in computed if "finished_ns" in w]
+    return {"experiment": name,
+            "seconds": round(sum(w.get("seconds", 0.0) for w in computed), 3),  # process-seconds of compute
+            "wall_seconds": round((max(finished) - min(started)) / 1e9, 3) if started and finished else 0.0,
+            "model_calls": sum(w.get("calls", 0) for w in computed),
+            "images": sum(w.get("images", 0) for w in computed),
+            "images_per_call": {k: sizes[k] for k in sorted(sizes, key=int)},
+            "call_batch": max((w.get("call_batch", 0) for w in computed), default=0),
+            "seconds_by_part": {k: round(v, 3) for k, v in sorted(parts.items())},
+            "units": {"computed": len(computed), "reused": sum(1 for w in works if w.get("reused")),
+                      "total": len(works)},
+            "processes": sorted(processes.values(), key=lambda p: (p["host"], p["rank"])),
+            # When each unit ran and where (seconds from the first start): how evenly processes shared it.
+            "timeline": [{"unit": key, "host": w.get("host", "?"), "rank": w.get("rank", 0),
+                          "start": round((w["started_ns"] - min(started)) / 1e9, 3), "seconds": w.get("seconds", 0.0),
+                          "started_ns": w["started_ns"]}
+                         for key, w in zip(keys, works) if w and not w.get("reused") and "started_ns" in w],
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "finished_ns": time.time_ns(),
+            "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
+
+
+def _reuse(unit: Unit, run: ExperimentRun, marker: Path, work: dict) -> bool:
     """Take a unit's frames from a finished sibling run that computed the very same unit.
 
     Same unit hash means the same cells, model, scheduler, device and batch composition, so the
@@ -114,7 +179,7 @@ def _reuse(unit: Unit, run: ExperimentRun, marker: Path) -> bool:
                     break
                 for record, source in zip(records, sources):
                     _link_atomic(source, run.run_dir / record["file"])
-                write_json_atomic(marker, {"unit": unit.key, "frames": records})
+                write_json_atomic(marker, {"unit": unit.key, "frames": records, "work": work})
                 return True
             start += entry.get("frames", 0)
     return False

@@ -9,6 +9,7 @@ hash names everything that decides the bytes of its frames, and the run key name
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -60,11 +61,19 @@ def _hash(value: Any) -> str:
 
 
 def _computation(config: Config, model) -> dict:
-    """What, besides the grid itself, decides the bytes of a frame."""
+    """What, besides the grid itself, decides the bytes of a frame.
+
+    Not the number of processes (units are the same however many share them), but on a CPU the
+    threads of each process: oneDNN splits some convolutions' sums by thread, so 1 and 2 threads
+    differ by about 1e-6, which flips a PNG level now and then (measured: 1 frame of the smoke
+    grid's 110). torchrun gives each worker one thread unless OMP_NUM_THREADS says otherwise."""
+    import torch
+
+    threads = {"cpu_threads": torch.get_num_threads()} if model.device.type == "cpu" else {}
     return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config,
             "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
             "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS,
-            "memory_format": "channels_last"}
+            "memory_format": "channels_last", **threads}
 
 
 def run_key(experiment: str, config: Config, model, revision: int = 0, section: Any = None) -> str:
@@ -95,9 +104,22 @@ class ExperimentRun:
         """The file that says a unit's frames are all on disk (and lists them)."""
         return self.run_dir / "units" / f"{unit.key}.json"
 
+    def finished(self) -> bool:
+        """Its manifest is written (by this process or any other): nothing left to do."""
+        return (self.run_dir / "manifest.json").is_file()
+
     def missing_units(self) -> list[Unit]:
-        """Units still to compute: none for a finished run, those without a marker otherwise."""
-        return [] if self.cached else [u for u in self.units if not self.marker(u).is_file()]
+        """Units still to compute: none for a finished run, those without a marker otherwise.
+        One listing of the markers folder, not a stat per unit (grids may have thousands)."""
+        if self.cached:
+            return []
+        try:
+            done = {name[:-5] for name in os.listdir(self.run_dir / "units") if name.endswith(".json")}
+        except FileNotFoundError:
+            done = set()
+        # A finished run's markers are removed after its manifest is written: look at it last.
+        missing = [u for u in self.units if u.key not in done]
+        return [] if missing and self.finished() else missing
 
 
 def prepare(experiment: Experiment, config: Config, model, runs: Path) -> ExperimentRun:

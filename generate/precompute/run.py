@@ -1,7 +1,17 @@
-"""`python -m generate precompute`: config -> runs. Every experiment of every model, batched."""
+"""`python -m generate precompute`: config -> runs. Every experiment of every model, batched.
+
+One process, or many: under `torchrun` or `accelerate launch` every process plans the same units
+(the plan depends on the config, never on the number of processes), then takes units one at a
+time, the costliest first, through claims in the runs folder (claims.py). A process that runs
+out of units to claim waits for the others' last units, so none idles for longer than one unit
+while work is left (list scheduling). The manifest of an experiment is written by whichever
+process sees its last unit done. Independent launches on several machines sharing one runs
+folder cooperate the same way.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -11,12 +21,16 @@ from tqdm import tqdm
 from .. import experiments
 from ..core.loading import load_model
 from ..errors import UsageError
+from .claims import Claims, claim_file
 from .config import Config
 from .context import Context
-from .estimate import Probe, cost, probe, report
-from .execute import execute
-from .lock import RunsLock
-from .plan import prepare
+from .estimate import Probe, cost, probe, report, unit_seconds
+from .execute import compute_unit, finish_run, tidy
+from .plan import ExperimentRun, prepare, round_metric
+from .world import World, join, leave
+from .writer import FrameWriter
+
+POLL = 0.25  # seconds between looks at the runs folder while other processes hold the last units
 
 
 def precompute(config: Config, runs: Path, models: list[str] | None = None, only: list[str] | None = None,
@@ -30,60 +44,154 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
     for name in names:
         if name not in experiments.names():
             raise UsageError(f"--only {name!r}: unknown experiment; allowed: {', '.join(experiments.names())}")
-    results = []
-    for spec in models or config.models:
-        loaded_at = time.time()
-        where = f"--model {spec}" if models else f"{config.source}: models entry {spec!r}"
-        model = load_model(spec, device or config.run.device, dtype or config.run.dtype,
-                           allow_pickle=allow_pickle, where=where)
-        log(f"model {model.label}: {model.channels} channel(s), {model.sample_size} px, "
-            f"{model.scheduler_config.get('prediction_type', 'epsilon')}, on {model.device} "
-            f"{str(model.dtype).removeprefix('torch.')} (loaded in {time.time() - loaded_at:.1f} s)")
-        if config.run.compile:
-            model.unet = torch.compile(model.unet)
-        # Plan (and so validate against the model) before anything is written.
-        runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
-        planned, found = _estimate(runs_of, config, model, log)
-        if dry_run:
-            results += [dict(vars(c), experiment=c.name, model=model.slug, cached=False) for c in planned]
-            continue
-        with RunsLock(runs):
-            results += _execute_all(runs_of, config, model, progress, log, found.call_batch if found else 0)
+    world = join()
+    say = log if world.main else (lambda line: None)
+    results, clean = [], False
+    try:
+        for spec in models or config.models:
+            loaded_at = time.time()
+            where = f"--model {spec}" if models else f"{config.source}: models entry {spec!r}"
+            model = load_model(spec, world.device(device or config.run.device), dtype or config.run.dtype,
+                               allow_pickle=allow_pickle, where=where)
+            say(f"model {model.label}: {model.channels} channel(s), {model.sample_size} px, "
+                f"{model.scheduler_config.get('prediction_type', 'epsilon')}, on {model.device} "
+                f"{str(model.dtype).removeprefix('torch.')} (loaded in {time.time() - loaded_at:.1f} s)"
+                + (f", {world.size} processes" if world.grouped else ""))
+            if config.run.compile:
+                model.unet = torch.compile(model.unet)
+            # Plan (and so validate against the model) before anything is written.
+            runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
+            planned, found = _estimate(runs_of, config, model, say, world)
+            if dry_run:
+                results += [dict(vars(c), experiment=c.name, model=model.slug, cached=False) for c in planned]
+                continue
+            results += _execute_all(runs_of, config, model, progress, say, world, found)
+        clean = True
+    finally:
+        leave(world, wait=clean)
     return results
 
 
-def _estimate(runs_of: list, config: Config, model, log) -> tuple[list, Probe | None]:
+def _estimate(runs_of: list, config: Config, model, log, world: World) -> tuple[list, Probe | None]:
     """Probe the model and log the cost of what is missing (nothing at all when everything is done)."""
     todo = [(run.name, run.missing_units()) for run in runs_of]
     if not any(units for _, units in todo):
         return [], None
     found = probe(model, config.run.max_batch)
     costs = [cost(name, units, found) for name, units in todo if units]
-    for line in report(model, costs, found):
+    for line in report(model, costs, found, processes=world.size):
         log(line)
     return costs, found
 
 
-def _execute_all(runs_of: list, config: Config, model, progress: bool, log, call_batch: int = 0) -> list[dict]:
-    """`call_batch`: the probe's, already fitted to memory (0: fit it at the first call)."""
-    results = []
+def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: bool, log, world: World,
+                 found: Probe | None) -> list[dict]:
+    """Take units until every run of this model has its manifest; one progress bar for all processes."""
     todo = [run for run in runs_of if not run.cached]
-    total = sum(unit.images for run in todo for unit in run.units)
-    bar = tqdm(total=total, unit="img", disable=not progress or not total, dynamic_ncols=True, desc=model.slug)
-    context = Context(model=model, max_batch=config.run.max_batch, on_calls=bar.update, call_batch=call_batch)
-    say = bar.write if progress else log
+    pending = [(run, unit) for run in todo for unit in run.missing_units()]
+    # The costliest first, so the last units to finish are short ones (and processes end together).
+    if found:
+        pending.sort(key=lambda item: -unit_seconds(item[1], found))
+    counter = f"images/{model.slug}"
+    bar = tqdm(total=sum(unit.images for _, unit in pending), unit="img", dynamic_ncols=True, desc=model.slug,
+               disable=not (progress and world.main) or not pending)
+
+    def on_calls(images: int) -> None:
+        bar.update(world.add(counter, images) - bar.n if world.grouped else images)
+
+    context = Context(model=model, max_batch=config.run.max_batch, on_calls=on_calls,
+                      call_batch=found.call_batch if found else 0)
+    writer = FrameWriter(None, round_metric)
+    claims = Claims(rank=world.rank)
+    mine = {"rank": world.rank, "host": world.host, "device": str(model.device), "units": 0, "model_calls": 0,
+            "images": 0, "seconds": 0.0, "waited": 0.0}
+    announced: set[str] = set()
+    say = bar.write if not bar.disable else log
     for run in runs_of:
         if run.cached:
-            results.append({"experiment": run.name, "model": model.slug, "cached": True, "model_calls": 0,
-                            "images": 0, "seconds": 0.0, "run_dir": str(run.run_dir)})
+            tidy(run.run_dir)
             say(f"  {run.name}: up to date ({run.run_dir})")
+    try:
+        while True:
+            pending = _still_missing(pending)
+            for run in todo:
+                finish_run(run, model, claims)
+                if run.finished() and run.name not in announced:
+                    announced.add(run.name)
+                    _announce(run, say)
+            if all(run.finished() for run in todo):
+                break
+            took = _take_one(pending, claims, lambda run, unit, claim: compute_unit(
+                run, unit, context, writer, world.rank, on_written=lambda: claims.release(claim)))
+            if took is None:
+                writer.raise_first_error()
+                waited = time.perf_counter()
+                time.sleep(POLL)
+                on_calls(0)
+                mine["waited"] += time.perf_counter() - waited
+                continue
+            run, unit, work = took
+            if work.get("reused"):
+                on_calls(unit.images)
+            mine["units"] += 1
+            mine["model_calls"] += work["calls"]
+            mine["images"] += work["images"]
+            mine["seconds"] += work["seconds"]
+        writer.close()
+    finally:
+        claims.close()
+        bar.close()
+    _summarize(world, mine, log)
+    return [_result(run, model) for run in runs_of]
+
+
+def _still_missing(pending: list) -> list:
+    """Drop the units whose markers appeared (from any process), in one listing per run."""
+    missing: dict[int, set[str]] = {}
+    for run, _ in pending:
+        if id(run) not in missing:
+            missing[id(run)] = {u.key for u in run.missing_units()}
+    return [(run, unit) for run, unit in pending if unit.key in missing[id(run)]]
+
+
+def _take_one(pending: list, claims: Claims, compute):
+    """Claim the first unit that is free and ready, compute it; None if there was none."""
+    for run, unit in pending:
+        if unit.reads_frames and any(u.key != unit.key for u in run.missing_units()):
+            continue  # it reads the frames of the run's other units: wait until they are all on disk
+        claim = claim_file(run.run_dir, unit.key)
+        if not claims.take(claim):
             continue
-        done = iter(range(1, len(run.units) + 1))
-        bar.set_postfix_str(f"{run.name} 0/{len(run.units)} units")
-        timings = execute(run, config, model, context, on_unit=lambda unit: bar.set_postfix_str(
-            f"{run.name} {next(done)}/{len(run.units)} units, {context.calls} model calls"))
-        results.append(dict(timings, model=model.slug, cached=False, run_dir=str(run.run_dir)))
-        say(f"  {run.name}: {timings['model_calls']} model calls, {timings['images']} images "
-            f"in {timings['seconds']:.1f} s -> {run.run_dir}")
-    bar.close()
-    return results
+        if unit.key not in {u.key for u in run.missing_units()}:  # done by another process between our look and our claim
+            claims.release(claim)
+            continue
+        try:
+            return run, unit, compute(run, unit, claim)
+        except BaseException:
+            claims.release(claim)
+            raise
+    return None
+
+
+def _announce(run: ExperimentRun, say) -> None:
+    record = json.loads((run.run_dir / "run.json").read_text())
+    say(f"  {run.name}: {record['model_calls']} model calls, {record['images']} images "
+        f"in {record['seconds']:.1f} s of compute -> {run.run_dir}")
+
+
+def _summarize(world: World, mine: dict, log) -> None:
+    """One line per process on the main one, at the end: who did how much, and how long it waited."""
+    records = world.gather(dict(mine, seconds=round(mine["seconds"], 3), waited=round(mine["waited"], 3)))
+    if not world.grouped:
+        return
+    for r in records:
+        log(f"  process {r['rank']} on {r['host']} ({r['device']}): {r['units']} units, {r['model_calls']} "
+            f"model calls, {r['images']} images, {r['seconds']:.1f} s computing, {r['waited']:.1f} s waiting")
+
+
+def _result(run: ExperimentRun, model) -> dict:
+    if run.cached:
+        return {"experiment": run.name, "model": model.slug, "cached": True, "model_calls": 0,
+                "images": 0, "seconds": 0.0, "run_dir": str(run.run_dir)}
+    record = json.loads((run.run_dir / "run.json").read_text())
+    return dict(record, model=model.slug, cached=False, run_dir=str(run.run_dir))

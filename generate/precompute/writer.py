@@ -33,8 +33,9 @@ def default_workers() -> int:
 
 
 class FrameWriter:
-    def __init__(self, run_dir: Path, round_metric: Callable[[float], float | None],
+    def __init__(self, run_dir: Path | None, round_metric: Callable[[float], float | None],
                  workers: int | None = None, budget_bytes: int = BUDGET_BYTES):
+        """`run_dir`: where units write unless `unit()` names another run (one pool serves them all)."""
         self.run_dir, self.round_metric = run_dir, round_metric
         self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(),
                                        thread_name_prefix="frame-writer")
@@ -43,8 +44,8 @@ class FrameWriter:
         self.pending: list[Future] = []
         self.peak_waiting = 0  # the most raw bytes queued at once (benchmarks report it)
 
-    def unit(self) -> "UnitFrames":
-        return UnitFrames(self)
+    def unit(self, run_dir: Path | None = None) -> "UnitFrames":
+        return UnitFrames(self, run_dir or self.run_dir)
 
     def submit(self, work: Callable[[], None], size: int) -> Future:
         with self.room:
@@ -87,8 +88,8 @@ class FrameWriter:
 class UnitFrames:
     """The frames of one unit: `emit` queues one, `finish` writes the unit's marker after them."""
 
-    def __init__(self, writer: FrameWriter):
-        self.writer = writer
+    def __init__(self, writer: FrameWriter, run_dir: Path):
+        self.writer, self.run_dir = writer, run_dir
         self.records: list[dict | None] = []
         self.writes: list[Future] = []
 
@@ -98,7 +99,7 @@ class UnitFrames:
         name, coords = panel.file_of(**coords), panel.coords_of(**coords)
         slot = len(self.records)
         self.records.append(None)
-        run_dir, round_metric = self.writer.run_dir, self.writer.round_metric
+        run_dir, round_metric = self.run_dir, self.writer.round_metric
 
         def write() -> None:
             data = encode_png(image)
@@ -109,12 +110,16 @@ class UnitFrames:
 
         self.writes.append(self.writer.submit(write, image.nbytes))
 
-    def finish(self, marker: Path, key: str) -> None:
+    def finish(self, marker: Path, key: str, work: dict | None = None,
+               on_written: Callable[[], None] = lambda: None) -> None:
+        """Write the unit's marker (its frame records, and `work`: who computed it and at what cost)
+        once all its frames are on disk; then call `on_written` (e.g. release the unit's claim)."""
         def write_marker() -> None:
             # Submitted after the unit's frames, so every one of them has been picked up by a
             # thread; .result() waits for them and re-raises a failed write (then no marker).
             for write in self.writes:
                 write.result()
-            write_json_atomic(marker, {"unit": key, "frames": self.records})
+            write_json_atomic(marker, {"unit": key, "frames": self.records, **({"work": work} if work else {})})
+            on_written()
 
         self.writer.submit(write_marker, 0)

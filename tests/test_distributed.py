@@ -1,0 +1,169 @@
+"""Many processes, one runs folder: torchrun and accelerate launch, faults, claims and balance.
+
+Every launch here is real: `torchrun --nproc_per_node 2` (gloo on the CPU), `accelerate launch`,
+plain processes started side by side. Each process runs with one torch thread, as torchrun gives its
+workers: on a CPU the thread count is part of what decides the bytes (plan.py), the number of
+processes is not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from site_support import REPO, tree_bytes
+from generate.precompute.claims import Claims
+
+BIN = Path(sys.executable).parent
+ONE_THREAD = dict(os.environ, OMP_NUM_THREADS="1")
+
+# Uneven on purpose: a 40-step chain costs 20 times a 2-step one, the triangle's rows differ.
+UNEVEN = """
+models = ["fashion-32"]
+experiments = ["step_counts", "forward_backward", "reverse"]
+[run]
+max_batch = 2
+[step_counts]
+steps = [2, 40]
+seeds = [0, 1, 2, 3]
+[forward_backward]
+steps = 8
+[reverse]
+steps = 6
+seeds = [0, 1, 2, 3]
+"""
+
+
+def _precompute(runs: Path, *launcher: str, config: str = "smoke", env: dict | None = None,
+                quiet: bool = True) -> subprocess.CompletedProcess:
+    command = [*launcher, *([] if launcher else [sys.executable]), "-m", "generate", "precompute",
+               "--config", config, "--runs", str(runs), *(["--quiet"] if quiet else [])]
+    return subprocess.run(command, cwd=REPO, env=env or ONE_THREAD, capture_output=True, text=True, timeout=180)
+
+
+def _torchrun(n: int) -> list[str]:
+    return [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", str(n)]  # standalone: a free port
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("one-process")
+    done = _precompute(runs)
+    assert done.returncode == 0, done.stderr
+    return runs
+
+
+def _run_records(runs: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(runs.rglob("run.json"))]
+
+
+def test_torchrun_two_processes_equal_one_process_byte_for_byte(tmp_path, reference):
+    done = _precompute(tmp_path, *_torchrun(2), quiet=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert tree_bytes(tmp_path) == tree_bytes(reference)
+    records = _run_records(tmp_path)
+    ranks = {p["rank"] for r in records for p in r["processes"]}
+    assert ranks == {0, 1}, "both processes computed units"
+    # The manifest holds nothing of who ran it; run.json does, and its sums are the grid's.
+    assert sum(r["images"] for r in records) == sum(r["images"] for r in _run_records(reference))
+    # One progress bar, on the main process, over the whole grid (both processes' images).
+    total = sum(r["images"] for r in records)
+    bars = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.startswith("fashion-32:")]
+    assert bars and all(f"/{total} " in bar for bar in bars), bars[-3:]
+    assert f"{total}/{total} " in bars[-1]
+    assert "process 0 on" in done.stdout and "process 1 on" in done.stdout
+    assert done.stdout.count("done: 5 frame sets") == 1  # the main process reports, once
+
+
+def test_accelerate_launch_equals_one_process(tmp_path, reference):
+    # `--multi_gpu` is accelerate's torchrun launcher; on a machine without GPUs it runs CPU processes.
+    launcher = [str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no"]
+    done = _precompute(tmp_path, *launcher)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert tree_bytes(tmp_path) == tree_bytes(reference)
+    assert {p["rank"] for r in _run_records(tmp_path) for p in r["processes"]} == {0, 1}
+
+
+def test_a_process_killed_half_way_then_rerun_with_one_process_equals_it(tmp_path, reference):
+    killed = _precompute(tmp_path, *_torchrun(2), env=dict(ONE_THREAD, N2I_CRASH_TEST_KILL_RANK="1",
+                                                          N2I_CRASH_TEST_KILL_AT_WRITE="30"))
+    assert killed.returncode != 0, "rank 1 was to die at its 30th write"
+    markers = list(tmp_path.rglob("units/*.json"))
+    assert markers or list(tmp_path.rglob("manifest.json")), "the finished units stay on disk"
+    assert list(tmp_path.rglob("*.claim")), "the dead processes' claims are left behind"
+    records = [(path.parent.parent, json.loads(path.read_text())["frames"]) for path in markers]
+    records += [(path.parent, json.loads(path.read_text())["frames"]) for path in tmp_path.rglob("manifest.json")]
+    finished = {run / r["file"]: (run / r["file"]).stat().st_ino for run, frames in records for r in frames}
+    resumed = _precompute(tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert tree_bytes(tmp_path) == tree_bytes(reference)
+    assert not list(tmp_path.rglob("*.claim")) and not list(tmp_path.rglob("*.tmp"))
+    # Only what was missing was computed: the finished units' frames are the very same files.
+    assert finished and all(frame.stat().st_ino == inode for frame, inode in finished.items())
+
+
+def test_two_independent_launches_share_one_runs_folder(tmp_path, reference):
+    """Two plain processes (no process group, as on two machines) on one folder: each unit once."""
+    command = [sys.executable, "-m", "generate", "precompute", "--config", "smoke", "--runs", str(tmp_path), "--quiet"]
+    first = subprocess.Popen(command, cwd=REPO, env=ONE_THREAD, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = subprocess.Popen(command, cwd=REPO, env=ONE_THREAD, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for process in (first, second):
+        _, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err.decode()[-3000:]
+    assert tree_bytes(tmp_path) == tree_bytes(reference)
+    records = _run_records(tmp_path)
+    assert sum(r["units"]["computed"] + r["units"]["reused"] for r in records) == \
+        sum(r["units"]["total"] for r in records), "no unit was computed twice"
+
+
+def test_an_uneven_grid_leaves_no_process_idle_longer_than_one_unit(tmp_path):
+    config = tmp_path / "uneven.toml"
+    config.write_text(UNEVEN)
+    done = _precompute(tmp_path / "runs", *_torchrun(2), config=str(config))
+    assert done.returncode == 0, done.stderr[-3000:]
+    timeline = [u for r in _run_records(tmp_path / "runs") for u in r["timeline"]]
+    ends = {}
+    for u in timeline:
+        ends[u["rank"]] = max(ends.get(u["rank"], 0.0), u["started_ns"] / 1e9 + u["seconds"])
+    assert set(ends) == {0, 1}
+    longest = max(u["seconds"] for u in timeline)
+    # List scheduling, costliest first: when one process runs out of units, the other is inside its
+    # last one. (0.5 s: the marker of that last unit, written after its frames, and process start.)
+    assert max(ends.values()) - min(ends.values()) <= longest + 0.5, (ends, longest)
+    seconds = {rank: sum(u["seconds"] for u in timeline if u["rank"] == rank) for rank in ends}
+    assert min(seconds.values()) > 0.25 * max(seconds.values()), seconds
+
+
+def test_claims_are_exclusive_and_a_dead_holder_does_not_keep_them(tmp_path):
+    claim = tmp_path / "claims" / "u.claim"
+    mine, theirs = Claims(heartbeat=0.05), Claims(stale=0.3)
+    try:
+        assert mine.take(claim)
+        assert not theirs.take(claim)
+        time.sleep(0.5)
+        assert not theirs.take(claim), "a claim whose holder beats is never stale"
+        mine.release(claim)
+        assert theirs.take(claim)
+        theirs.release(claim)
+        # A holder on this host whose process is gone: taken over at once.
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        claim.write_text(json.dumps({"host": mine.owner["host"], "pid": int(dead.stdout)}))
+        assert theirs.take(claim)
+        theirs.release(claim)
+        # A holder on another machine that stopped touching its claim: taken over after `stale`.
+        claim.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+        assert not theirs.take(claim)
+        time.sleep(0.4)
+        assert theirs.take(claim)
+        assert json.loads(claim.read_text())["pid"] == os.getpid()
+    finally:
+        mine.close()
+        theirs.close()
