@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -45,7 +45,16 @@ def _precompute(runs: Path, *launcher: str, config: str = "smoke", env: dict | N
                 quiet: bool = True) -> subprocess.CompletedProcess:
     command = [*launcher, *([] if launcher else [sys.executable]), "-m", "generate", "precompute",
                "--config", config, "--runs", str(runs), *(["--quiet"] if quiet else [])]
-    return subprocess.run(command, cwd=REPO, env=env or ONE_THREAD, capture_output=True, text=True, timeout=180)
+    # Its own session, so that a hung launch is killed with all its workers, not only the launcher.
+    process = subprocess.Popen(command, cwd=REPO, env=env or ONE_THREAD, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"{' '.join(command)} hung:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def _torchrun(n: int) -> list[str]:

@@ -3,8 +3,10 @@ lossless sprite sheets, newest-run selection, escaping, and clear errors for bro
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -411,3 +413,16 @@ def test_triangle_mosaics_come_back_from_the_build_cache(build, tmp_path, monkey
     assert again["triangle"] == model["triangle"]
     for name, data in files.items():
         assert (tmp_path / "site2" / "generated" / again["triangle"][name]["url"]).read_bytes() == data
+
+
+def test_the_authors_page_shows_both_launch_commands_and_is_in_the_nav(build):
+    page = (build["site"] / "make-your-own" / "index.html").read_text()
+    for command in ("torchrun --standalone --nproc_per_node 8 -m generate precompute",
+                    "accelerate launch --multi_gpu --num_processes 8 -m generate precompute",
+                    "--rdzv_endpoint HOST0:29500", "python -m generate site --runs /shared/runs"):
+        assert command in html.unescape(re.sub(r"<[^>]+>", "", page)), command
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "torchrun --standalone --nproc_per_node 8 -m generate precompute" in readme
+    assert "accelerate launch --multi_gpu --num_processes 8 -m generate precompute" in readme
+    index = (build["site"] / "index.html").read_text()
+    assert 'href="make-your-own/"' in index  # in the nav of every page

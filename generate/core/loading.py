@@ -30,6 +30,11 @@ PICKLED = ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.ckpt")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
+# diffusers loads weights lazily (`low_cpu_mem_usage`) only where accelerate is installed (the test
+# and distributed extras install it): one path everywhere, so a bad checkpoint gets the same message
+# ("size mismatch for conv_in.weight ...") with or without it.
+ONE_LOADING_PATH = {"low_cpu_mem_usage": False}
+
 @dataclass
 class LoadedModel:
     unet: UNet2DModel
@@ -132,7 +137,7 @@ def _load_folder(folder: Path, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
     scheduler_config = _read_json(scheduler_file)
     _read_json(unet_dir / "config.json")
     try:
-        unet = UNet2DModel.from_pretrained(unet_dir, use_safetensors=not allow_pickle)
+        unet = UNet2DModel.from_pretrained(unet_dir, use_safetensors=not allow_pickle, **ONE_LOADING_PATH)
     except Exception as error:  # diffusers raises several types for mismatched or corrupt weights
         lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
         first = next((line for line in lines if "size mismatch" in line or "issing key" in line), lines[0])[:300]
@@ -163,7 +168,8 @@ def _from_hub(hub_id: str, revision: str | None, allow_pickle: bool, local_only:
             with warnings.catch_warnings():  # diffusers passes arguments huggingface_hub deprecated
                 warnings.simplefilter("ignore")
                 unet = UNet2DModel.from_pretrained(hub_id, subfolder=subfolder, revision=revision,
-                                                   use_safetensors=not allow_pickle, local_files_only=local_only)
+                                                   use_safetensors=not allow_pickle, local_files_only=local_only,
+                                                   **ONE_LOADING_PATH)
                 scheduler_config = dict(DDPMScheduler.load_config(hub_id, subfolder=scheduler_sub,
                                                                   revision=revision, local_files_only=local_only))
             return unet, scheduler_config

@@ -14,6 +14,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, St
 from ..experiments.contract import Page
 
 INDEX = ("index.md", "index.md.j2")
+# Pages for authors, after the lessons in the nav: (file, template, nav title).
+GUIDES = (("make-your-own.md", "make_your_own.md.j2", "Make your own"),)
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -46,11 +48,12 @@ def environment(templates: Path, pages: list[Page] = ()) -> Environment:
 
 
 def render_pages(templates: Path, docs: Path, context: dict, pages: list[Page]) -> list[Path]:
-    """The overview, then one page per lesson page, each with the shared context plus its own."""
+    """The overview, one page per lesson page (each with the shared context plus its own), the guides."""
     env, written = environment(templates, pages), []
     jobs = [(INDEX[0], INDEX[1], {})] + [
         (page.file, _template_name(templates, page),
          page.context(context["figures"], context["facts"]) if page.context else {}) for page in pages]
+    jobs += [(file, template, {}) for file, template, _ in GUIDES]
     for page_file, template, extra in jobs:
         root = "" if page_file == "index.md" else "../"  # use_directory_urls: every page but index is one level down
         text = env.get_template(template).render(context, **extra, root=root, page_file=page_file)
