@@ -121,3 +121,29 @@ def test_a_dense_screen_gets_the_exact_sheets(browser, base):
         assert sheets and not any(".preview." in url for url in sheets)
     finally:
         context.close()
+
+
+def test_zooming_in_swaps_the_previews_for_the_exact_frames(browser, base, large):
+    """200 % zoom on a 1280-px window: half the CSS width, twice the density. The panels on screen
+    repaint from the exact sheets, and the keys keep answering with them."""
+    manifest = next(m for (slug, experiment), m in manifests(large["runs"]).items() if experiment == "reverse")
+    seed = manifest["axes"]["seeds"][0]
+    context, page, sizes, errors = _open(browser, base + "reverse/")
+    try:
+        canvas = page.locator(".nti-figure[data-kind=reverse] .nti-panels .nti-panel canvas").first
+        assert canvas.evaluate("c => c.width") == 128
+        before = set(sizes)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 450, "deviceScaleFactor": 2,
+                                                        "mobile": False})
+        wait_until(canvas, "c => c.width === 256")
+        fetched = [url for url in set(sizes) - before if "/frames/" in url and "sheet" in url]
+        assert fetched and not any(".preview." in url for url in fetched), fetched
+        panel = page.locator(".nti-figure[data-kind=reverse] .nti-panels .nti-panel").first
+        page.locator(".nti-figure[data-kind=reverse] [role=slider]").first.focus()
+        page.keyboard.press("ArrowRight")
+        wait_until(panel, f"p => p.dataset.frame === {json.dumps(frame_file(manifest, 'x', seed=seed, step=1))}")
+        assert canvas.evaluate("c => c.width") == 256
+        assert not errors, errors
+    finally:
+        context.close()

@@ -155,6 +155,7 @@
     // A figure unpinned because it was too tall may fit once a part sizes itself down (the
     // triangle grid fits its column after it mounts): try again then.
     const resized = () => {
+      if (model) NTI.sharpen(model); // zoomed in: exact frames where previews no longer suffice
       if (fit(false)) return;
       if (section && section.classList.contains("nti-unpinned")) fit(true);
       else grown();

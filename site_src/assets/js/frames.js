@@ -40,10 +40,33 @@ window.NTI = window.NTI || { figures: {} };
       model.loading = new Map(); // sheet index -> Promise, while in flight or done
       model.dataUrl = dataUrl;   // sheet URLs are relative to the figure's JSON file
       model.usePreview = previewEnough(model);
+      if (model.usePreview) previewed.add(model);
     }
     return model;
   }
+  // A change of density without a resize (a window moved to another monitor) is seen here.
+  const previewed = new Set();
+  (function watchDensity() {
+    if (!window.matchMedia) return;
+    window.matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`).addEventListener("change", () => {
+      for (const model of previewed) NTI.sharpen(model).then((done) => { if (done) previewed.delete(model); });
+      watchDensity();
+    }, { once: true });
+  })();
   NTI.prepareModel = prepare;
+
+  // The screen became denser (the reader zoomed in, or moved the window to a denser monitor): the
+  // sheets loaded so far are fetched again at full resolution. The previews stay on screen until
+  // each exact sheet has arrived; then the panels showing it repaint (model.painters).
+  NTI.sharpen = function (model) {
+    if (!model.images || !model.usePreview || previewEnough(model)) return Promise.resolve(false);
+    model.usePreview = false;
+    const loaded = [...model.loading.keys()];
+    model.loading = new Map();
+    return Promise.all(loaded.map((index) => NTI.ensureSheet(model, index).then(
+      () => { for (const repaint of model.painters || []) repaint(index); },
+      () => {}))).then(() => true);
+  };
 
   NTI.ensureSheet = function (model, index) {
     if (!model.loading.has(index)) {
@@ -85,7 +108,9 @@ window.NTI = window.NTI || { figures: {} };
     const captionEl = NTI.el("figcaption", { text: caption });
     const figure = NTI.el("figure", { class: "nti-panel" + (extraClass ? " " + extraClass : "") },
       [NTI.el("div", { class: "nti-canvas-wrap" }, [canvas]), captionEl]);
-    let wanted = null;
+    let wanted = null, wantedModel = null;
+    // Repaint when the sheet on screen is replaced by its exact version (NTI.sharpen).
+    const repaint = (index) => { if (wanted && wanted[0] === index && wantedModel.images[index]) paint(wantedModel, wanted, wantedModel.images[index]); };
     function label() { canvas.setAttribute("aria-label", figure.dataset.frame ? `${caption} (${figure.dataset.frame})` : caption); }
     function paint(model, ref, image) {
       const sheet = model.sheets[ref[0]];
@@ -106,6 +131,7 @@ window.NTI = window.NTI || { figures: {} };
       // sheet arrives, unless another draw was asked for meanwhile.
       draw(model, ref) {
         wanted = ref;
+        if (wantedModel !== model) { wantedModel = model; (model.painters ||= new Set()).add(repaint); }
         const image = model.images[ref[0]];
         if (image) return paint(model, ref, image);
         NTI.ensureSheet(model, ref[0]).then((loaded) => { if (wanted === ref) paint(model, ref, loaded); }, (error) => console.error(error));
