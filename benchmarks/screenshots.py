@@ -10,14 +10,22 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import sys
 import threading
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/",
-         "forward-backward": "forward-backward/", "similar-noise": "similar-noise/"}
+
+def pages() -> dict[str, str]:
+    """The overview and every lesson page of the registry (name -> path)."""
+    from generate import experiments
+
+    return {"index": "", **{Path(page.file).stem: Path(page.file).stem + "/" for page in experiments.pages()}}
+
 SIZES = {"1280": (1280, 900), "390": (390, 844)}
 
 
@@ -37,9 +45,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--themes", default="light,dark")
     parser.add_argument("--format", choices=("png", "jpeg"), default="png")
+    parser.add_argument("--pages", nargs="*", help="page names (default: the overview and every lesson)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    chosen = {name: path for name, path in pages().items() if not args.pages or name in args.pages}
     server, base = serve(args.site)
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -49,7 +59,7 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=theme,
                                               device_scale_factor=1, is_mobile=width < 600, has_touch=width < 600)
                 page = context.new_page()
-                for name, path in PAGES.items():
+                for name, path in chosen.items():
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
                     figure = page.query_selector(".nti-scrolly")

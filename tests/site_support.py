@@ -216,6 +216,10 @@ seeds = [0, 1, 2]
 [step_counts]
 steps = [2, 5]
 seeds = [3, 4]
+[samplers]
+calls = [2, 4]
+reference = 6
+seeds = [0, 1]
 [forward_backward]
 steps = 5
 [patch_noise]

@@ -19,8 +19,8 @@ from site_support import CHROMIUM, frame_file, manifests, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "forward-backward": "forward-backward/",
-         "similar-noise": "similar-noise/"}
+PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "samplers": "samplers/",
+         "forward-backward": "forward-backward/", "similar-noise": "similar-noise/", "make-your-own": "make-your-own/"}
 # arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
 # figures far below the fold wait (data-defer) until the reader scrolls near them
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
@@ -204,6 +204,35 @@ def test_step_count_slider_aligns_trajectories_by_progress(page, base_url, build
     expected = lambda p: ([frame_file(manifest, "x", steps=n, seed=seed, step=nearest(p, n)) for n in counts]
                           + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]])
     exercise_slider(page, figure, 0, expected)
+    page.watch.assert_clean()
+
+
+def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, base_url, build):
+    open_page(page, base_url, "samplers/")
+    figure = page.locator('.nti-figure[data-kind="samplers"]')
+    manifest = _model_manifest(build, figure, "samplers")
+    axes = manifest["axes"]
+    kinds, budgets, steps = axes["samplers"], axes["calls"], axes["steps"]
+    positions = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
+
+    def nearest(p, n):  # the step of an n-step run whose progress i/n is nearest p/P; ties go up
+        return min(range(n + 1), key=lambda i: (abs(i * positions - p * n), -i))
+
+    def expected(p, budget, seed):
+        return ([frame_file(manifest, "x", sampler=k, calls=budget, seed=seed, step=nearest(p, steps[k][str(budget)]))
+                 for k in kinds] + [frame_file(manifest, "ref", seed=seed)]
+                + [frame_file(manifest, "diff", sampler=k, calls=budget, seed=seed) for k in kinds])
+
+    seed = axes["seeds"][0]
+    # the progress slider, at the budget shown; then the budget slider, at the progress reached
+    exercise_slider(page, figure, 0, lambda p: expected(p, budgets[slider_value(figure, 1)], seed))
+    progress = slider_value(figure, 0)
+    exercise_slider(page, figure, 1, lambda i: expected(progress, budgets[i], seed))
+    # Heun's n steps cost 2n - 1 calls: its caption says how many steps the budget gives it
+    heun = figure.locator(".nti-panels .nti-panel").nth(kinds.index("heun"))
+    assert f"{steps['heun'][str(budgets[slider_value(figure, 1)])]} step" in heun.inner_text()
+    figure.locator(".nti-controls select").select_option("1")
+    assert panel_frames(figure) == expected(progress, budgets[slider_value(figure, 1)], axes["seeds"][1])
     page.watch.assert_clean()
 
 

@@ -146,6 +146,57 @@ def test_step_counts_record_calls_and_measured_time(facts):
             assert row["seconds"] is not None and row["seconds"] > 0
 
 
+# -- samplers ------------------------------------------------------------------------------------
+
+def _picture(run: Run, file: str) -> np.ndarray:
+    with Image.open(run.folder / file) as image:
+        return np.asarray(image, dtype=np.float64) / 127.5
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_sampler_distances_are_recomputed_from_the_frames(chosen, facts, slug):
+    """Every number of the samplers page: each final PNG against the converged PNG, recomputed here."""
+    run, sf = chosen[(slug, "samplers")], facts[slug]["samplers"]
+    axes = run.manifest["axes"]
+    for row in sf["samplers"]:
+        for entry in row["rows"]:
+            n = axes["steps"][row["kind"]][str(entry["budget"])]
+            recomputed = [float(np.linalg.norm(
+                _picture(run, frame_file(run.manifest, "x", sampler=row["kind"], calls=entry["budget"], seed=seed, step=n))
+                - _picture(run, frame_file(run.manifest, "ref", seed=seed)))) for seed in axes["seeds"]]
+            assert np.allclose(recomputed, entry["distances"], rtol=1e-4, atol=1e-4), (row["kind"], entry)
+            assert entry["calls"] == (2 * n - 1 if row["kind"] == "heun" else n) <= entry["budget"]
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_deterministic_samplers_meet_and_second_order_gets_there_sooner(facts, slug):
+    sf = facts[slug]["samplers"]
+    assert {"ddim", "dpmpp_2m", "euler"} <= set(sf["converged"]), sf["converged"]
+    assert sf["second_order_everywhere"], sf["second_order"]
+    assert sf["euler_is_ddim"]
+    assert sf["seeds"] >= 2
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_ddpm_lands_elsewhere_at_every_budget(facts, slug):
+    sf = facts[slug]["samplers"]
+    ddpm = next(row for row in sf["samplers"] if row["kind"] == "ddpm")
+    assert all(entry["mean"] >= 0.5 * sf["typical"] for entry in ddpm["rows"]), ddpm
+    assert sf["ddpm_elsewhere"]
+
+
+def test_the_second_order_claim_fails_when_dpm_solver_is_no_closer(chosen):
+    run = chosen[(MODELS[0], "samplers")]
+    frames = copy.deepcopy(run.manifest["frames"])
+    ddim = {(f["coords"]["calls"], f["coords"]["seed"]): f["metrics"]["distance_to_reference"]
+            for f in frames if f["coords"].get("panel") == "diff" and f["coords"]["sampler"] == "ddim"}
+    for frame in frames:  # DPM-Solver++ exactly as far as DDIM: no longer closer
+        if frame["coords"].get("panel") == "diff" and frame["coords"]["sampler"] == "dpmpp_2m":
+            frame["metrics"]["distance_to_reference"] = ddim[(frame["coords"]["calls"], frame["coords"]["seed"])]
+    broken = experiments.get("samplers").facts(_copy_run(run, frames=frames), {})
+    assert not broken["second_order_everywhere"] and not any(broken["second_order"].values())
+
+
 # -- the reverse process -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("slug", MODELS)
@@ -212,6 +263,9 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
      "The reconstruction is a new image", "the original survives"),
     ("step_counts.md.j2", "step_counts", {"fewer_is_worse": False}, "fewer steps are cheaper", "does not shrink steadily"),
     ("reverse.md.j2", "reverse", {"outline_visible": False}, "the object's outline shows", "no outline shows"),
+    ("samplers.md.j2", "samplers", {"second_order_everywhere": False, "second_order": {"5": False, "10": False}},
+     "At every budget DPM-Solver++ lands closer", "Second order does not pay here"),
+    ("samplers.md.j2", "samplers", {"ddpm_elsewhere": False}, "DDPM lands elsewhere", "DDPM, closer than expected"),
 ])
 def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
     """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""

@@ -137,7 +137,8 @@ def prepare(experiment: Experiment, config: Config, model, runs: Path) -> Experi
     plan = experiment.planner()(section, model, config.run.max_batch, config.source)
     for unit in plan.units:
         unit.hash = unit_hash(name, unit, config, model)
-    scheduler = model.scheduler(section.scheduler)
+    # The experiment's sampler; one that compares several (samplers) records the model's own scheduler.
+    scheduler = model.scheduler(getattr(section, "scheduler", "ddpm"))
     return ExperimentRun(name=name, section=section, run_dir=run_dir, units=plan.units, describe=plan.describe,
                          scheduler={"class": type(scheduler).__name__,
                                     "config": {k: v for k, v in dict(scheduler.config).items()
