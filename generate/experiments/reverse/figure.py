@@ -11,18 +11,32 @@ from ...site.figures import Frames, axis, snr
 from . import EPS, X, X0
 
 
+THUMBS = 6  # x0 estimates in the strip under the panels
+
+
+def thumb_steps(steps: int, count: int = THUMBS) -> list[int]:
+    """Evenly spaced steps 0..steps-1, first and last included, each once (halves round up)."""
+    n = min(count, steps)
+    return sorted({(2 * k * (steps - 1) + (n - 1)) // (2 * (n - 1)) if n > 1 else 0 for k in range(n)})
+
+
 def build(run, sheets) -> dict:
     frames, steps = Frames(run), int(axis(run, "steps"))
     alpha_bar = [float(a) for a in axis(run, "alpha_bar")]
+    strip = thumb_steps(steps)
     seeds = []
     for index, seed in enumerate(axis(run, "seeds")):
         track = {"track": f"seed {seed}", "group": index}  # one seed's trajectory: all its panels together
         seeds.append({"seed": seed,
                       "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
                       "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
-                      "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track)})
+                      "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track),
+                      # The strip's x0 estimates again, in a sheet of their own: at 256 px a sheet holds
+                      # 8 frames, and the strip would otherwise open one sheet per thumbnail at first view.
+                      "thumbs": sheets.add([frames.file(X0, seed=seed, step=i) for i in strip],
+                                           track=f"seed {seed} strip", group=index)})
     return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
-            "snr": [snr(a) for a in alpha_bar], "seeds": seeds}
+            "snr": [snr(a) for a in alpha_bar], "thumb_steps": strip, "seeds": seeds}
 
 
 def facts(run, runs: dict) -> dict:

@@ -137,7 +137,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                                        "sigma_max": round_metric(float(heun[str(budgets[0])][0])),  # noise scale at t = T
                                        "heun_first_step": {c: {"sigma_1": round_metric(float(s[1])),
                                                                "amplification": round_metric(float(s[0] / (2 * s[1])))}
-                                                           for c, s in heun.items()},
+                                                           for c, s in heun.items() if float(s[1]) > 0},  # 1 step: no corrector
                                        "reference": cfg.reference, "diff_scale": DIFF_SCALE,
                                        "steps": {k: {str(c): steps_for(k, c) for c in budgets} for k in kinds},
                                        "panels": [X.name, REF.name, DIFF.name], "value_range": [-1, 1]})

@@ -35,7 +35,9 @@ def build(run, sheets) -> dict:
                     [frames.file(X, sampler=kind, calls=budget, seed=seed, step=i) for i in range(n + 1)],
                     track=f"seed {seed}, {kind}, {budget} calls", group=index)
                 diff = frames.get(DIFF, sampler=kind, calls=budget, seed=seed)
-                finals[kind][str(budget)] = {"diff": sheets.add([diff["file"]], track="diffs")[0],
+                # one small sheet per seed and budget: the heatmaps a view shows together
+                finals[kind][str(budget)] = {"diff": sheets.add([diff["file"]], track=f"diffs {seed} {budget}",
+                                                                group=index)[0],
                                              "distance": diff["metrics"]["distance_to_reference"],
                                              "calls": diff["metrics"]["model_calls"]}
         reference = sheets.add([frames.file(REF, seed=seed)], track="references")[0]
@@ -94,7 +96,7 @@ def facts(run, runs: dict) -> dict:
         "close_at": {str(b): [k for k in kinds if close is not None and mean[k][b] <= close] for b in budgets},
         "second_order": second_order, "second_order_everywhere": bool(second_order) and all(second_order.values()),
         "matches": matches, "saving": saving, "euler_is_ddim": euler_is_ddim,
-        "heun_amplification": [min(amplification), max(amplification)],
+        "heun_amplification": [min(amplification), max(amplification)] if amplification else None,
         "ddpm_elsewhere": "ddpm" in kinds and typical is not None and all(
             r["mean"] >= 0.5 * typical for r in rows["ddpm"]),
     }

@@ -5,7 +5,7 @@
 (function (NTI) {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
-  const THUMBS = 6;
+  const THUMBS = 6; // at most: the strip's steps come with the figure data (reverse/figure.py)
 
   function svg(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
@@ -49,10 +49,6 @@
     return { el: root, mark(i) { marker.setAttribute("x", X(i)); } };
   }
 
-  // Evenly spaced steps 0..T-1, first and last included, each once.
-  const spread = (steps, count) => Array.from(new Set(Array.from({ length: Math.min(count, steps) },
-    (_, k) => (count > 1 && steps > 1 ? Math.round((k * (steps - 1)) / (Math.min(count, steps) - 1)) : 0))));
-
   NTI.figures.reverse = {
     layout: { perRow: [4, 3], thumbs: THUMBS },
     create(body, model, shell) {
@@ -64,15 +60,15 @@
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const strip = alphaStrip(model);
       const last = model.steps - 1;
-      // x̂₀ along the way (the current seed's x0 frames, all in the seed's first-view sheet)
-      const thumbs = spread(model.steps, THUMBS).map((i) => ({ i, panel: NTI.panel(`step ${i + 1}`, "nti-thumb") }));
+      // x̂₀ along the way: the steps and their frames (in one sheet per seed) come with the figure data
+      const thumbs = model.thumb_steps.map((i, k) => ({ i, k, panel: NTI.panel(`step ${i + 1}`, "nti-thumb") }));
       const thumbRow = NTI.el("div", { class: "nti-thumbs", role: "group", "aria-label": "Predicted clean image x̂₀ at evenly spaced steps" },
         [NTI.el("p", { class: "nti-subhead", text: "x̂₀ along the way: coarse shapes first, details last" }),
           NTI.el("div", { class: "nti-thumb-row" }, thumbs.map((t) => t.panel.el))]);
       let thumbSeed = null;
       function drawThumbs(i) {
         const track = model.seeds[seed];
-        if (thumbSeed !== seed) { thumbs.forEach((t) => t.panel.draw(model, track.x0[t.i])); thumbSeed = seed; }
+        if (thumbSeed !== seed) { thumbs.forEach((t) => t.panel.draw(model, track.thumbs[t.k])); thumbSeed = seed; }
         let nearest = thumbs[0];
         for (const t of thumbs) if (Math.abs(t.i - i) < Math.abs(nearest.i - i)) nearest = t;
         for (const t of thumbs) {
