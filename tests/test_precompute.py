@@ -51,7 +51,7 @@ def batched_runs(tmp_path_factory, tiny_rgb):
 def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     runs, results = batched_runs
     assert sorted(r["experiment"] for r in results) == sorted(
-        ["reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"])
+        ["reverse", "step_counts", "samplers", "forward_backward", "patch_noise", "mix_noise"])
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         assert manifest["schema"] == 1
@@ -64,6 +64,10 @@ def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     assert len(frames["forward_backward"]) == 1 + 5 * 6 // 2 + 5 + 5
     # patch: per seed n1, o1 and 4 panels per (size, position) cell
     assert len(frames["patch_noise"]) == 2 * (2 + 4 * 4)
+    # samplers (budgets 2 and 4 calls, 2 seeds): each trajectory's n + 1 states (Heun: (calls + 1) // 2
+    # steps), a converged image and a difference map per sampler and budget, per seed
+    states = sum(n + 1 for n in (2, 4) for _ in ("ddim", "dpmpp_2m", "euler", "ddpm")) + sum(n + 1 for n in (1, 2))
+    assert len(frames["samplers"]) == 2 * (states + 1 + 5 * 2)
 
 
 def test_batched_equals_one_image_at_a_time(tmp_path, tiny_rgb, batched_runs):
@@ -242,7 +246,7 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
                        .replace("steps = [2, 5]", "steps = [2, 5, 3]"))
     results = precompute(load_config(str(changed)), tmp_path / "runs", progress=False, log=lambda *a: None)
     calls = {r["experiment"]: r["model_calls"] for r in results}
-    assert calls == {"reverse": 0, "step_counts": 3, "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
+    assert calls == {"reverse": 0, "step_counts": 3, "samplers": 0, "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
     fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
                        log=lambda *a: None)
     assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call
