@@ -14,6 +14,7 @@ from ...site.figures import Frames, axis
 from ..step_counts.figure import progress_index, progress_positions
 from . import DETERMINISTIC, DIFF, NAMES, ORDER, REF, X
 
+SCHEDULES = {"squaredcos_cap_v2": "cosine", "linear": "linear", "scaled_linear": "scaled linear"}
 CLOSE = 0.25  # "the same picture": within a quarter of the distance between two different pictures
 
 
@@ -92,6 +93,7 @@ def facts(run, runs: dict) -> dict:
         "names": {k: NAMES[k] for k in kinds}, "budgets": budgets, "reference": axis(run, "reference"),
         "seeds": len(seeds), "typical": typical, "close": close, "close_share": CLOSE,
         "sigma_max": axis(run, "sigma_max"),
+        "schedule": SCHEDULES.get(run.manifest["scheduler"]["config"].get("beta_schedule"), "noise"),
         "converged": converged, "astray": [k for k in deterministic if k not in converged],
         "close_at": {str(b): [k for k in kinds if close is not None and mean[k][b] <= close] for b in budgets},
         "second_order": second_order, "second_order_everywhere": bool(second_order) and all(second_order.values()),
