@@ -13,7 +13,18 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 # a figure far below the fold waits (data-defer) until scrolled near
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
-PAGES = ["", "reverse/", "step-counts/", "forward-backward/", "similar-noise/"]
+def _pages() -> list[str]:
+    """The overview, every lesson page of the registry and the guides (as the build writes them)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from generate import experiments
+    from generate.site.pages import GUIDES
+
+    return ["", *[Path(p.file).stem + "/" for p in experiments.pages()], *[Path(f).stem + "/" for f, _, _ in GUIDES]]
+
+
+PAGES = _pages()
 
 
 def site_pages(site: Path) -> list[str]:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from site_support import CHROMIUM, frame_file, manifests, wait_until
+from site_support import CHROMIUM, built_site, frame_file, large_site, manifests, served, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -58,6 +58,14 @@ class Watch:
     def assert_clean(self):
         assert not self.errors, self.errors
         assert not self.external, self.external
+
+
+@pytest.fixture(params=["32px", "256px"])
+def sites(request, tmp_path_factory):
+    """The figure checks run on both sites: the tiny 32-px and 16-px models, and a 256-px colour model
+    (preview sheets of 8 cells, half-size panels): (build, base URL)."""
+    build = built_site(tmp_path_factory) if request.param == "32px" else large_site(tmp_path_factory)
+    return build, served(build)
 
 
 @pytest.fixture
@@ -137,7 +145,8 @@ def exercise_slider(page, figure, index, expected):
         check(value)
 
 
-def test_pages_load_clean_and_record_transfer_size(browser, base_url, tmp_path_factory):
+def test_pages_load_clean_and_record_transfer_size(browser, tmp_path_factory, sites):
+    _, base_url = sites
     artifacts = tmp_path_factory.mktemp("artifacts")
     shots = artifacts / "screenshots"
     shots.mkdir()
@@ -173,7 +182,8 @@ def _model_manifest(build, figure, experiment):
     return manifests(build["runs"])[(figure.get_attribute("data-model"), experiment)]
 
 
-def test_reverse_slider_shows_the_manifest_frames(page, base_url, build):
+def test_reverse_slider_shows_the_manifest_frames(page, sites):
+    build, base_url = sites
     open_page(page, base_url, "reverse/")
     figure = page.locator('.nti-figure[data-kind="reverse"]')
     manifest = _model_manifest(build, figure, "reverse")
@@ -188,7 +198,8 @@ def test_reverse_slider_shows_the_manifest_frames(page, base_url, build):
     page.watch.assert_clean()
 
 
-def test_step_count_slider_aligns_trajectories_by_progress(page, base_url, build):
+def test_step_count_slider_aligns_trajectories_by_progress(page, sites):
+    build, base_url = sites
     open_page(page, base_url, "step-counts/")
     figure = page.locator('.nti-figure[data-kind="step_counts"]')
     manifest = _model_manifest(build, figure, "step_counts")
@@ -207,7 +218,8 @@ def test_step_count_slider_aligns_trajectories_by_progress(page, base_url, build
     page.watch.assert_clean()
 
 
-def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, base_url, build):
+def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, sites):
+    build, base_url = sites
     open_page(page, base_url, "samplers/")
     figure = page.locator('.nti-figure[data-kind="samplers"]')
     manifest = _model_manifest(build, figure, "samplers")
@@ -236,7 +248,8 @@ def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, bas
     page.watch.assert_clean()
 
 
-def test_forward_backward_sliders_walk_the_triangle(page, base_url, build):
+def test_forward_backward_sliders_walk_the_triangle(page, sites):
+    build, base_url = sites
     open_page(page, base_url, "forward-backward/")
     figure = page.locator('.nti-figure[data-kind="forward_backward"]')
     manifest = _model_manifest(build, figure, "forward_backward")
@@ -271,7 +284,8 @@ def _flip_alternates(page, figure, manifest, seed):
     assert panel_frames(figure) == current
 
 
-def test_patch_noise_size_slider_position_picker_and_flip(page, base_url, build):
+def test_patch_noise_size_slider_position_picker_and_flip(page, sites):
+    build, base_url = sites
     open_page(page, base_url, "similar-noise/")
     figure = page.locator('.nti-figure[data-kind="patch_noise"]')
     manifest = _model_manifest(build, figure, "patch_noise")
@@ -306,7 +320,8 @@ def test_patch_noise_size_slider_position_picker_and_flip(page, base_url, build)
     page.watch.assert_clean()
 
 
-def test_mix_noise_scale_slider_chart_and_flip(page, base_url, build):
+def test_mix_noise_scale_slider_chart_and_flip(page, sites):
+    build, base_url = sites
     open_page(page, base_url, "similar-noise/")
     figure = page.locator('.nti-figure[data-kind="mix_noise"]')
     manifest = _model_manifest(build, figure, "mix_noise")
@@ -389,7 +404,8 @@ def test_instant_navigation_keeps_figures_working(page, base_url, build):
     page.watch.assert_clean()
 
 
-def test_no_serious_accessibility_violations(browser, base_url):
+def test_no_serious_accessibility_violations(browser, sites):
+    _, base_url = sites
     # axe is injected as an inline script, which our own CSP rightly forbids; bypass it for this audit only
     for scheme in ("light", "dark"):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True, color_scheme=scheme)

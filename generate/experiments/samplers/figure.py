@@ -28,13 +28,21 @@ def build(run, sheets) -> dict:
     seeds = []
     for index, seed in enumerate(axis(run, "seeds")):
         tracks, finals = {}, {}
+        # Every trajectory of a seed starts from the same noise: where the step-0 frames are the same
+        # bytes, they share one cell (so the first view, at 0 %, opens one small sheet, not 25).
+        start, start_ref = None, None
         for kind in kinds:
             tracks[kind], finals[kind] = {}, {}
             for budget in budgets:
                 n = steps[kind][str(budget)]
-                tracks[kind][str(budget)] = sheets.add(
-                    [frames.file(X, sampler=kind, calls=budget, seed=seed, step=i) for i in range(n + 1)],
-                    track=f"seed {seed}, {kind}, {budget} calls", group=index)
+                records = [frames.get(X, sampler=kind, calls=budget, seed=seed, step=i) for i in range(n + 1)]
+                if start is None:
+                    start = records[0]["sha256"]
+                    start_ref = sheets.add([records[0]["file"]], track=f"seed {seed} start", group=index)[0]
+                first = ([[start_ref[0], start_ref[1], records[0]["file"]]] if records[0]["sha256"] == start
+                         else sheets.add([records[0]["file"]], track=f"seed {seed} start", group=index))
+                tracks[kind][str(budget)] = first + sheets.add(
+                    [r["file"] for r in records[1:]], track=f"seed {seed}, {kind}, {budget} calls", group=index)
                 diff = frames.get(DIFF, sampler=kind, calls=budget, seed=seed)
                 # one small sheet per seed and budget: the heatmaps a view shows together
                 finals[kind][str(budget)] = {"diff": sheets.add([diff["file"]], track=f"diffs {seed} {budget}",
