@@ -5,14 +5,7 @@
 //   mix_noise:   mixing-scale slider + a chart of output distance against noise distance
 (function (NTI) {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const svg = NTI.svg;
 
   // The shared part: panels, colour scales, distances, flip, seed picker. variant() returns the current cell.
   function pairLayout(body, model, shell, variant, extraControls, onSeed) {

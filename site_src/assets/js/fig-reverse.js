@@ -4,15 +4,8 @@
 // marks the current step; a seed picker chooses the trajectory.
 (function (NTI) {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
+  const svg = NTI.svg;
   const THUMBS = 6; // at most: the strip's steps come with the figure data (reverse/figure.py)
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   // ᾱ (y, 0 to 1) at each sampling step (x, 1 to T), one bar a step, with ticks on both axes.
   function alphaStrip(model) {

@@ -5,14 +5,7 @@
 // carries that table (the build computes it once, in Python).
 (function (NTI) {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const svg = NTI.svg;
 
   // Distance to the converged image against network calls (log scale), one line per sampler for
   // the seed on screen; a ring marks the current budget. Each sampler has its own colour and dash
@@ -20,24 +13,11 @@
   function distanceChart(model) {
     const W = 320, H = 170, pad = { l: 36, r: 10, t: 8, b: 30 };
     const values = model.seeds.flatMap((s) => model.samplers.flatMap((k) => model.budgets.map((b) => s.finals[k.kind][b].distance)));
-    const yTicks = NTI.niceTicks(Math.max(1e-9, ...values), 4), yMax = yTicks[yTicks.length - 1];
-    const lx = (n) => Math.log10(n), x0 = lx(model.budgets[0]), x1 = lx(model.budgets[model.budgets.length - 1]);
-    const X = (n) => pad.l + ((lx(n) - x0) / Math.max(1e-9, x1 - x0)) * (W - pad.l - pad.r);
-    const Y = (v) => H - pad.b - (Math.min(v, yMax) / yMax) * (H - pad.t - pad.b);
+    const yTicks = NTI.niceTicks(Math.max(1e-9, ...values), 4);
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-samplers-chart", role: "img",
       "aria-label": `Distance of each sampler's final image to the converged image (DDIM, ${model.reference} steps), against network calls` });
-    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
-    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
-    for (const n of model.budgets) {
-      root.append(svg("line", { x1: X(n), y1: H - pad.b, x2: X(n), y2: H - pad.b + 3, class: "nti-axis" }));
-      root.append(svg("text", { x: X(n), y: H - pad.b + 12, "text-anchor": "middle", class: "nti-chart-text" }, String(n)));
-    }
-    for (const v of yTicks) {
-      root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
-      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
-    }
-    root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "network calls (log scale)"));
-    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, "distance to converged"));
+    const { X, Y } = NTI.logAxes(root, { W, H, pad, xs: model.budgets, yTicks,
+      xLabel: "network calls (log scale)", yLabel: "distance to converged" });
     const lines = model.samplers.map((k) => { const line = svg("polyline", { class: `nti-sampler-line nti-sampler-${k.kind}` }); root.append(line); return line; });
     const rings = model.samplers.map((k) => { const ring = svg("circle", { r: 3.5, class: `nti-sampler-dot nti-sampler-${k.kind}` }); root.append(ring); return ring; });
     const legend = NTI.el("p", { class: "nti-legend nti-sampler-legend" }, model.samplers.map((k) =>

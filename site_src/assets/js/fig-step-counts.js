@@ -5,14 +5,7 @@
 // n-step run: the figure data carries that table (the build computes it once, in Python).
 (function (NTI) {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const svg = NTI.svg;
 
   const seconds = (s) => (s === null || s === undefined ? "" : s < 1 ? `\n${Math.round(s * 1000)} ms` : `\n${s.toFixed(1)} s`);
 
@@ -22,24 +15,11 @@
     const W = 300, H = 150, pad = { l: 36, r: 10, t: 8, b: 30 };
     const others = model.counts.filter((n) => n !== model.reference);
     const values = model.seeds.flatMap((s) => others.map((n) => s.finals[n].distance)).filter((v) => typeof v === "number");
-    const yTicks = NTI.niceTicks(Math.max(1e-9, ...values), 4), yMax = yTicks[yTicks.length - 1];
-    const lx = (n) => Math.log10(n), x0 = lx(model.counts[0]), x1 = lx(model.reference);
-    const X = (n) => pad.l + ((lx(n) - x0) / Math.max(1e-9, x1 - x0)) * (W - pad.l - pad.r);
-    const Y = (v) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
+    const yTicks = NTI.niceTicks(Math.max(1e-9, ...values), 4);
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-steps-chart", role: "img",
       "aria-label": `Distance of each final image to the ${model.reference}-step final, against model calls, one line per seed` });
-    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
-    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
-    for (const n of model.counts) {
-      root.append(svg("line", { x1: X(n), y1: H - pad.b, x2: X(n), y2: H - pad.b + 3, class: "nti-axis" }));
-      root.append(svg("text", { x: X(n), y: H - pad.b + 12, "text-anchor": "middle", class: "nti-chart-text" }, String(n)));
-    }
-    for (const v of yTicks) {
-      root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
-      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
-    }
-    root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "model calls (= steps, log scale)"));
-    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, "distance to reference"));
+    const { X, Y } = NTI.logAxes(root, { W, H, pad, xs: model.counts, yTicks,
+      xLabel: "model calls (= steps, log scale)", yLabel: "distance to reference" });
     const lines = model.seeds.map((s) => {
       const points = model.counts.map((n) => `${X(n)},${Y(s.finals[n].distance || 0)}`).join(" ");
       const line = svg("polyline", { points, class: "nti-seed-line" });

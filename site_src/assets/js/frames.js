@@ -169,6 +169,36 @@ window.NTI = window.NTI || { figures: {} };
     return scale;
   };
 
+  // An SVG element with attributes (and text): what every chart is drawn with.
+  NTI.svg = function (tag, attrs, text) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+
+  // Axes of a chart with a log-scale x (ticks at `xs`) and a linear y from 0 (ticks `yTicks`):
+  // the distance-against-calls charts. Returns the scales X(n) and Y(v) (y clipped at the top tick).
+  NTI.logAxes = function (root, { W, H, pad, xs, yTicks, xLabel, yLabel }) {
+    const svg = NTI.svg, yMax = yTicks[yTicks.length - 1];
+    const lx = (n) => Math.log10(n), x0 = lx(xs[0]), x1 = lx(xs[xs.length - 1]);
+    const X = (n) => pad.l + ((lx(n) - x0) / Math.max(1e-9, x1 - x0)) * (W - pad.l - pad.r);
+    const Y = (v) => H - pad.b - (Math.min(v, yMax) / yMax) * (H - pad.t - pad.b);
+    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
+    for (const n of xs) {
+      root.append(svg("line", { x1: X(n), y1: H - pad.b, x2: X(n), y2: H - pad.b + 3, class: "nti-axis" }));
+      root.append(svg("text", { x: X(n), y: H - pad.b + 12, "text-anchor": "middle", class: "nti-chart-text" }, String(n)));
+    }
+    for (const v of yTicks) {
+      root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
+      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
+    }
+    root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, xLabel));
+    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, yLabel));
+    return { X, Y };
+  };
+
   // Round axis ticks from 0 to at least `max`: steps of 1, 2, 2.5 or 5 x 10^k, about `count` of them.
   NTI.niceTicks = function (max, count) {
     if (!(max > 0)) return [0, 1];
