@@ -105,6 +105,11 @@ def slider_value(figure, index=0) -> int:
     return int(figure.locator("[role=slider]").nth(index).get_attribute("aria-valuenow"))
 
 
+def nearest_step(p: int, n: int, positions: int) -> int:
+    """The step of an n-step run whose progress i/n is nearest slider position p of 0..positions; ties go up."""
+    return min(range(n + 1), key=lambda i: (abs(i * positions - p * n), -i))
+
+
 def exercise_slider(page, figure, index, expected):
     """Click, drag and every key on slider `index`; after each, the panels must show expected(value)."""
     thumb = figure.locator("[role=slider]").nth(index)
@@ -208,11 +213,8 @@ def test_step_count_slider_aligns_trajectories_by_progress(page, sites):
     positions = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
     assert positions == max(counts) or max(counts) > 200
 
-    def nearest(p, n):  # the step of an n-step run whose progress i/n is nearest p/P; ties go up
-        return min(range(n + 1), key=lambda i: (abs(i * positions - p * n), -i))
-
     # the trajectories at the slider's progress, then each final's difference to the reference (most steps)
-    expected = lambda p: ([frame_file(manifest, "x", steps=n, seed=seed, step=nearest(p, n)) for n in counts]
+    expected = lambda p: ([frame_file(manifest, "x", steps=n, seed=seed, step=nearest_step(p, n, positions)) for n in counts]
                           + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]])
     exercise_slider(page, figure, 0, expected)
     page.watch.assert_clean()
@@ -227,11 +229,8 @@ def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, sit
     kinds, budgets, steps = axes["samplers"], axes["calls"], axes["steps"]
     positions = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
 
-    def nearest(p, n):  # the step of an n-step run whose progress i/n is nearest p/P; ties go up
-        return min(range(n + 1), key=lambda i: (abs(i * positions - p * n), -i))
-
     def expected(p, budget, seed):
-        return ([frame_file(manifest, "x", sampler=k, calls=budget, seed=seed, step=nearest(p, steps[k][str(budget)]))
+        return ([frame_file(manifest, "x", sampler=k, calls=budget, seed=seed, step=nearest_step(p, steps[k][str(budget)], positions))
                  for k in kinds] + [frame_file(manifest, "ref", seed=seed)]
                 + [frame_file(manifest, "diff", sampler=k, calls=budget, seed=seed) for k in kinds])
 

@@ -80,7 +80,6 @@ def finish_run(run: ExperimentRun, model, claims: Claims) -> bool:
     try:
         if manifest_path.is_file():
             return False
-        remove_stale_temps(run.run_dir)  # every unit is done: any temp file is a killed writer's
         frames, units, works = [], [], []
         for unit in run.units:
             marker = json.loads(run.marker(unit).read_text())
@@ -96,28 +95,26 @@ def finish_run(run: ExperimentRun, model, claims: Claims) -> bool:
         # The manifest last: it is what says "finished" (a kill before it leaves the markers to redo it).
         write_json_atomic(run.run_dir / "run.json", run_record(run.name, works, [u.key for u in run.units]))
         write_json_atomic(manifest_path, manifest)
-        tidy(run.run_dir, keep=claim)
     finally:
         claims.release(claim)
-    tidy(run.run_dir)
+    tidy(run.run_dir)  # only now: a kill before the manifest leaves the markers to write it from
     return True
 
 
-def tidy(run_dir: Path, keep: Path | None = None) -> None:
-    """Remove what only an unfinished run needs (markers, claims, temp files) from a finished one.
-
-    Also for runs found finished: a process killed between its manifest and this leaves them."""
+def tidy(run_dir: Path) -> None:
+    """Remove what only an unfinished run needs (markers, claims, temp files) from a finished one:
+    every unit is done, so a temp file left is a killed writer's. Also for runs found finished (a
+    process killed between its manifest and this leaves them)."""
     remove_stale_temps(run_dir)
     for folder in (run_dir / "units", run_dir / "claims"):
         if not folder.is_dir():
             continue
         for path in folder.iterdir():
-            if path != keep:
-                path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         try:
             folder.rmdir()
         except OSError:
-            pass  # `keep`, or a late claim of a process that has not seen the manifest yet (it removes its own)
+            pass  # a late claim of a process that has not seen the manifest yet (it removes its own)
 
 
 def run_record(name: str, works: list[dict], keys: list[str]) -> dict:
