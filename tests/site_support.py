@@ -213,6 +213,9 @@ max_batch = {max_batch}
 scheduler = "{reverse_scheduler}"
 steps = 4
 seeds = [0, 1, 2]
+[spectra]
+steps = 3
+seeds = [1, 2]
 [step_counts]
 steps = [2, 5]
 seeds = [3, 4]

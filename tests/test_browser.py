@@ -13,13 +13,14 @@ import math
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 from site_support import CHROMIUM, built_site, frame_file, large_site, manifests, served, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PAGES = {"index": "", "reverse": "reverse/", "step-counts": "step-counts/", "samplers": "samplers/",
+PAGES = {"index": "", "reverse": "reverse/", "spectra": "spectra/", "step-counts": "step-counts/", "samplers": "samplers/",
          "forward-backward": "forward-backward/", "similar-noise": "similar-noise/", "make-your-own": "make-your-own/"}
 # arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
 # figures far below the fold wait (data-defer) until the reader scrolls near them
@@ -203,6 +204,31 @@ def test_reverse_slider_shows_the_manifest_frames(page, sites):
     page.watch.assert_clean()
 
 
+def test_spectra_slider_shows_the_manifest_frames_and_moves_the_chart(page, sites):
+    build, base_url = sites
+    open_page(page, base_url, "spectra/")
+    figure = page.locator('.nti-figure[data-kind="spectra"]')
+    manifest = _model_manifest(build, figure, "spectra")
+    seed, steps = manifest["axes"]["seeds"][0], manifest["axes"]["steps"]
+    expected = lambda i: [frame_file(manifest, "x", seed=seed, step=i), frame_file(manifest, "eps", seed=seed, step=i),
+                          frame_file(manifest, "x0", seed=seed, step=i), frame_file(manifest, "x", seed=seed, step=steps)]
+    exercise_slider(page, figure, 0, expected)
+    # the chart follows the slider: its x0-estimate curve is the mean of the seeds' manifest spectra
+    thumb = figure.locator("[role=slider]").first
+    curve = figure.locator("polyline.nti-spec-x0")
+    points = {}
+    for key, step in (("Home", 0), ("End", steps - 1)):
+        thumb.press(key)
+        points[step] = curve.get_attribute("points")
+        assert len(points[step].split()) == len(manifest["axes"]["frequencies"])
+    spectra = {i: np.mean([f["metrics"]["spectrum"] for f in manifest["frames"]
+                           if f["coords"].get("panel") == "x0" and f["coords"]["step"] == i], axis=0) for i in (0, steps - 1)}
+    if not np.allclose(spectra[0], spectra[steps - 1]):
+        assert points[0] != points[steps - 1]
+    assert f"step {steps} of {steps}" in figure.locator(".nti-info").first.inner_text()
+    page.watch.assert_clean()
+
+
 def test_step_count_slider_aligns_trajectories_by_progress(page, sites):
     build, base_url = sites
     open_page(page, base_url, "step-counts/")
@@ -343,7 +369,6 @@ def test_mix_noise_scale_slider_chart_and_flip(page, sites):
 
 def assert_canvases_match_frames(figure, run_dir: Path):
     """Pixels on screen equal the manifest frames: sheets (PNG or lossless WebP) decode exactly."""
-    import numpy as np
     from PIL import Image
 
     shots = figure.locator(".nti-panels .nti-panel canvas").evaluate_all(

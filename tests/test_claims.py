@@ -242,6 +242,75 @@ def test_the_smallest_mix_keeps_the_picture_for_most_seeds(facts, slug):
     assert sn["close_until_low"] < sn["close_until_high"], sn
 
 
+# -- coarse to fine (spectra) -------------------------------------------------------------------
+
+def _ring_power(image: np.ndarray) -> np.ndarray:
+    """Radially averaged power of one (H, W, C) image, written out here (not spectrum.py): for each
+    whole k from 1 to H / 2, the mean |FFT|^2 / (H W) of the coefficients at rounded radius k."""
+    h = image.shape[0]
+    power = np.mean([np.abs(np.fft.fft2(image[..., c])) ** 2 for c in range(image.shape[2])], axis=0) / (h * h)
+    f = np.fft.fftfreq(h) * h
+    radius = np.rint(np.sqrt(f[:, None] ** 2 + f[None, :] ** 2))
+    return np.array([power[radius == k].mean() for k in range(1, h // 2 + 1)])
+
+
+def _frame(run: Run, manifest_file: str) -> np.ndarray:
+    array = _as_signal(run, manifest_file)
+    return array[..., None] if array.ndim == 2 else array
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_spectra_are_recomputed_from_the_frames(chosen, facts, slug):
+    """The chart's x0-estimate and final spectra (manifest metrics, measured on the float states)
+    match the spectra of the PNG frames (8-bit: quantisation noise of about 5e-6 per frequency), and
+    the page's settle steps and noise-floor counts are recomputed here from the frames."""
+    run, sf = chosen[(slug, "spectra")], facts[slug]["spectra"]
+    steps, seeds = run.manifest["axes"]["steps"], run.manifest["axes"]["seeds"]
+    alpha_bar = np.array(run.manifest["axes"]["alpha_bar"])
+    finals = {s: _frame(run, frame_file(run.manifest, "x", seed=s, step=steps)) for s in seeds}
+    errors = np.zeros((steps, len(sf["frequencies"])))
+    for s in seeds:
+        for i in range(steps):
+            x0_file = frame_file(run.manifest, "x0", seed=s, step=i)
+            x0 = _frame(run, x0_file)
+            manifest_spectrum = next(f["metrics"]["spectrum"] for f in run.manifest["frames"] if f["file"] == x0_file)
+            assert np.allclose(_ring_power(x0), manifest_spectrum, rtol=0.05, atol=1e-4), (s, i)
+            errors[i] += _ring_power(x0 - finals[s]) / len(seeds)
+    clean = np.mean([_ring_power(finals[s]) for s in seeds], axis=0)
+    settled = errors <= sf["settled_share"] * clean
+    settle = [min([i for i in range(steps) if settled[i:, k].all()], default=steps) for k in range(len(clean))]
+    assert settle == sf["settle"]
+    above = []
+    for a in alpha_bar:
+        visible = a * clean >= 1 - a
+        above.append(len(visible) if visible.all() else int(np.argmin(visible)))
+    assert above == sf["above"]
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_slow_waves_settle_before_fast_ones_and_the_floor_uncovers_them_in_order(facts, slug):
+    sf = facts[slug]["spectra"]
+    assert sf["coarse_first"] and sf["coarse"]["step"] < sf["middle"]["step"] < sf["fine"]["step"], sf["settle"]
+    assert sf["floor_lifts"] and sf["above"][0] == 0 and sf["last_above"] == len(sf["frequencies"]), sf["above"]
+    assert sf["flat_start"] and sf["meets_at_end"] and sf["below_at_start"]
+    assert sf["under_where_covered"] > 0.8
+
+
+def test_the_coarse_first_claim_fails_when_fine_detail_settles_first(chosen):
+    """A run whose x0 estimates are the final image from step 1 on settles every frequency at once:
+    the coarse-first fact must then be false (the page says the order does not hold)."""
+    run = chosen[(MODELS[0], "spectra")]
+    steps = run.manifest["axes"]["steps"]
+    finals = {f["coords"]["seed"]: f["file"] for f in run.manifest["frames"]
+              if f["coords"].get("panel") == "x" and f["coords"]["step"] == steps}
+    frames = copy.deepcopy(run.manifest["frames"])
+    for frame in frames:
+        if frame["coords"].get("panel") == "x0":
+            frame["file"] = finals[frame["coords"]["seed"]]
+    broken = experiments.get("spectra").facts(_copy_run(run, frames=frames), {})
+    assert not broken["coarse_first"] and set(broken["settle"]) == {0}
+
+
 # -- the words follow the facts ------------------------------------------------------------------
 
 def _render(template: str, facts: dict, figures: dict) -> str:
@@ -266,6 +335,8 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     ("samplers.md.j2", "samplers", {"second_order_everywhere": False, "second_order": {"5": False, "10": False}},
      "At every budget DPM-Solver++ lands closer", "Second order does not pay here"),
     ("samplers.md.j2", "samplers", {"ddpm_elsewhere": False}, "DDPM lands elsewhere", "DDPM, closer than expected"),
+    ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
+    ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint, smoothed guess"),
 ])
 def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
     """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""

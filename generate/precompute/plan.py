@@ -48,8 +48,11 @@ def pack(items: list, cost: int, max_batch: int) -> list[list]:
     return [items[i:i + per_group] for i in range(0, len(items), per_group)]
 
 
-def round_metric(value: float) -> float | None:
-    """Six significant digits: stable JSON across runs, ample for charts."""
+def round_metric(value: float | list) -> float | None | list:
+    """Six significant digits: stable JSON across runs, ample for charts. A list (a spectrum) is
+    rounded element by element."""
+    if isinstance(value, (list, tuple)):
+        return [round_metric(v) for v in value]
     value = float(value)
     if not np.isfinite(value):
         return None

@@ -1,0 +1,111 @@
+"""Coarse to fine, the site side: the mean spectra per step for the chart, each seed's frames, and
+the facts the page words.
+
+Two measurements, both per frequency k (cycles per image):
+- **above the noise** at step i: the signal in x_t, sqrt(alpha_bar) x_0, has power alpha_bar P_0(k)
+  (P_0: the final images' spectrum); the noise, sqrt(1 - alpha_bar) eps, has 1 - alpha_bar at every k.
+  `above[i]` counts the frequencies from k = 1 up to where the signal first falls below the noise.
+- **settled** at step i: the x0 estimate's error, x0_i - final, has at most SETTLED of the final's
+  power at k (an amplitude within 10 %) from step i to the end. `settle[k]` is that first step.
+Both are read off the frames (the pictures as shown) and the manifest's noise levels, not the
+manifest's spectra, so the page's claims and the chart's lines come from two independent paths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...site.claims import pixels
+from ...site.figures import Frames, axis
+from . import EPS, X, X0
+from .spectrum import radial_power
+
+SETTLED = 0.01  # error power within 1 % of the picture's: amplitude within 10 % (the reverse page's 90 %)
+
+
+def _mean_spectra(frames: Frames, panel, seeds: list[int], steps: range) -> list[list[float]]:
+    return np.mean([[frames.get(panel, seed=s, step=i)["metrics"]["spectrum"] for i in steps] for s in seeds],
+                   axis=0).tolist()
+
+
+def build(run, sheets) -> dict:
+    frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
+    alpha_bar = [float(a) for a in axis(run, "alpha_bar")]
+    measured = measure(run)
+    rows = []
+    for index, seed in enumerate(seeds):
+        track = {"track": f"seed {seed}", "group": index}
+        rows.append({"seed": seed,
+                     "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
+                     "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
+                     "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track)})
+    eps = _mean_spectra(frames, EPS, seeds, range(steps))
+    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
+            "frequencies": axis(run, "frequencies"), "seeds": rows,
+            "spectra": {"x": _mean_spectra(frames, X, seeds, range(steps)),
+                        "x0": _mean_spectra(frames, X0, seeds, range(steps)),
+                        # the noise inside x_t: sqrt(1 - alpha_bar) eps, power (1 - alpha_bar) P_eps
+                        "noise": [[(1 - a) * p for p in row] for a, row in zip(alpha_bar, eps)]},
+            "clean": _mean_spectra(frames, X, seeds, range(steps, steps + 1))[0],
+            "above": measured["above"], "settle": measured["settle"]}
+
+
+def measure(run) -> dict:
+    """From the frames: the final images' mean spectrum, `above` per step and `settle` per frequency."""
+    frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
+    alpha_bar = np.array([float(a) for a in axis(run, "alpha_bar")])
+    finals = np.stack([pixels(run, frames.get(X, seed=s, step=steps)) for s in seeds])
+    clean = radial_power(finals).mean(axis=0)
+    estimates = [np.stack([pixels(run, frames.get(X0, seed=s, step=i)) for i in range(steps)]) for s in seeds]
+    errors = np.mean([radial_power(e - final) for e, final in zip(estimates, finals)], axis=0)  # (steps, K)
+    power = np.mean([radial_power(e) for e in estimates], axis=0)  # the estimates' own spectra (steps, K)
+    settled = errors <= SETTLED * clean
+    # first step from which it stays settled: steps when even the last estimate is off
+    settle = [next((i for i in range(steps) if settled[i:, k].all()), steps) for k in range(len(clean))]
+    visible = alpha_bar[:, None] * clean[None, :] >= (1 - alpha_bar)[:, None]
+    above = [int(np.argmin(row)) if not row.all() else len(row) for row in visible]
+    covered = ~visible
+    return {"clean": clean.tolist(), "settle": settle, "above": above,
+            # where the noise covers a frequency, the estimate holds less power there than the picture
+            "under_where_covered": float((power < clean[None, :])[covered].mean()) if covered.any() else None,
+            "start_ratio": (power[0] / clean).tolist(),  # estimate / final at step 1, per k
+            "end_ratio": (power[-1] / clean).tolist()}   # ... at the last step
+
+
+def facts(run, runs: dict) -> dict:
+    """What the page may say:
+    - `settle` per frequency and the steps at which the coarsest (k = 1), a middle (k = K / 4) and the
+      finest (k = K) waves settle; `coarse_first`: the low third of frequencies settles, on average,
+      before the high third;
+    - `above` per step and `floor_lifts`: it never falls as the steps go on (the noise uncovers the
+      frequencies from coarse to fine, never the reverse); the first step with k = 1 above the noise
+      and the first with half of the frequencies above it."""
+    steps, ks = int(axis(run, "steps")), axis(run, "frequencies")
+    measured = measure(run)
+    settle, above = measured["settle"], measured["above"]
+    third = max(1, len(ks) // 3)
+    half = (len(ks) + 1) // 2
+    middle = max(1, len(ks) // 4)
+    return {
+        "steps": steps, "seeds": len(axis(run, "seeds")), "frequencies": ks, "settle": settle, "above": above,
+        "coarse": {"k": ks[0], "step": settle[0]}, "middle": {"k": ks[middle - 1], "step": settle[middle - 1]},
+        "fine": {"k": ks[-1], "step": settle[-1]},
+        "coarse_first": float(np.mean(settle[:third])) < float(np.mean(settle[-third:])),
+        "floor_lifts": all(b >= a for a, b in zip(above, above[1:])),
+        "first_above": next((i for i, n in enumerate(above) if n >= 1), None),
+        "half_above": next((i for i, n in enumerate(above) if n >= half), None), "half": half,
+        "last_above": above[-1], "settled_share": SETTLED,
+        # step 1: the estimate holds under a tenth of the picture's power in the fast half of the frequencies
+        "blur_at_start": max(measured["start_ratio"][len(ks) // 2:]) < 0.1,
+        # the last step: the estimate's spectrum within 10 % of the final's at every frequency
+        "below_at_start": max(measured["start_ratio"]) < 1,  # ... and under the picture's at every k
+        "meets_at_end": all(abs(r - 1) <= 0.1 for r in measured["end_ratio"]),
+        "under_where_covered": measured["under_where_covered"],
+        # x_t at step 1 is noise: its spectrum (manifest, float) within a factor 2 of flat
+        "flat_start": _flat(Frames(run), axis(run, "seeds")),
+    }
+
+
+def _flat(frames: Frames, seeds: list[int]) -> bool:
+    spectrum = np.mean([frames.get(X, seed=s, step=0)["metrics"]["spectrum"] for s in seeds], axis=0)
+    return float(spectrum.max() / spectrum.min()) <= 2.0
