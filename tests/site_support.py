@@ -223,6 +223,9 @@ seeds = [3, 4]
 calls = [2, 4]
 reference = 6
 seeds = [0, 1]
+[trajectories]
+steps = 3
+seeds = [0, 2]
 [forward_backward]
 steps = 5
 [patch_noise]

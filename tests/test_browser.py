@@ -20,7 +20,7 @@ from site_support import CHROMIUM, built_site, frame_file, large_site, manifests
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PAGES = {"index": "", "reverse": "reverse/", "spectra": "spectra/", "step-counts": "step-counts/", "samplers": "samplers/",
+PAGES = {"index": "", "reverse": "reverse/", "spectra": "spectra/", "step-counts": "step-counts/", "samplers": "samplers/", "trajectories": "trajectories/",
          "forward-backward": "forward-backward/", "similar-noise": "similar-noise/", "make-your-own": "make-your-own/"}
 # arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
 # figures far below the fold wait (data-defer) until the reader scrolls near them
@@ -226,6 +226,32 @@ def test_spectra_slider_shows_the_manifest_frames_and_moves_the_chart(page, site
     if not np.allclose(spectra[0], spectra[steps - 1]):
         assert points[0] != points[steps - 1]
     assert f"step {steps} of {steps}" in figure.locator(".nti-info").first.inner_text()
+    page.watch.assert_clean()
+
+
+def test_trajectories_slider_moves_every_dot_and_a_path_picks_its_seed(page, sites):
+    build, base_url = sites
+    open_page(page, base_url, "trajectories/")
+    figure = page.locator('.nti-figure[data-kind="trajectories"]')
+    manifest = _model_manifest(build, figure, "trajectories")
+    seeds, steps = manifest["axes"]["seeds"], manifest["axes"]["steps"]
+    expected = lambda i, s=seeds[0]: [frame_file(manifest, "x", seed=s, step=i), frame_file(manifest, "x0", seed=s, step=i),
+                                      frame_file(manifest, "x", seed=s, step=steps)]
+    exercise_slider(page, figure, 0, expected)
+    # one path pair and one pair of dots per seed; the dots move with the slider
+    groups = figure.locator("g.nti-traj-seed")
+    assert groups.count() == len(seeds)
+    dots = lambda: figure.locator("circle.nti-traj-dot").evaluate_all("els => els.map(e => [e.getAttribute('cx'), e.getAttribute('cy')])")
+    thumb = figure.locator("[role=slider]").first
+    thumb.press("Home")
+    first = dots()
+    thumb.press("End")
+    assert dots() != first and len(first) == 2 * len(seeds)
+    # clicking another seed's path chooses that seed: the panels follow, the picker too
+    figure.locator(f'g.nti-traj-seed[data-seed="{seeds[-1]}"]').dispatch_event("click")
+    assert panel_frames(figure) == expected(steps - 1, seeds[-1])
+    assert figure.locator(".nti-controls select").input_value() == str(len(seeds) - 1)
+    assert figure.locator("g.nti-traj-seed.nti-current").count() == 1
     page.watch.assert_clean()
 
 

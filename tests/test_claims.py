@@ -311,6 +311,70 @@ def test_the_coarse_first_claim_fails_when_fine_detail_settles_first(chosen):
     assert not broken["coarse_first"] and set(broken["settle"]) == {0}
 
 
+# -- where trajectories go -----------------------------------------------------------------------
+
+def _trajectory_states(run: Run) -> tuple[np.ndarray, np.ndarray]:
+    axes = run.manifest["axes"]
+    load = lambda panel, count: np.stack([np.stack([_as_signal(run, frame_file(run.manifest, panel, seed=s, step=i)).ravel()
+                                                    for i in range(count)]) for s in axes["seeds"]])
+    return load("x", axes["steps"] + 1), load("x0", axes["steps"])
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_the_trajectory_plane_and_distances_are_recomputed_from_the_frames(chosen, facts, slug, tmp_path):
+    """The plane: an SVD of all centred states here (not the build's Gram matrix) gives the same
+    coordinates up to each axis's sign and the same shares of the variance; the spreads and the
+    commit step are recomputed from the frames too."""
+    run, tf = chosen[(slug, "trajectories")], facts[slug]["trajectories"]
+    xs, x0s = _trajectory_states(run)
+    seeds, steps = xs.shape[0], x0s.shape[1]
+    states = np.concatenate([xs.reshape(-1, xs.shape[2]), x0s.reshape(-1, xs.shape[2])])
+    centred = states - states.mean(axis=0)
+    u, sv, _ = np.linalg.svd(centred, full_matrices=False)
+    coords = u[:, :2] * sv[:2]
+    assert np.allclose(tf["explained"], (sv[:2] ** 2 / (sv ** 2).sum()), atol=1e-4)
+    data = experiments.get("trajectories").figure(run, _NoSheets())
+    drawn = np.concatenate([np.reshape(data["points"]["x"], (-1, 2)), np.reshape(data["points"]["x0"], (-1, 2))])
+    for j in range(2):
+        sign = np.sign(coords[np.argmax(np.abs(coords[:, j])), j])
+        assert np.allclose(drawn[:, j], sign * coords[:, j], atol=2e-3), j
+    spread = lambda a: np.mean([np.linalg.norm(a[p] - a[q]) for p in range(seeds) for q in range(p + 1, seeds)])
+    assert np.isclose(tf["x0_start_spread"], spread(x0s[:, 0]), rtol=1e-6)
+    assert np.isclose(tf["final_spread"], spread(xs[:, steps]), rtol=1e-6)
+    nearest_own = [all(np.argmin([np.linalg.norm(x0s[s, i] - xs[o, steps]) for o in range(seeds)]) == s for s in range(seeds))
+                   for i in range(steps)]
+    assert tf["commit"] == next((i for i in range(steps) if all(nearest_own[i:])), None)
+
+
+class _NoSheets:
+    """Stands in for the sprite sheets: the trajectory builder's frame references are not checked here."""
+
+    def add(self, files, **_):
+        return [[0, n, f] for n, f in enumerate(files)]
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_estimates_start_together_fan_out_and_commit_early(facts, slug):
+    tf = facts[slug]["trajectories"]
+    assert tf["seeds"] >= 16
+    assert tf["together_at_start"] and tf["fans_out"] and tf["meet"], tf
+    assert tf["commit"] is not None and tf["commit"] < tf["steps"] // 4, tf["own_at_step"]
+
+
+def test_the_together_claim_fails_when_the_first_estimates_are_already_apart(chosen):
+    """Step 1's estimates replaced by each seed's final picture: no longer one blurry average."""
+    run = chosen[(MODELS[0], "trajectories")]
+    steps = run.manifest["axes"]["steps"]
+    finals = {f["coords"]["seed"]: f["file"] for f in run.manifest["frames"]
+              if f["coords"].get("panel") == "x" and f["coords"]["step"] == steps}
+    frames = copy.deepcopy(run.manifest["frames"])
+    for frame in frames:
+        if frame["coords"].get("panel") == "x0" and frame["coords"]["step"] == 0:
+            frame["file"] = finals[frame["coords"]["seed"]]
+    broken = experiments.get("trajectories").facts(_copy_run(run, frames=frames, frames_sha256="changed"), {})
+    assert not broken["together_at_start"] and not broken["fans_out"]
+
+
 # -- the words follow the facts ------------------------------------------------------------------
 
 def _render(template: str, facts: dict, figures: dict) -> str:
@@ -337,6 +401,7 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     ("samplers.md.j2", "samplers", {"ddpm_elsewhere": False}, "DDPM lands elsewhere", "DDPM, closer than expected"),
     ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
     ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint, smoothed guess"),
+    ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
 ])
 def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
     """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""

@@ -51,7 +51,7 @@ def batched_runs(tmp_path_factory, tiny_rgb):
 def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     runs, results = batched_runs
     assert sorted(r["experiment"] for r in results) == sorted(
-        ["reverse", "spectra", "step_counts", "samplers", "forward_backward", "patch_noise", "mix_noise"])
+        ["reverse", "spectra", "step_counts", "samplers", "trajectories", "forward_backward", "patch_noise", "mix_noise"])
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         assert manifest["schema"] == 1
@@ -62,6 +62,8 @@ def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     assert len(frames["reverse"]) == 3 * (5 + 4 + 4)
     # spectra: the same panels, each frame with its spectrum (T = 3, 2 seeds; 16 px: k = 1..8)
     assert len(frames["spectra"]) == 2 * (4 + 3 + 3)
+    # trajectories: x_t (T + 1) and x0 estimates (T) per seed, no noise panel (T = 3, 2 seeds)
+    assert len(frames["trajectories"]) == 2 * (4 + 3)
     # forward/backward: the original, the triangle T(T+1)/2 + T noised rows, and T difference maps
     assert len(frames["forward_backward"]) == 1 + 5 * 6 // 2 + 5 + 5
     # patch: per seed n1, o1 and 4 panels per (size, position) cell
@@ -250,7 +252,7 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
                        .replace("steps = [2, 5]", "steps = [2, 5, 3]"))
     results = precompute(load_config(str(changed)), tmp_path / "runs", progress=False, log=lambda *a: None)
     calls = {r["experiment"]: r["model_calls"] for r in results}
-    assert calls == {"reverse": 0, "spectra": 0, "step_counts": 3, "samplers": 0, "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
+    assert calls == {"reverse": 0, "spectra": 0, "step_counts": 3, "samplers": 0, "trajectories": 0, "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
     fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
                        log=lambda *a: None)
     assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call

@@ -1,0 +1,91 @@
+"""Where trajectories go, the site side: one PCA plane for all states of the run (projection.py),
+each seed's frames for the panels, and the facts the page words, all from the frames.
+
+    spread(i)   mean Euclidean distance between two different seeds' states at step i (full space)
+    commit      the first step from which every seed's x0 estimate lies nearer its own final image
+                than any other seed's final, to the end (each estimate has "chosen" its picture)
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from PIL import Image
+
+from ...site.figures import Frames, axis
+from . import X, X0
+from .projection import project
+
+_LOADED: dict[tuple, dict] = {}  # one decode of a run's frames per site build: build and facts share it
+
+
+def _states(run) -> dict:
+    """The run's frames as uint8 arrays: x (S, T + 1, D) and x0 (S, T, D), seeds in axis order."""
+    key = (str(run.folder), run.manifest.get("frames_sha256"))
+    if key not in _LOADED:
+        frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
+
+        def load(panel, count):
+            return np.stack([np.stack([np.asarray(Image.open(run.folder / frames.file(panel, seed=s, step=i))).ravel()
+                                       for i in range(count)]) for s in seeds])
+
+        _LOADED.clear()
+        _LOADED[key] = {"x": load(X, steps + 1), "x0": load(X0, steps)}
+    return _LOADED[key]
+
+
+def _spread(states: np.ndarray) -> float:
+    """Mean distance between two different seeds' states, on the [-1, 1] scale."""
+    values = states.astype(np.float64) / 127.5
+    return float(np.mean([np.linalg.norm(a - b) for a, b in itertools.combinations(values, 2)]))
+
+
+def build(run, sheets) -> dict:
+    frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
+    states = _states(run)
+    s = len(seeds)
+    coords, explained = project(np.concatenate([states["x"].reshape(s * (steps + 1), -1),
+                                                states["x0"].reshape(s * steps, -1)]))
+    xs = coords[:s * (steps + 1)].reshape(s, steps + 1, 2)
+    x0s = coords[s * (steps + 1):].reshape(s, steps, 2)
+    rows = []
+    for index, seed in enumerate(seeds):
+        track = {"track": f"seed {seed}", "group": index}
+        rows.append({"seed": seed,
+                     "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
+                     "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track)})
+    r = lambda a: np.round(a, 3).tolist()
+    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": axis(run, "alpha_bar"),
+            "seeds": rows, "explained": [round(e, 4) for e in explained],
+            "points": {"x": r(xs), "x0": r(x0s)}}
+
+
+def facts(run, runs: dict) -> dict:
+    """What the page may say: the plane's share of the variance; the spread of the x0 estimates at
+    step 1 against the spread of the final images (`together_at_start`: under half of it), and of the
+    start noises; the commit step and what share of the run is left after it."""
+    steps, seeds = int(axis(run, "steps")), axis(run, "seeds")
+    states = _states(run)
+    s = len(seeds)
+    _, explained = project(np.concatenate([states["x"].reshape(s * (steps + 1), -1),
+                                           states["x0"].reshape(s * steps, -1)]))
+    finals = states["x"][:, steps].astype(np.float64) / 127.5
+    x0 = states["x0"].astype(np.float64) / 127.5  # (S, T, D)
+    # nearest final of each seed's estimate at each step: (T, S)
+    distances = np.linalg.norm(x0[:, :, None, :] - finals[None, None, :, :], axis=3)  # (S, T, S)
+    own = (distances.argmin(axis=2) == np.arange(s)[:, None]).all(axis=0)  # (T,) every seed nearest its own
+    commit = next((i for i in range(steps) if own[i:].all()), None)
+    x0_spread = [_spread(states["x0"][:, i]) for i in range(steps)]
+    final_spread = _spread(states["x"][:, steps])
+    xt = states["x"][:, :steps].astype(np.float64) / 127.5
+    gap = np.linalg.norm(xt - x0, axis=2).mean(axis=0)  # (T,) mean ||x_t - x0 estimate|| over seeds
+    return {"steps": steps, "seeds": s, "explained": explained, "plane_share": sum(explained),
+            # the estimates move apart: their spread at the last step at least 3 times that at step 1
+            "fans_out": x0_spread[-1] >= 3 * x0_spread[0],
+            # x_t comes to meet its estimate: their distance at the last step a tenth of the first's
+            "gap": [float(gap[0]), float(gap[-1])], "meet": bool(gap[-1] <= 0.1 * gap[0]),
+            "x0_start_spread": x0_spread[0], "final_spread": final_spread,
+            "noise_spread": _spread(states["x"][:, 0]), "x0_spread": x0_spread,
+            "together_at_start": x0_spread[0] < 0.5 * final_spread,
+            "commit": commit, "own_at_step": own.tolist()}
