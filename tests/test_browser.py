@@ -389,6 +389,17 @@ def test_mix_noise_scale_slider_chart_and_flip(page, sites):
     patch = manifests(build["runs"])[(figure.get_attribute("data-model"), "patch_noise")]
     assert figure.locator("svg.nti-chart rect.nti-series-patch").count() == \
         len(patch["axes"]["sizes"]) * len(patch["axes"]["positions"])
+    # the step-by-step chart draws the current cell's distances (its manifest metrics) and the other s faint
+    thumb = figure.locator("[role=slider]").first
+    thumb.press("End")
+    metrics = next(f["metrics"] for f in manifest["frames"] if f["coords"].get("panel") == "n2"
+                   and f["coords"]["seed"] == seed and f["coords"]["scale"] == scales[-1])
+    drawn = figure.locator("polyline.nti-gap-x").get_attribute("points").split()
+    assert len(drawn) == len(metrics["x_gap"]) == manifest["axes"]["steps"] + 1
+    heights = [float(p.split(",")[1]) for p in drawn]  # SVG y grows downward: a larger distance is higher up
+    order = np.argsort(metrics["x_gap"], kind="stable")
+    assert all(heights[a] >= heights[b] - 1e-6 for a, b in zip(order, order[1:]))
+    assert figure.locator(".nti-gap-family polyline").count() == len(scales) - 1
     _flip_alternates(page, figure, manifest, seed)
     page.watch.assert_clean()
 

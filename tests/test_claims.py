@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -375,11 +376,44 @@ def test_the_together_claim_fails_when_the_first_estimates_are_already_apart(cho
     assert not broken["together_at_start"] and not broken["fans_out"]
 
 
+# -- similar noise, step by step -----------------------------------------------------------------
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_the_trajectory_distances_start_at_the_noise_and_end_at_the_pictures(chosen, facts, slug):
+    """Each cell's per-step distances begin at ||n1 - n2|| and end at ||o1 - o2||, which the o1 and o2
+    PNGs give again here (8-bit: within 0.5 % or 0.05); the page's step-by-step facts are recounted."""
+    run, sn = chosen[(slug, "mix_noise")], facts[slug]["mix_noise"]
+    cells = {}
+    for f in run.manifest["frames"]:
+        if f["coords"].get("panel") == "n2":
+            m, seed, scale = f["metrics"], f["coords"]["seed"], float(f["coords"]["scale"])
+            assert len(m["x_gap"]) == len(m["x0_gap"]) + 1 == run.manifest["axes"]["steps"] + 1
+            assert np.isclose(m["x_gap"][0], m["noise_distance"], rtol=1e-4, atol=1e-4)
+            assert m["x_gap"][-1] == m["output_distance"]
+            o1 = _as_signal(run, frame_file(run.manifest, "o1", seed=seed))
+            o2 = _as_signal(run, frame_file(run.manifest, "o2", seed=seed, scale=scale))
+            assert np.isclose(np.linalg.norm(o1 - o2), m["output_distance"], rtol=5e-3, atol=0.05)
+            cells.setdefault(seed, {})[scale] = m
+    small = sn["smallest_scale"]
+    assert sn["together_at_smallest"] == sum(c[small]["x_gap"][-1] < c[small]["x_gap"][0] for c in cells.values())
+    firsts = [min(s for s, m in c.items() if s > 0 and m["output_distance"] >= 0.5 * c[1.0]["output_distance"])
+              for c in cells.values()]
+    assert sn["parting_median"] == statistics.median(firsts)
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_nearby_starts_draw_together_and_other_pictures_are_decided_early(facts, slug):
+    sn = facts[slug]["mix_noise"]
+    assert sn["together_at_smallest"] * 2 > sn["gap_seeds"], sn
+    assert sn["x0_parts_by"] is not None and sn["x0_parts_by"] < sn["gap_steps"] / 2, sn
+
+
 # -- the words follow the facts ------------------------------------------------------------------
 
 def _render(template: str, facts: dict, figures: dict) -> str:
     env = environment(REPO / "templates")
-    return env.get_template(template).render(page_context(figures, [], facts), root="../", page_file="x.md")
+    # the similar-noise page's own context (its per-model answers) is left empty: the steps are what is checked
+    return env.get_template(template).render(page_context(figures, [], facts), root="../", page_file="x.md", similar=[])
 
 
 def _figures(chosen, model: str = MODELS[0]) -> dict:
@@ -402,6 +436,8 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
     ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint, smoothed guess"),
     ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
+    ("similar_noise.md.j2", "mix_noise", {"together_at_smallest": 0}, "draws nearby starts together",
+     "end further apart than they started"),
 ])
 def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
     """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""

@@ -21,6 +21,7 @@ def _pair_cell(frames: Frames, panels: dict, queue: list, **coords) -> dict:
     metrics = frames.get(panels["n2"], **coords).get("metrics", {})
     cell["noise_distance"] = metrics.get("noise_distance")
     cell["output_distance"] = metrics.get("output_distance")
+    cell["x_gap"], cell["x0_gap"] = metrics.get("x_gap"), metrics.get("x0_gap")  # None in runs made before them
     return cell
 
 
@@ -81,7 +82,7 @@ def mix_facts(mix, runs: dict) -> dict:
         close_until.append(keep)
     small = min((s for s in scales if s > 0), default=None)
     close_at_small = sum(1 for sh in shares.values() if small is not None and sh[small] < 0.25)
-    return {"close_at_smallest": close_at_small,
+    return {**_trajectory_facts(mix, small), "close_at_smallest": close_at_small,
             # similar noise, similar picture for most seeds: at least three in four keep their picture
             "mostly_similar": bool(shares) and close_at_small * 4 >= 3 * len(shares),
             "seeds": len(shares), "scales": scales, "close_until": close_until,
@@ -89,6 +90,39 @@ def mix_facts(mix, runs: dict) -> dict:
             "close_until_median": statistics.median(close_until) if close_until else None,
             "smallest_scale": small,
             "smallest_scale_close_everywhere": small is not None and all(sh[small] < 0.25 for sh in shares.values())}
+
+
+def _trajectory_facts(mix, small: float | None) -> dict:
+    """How the trajectories of n1 and n2 part, from the per-step distances (x_gap, x0_gap):
+    - `together_at_smallest`: seeds whose x_t distance at the end is below its start at the smallest s
+      (DDIM draws two nearby trajectories together);
+    - a cell *parts* when its pictures end at least half as far apart as the seed's s = 1 pictures
+      (unrelated noises); `parting_median`: per seed the smallest s that parts, median over seeds;
+    - `x0_parts_by`: for the parting cells, the first step at which the x0 estimates are 90 % as far
+      apart as the final pictures, median over cells: when the other picture is decided."""
+    cells: dict[int, dict[float, dict]] = {}
+    for f in mix.manifest["frames"]:
+        if f["coords"].get("panel") == "n2" and f["metrics"].get("x_gap"):
+            cells.setdefault(f["coords"]["seed"], {})[float(f["coords"]["scale"])] = f["metrics"]
+    if not cells:
+        return {"gaps": False}
+    parting, parts_by, together = [], [], 0
+    for seed, by_scale in sorted(cells.items()):
+        fresh = by_scale.get(1.0, {}).get("output_distance")
+        if small in by_scale and by_scale[small]["x_gap"][-1] < by_scale[small]["x_gap"][0]:
+            together += 1
+        if not fresh:
+            continue
+        parts = [s for s, m in sorted(by_scale.items()) if s > 0 and m["output_distance"] >= 0.5 * fresh]
+        if parts:
+            parting.append(parts[0])
+        for s in parts:
+            x0, end = by_scale[s]["x0_gap"], by_scale[s]["x_gap"][-1]
+            parts_by.append(next((i for i, g in enumerate(x0) if g >= 0.9 * end), len(x0)))
+    return {"gaps": True, "together_at_smallest": together, "gap_seeds": len(cells),
+            "parting_median": statistics.median(parting) if parting else None, "parting_seeds": len(parting),
+            "x0_parts_by": statistics.median(parts_by) if parts_by else None,
+            "gap_steps": len(next(iter(next(iter(cells.values())).values()))["x0_gap"])}
 
 
 def patch_facts(run, runs: dict) -> dict:

@@ -7,6 +7,8 @@ image, so any change in the output comes from the change in the noise. Per seed 
 and per variant c of the grid:
     n2, o2 = DDIM(n2), heat_noise = |n1 - n2|, heat_out = |o1 - o2| (channel means, viridis)
     noise_distance = ||n1 - n2||_2, output_distance = ||o1 - o2||_2 (outputs in [-1, 1])
+    x_gap[i] = ||x_t(n1) - x_t(n2)|| at step i (x_gap[0] = noise_distance, x_gap[T] = output_distance),
+    x0_gap[i] = ||x0_hat(n1) - x0_hat(n2)|| at step i: how the two trajectories part (or not), step by step
 The fresh noise n' of seed s is the generator's next draw after n1: g = torch.Generator().manual_seed(s);
 n1 = randn(g); n' = randn(g). (Not manual_seed(s + 2**32): torch truncates seeds to 64 bits and
 the Mersenne Twister to 32, so that would give n' = n1.)
@@ -50,7 +52,15 @@ def units(cfg, model, max_batch: int, variants: list[Variant], panels: tuple[Pan
             x = torch.stack(batch).to(model.device)
             scheduler = model.scheduler("ddim")
             scheduler.set_timesteps(cfg.steps)
-            out = reverse_process(ctx.denoise, scheduler, x, None, lambda i, s: None).cpu().clamp(-1, 1)
+            gaps: dict[str, list[torch.Tensor]] = {"x": [], "x0": []}
+
+            def on_step(i, step) -> None:  # each variant's distance to its n1 trajectory: (seeds, variants)
+                for key, batch in (("x", step.sample), ("x0", step.pred_original_sample)):
+                    rows = batch.float().reshape(len(seeds), per_seed, -1)
+                    gaps[key].append(torch.linalg.vector_norm(rows[:, 1:] - rows[:, :1], dim=2).cpu())
+
+            out = reverse_process(ctx.denoise, scheduler, x, None, on_step).cpu().clamp(-1, 1)
+            x_gaps, x0_gaps = torch.stack(gaps["x"], dim=2), torch.stack(gaps["x0"], dim=2)  # (seeds, variants, T)
             x = x.cpu()
             noise_frames, out_frames = images(x), images(out)  # one conversion per batch, not per cell
             for b, seed in enumerate(seeds):
@@ -63,13 +73,17 @@ def units(cfg, model, max_batch: int, variants: list[Variant], panels: tuple[Pan
                     heat_out, output_distance = heatmap(out[base], o2, OUTPUT_HEAT_SCALE)
                     metrics = {"noise_distance": noise_distance, "output_distance": output_distance,
                                "n2_rms": rms(n2)}
-                    emit(n2_, noise_frames[base + v], metrics, seed=seed, **coords)
+                    # the trajectories' distances, once per cell (on the n2 frame): the last x_t is the output
+                    trajectory = {"x_gap": x_gaps[b, v - 1].tolist() + [output_distance],
+                                  "x0_gap": x0_gaps[b, v - 1].tolist()}
+                    emit(n2_, noise_frames[base + v], dict(metrics, **trajectory), seed=seed, **coords)
                     emit(o2_, out_frames[base + v], metrics, seed=seed, **coords)
                     emit(heat_noise_, heat_noise, metrics, seed=seed, **coords)
                     emit(heat_out_, heat_out, metrics, seed=seed, **coords)
 
         return Unit(key="seeds-" + "-".join(map(str, seeds)), calls=cfg.steps, frames=(2 + 4 * len(variants)) * len(seeds),
-                    content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants]},
+                    content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants],
+                             "measures": ["x_gap", "x0_gap"]},
                     images=cfg.steps * per_seed * len(seeds), compute=compute)
 
     return [make(group) for group in pack(list(cfg.seeds), per_seed, max_batch)]

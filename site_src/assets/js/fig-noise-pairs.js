@@ -88,8 +88,11 @@
       const picker = NTI.el("div", { class: "nti-positions", role: "group", "aria-label": "Patch position (x, y) in pixels" },
         [NTI.el("span", { class: "nti-slider-label", text: "Patch position" }), ...buttons]);
       picker.style.setProperty("--nti-cols", new Set(positions.map(([x]) => x)).size);
-      const layout = pairLayout(body, model, shell, (pair) => pair.cells[variantIndex(size.value, position)], [size.el, picker]);
+      const layout = pairLayout(body, model, shell, (pair) => pair.cells[variantIndex(size.value, position)], [size.el, picker],
+        () => update()); // the step chart shows this seed's sizes
       layout.panels.n2.el.querySelector(".nti-canvas-wrap").append(outline);
+      const gaps = gapChart(model, "patch size", "sizes");
+      if (gaps) body.append(gaps.el);
       layout.panels.n2.el.classList.add("nti-pickable");
       function update() {
         buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === position)));
@@ -98,7 +101,8 @@
         const scale = 100 / model.image_size;
         outline.style.left = `${x * scale}%`; outline.style.top = `${y * scale}%`;
         outline.style.width = `${s * scale}%`; outline.style.height = `${s * scale}%`;
-        layout.draw();
+        const cell = layout.draw();
+        if (gaps) gaps.show(cell, model.sizes.map((_, k) => model.seeds[layout.seed].cells[variantIndex(k, position)]));
       }
       function choose(index) { position = index; update(); }
       // Clicking the noise image picks the position whose patch centre is nearest to the click.
@@ -165,6 +169,53 @@
     return { el: NTI.el("div", { class: "nti-chart-wrap" }, [root, legend]), mark(x, y) { marker.setAttribute("cx", X(x)); marker.setAttribute("cy", Y(y)); } };
   }
 
+  // How the two DDIM trajectories part, step by step: ‖xₜ(n1) − xₜ(n2)‖ (solid) and the distance
+  // between their x̂₀ estimates (dashed) for the current variant; the x̂₀ distances of the other
+  // variants of the same family (every s of this seed; every patch size at this position) faint.
+  // One y scale for every seed and variant, so switching does not rescale the chart.
+  function gapChart(model, label, others) {
+    const cells = model.seeds.flatMap((s) => s.cells).filter((c) => c.x_gap);
+    if (!cells.length) return null; // a run made before the per-step distances were recorded
+    const T = cells[0].x_gap.length - 1;
+    const W = 300, H = 168, pad = { l: 40, r: 10, t: 8, b: 32 };
+    const yTicks = NTI.niceTicks(Math.max(1e-9, ...cells.flatMap((c) => [...c.x_gap, ...c.x0_gap])), 4);
+    const yMax = yTicks[yTicks.length - 1];
+    const X = (i) => pad.l + (i / Math.max(1, T)) * (W - pad.l - pad.r);
+    const Y = (v) => H - pad.b - (v / yMax) * (H - pad.t - pad.b);
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-distance-chart nti-gap-chart", role: "img",
+      "aria-label": `Distance between the two DDIM trajectories at each of the ${T} steps: between the two x_t and between their clean-image estimates, for the current ${label}; faint: the other ${others}` });
+    for (const v of yTicks) {
+      if (v > 0) root.append(svg("line", { x1: pad.l, y1: Y(v), x2: W - pad.r, y2: Y(v), class: "nti-grid" }));
+      root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
+      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3.5, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
+    }
+    for (const i of [0, Math.round(T / 2), T]) {
+      root.append(svg("line", { x1: X(i), y1: H - pad.b, x2: X(i), y2: H - pad.b + 3, class: "nti-axis" }));
+      root.append(svg("text", { x: X(i), y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, String(i)));
+    }
+    root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
+    root.append(svg("text", { x: pad.l + (W - pad.l - pad.r) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "DDIM step"));
+    root.append(svg("text", { x: 10, y: (H - pad.b + pad.t) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b + pad.t) / 2})` }, "distance"));
+    const family = svg("g", { class: "nti-gap-family" });
+    const xLine = svg("polyline", { class: "nti-gap-line nti-gap-x" }), x0Line = svg("polyline", { class: "nti-gap-line nti-gap-x0" });
+    root.append(family, xLine, x0Line);
+    const points = (values) => values.map((v, i) => `${X(i)},${Y(v)}`).join(" ");
+    const legend = NTI.el("p", { class: "nti-legend nti-gap-legend" }, [
+      NTI.el("span", { class: "nti-gap-key nti-gap-x", text: "‖xₜ(n1) − xₜ(n2)‖" }),
+      NTI.el("span", { class: "nti-gap-key nti-gap-x0", text: "‖x̂₀(n1) − x̂₀(n2)‖" }),
+      NTI.el("span", { class: "nti-gap-key nti-gap-family", text: `x̂₀ distance, other ${others}` })]);
+    return {
+      el: NTI.el("div", { class: "nti-chart-wrap" }, [NTI.el("p", { class: "nti-subhead", text: "How the two trajectories part, step by step" }), root, legend]),
+      show(current, others) {
+        if (!current.x_gap) return;
+        family.replaceChildren(...others.filter((c) => c !== current && c.x0_gap).map((c) => svg("polyline", { points: points(c.x0_gap), class: "nti-gap-line" })));
+        xLine.setAttribute("points", points(current.x_gap));
+        x0Line.setAttribute("points", points(current.x0_gap));
+      },
+    };
+  }
+
   NTI.figures.mix_noise = {
     layout: PAIR_LAYOUT,
     extra: "patch_noise.json", // the patch cells of the same model are the chart's second series
@@ -176,6 +227,8 @@
       const layout = pairLayout(body, model, shell, (pair) => pair.cells[scale.value], [scale.el, player.el],
         () => { buildChart(); update(); }); // each seed has its own distances
       const patchModel = (shell.extra ? shell.extra.models : []).find((m) => m.slug === model.slug);
+      const row = NTI.el("div", { class: "nti-chart-row" }); // the two charts side by side where there is room
+      body.append(row);
       let chart = null;
       function buildChart() {
         const pair = model.seeds[layout.seed];
@@ -183,14 +236,17 @@
         const curve = (seed) => seed.cells.map((c) => [c.noise_distance, c.output_distance]);
         const next = distanceChart(curve(pair), patchSeed ? curve(patchSeed) : [],
           model.seeds.filter((s) => s !== pair).map(curve));
-        if (chart) chart.el.replaceWith(next.el); else body.append(next.el);
+        if (chart) chart.el.replaceWith(next.el); else row.prepend(next.el);
         chart = next;
       }
+      const gaps = gapChart(model, "s", "values of s");
       function update() {
         const cell = layout.draw();
         chart.mark(cell.noise_distance, cell.output_distance);
+        if (gaps) gaps.show(cell, model.seeds[layout.seed].cells);
       }
       buildChart();
+      if (gaps) row.append(gaps.el);
       update();
       return {
         focus: () => layout.seed,
