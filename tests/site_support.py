@@ -213,6 +213,10 @@ max_batch = {max_batch}
 scheduler = "{reverse_scheduler}"
 steps = 4
 seeds = [0, 1, 2]
+[schedules]
+levels = [0, 500, 999]
+source_seeds = [0, 1]
+source_steps = 3
 [step_counts]
 steps = [2, 5]
 seeds = [3, 4]
