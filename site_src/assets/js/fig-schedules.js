@@ -32,7 +32,7 @@
     }
     for (const m of marks || []) {
       root.append(svg("line", { x1: pad.l, y1: Y(m), x2: W - pad.r, y2: Y(m), class: "nti-schedules-guide" }));
-      root.append(svg("text", { x: W - pad.r - 2, y: Y(m) - 2, "text-anchor": "end", class: "nti-chart-text nti-schedules-guide-text" }, `${m} dB`));
+      root.append(svg("text", { x: W - pad.r - 2, y: Y(m) - 2, "text-anchor": "end", class: "nti-chart-text nti-schedules-guide-text" }, `${String(m).replace("-", "−")} dB`));
     }
     root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "t"));
     root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, label));
@@ -92,7 +92,7 @@
         }
         for (const { s: k, p, panel } of estimates) {
           panel.draw(model, s.tracks[k.kind][p][index]);
-          panel.setCaption(`${k.name}, ${what(p)}\nRMS ${rms(s.rms[k.kind][p][index])}`);
+          panel.setCaption(`${k.name}, ${what(p)}\nRMS error ${rms(s.rms[k.kind][p][index])}`);
         }
         alphaChart.show(index);
         snrChart.show(index);
