@@ -13,7 +13,7 @@
   // One chart: `series` of the manifest's curves against t on a linear x, both schedules, a vertical
   // line and a dot per schedule at the current level. `ticks` for y; `marks` are labelled guides.
   function curveChart(model, { series, label, yTicks, marks }) {
-    const W = 240, H = 150, pad = { l: 36, r: 8, t: 8, b: 30 };
+    const W = 240, H = 150, pad = { l: 44, r: 14, t: 8, b: 30 };
     const t = model.curves.t, tMax = model.steps - 1;
     const lo = yTicks[0], hi = yTicks[yTicks.length - 1];
     const X = (v) => pad.l + (v / tMax) * (W - pad.l - pad.r);
@@ -32,10 +32,10 @@
     }
     for (const m of marks || []) {
       root.append(svg("line", { x1: pad.l, y1: Y(m), x2: W - pad.r, y2: Y(m), class: "nti-schedules-guide" }));
-      root.append(svg("text", { x: W - pad.r - 2, y: Y(m) - 2, "text-anchor": "end", class: "nti-chart-text nti-schedules-guide-text" }, `${String(m).replace("-", "−")} dB`));
+      root.append(svg("text", { x: pad.l + 3, y: Y(m) - 2, "text-anchor": "start", class: "nti-chart-text nti-schedules-guide-text" }, `${String(m).replace("-", "−")} dB`));
     }
     root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "t"));
-    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, label));
+    root.append(svg("text", { x: 9, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, label));
     const cursor = svg("line", { y1: pad.t, y2: H - pad.b, class: "nti-schedules-cursor" });
     root.append(cursor);
     const dots = model.schedules.map((s) => {
@@ -76,7 +76,7 @@
       const own = model.measured_panel; // the model's own estimate; the other is the what-if
       const what = (panel) => (panel === "x0_v" ? "v target" : "ε target") + (own === panel ? "" : " (what-if)");
       const clean = NTI.panel("clean x₀");
-      const noised = model.schedules.map((s) => ({ s, panel: NTI.panel(`${s.name} x_t`) }));
+      const noised = model.schedules.map((s) => ({ s, panel: NTI.panel(`${s.name} xₜ`) }));
       const estimates = model.schedules.flatMap((s) => ["x0_v", "x0_eps"].map((p) => ({ s, p, panel: NTI.panel(`${s.name}, ${what(p)}`) })));
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const alphaChart = curveChart(model, { series: "alpha_bar", label: "ᾱ (signal left)", yTicks: [0, 0.25, 0.5, 0.75, 1] });
@@ -88,7 +88,7 @@
         clean.draw(model, s.source);
         for (const { s: k, panel } of noised) {
           panel.draw(model, s.tracks[k.kind].noised[index]);
-          panel.setCaption(`${k.name} x_t\n${NTI.fmt(model.at_levels[k.kind].snr_db[index], 1)} dB`);
+          panel.setCaption(`${k.name} xₜ\n${NTI.fmt(model.at_levels[k.kind].snr_db[index], 1)} dB`);
         }
         for (const { s: k, p, panel } of estimates) {
           panel.draw(model, s.tracks[k.kind][p][index]);
