@@ -216,6 +216,10 @@ seeds = [0, 1, 2]
 [spectra]
 steps = 3
 seeds = [1, 2]
+[schedules]
+levels = [0, 500, 999]
+source_seeds = [0, 1]
+source_steps = 3
 [step_counts]
 steps = [2, 5]
 seeds = [3, 4]

@@ -20,7 +20,8 @@ from site_support import CHROMIUM, built_site, frame_file, large_site, manifests
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PAGES = {"index": "", "reverse": "reverse/", "spectra": "spectra/", "step-counts": "step-counts/", "samplers": "samplers/", "trajectories": "trajectories/",
+PAGES = {"index": "", "reverse": "reverse/", "spectra": "spectra/", "schedules": "schedules/", "step-counts": "step-counts/",
+         "samplers": "samplers/", "trajectories": "trajectories/",
          "forward-backward": "forward-backward/", "similar-noise": "similar-noise/", "make-your-own": "make-your-own/"}
 # arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
 # figures far below the fold wait (data-defer) until the reader scrolls near them
@@ -296,6 +297,42 @@ def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, sit
     assert f"{steps['heun'][str(budgets[slider_value(figure, 1)])]} step" in heun.inner_text()
     figure.locator(".nti-controls select").select_option("1")
     assert panel_frames(figure) == expected(progress, budgets[slider_value(figure, 1)], axes["seeds"][1])
+    page.watch.assert_clean()
+
+
+def _frame_width(run_dir: Path, manifest: dict) -> int:
+    from PIL import Image
+
+    with Image.open(run_dir / manifest["frames"][0]["file"]) as image:
+        return image.width
+
+
+def test_schedules_t_slider_shows_the_manifest_frames(page, sites):
+    """Every key moves the t slider; the clean image, both noised images and the four x0 estimates are
+    the manifest's frames at that level, and the canvases hold exactly their pixels."""
+    build, base_url = sites
+    open_page(page, base_url, "schedules/")
+    figure = page.locator('.nti-figure[data-kind="schedules"]')
+    manifest = _model_manifest(build, figure, "schedules")
+    axes = manifest["axes"]
+    levels, kinds = axes["levels"], axes["schedules"]
+
+    def expected(i, source):
+        t = levels[i]
+        return ([frame_file(manifest, "source", source=source)]
+                + [frame_file(manifest, "noised", schedule=k, source=source, t=t) for k in kinds]
+                + [frame_file(manifest, p, schedule=k, source=source, t=t) for k in kinds for p in ("x0_v", "x0_eps")])
+
+    source = axes["sources"][0]
+    exercise_slider(page, figure, 0, lambda i: expected(i, source))
+    run_dir = next(build["runs"].glob(f"{figure.get_attribute('data-model')}/schedules/*/"))
+    if len(manifest["frames"]) and _frame_width(run_dir, manifest) <= 64:  # large frames show previews first
+        assert_canvases_match_frames(figure, run_dir)
+    # the chart's dots sit at the level on the slider, one per schedule on each chart
+    assert figure.locator("svg.nti-schedules-chart circle.nti-schedule-dot").count() == 2 * len(kinds)
+    if len(axes["sources"]) > 1:
+        figure.locator(".nti-controls select").select_option("1")
+        assert panel_frames(figure) == expected(slider_value(figure), axes["sources"][1])
     page.watch.assert_clean()
 
 

@@ -198,6 +198,115 @@ def test_the_second_order_claim_fails_when_dpm_solver_is_no_closer(chosen):
     assert not broken["second_order_everywhere"] and not any(broken["second_order"].values())
 
 
+# -- noise schedules -----------------------------------------------------------------------------
+
+def _schedule_ab(kind: str) -> np.ndarray:
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule=kind, beta_start=1e-4, beta_end=0.02).alphas_cumprod.double().numpy()
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_schedule_curves_and_thresholds_are_diffusers_closed_form(chosen, facts, slug):
+    """The curves, the 0 dB / -20 dB crossings and the steps below -20 dB, recomputed from diffusers."""
+    run, sf = chosen[(slug, "schedules")], facts[slug]["schedules"]
+    curves = run.manifest["axes"]["curves"]
+    for kind, row in (("linear", sf["linear"]), ("squaredcos_cap_v2", sf["cosine"])):
+        ab = _schedule_ab(kind)
+        db = 10 * np.log10(ab / (1 - ab))
+        assert np.allclose(curves["alpha_bar"][kind], ab[curves["t"]], rtol=1e-5, atol=1e-12)
+        assert np.allclose(curves["snr_db"][kind], db[curves["t"]], rtol=1e-4, atol=1e-4)
+        assert row["t_0db"] == int(np.argmax(db < 0)) and row["t_minus_20db"] == int(np.argmax(db < -20))
+        assert row["below_minus_20db"] == int((db < -20).sum())
+        assert np.isclose(row["alpha_bar_last"], ab[-1], rtol=1e-5)
+    scheduler = run.manifest["scheduler"]["config"]
+    assert scheduler["beta_schedule"] == "squaredcos_cap_v2" and scheduler["prediction_type"] == "v_prediction"
+    assert sf["model_is_cosine_v"] and sf["model_schedule"] == "cosine"
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_noised_frames_are_one_noise_draw_under_both_schedules(chosen, slug):
+    """From the PNGs: (x_t - sqrt(ab) x0) / sqrt(1 - ab) is the same eps under linear and cosine, at
+    every level (where neither frame is clipped, within the 8-bit rounding), and it is unit noise."""
+    run = chosen[(slug, "schedules")]
+    axes, m = run.manifest["axes"], run.manifest
+    lin, cos = _schedule_ab("linear"), _schedule_ab("squaredcos_cap_v2")
+    for source in axes["sources"]:
+        x0 = _as_signal(run, frame_file(m, "source", source=source))
+        for t in axes["levels"]:
+            if t < 100:
+                continue  # 1 - ab is tiny there: the rounding of x_t is divided by almost nothing
+            x = {k: _as_signal(run, frame_file(m, "noised", schedule=k, source=source, t=t)) for k in ("linear", "squaredcos_cap_v2")}
+            eps = {k: (x[k] - np.sqrt(ab[t]) * x0) / np.sqrt(1 - ab[t]) for k, ab in (("linear", lin), ("squaredcos_cap_v2", cos))}
+            inside = (np.abs(x["linear"]) < 0.999) & (np.abs(x["squaredcos_cap_v2"]) < 0.999)
+            tolerance = (1 / 255 + 1e-6) * (1 / np.sqrt(1 - lin[t]) + 1 / np.sqrt(1 - cos[t]))
+            assert inside.mean() > 0.3, (source, t)
+            assert np.abs(eps["linear"] - eps["squaredcos_cap_v2"])[inside].max() <= tolerance, (source, t)
+        top = axes["levels"][-1]
+        noise = _as_signal(run, frame_file(m, "noised", schedule="squaredcos_cap_v2", source=source, t=top))
+        assert 0.6 < noise.std() < 1.0  # unit noise, clipped to [-1, 1] (the std of a clipped N(0, 1) is 0.8)
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_estimate_errors_are_recomputed_from_the_frames(chosen, facts, slug):
+    """Each estimate's RMS error on the PNGs (clipped to [-1, 1]) is recomputed here; the float error is
+    at least that (clipping towards x0 only shrinks it); and where the eps estimate is not clipped, its
+    error is the v estimate's divided by sqrt(ab), pixel by pixel, as the page says."""
+    run, sf = chosen[(slug, "schedules")], facts[slug]["schedules"]
+    axes, m = run.manifest["axes"], run.manifest
+    by_coords = {(f["coords"]["panel"], f["coords"].get("schedule"), f["coords"]["source"], f["coords"].get("t")): f
+                 for f in m["frames"]}
+    for source in axes["sources"]:
+        x0 = _as_signal(run, frame_file(m, "source", source=source))
+        for kind in axes["schedules"]:
+            for t in axes["levels"]:
+                shown = {}
+                for panel in ("x0_v", "x0_eps"):
+                    frame = by_coords[(panel, kind, source, t)]
+                    shown[panel] = _as_signal(run, frame["file"])
+                    recomputed = float(np.sqrt(np.mean((shown[panel] - x0) ** 2)))
+                    assert np.isclose(recomputed, frame["metrics"]["rms_shown"], rtol=1e-4, atol=1e-5), (panel, kind, t)
+                    assert frame["metrics"]["rms_error"] >= recomputed - 1 / 255, (panel, kind, t)
+                ab = by_coords[("noised", kind, source, t)]["metrics"]["alpha_bar"]
+                assert np.isclose(by_coords[("x0_eps", kind, source, t)]["metrics"]["rms_error"],
+                                  by_coords[("x0_v", kind, source, t)]["metrics"]["rms_error"] / np.sqrt(ab), rtol=1e-3)
+                free = (np.abs(shown["x0_eps"]) < 0.999) & (np.abs(shown["x0_v"]) < 0.999)
+                if ab > 0.05 and free.any():
+                    predicted = x0 + (shown["x0_v"] - x0) / np.sqrt(ab)
+                    assert np.abs(predicted - shown["x0_eps"])[free].max() <= (1 / 255) * (1 + 1 / np.sqrt(ab)) + 1e-6, (kind, t)
+    for row in (sf["linear"], sf["cosine"]):
+        top = [by_coords[(p, row["kind"], s, sf["top"])]["metrics"]["rms_error"] for s in axes["sources"] for p in ("x0_v",)]
+        assert np.isclose(row["v_rms_top"], np.mean(top), rtol=1e-6)
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_linear_spends_its_steps_on_noise_and_eps_fails_at_the_noisy_end(facts, slug):
+    sf = facts[slug]["schedules"]
+    lin, cos = sf["linear"], sf["cosine"]
+    assert sf["linear_drowns_sooner"] and lin["t_0db"] < cos["t_0db"]
+    assert sf["linear_wastes_more"] and lin["below_minus_20db"] > cos["below_minus_20db"]
+    assert sf["eps_ruined"]
+    for row in (lin, cos):
+        assert row["eps_rms_top"] > 1.0 and row["eps_rms_top"] >= 10 * row["v_rms_top"], row
+        assert row["v_rms_top"] < 1.0  # the v estimate stays inside the pixel range's half
+    assert sf["sources"] >= 2
+
+
+def test_the_eps_claims_fail_when_the_eps_estimate_is_as_good_as_v(chosen):
+    run = chosen[(MODELS[0], "schedules")]
+    frames = copy.deepcopy(run.manifest["frames"])
+    v = {(f["coords"]["schedule"], f["coords"]["source"], f["coords"]["t"]): f["metrics"]["rms_error"]
+         for f in frames if f["coords"]["panel"] == "x0_v"}
+    for frame in frames:  # the eps estimate exactly as close as the v estimate everywhere
+        if frame["coords"]["panel"] == "x0_eps":
+            frame["metrics"]["rms_error"] = v[(frame["coords"]["schedule"], frame["coords"]["source"], frame["coords"]["t"])]
+    axes = copy.deepcopy(run.manifest["axes"])  # and linear no noisier than cosine
+    axes["thresholds"]["linear"] = axes["thresholds"]["squaredcos_cap_v2"]
+    broken = experiments.get("schedules").facts(_copy_run(run, frames=frames, axes=axes), {})
+    assert not broken["eps_ruined"] and not broken["linear_wastes_more"] and not broken["linear_drowns_sooner"]
+    assert broken["linear"]["eps_over_1_from"] is None
+
+
 # -- the reverse process -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("slug", MODELS)
@@ -438,6 +547,10 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
     ("similar_noise.md.j2", "mix_noise", {"together_at_smallest": 0}, "draws nearby starts together",
      "end further apart than they started"),
+    ("schedules.md.j2", "schedules", {"eps_ruined": False}, "is ruined", "ε holds up here"),
+    ("schedules.md.j2", "schedules", {"linear_wastes_more": False}, "start from images that are nearly pure noise",
+     "are lost to near-pure noise"),
+    ("schedules.md.j2", "schedules", {"linear_drowns_sooner": False}, "the linear image holds less picture", "Not on these curves"),
 ])
 def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
     """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""

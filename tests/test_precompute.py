@@ -51,7 +51,8 @@ def batched_runs(tmp_path_factory, tiny_rgb):
 def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     runs, results = batched_runs
     assert sorted(r["experiment"] for r in results) == sorted(
-        ["reverse", "spectra", "step_counts", "samplers", "trajectories", "forward_backward", "patch_noise", "mix_noise"])
+        ["reverse", "spectra", "schedules", "step_counts", "samplers", "trajectories", "forward_backward", "patch_noise",
+         "mix_noise"])
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         assert manifest["schema"] == 1
@@ -72,6 +73,9 @@ def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     # steps), a converged image and a difference map per sampler and budget, per seed
     states = sum(n + 1 for n in (2, 4) for _ in ("ddim", "dpmpp_2m", "euler", "ddpm")) + sum(n + 1 for n in (1, 2))
     assert len(frames["samplers"]) == 2 * (states + 1 + 5 * 2)
+    # schedules (3 levels, 2 sources): per source its clean image, and per schedule and level the
+    # noised image and the two x0 estimates
+    assert len(frames["schedules"]) == 2 * (1 + 2 * 3 * 3)
 
 
 def test_batched_equals_one_image_at_a_time(tmp_path, tiny_rgb, batched_runs):
@@ -252,7 +256,8 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
                        .replace("steps = [2, 5]", "steps = [2, 5, 3]"))
     results = precompute(load_config(str(changed)), tmp_path / "runs", progress=False, log=lambda *a: None)
     calls = {r["experiment"]: r["model_calls"] for r in results}
-    assert calls == {"reverse": 0, "spectra": 0, "step_counts": 3, "samplers": 0, "trajectories": 0, "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
+    assert calls == {"reverse": 0, "spectra": 0, "schedules": 0, "step_counts": 3, "samplers": 0, "trajectories": 0,
+                     "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
     fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
                        log=lambda *a: None)
     assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call

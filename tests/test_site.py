@@ -22,7 +22,7 @@ from site_support import manifests
 
 REPO = Path(__file__).resolve().parents[1]
 
-PAGES = ["index.html", "reverse/index.html", "step-counts/index.html", "forward-backward/index.html",
+PAGES = ["index.html", "reverse/index.html", "schedules/index.html", "step-counts/index.html", "forward-backward/index.html",
          "similar-noise/index.html"]
 
 
@@ -55,7 +55,7 @@ def test_pages_exist_with_policy_and_no_third_party(build):
 def test_every_frame_reference_is_a_manifest_frame_and_the_sheet_cell_is_lossless(build):
     runs = build["runs"]
     by_run = manifests(runs)
-    for experiment in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
+    for experiment in ("reverse", "schedules", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
         data = _figure_data(build["site"], experiment)
         assert {m["slug"] for m in data["models"]} == {slug for slug, e in by_run if e == experiment}
         for model in data["models"]:
@@ -220,7 +220,7 @@ def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build
 
 def test_sheets_never_mix_grey_and_colour_frames_and_stay_per_track(build):
     runs = build["runs"]
-    for experiment in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
+    for experiment in ("reverse", "schedules", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
         for model in _figure_data(build["site"], experiment)["models"]:
             run_dir = next(runs.glob(f"{model['slug']}/{experiment}/*/"))
             modes: dict[int, set] = {}

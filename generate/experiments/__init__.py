@@ -17,12 +17,14 @@ from .contract import Experiment, Page
 from .forward_backward import FORWARD_BACKWARD
 from .reverse import REVERSE
 from .samplers import SAMPLERS
+from .schedules import SCHEDULES_EXPERIMENT
 from .similar_noise import MIX_NOISE, PATCH_NOISE
 from .spectra import SPECTRA
 from .step_counts import STEP_COUNTS
 from .trajectories import TRAJECTORIES
 
-BUILT_IN = (REVERSE, SPECTRA, STEP_COUNTS, SAMPLERS, TRAJECTORIES, FORWARD_BACKWARD, PATCH_NOISE, MIX_NOISE)  # in the explainer's reading order
+BUILT_IN = (REVERSE, SPECTRA, SCHEDULES_EXPERIMENT, STEP_COUNTS, SAMPLERS, TRAJECTORIES, FORWARD_BACKWARD, PATCH_NOISE,
+            MIX_NOISE)  # in the explainer's reading order
 
 _REGISTRY: dict[str, Experiment] = {}
 
