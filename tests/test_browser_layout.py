@@ -126,6 +126,7 @@ PINNED = """f => {
 
 CONTROLS = """f => Array.from(f.querySelectorAll(
         '[role=slider], .nti-slider-track, button, select, svg, .nti-colorbar, .nti-panel canvas, .nti-info'))
+    .filter(e => e.getClientRects().length > 0)  // rendered (not display: none on this screen)
     .map(e => { const b = e.getBoundingClientRect();
                 return { what: e.className.baseVal !== undefined ? 'svg.' + e.className.baseVal : (e.getAttribute('role') || e.tagName.toLowerCase()) + '.' + e.className,
                          text: (e.textContent || '').slice(0, 30), left: b.left, right: b.right, top: b.top, bottom: b.bottom }; })"""
@@ -313,8 +314,10 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
         rows = figure.locator(".nti-pairs .nti-panel").evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
         assert len(set(rows[:3])) == 1 and len(set(rows[3:])) == 1 and rows[3] > rows[0], rows
     figure = page.locator('.nti-figure[data-kind="mix_noise"]')
-    for axis in ("x", "y"):
-        numbers = figure.evaluate("""f => Array.from(f.querySelectorAll('svg.nti-chart text'))
+    charts = figure.locator("svg.nti-chart")
+    assert charts.count() == 2  # distances, and the trajectories' distances step by step
+    for chart, axis in [(n, a) for n in range(charts.count()) for a in ("x", "y")]:
+        numbers = charts.nth(chart).evaluate("""svg => Array.from(svg.querySelectorAll('text'))
             .filter(t => /^[0-9.]+$/.test(t.textContent)).map(t => [+t.getAttribute('x'), +t.getAttribute('y'), +t.textContent])""")
         # x ticks share a y below the plot, y ticks share an x left of it
         groups: dict[float, list[float]] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from diffusers import DDPMScheduler
 
@@ -60,16 +61,18 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     model_ab = [float(a) for a in model.scheduler("ddim").alphas_cumprod]
     cells = [(kind, seed, t) for kind in SCHEDULES for seed in seeds for t in levels]
 
-    def compute(ctx, emit) -> None:
+    def make_sources(ctx, emit) -> None:
         # 1. the clean sources: DDIM from each seed's start noise (as forward_backward's generated source)
         sampler = model.scheduler("ddim")
         sampler.set_timesteps(cfg.source_steps)
         x_T = start_noise(shape, generators(seeds), torch.device("cpu"), torch.float32).to(model.device)
         final = reverse_process(ctx.denoise, sampler, x_T, None, lambda i, s: None)
-        frames = images(final)
-        for seed, frame in zip(seeds, frames):
+        for seed, frame in zip(seeds, images(final)):
             emit(SOURCE, frame, {}, source=seed)
-        x0 = from_uint8(frames)  # the 8-bit sources the page shows are the x0 of every cell
+
+    def compute(ctx, emit) -> None:
+        # the 8-bit sources the page shows, read back, are the x0 of every cell
+        x0 = from_uint8(np.stack([ctx.read_frame(SOURCE, source=seed) for seed in seeds]))
         # one eps per source, its own stream (never the start noise of any seed)
         eps = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(
             stream_seed(f"schedules.noise.s{seed}", cfg.noise_seed))) for seed in seeds])
@@ -131,6 +134,10 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         "panels": [SOURCE.name, NOISED.name, X0_V.name, X0_EPS.name], "value_range": [-1, 1],
     }
     content = dict(vars(cfg), levels=levels, source_seeds=seeds)
-    unit = Unit(key="all", calls=cfg.source_steps + 1, images=cfg.source_steps * len(seeds) + len(cells),
-                frames=len(seeds) + 3 * len(cells), compute=compute, content=content)
-    return Plan(units=[unit], describe=describe)
+    # Two units, each with batches of one size (what the cost estimate assumes): the sources, T calls of
+    # one image per source; then the cells, one call of them all, after the sources are on disk.
+    sources = Unit(key="sources", calls=cfg.source_steps, images=cfg.source_steps * len(seeds), frames=len(seeds),
+                   compute=make_sources, content={k: content[k] for k in ("source_seeds", "source_steps", "scheduler")})
+    noised = Unit(key="cells", calls=1, images=len(cells), frames=3 * len(cells), compute=compute, content=content,
+                  reads_frames=True)
+    return Plan(units=[sources, noised], describe=describe)

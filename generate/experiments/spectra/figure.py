@@ -88,6 +88,7 @@ def facts(run, runs: dict) -> dict:
     middle = max(1, len(ks) // 4)
     return {
         "steps": steps, "seeds": len(axis(run, "seeds")), "frequencies": ks, "settle": settle, "above": above,
+        "octaves": [k for k in ks if k & (k - 1) == 0],  # 1, 2, 4, ...: what the page's table shows
         "coarse": {"k": ks[0], "step": settle[0]}, "middle": {"k": ks[middle - 1], "step": settle[middle - 1]},
         "fine": {"k": ks[-1], "step": settle[-1]},
         "coarse_first": float(np.mean(settle[:third])) < float(np.mean(settle[-third:])),

@@ -203,17 +203,18 @@
       if (note) note.textContent = `${next.channels === 1 ? "greyscale" : "colour"}, ${next.size} px`;
       if (engaged) preloadRest();
       else root.dataset.sheets = NTI.allLoaded(next) ? "all" : "some";
+      root.dispatchEvent(new CustomEvent("nti-shown")); // another model is on screen (share.js notes it)
     }
 
     // The menu names each model by its label's first word (its name); the rest of the label, colour
     // and size are its tooltip, and colour and size also stand beside the menu where there is room.
-    let note = null;
+    let note = null, modelPicker = null;
     if (data.models.length > 1) {
       const name = (m) => String(m.label || m.slug).split(" (")[0];
       const details = (m) => `${m.label}: ${m.channels === 1 ? "greyscale" : "colour"}, ${m.size} × ${m.size} px (id ${m.id || m.slug})`;
-      const picker = NTI.Picker({ label: "Model", options: data.models.map((m) => ({ text: name(m), title: details(m) })), onChange: show });
+      modelPicker = NTI.Picker({ label: "Model", options: data.models.map((m) => ({ text: name(m), title: details(m) })), onChange: show });
       note = NTI.el("span", { class: "nti-model-note" });
-      head.append(picker.el, note);
+      head.append(modelPicker.el, note);
     }
     // Hidden by visibility (figures.css), not display: its place is kept, so nothing moves when it shows.
     const follow = NTI.el("button", { type: "button", class: "nti-button nti-follow", hidden: true, text: "Follow the text again" });
@@ -237,6 +238,10 @@
       engage,
       get userControlled() { return shell.userControlled; },
       setState(state) { if (current) current.setState(state); },
+      getState: () => (current ? current.getState() : {}),
+      models: data.models.map((m) => m.slug),
+      async select(index) { if (modelPicker) modelPicker.set(index); await show(index); },
+      takeOver() { shell.userControlled = true; follow.hidden = false; },
       destroy() {
         destroyed = true;
         shell.cleanups.splice(0).forEach((stop) => stop());

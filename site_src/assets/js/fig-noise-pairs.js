@@ -189,7 +189,7 @@
       root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
       root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3.5, "text-anchor": "end", class: "nti-chart-text" }, NTI.tickText(v, yTicks)));
     }
-    for (const i of [0, Math.round(T / 2), T]) {
+    for (const i of NTI.niceTicks(T, 4).filter((v) => v <= T)) {
       root.append(svg("line", { x1: X(i), y1: H - pad.b, x2: X(i), y2: H - pad.b + 3, class: "nti-axis" }));
       root.append(svg("text", { x: X(i), y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, String(i)));
     }
@@ -206,7 +206,7 @@
       NTI.el("span", { class: "nti-gap-key nti-gap-x0", text: "‖x̂₀(n1) − x̂₀(n2)‖" }),
       NTI.el("span", { class: "nti-gap-key nti-gap-family", text: `x̂₀ distance, other ${others}` })]);
     return {
-      el: NTI.el("div", { class: "nti-chart-wrap" }, [NTI.el("p", { class: "nti-subhead", text: "How the two trajectories part, step by step" }), root, legend]),
+      el: NTI.el("div", { class: "nti-chart-wrap nti-gap-wrap" }, [NTI.el("p", { class: "nti-subhead", text: "How the two trajectories part, step by step" }), root, legend]),
       show(current, others) {
         if (!current.x_gap) return;
         family.replaceChildren(...others.filter((c) => c !== current && c.x0_gap).map((c) => svg("polyline", { points: points(c.x0_gap), class: "nti-gap-line" })));

@@ -12,8 +12,11 @@
     NTI.mount(root).then((controller) => {
       if (!controller) return;
       const section = root.closest(".nti-scrolly");
-      const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
-      teardown.push(() => { stopScrolly(); controller.destroy(); });
+      // a link's view first: the text's step in view at load must not override it
+      return NTI.share(root, controller).then((stopSharing) => {
+        const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
+        teardown.push(() => { stopScrolly(); stopSharing(); controller.destroy(); });
+      });
     }).catch((error) => {
       root.append(NTI.el("p", { class: "nti-empty", text: `This figure could not be loaded: ${error.message}` }));
       console.error(error);

@@ -1,0 +1,130 @@
+"""A link to the current view (share.js): the controls write each figure's state into the address
+(replaceState: one history entry), a fresh page opened at that address shows the same frames, also
+after instant navigation, and hostile or stale values load the default view without an error."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from site_support import CHROMIUM, frame_file, manifests, wait_until
+from test_browser import READY, Watch, panel_frames, slider_value
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    yield context
+    context.close()
+
+
+def _page(context):
+    page = context.new_page()
+    page.watch = Watch(page)
+    page.on("dialog", lambda dialog: (page.watch.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    return page
+
+
+def _figure(page, url, kind):
+    page.goto(url)
+    page.wait_for_function(READY, timeout=15000)
+    figure = page.locator(f'.nti-figure[data-kind="{kind}"]')
+    if figure.get_attribute("data-ready") != "true":
+        figure.scroll_into_view_if_needed()
+        wait_until(figure, "f => f.dataset.ready === 'true'")
+    return figure
+
+
+def test_a_copied_link_opens_the_same_view(context, base_url, build):
+    page = _page(context)
+    figure = _figure(page, base_url + "reverse/", "reverse")
+    history = page.evaluate("() => history.length")
+    models = figure.locator(".nti-figure-head select")
+    if models.count():
+        models.select_option("1")
+        page.wait_for_function("() => document.querySelector('.nti-figure').dataset.model !== undefined")
+    figure.locator(".nti-controls select").select_option("1")  # the second seed
+    thumb = figure.locator("[role=slider]").first
+    thumb.focus()
+    for key in ("End", "ArrowLeft", "ArrowLeft"):
+        thumb.press(key)
+    want_frames, want_step = panel_frames(figure), slider_value(figure)
+    figure.locator("button.nti-share").click()
+    wait_until(figure, "f => f.querySelector('.nti-share-status').textContent !== ''")
+    link = page.evaluate("() => navigator.clipboard.readText()")
+    assert link == page.url and "reverse=" in link
+    state = parse_qs(urlparse(link).query)["reverse"][0]
+    assert "seed:1" in state and (not models.count() or f"model:{figure.get_attribute('data-model')}" in state)
+    assert page.evaluate("() => history.length") == history  # replaced, never pushed
+
+    fresh = _page(context)
+    shown = _figure(fresh, link, "reverse")
+    wait_until(shown, f"f => f.querySelector('[role=slider]').getAttribute('aria-valuenow') === '{want_step}'")
+    assert shown.get_attribute("data-model") == figure.get_attribute("data-model")
+    assert panel_frames(shown) == want_frames
+    # the text does not take the view away: scrolling through the steps leaves it as linked
+    fresh.mouse.wheel(0, 600)
+    fresh.wait_for_timeout(300)
+    assert panel_frames(shown) == want_frames
+    page.watch.assert_clean()
+    fresh.watch.assert_clean()
+
+
+def test_a_link_restores_its_view_after_instant_navigation(context, base_url, build):
+    page = _page(context)
+    page.goto(base_url)
+    page.wait_for_function(READY, timeout=15000)
+    manifest = next(m for (slug, e), m in sorted(manifests(build["runs"]).items()) if e == "samplers")
+    slug = manifest["model"]["slug"]
+    # an in-site link with a view in it, followed by the theme's instant navigation (no reload)
+    page.evaluate("""href => { const a = document.createElement('a'); a.href = href; a.id = 'nti-test-link';
+                               a.textContent = 'go'; document.querySelector('article').append(a); }""",
+                  f"{base_url}samplers/?samplers=model:{slug},seed:1,budget:1,progress:1")
+    page.evaluate("() => { window.__kept = true; }")
+    page.locator("#nti-test-link").click()
+    page.wait_for_url("**/samplers/**")
+    figure = page.locator('.nti-figure[data-kind="samplers"]')
+    wait_until(figure, "f => f.dataset.ready === 'true'")
+    assert page.evaluate("() => window.__kept === true"), "instant navigation, not a reload"
+    positions = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
+    wait_until(figure, f"f => f.querySelector('[role=slider]').getAttribute('aria-valuenow') === '{positions}'")
+    assert slider_value(figure, 1) == 1
+    assert figure.get_attribute("data-model") == slug
+    budget = manifest["axes"]["calls"][1]
+    steps = manifest["axes"]["steps"]["ddim"][str(budget)]
+    assert panel_frames(figure)[0] == frame_file(manifest, "x", sampler="ddim", calls=budget, seed=manifest["axes"]["seeds"][1],
+                                                 step=steps)
+    page.watch.assert_clean()
+
+
+@pytest.mark.parametrize("query", [
+    "reverse=seed:-5,step:1e309,__proto__:1,constructor:2,x:<script>alert(1)</script>,model:../../evil",
+    "reverse=" + "9" * 5000,
+    "reverse=seed:99999999,step:NaN,step:Infinity,seed:1.5,seed:0x10",
+    "reverse=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&spectra=step:javascript:alert(1)",
+])
+def test_hostile_or_stale_values_load_the_default_view_quietly(context, base_url, build, query):
+    page = _page(context)
+    figure = _figure(page, base_url + "reverse/?" + query, "reverse")
+    page.wait_for_timeout(300)
+    manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "reverse")]
+    seed = manifest["axes"]["seeds"][0]
+    assert slider_value(figure) == 0
+    assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=0)
+    assert figure.locator(".nti-follow").get_attribute("hidden") is not None  # the text still leads
+    page.watch.assert_clean()
+
+
+def test_an_old_link_falls_back_to_the_nearest_view(context, base_url, build):
+    """A seed the run no longer has is ignored; a slider position past the end lands on the last step."""
+    page = _page(context)
+    figure = _figure(page, base_url + "reverse/?reverse=seed:40,step:1", "reverse")
+    manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "reverse")]
+    steps, seed = manifest["axes"]["steps"], manifest["axes"]["seeds"][0]
+    wait_until(figure, f"f => f.querySelector('[role=slider]').getAttribute('aria-valuenow') === '{steps - 1}'")
+    assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=steps - 1)
+    page.watch.assert_clean()
