@@ -21,7 +21,9 @@ def _pair_cell(frames: Frames, panels: dict, queue: list, **coords) -> dict:
     metrics = frames.get(panels["n2"], **coords).get("metrics", {})
     cell["noise_distance"] = metrics.get("noise_distance")
     cell["output_distance"] = metrics.get("output_distance")
-    cell["x_gap"], cell["x0_gap"] = metrics.get("x_gap"), metrics.get("x0_gap")  # None in runs made before them
+    # the trajectories' distances, rounded for the chart (hundredths of a distance of 10 to 50); None in older runs
+    for key in ("x_gap", "x0_gap"):
+        cell[key] = [round(v, 2) for v in metrics[key]] if metrics.get(key) else None
     return cell
 
 
