@@ -205,6 +205,23 @@ def test_reverse_slider_shows_the_manifest_frames(page, sites):
     page.watch.assert_clean()
 
 
+def test_the_loop_diagram_follows_the_step_slider(page, sites):
+    """The reverse page's picture of one step: its t and alpha-bar are the manifest's at the slider's step."""
+    build, base_url = sites
+    open_page(page, base_url, "reverse/")
+    figure = page.locator('.nti-figure[data-kind="reverse"]')
+    manifest = _model_manifest(build, figure, "reverse")
+    axes = manifest["axes"]
+    thumb = figure.locator("[role=slider]").first
+    for key, i in (("Home", 0), ("ArrowRight", 1), ("End", axes["steps"] - 1)):
+        thumb.press(key)
+        texts = figure.locator("svg.nti-loop text").all_text_contents()
+        assert f"t = {axes['timesteps'][i]}" in texts, (key, texts)
+        assert any(t.startswith(f"step {i + 1} of {axes['steps']}") for t in texts), texts
+        assert f"{axes['timesteps'][i]}" in figure.locator("svg.nti-loop title").text_content()
+    page.watch.assert_clean()
+
+
 def test_spectra_slider_shows_the_manifest_frames_and_moves_the_chart(page, sites):
     build, base_url = sites
     open_page(page, base_url, "spectra/")

@@ -42,6 +42,45 @@
     return { el: root, mark(i) { marker.setAttribute("x", X(i)); } };
   }
 
+  // One step as a loop: xₜ and t go into the network, its answer (v, ε or x₀, as the model was
+  // trained) gives ε̂ and x̂₀, the scheduler turns them into the next xₜ, which is the next step's
+  // input. The numbers on the arrows follow the step slider; the four panels above are the boxes.
+  function loopDiagram(model) {
+    const W = 400, H = 82, y = 16, h = 30, gap = 14; // y: room above the boxes for the arrows' values
+    const answer = { v_prediction: "v̂", epsilon: "ε̂", sample: "x̂₀" }[model.prediction] || "output";
+    const sampler = String(model.scheduler || "").replace(/Scheduler$/, "") || "scheduler";
+    const boxes = [["xₜ", "input"], ["network", `answers ${answer}`], ["ε̂, x̂₀", "estimates"], [sampler, "one step"], ["next xₜ", "output"]];
+    const w = (W - 2 - gap * (boxes.length - 1)) / boxes.length;
+    const X = (i) => 1 + i * (w + gap);
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-loop", role: "img" });
+    const title = svg("title", {});
+    root.append(title);
+    boxes.forEach(([name, what], i) => {
+      root.append(svg("rect", { x: X(i), y, width: w, height: h, rx: 4, class: "nti-loop-box" }));
+      root.append(svg("text", { x: X(i) + w / 2, y: y + 13, "text-anchor": "middle", class: "nti-chart-text nti-loop-name" }, name));
+      root.append(svg("text", { x: X(i) + w / 2, y: y + 24, "text-anchor": "middle", class: "nti-chart-text nti-loop-what" }, what));
+      if (i) root.append(svg("path", { d: `M${X(i) - gap + 1},${y + h / 2} h${gap - 4} l-3,-3 m3,3 l-3,3`, class: "nti-loop-arrow" }));
+    });
+    // the way back: the next xₜ is the next step's input
+    const back = `M${X(4) + w / 2},${y + h} v10 H${X(0) + w / 2} v-8 l-3,3 m3,-3 l3,3`;
+    root.append(svg("path", { d: back, class: "nti-loop-arrow" }));
+    const label = svg("text", { x: W / 2, y: y + h + 21, "text-anchor": "middle", class: "nti-chart-text nti-loop-label" });
+    const tIn = svg("text", { x: X(1) - gap / 2, y: y - 4, "text-anchor": "middle", class: "nti-chart-text nti-loop-value" });
+    const aOut = svg("text", { x: X(3) - gap / 2, y: y - 4, "text-anchor": "middle", class: "nti-chart-text nti-loop-value" });
+    root.append(label, tIn, aOut);
+    return {
+      el: root,
+      show(i) {
+        const t = model.timesteps[i], a = model.alpha_bar[i], last = i === model.steps - 1;
+        tIn.textContent = `t = ${t}`;
+        aOut.textContent = `ᾱ = ${NTI.fmt(a, 3)}`;
+        label.textContent = last ? `step ${i + 1} of ${model.steps}: the last; its output is the finished image`
+          : `step ${i + 1} of ${model.steps}: its output is step ${i + 2}'s input`;
+        title.textContent = `One reverse step: x_t and t = ${t} into the network, which answers ${answer}; from it the noise and clean-image estimates; the ${sampler} step makes the next x_t, the input of the next step (step ${i + 1} of ${model.steps}, alpha-bar ${NTI.fmt(a, 3)})`;
+      },
+    };
+  }
+
   NTI.figures.reverse = {
     layout: { perRow: [4, 3], thumbs: THUMBS },
     create(body, model, shell) {
@@ -52,6 +91,7 @@
       };
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const strip = alphaStrip(model);
+      const loop = loopDiagram(model);
       const last = model.steps - 1;
       // x̂₀ along the way: the steps and their frames (in one sheet per seed) come with the figure data
       const thumbs = model.thumb_steps.map((i, k) => ({ i, k, panel: NTI.panel(`step ${i + 1}`, "nti-thumb") }));
@@ -77,6 +117,7 @@
         panels.next.draw(model, track.x[i + 1]);
         drawThumbs(i);
         strip.mark(i);
+        loop.show(i);
         info.textContent = `step ${i + 1} of ${model.steps}: timestep t = ${model.timesteps[i]}, ᾱ = ${NTI.fmt(model.alpha_bar[i])}, SNR = ${NTI.fmt(model.snr[i])}`;
       }
       const slider = NTI.Slider({ label: "Sampling step", min: 0, max: last, value: 0,
@@ -86,7 +127,7 @@
       const player = NTI.Player({ shell, interval: Math.max(60, 3000 / model.steps), tick: () => slider.set(slider.value >= last ? 0 : slider.value + 1) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
-      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), thumbRow, strip.el, info, controls);
+      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), loop.el, thumbRow, strip.el, info, controls);
       draw(0);
       return {
         focus: () => seed,
