@@ -6,7 +6,9 @@ For each seed s and sampling step i (timestep t_i):
 Every state is a point in a space of H x W x C dimensions. The figure fits one PCA (principal
 component analysis) on all of them, the x_t and the x0 estimates of every seed and step together,
 and draws them on its first two axes: the plane that keeps more of the points' spread than any other
-(projection.py). Distances the page quotes are measured in the full space, not on the plane.
+(projection.py). The states are the frames as the page shows them (8-bit, the noisiest x_t clipped to
+[-1, 1]), so what is projected is what the reader sees. Distances the page quotes are measured on the
+same frames in the full space, not on the plane.
 """
 
 from __future__ import annotations
