@@ -641,6 +641,8 @@ def test_a_pointer_that_enters_before_the_figure_is_ready_still_engages_it(page,
 
 
 def _card_text(figure) -> str:
+    """The open card's text, once built (its body is built on opening: a closed card holds nothing)."""
+    wait_until(figure.locator("details.nti-prov"), "d => d.open && d.querySelector('.nti-prov-body dl') !== null")
     return figure.locator("details.nti-prov .nti-prov-body").inner_text()
 
 
@@ -664,9 +666,9 @@ def test_every_figure_has_a_how_this_was_made_card_that_opens_from_the_keyboard(
             summary.focus()
             page.keyboard.press("Enter")
             assert card.evaluate("d => d.open")
+            text = _card_text(figure)
             assert card.locator(".nti-prov-body").is_visible()
             assert card.get_attribute("data-model") == slug
-            text = _card_text(figure)
             manifest = runs[(slug, kind)]
             assert slug in text and manifest["scheduler"]["class"] in text and manifest["run_key"] in text
             command = figure.locator(".nti-prov-command code").inner_text()

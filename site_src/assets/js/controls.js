@@ -104,11 +104,18 @@
     const text = (value) => Array.isArray(value) ? value.join(", ") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
     const row = (term, value) => value === undefined || value === null || value === "" ? []
       : [NTI.el("dt", { text: term }), NTI.el("dd", { text: text(value) })];
+    // The body is built only while the card is open (and emptied when it closes): a closed card
+    // holds no controls, hidden or not, and opening it always shows the model on show now.
+    let shown = null;
+    el.addEventListener("toggle", () => { if (el.open && shown) render(shown); else body.replaceChildren(); });
     function show(model) {
-      const p = model.provenance;
-      if (!p) { el.hidden = true; return; }
-      el.hidden = false;
-      el.dataset.model = p.model.slug;
+      shown = model.provenance || null;
+      el.hidden = !shown;
+      if (!shown) return;
+      el.dataset.model = shown.model.slug;
+      if (el.open) render(shown);
+    }
+    function render(p) {
       const m = p.model, s = p.scheduler, env = p.environment || {};
       const identity = [m.id && m.id !== m.slug ? m.id : null, m.source ? `(${m.source})` : null].filter(Boolean).join(" ");
       const rows = [
@@ -273,7 +280,13 @@
     // Hidden by visibility (figures.css), not display: its place is kept, so nothing moves when it shows.
     const follow = NTI.el("button", { type: "button", class: "nti-button nti-follow", hidden: true, text: "Follow the text again" });
     follow.addEventListener("click", () => { shell.userControlled = false; follow.hidden = true; });
-    head.append(follow, card.el);
+    head.append(follow);
+    // The card sits at the end of the head row beside the text; stacked (phones), where the head is
+    // pinned and every line of it costs the panels room, it goes under the caption, which scrolls away.
+    const caption = root.closest("figure") ? root.closest("figure").querySelector("figcaption") : null;
+    const placeCard = () => { if (STACKED.matches && caption) caption.append(card.el); else head.append(card.el); };
+    placeCard();
+    STACKED.addEventListener("change", placeCard);
     // Any pointer or key input in the figure body hands control to the reader (until they ask back).
     const takeOver = (event) => {
       if (head.contains(event.target)) return;
@@ -297,6 +310,7 @@
         shell.cleanups.splice(0).forEach((stop) => stop());
         if (observer) observer.disconnect();
         window.removeEventListener("resize", resized);
+        STACKED.removeEventListener("change", placeCard);
       },
       get model() { return showing; },
     };
