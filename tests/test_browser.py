@@ -655,3 +655,84 @@ def test_a_pointer_that_enters_before_the_figure_is_ready_still_engages_it(page,
     held[0].continue_()
     page.wait_for_function("f => f.dataset.sheets === 'all'", arg=figure.element_handle(), timeout=10000)
     page.watch.assert_clean()
+
+
+def _card_text(figure) -> str:
+    """The open card's text, once built (its body is built on opening: a closed card holds nothing)."""
+    wait_until(figure.locator("details.nti-prov"), "d => d.open && d.querySelector('.nti-prov-body dl') !== null")
+    return figure.locator("details.nti-prov .nti-prov-body").inner_text()
+
+
+def test_every_figure_has_a_how_this_was_made_card_that_opens_from_the_keyboard(page, base_url, build):
+    """The card (controls.js, NTI.Provenance) of every figure of a page: a <details> whose summary
+    opens with Enter and closes with Space, showing the model on show and the command that makes its
+    run again; switching the model switches the card."""
+    runs = manifests(build["runs"])
+    for path in ("reverse/", "similar-noise/"):
+        open_page(page, base_url, path)
+        figures = page.locator(".nti-figure")
+        assert figures.count() >= 1
+        for i in range(figures.count()):
+            figure = figures.nth(i)
+            mounted(figure)
+            kind, slug = figure.get_attribute("data-kind"), figure.get_attribute("data-model")
+            card = figure.locator("details.nti-prov")
+            assert card.count() == 1 and not card.evaluate("d => d.open")
+            summary = card.locator("summary")
+            assert summary.inner_text().strip() == "How this was made"
+            summary.focus()
+            page.keyboard.press("Enter")
+            assert card.evaluate("d => d.open")
+            text = _card_text(figure)
+            assert card.locator(".nti-prov-body").is_visible()
+            assert card.get_attribute("data-model") == slug
+            manifest = runs[(slug, kind)]
+            assert slug in text and manifest["scheduler"]["class"] in text and manifest["run_key"] in text
+            command = figure.locator(".nti-prov-command code").inner_text()
+            assert command.startswith("python -m generate precompute --config ") and command.endswith(f"--only {kind}")
+            assert manifest["model"]["path"] in command
+            page.keyboard.press("Space")
+            assert not card.evaluate("d => d.open")
+    # the model switcher changes the card to the other model's run
+    open_page(page, base_url, "reverse/")
+    figure = page.locator('.nti-figure[data-kind="reverse"]')
+    first = figure.get_attribute("data-model")
+    figure.locator(".nti-figure-head select").select_option("1")
+    wait_until(figure.locator("details.nti-prov"), f"d => d.dataset.model && d.dataset.model !== {json.dumps(first)}")
+    second = figure.get_attribute("data-model")
+    summary = figure.locator("details.nti-prov summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    text = _card_text(figure)
+    assert second in text and first not in text
+    assert runs[(second, "reverse")]["model"]["path"] in figure.locator(".nti-prov-command code").inner_text()
+    page.watch.assert_clean()
+
+
+def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(browser, base_url):
+    """Every lesson's "The maths": opens with Enter on its summary, every <math> has a box of its own
+    size (Chromium lays MathML out: a fraction is taller than a line of text), and on a phone an
+    opened fold-out never makes the page wider than the screen (a wide equation scrolls by itself)."""
+    for width, height in ((1280, 900), (375, 812)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        watch = Watch(page)
+        for name in ("reverse", "spectra", "schedules", "step-counts", "samplers", "trajectories",
+                     "forward-backward", "similar-noise"):
+            open_page(page, base_url, PAGES[name])
+            fold = page.locator("details.nti-maths")
+            assert fold.count() == 1, name
+            summary = fold.locator("summary")
+            summary.scroll_into_view_if_needed()
+            summary.focus()
+            page.keyboard.press("Enter")
+            assert fold.evaluate("d => d.open"), name
+            boxes = fold.locator("math").evaluate_all(
+                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })")
+            assert boxes and all(w > 0 and h > 0 for w, h in boxes), name
+            line = fold.locator(".nti-eq-where").first.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 16")
+            fractions = fold.locator("mfrac").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+            assert all(h > line for h in fractions), name  # laid out as maths, not as a line of text
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: opened maths overflow {width} px"
+        watch.assert_clean()
+        context.close()

@@ -426,3 +426,98 @@ def test_the_authors_page_shows_both_launch_commands_and_is_in_the_nav(build):
     assert "accelerate launch --multi_gpu --num_processes 8 -m generate precompute" in readme
     index = (build["site"] / "index.html").read_text()
     assert 'href="make-your-own/"' in index  # in the nav of every page
+
+
+def test_every_figure_carries_how_it_was_made_from_its_run(build, tmp_path):
+    """The "How this was made" card's data (provenance) of every model of every figure: the model's
+    identity, scheduler, config section (seeds, steps, grids), libraries, device, dtype and date as
+    the manifest and run.json record them, and a command that plans the very same run (its run key)."""
+    import shlex
+
+    import torch
+
+    from generate import experiments
+    from generate.cli import build_parser
+    from generate.core.loading import load_model
+    from generate.precompute.config import load_config
+    from generate.precompute.plan import prepare
+
+    runs, loaded, checked = manifests(build["runs"]), {}, 0
+    for experiment in experiments.names():
+        for model in _figure_data(build["site"], experiment)["models"]:
+            manifest, made = runs[(model["slug"], experiment)], model["provenance"]
+            record = json.loads(next(build["runs"].glob(f"{model['slug']}/{experiment}/{manifest['run_key']}/run.json"))
+                                .read_text())
+            identity = manifest["model"]
+            assert made["model"]["slug"] == identity["slug"] and made["model"]["id"] == identity["id"]
+            assert made["model"]["source"] == identity["source"]
+            assert len(made["model"]["weights_sha256"]) >= 8 and identity["weights_sha256"].startswith(made["model"]["weights_sha256"])
+            assert made["scheduler"]["class"] == manifest["scheduler"]["class"]
+            for key in ("prediction_type", "beta_schedule", "num_train_timesteps"):
+                assert made["scheduler"][key] == manifest["scheduler"]["config"][key], key
+            assert made["config"] == manifest["config"]  # seeds, steps, grids: the section as run
+            assert made["config"].get("seeds", []) == manifest["config"].get("seeds", [])
+            assert made["environment"] == {k: manifest["environment"][k] for k in ("torch", "diffusers", "device", "dtype")}
+            assert made["finished"] == record["finished"] and made["run_key"] == manifest["run_key"]
+            # the command: `python -m generate` + arguments the CLI accepts, naming this run's config,
+            # model, device, dtype and experiment
+            words = shlex.split(made["command"])
+            assert words[:3] == ["python", "-m", "generate"]
+            args = build_parser().parse_args(words[3:])
+            assert (args.command, args.config, args.only) == ("precompute", record["config"], [experiment])
+            assert (args.model, args.device, args.dtype) == (identity["path"], manifest["environment"]["device"],
+                                                             manifest["environment"]["dtype"])
+            # ... and it plans this very run: same run key (the test session's precompute ran on 1 thread,
+            # which a CPU run key includes)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                if args.model not in loaded:
+                    loaded[args.model] = load_model(args.model, args.device, args.dtype)
+                planned = prepare(experiments.get(experiment), load_config(args.config), loaded[args.model], tmp_path)
+            finally:
+                torch.set_num_threads(threads)
+            assert planned.key == manifest["run_key"], (experiment, model["slug"])
+            checked += 1
+    assert checked == len(runs)
+
+
+def test_the_config_of_a_command_comes_from_run_json_or_the_recorded_precompute_argv():
+    from generate.cli import build_parser
+    from generate.site.provenance import _config_of
+
+    cli = ["python", "-m", "generate", "precompute"]
+    assert _config_of({"config": "smoke", "command": cli + ["--config", "default"]}) == "smoke"
+    assert _config_of({"command": cli + ["--config", "my grids.toml", "--runs", "runs"]}) == "my grids.toml"
+    assert _config_of({"command": cli + ["--config=smoke"]}) == "smoke"
+    assert _config_of({"command": cli + ["--runs", "runs"]}) == build_parser().parse_args(["precompute"]).config
+    # the precompute called from Python: argv is the caller's, not a precompute command line
+    assert _config_of({"command": ["python", "-m", "generate", "-q", "tests/test_site.py"]}) is None
+    assert _config_of({}) is None
+
+
+def test_every_lesson_page_has_the_maths_folded_as_mathml(build):
+    from generate import experiments
+
+    for lesson in experiments.pages():
+        text = (build["site"] / Path(lesson.file).stem / "index.html").read_text()
+        folds = re.findall(r'<details class="nti-maths">(.*?)</details>', text, re.S)
+        assert len(folds) == 1, lesson.file
+        fold = folds[0]
+        assert "<summary>The maths</summary>" in fold
+        assert fold.count("<math") >= 3 and fold.count('<math display="block"') >= 1, lesson.file
+        # every equation says where in the figure its symbols are
+        assert fold.count('class="nti-eq"') == fold.count('class="nti-eq-where"') >= 1
+        words = html.unescape(re.sub(r"<[^>]+>", " ", fold))
+        assert "\\" not in words and "$" not in words, f"{lesson.file}: LaTeX left as text"
+        assert "<merror" not in fold and " style=" not in fold  # inline styles would break the CSP
+
+
+def test_the_tex_filter_refuses_what_it_cannot_write_as_plain_mathml():
+    from generate.site.maths import tex
+
+    assert str(tex(r"\hat{x}_0", True)).startswith('<math display="block">')
+    assert "&#x0003C;" in str(tex("a < b"))  # markup's own characters stay escaped
+    for bad in (r"\begin{aligned} a &= b \end{aligned}", r"a \sim b", r"a\!b"):
+        with pytest.raises(UsageError, match="equation"):
+            tex(bad)

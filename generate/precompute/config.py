@@ -203,6 +203,15 @@ def load_config(name_or_path: str) -> Config:
     return config
 
 
+def config_argument(config: Config) -> str:
+    """What `--config` takes to load this config again: a shipped config's name, else its file ("" for a
+    config not read from a file). run.json records it, so the site can show the command behind a figure."""
+    if not config.source:
+        return ""
+    path = Path(config.source)
+    return path.stem if path.parent.resolve() == CONFIG_DIR and path.suffix == ".toml" else config.source
+
+
 def section_for_model(config: Config, experiment: str, sample_size: int) -> Any:
     """The experiment's section with relative lengths resolved to pixels for this image size (what
     the run key, the plan and the manifest see: a relative config and its pixel form at the same size

@@ -93,7 +93,8 @@ def finish_run(run: ExperimentRun, model, claims: Claims) -> bool:
             "units": units, "frames": frames, "frames_sha256": frames_digest(frames),
         }
         # The manifest last: it is what says "finished" (a kill before it leaves the markers to redo it).
-        write_json_atomic(run.run_dir / "run.json", run_record(run.name, works, [u.key for u in run.units]))
+        write_json_atomic(run.run_dir / "run.json", run_record(run.name, works, [u.key for u in run.units],
+                                                                 run.config_argument))
         write_json_atomic(manifest_path, manifest)
     finally:
         claims.release(claim)
@@ -117,8 +118,10 @@ def tidy(run_dir: Path) -> None:
             pass  # a late claim of a process that has not seen the manifest yet (it removes its own)
 
 
-def run_record(name: str, works: list[dict], keys: list[str]) -> dict:
-    """run.json: the work of every process on this run's units (`keys`), summed, and per process."""
+def run_record(name: str, works: list[dict], keys: list[str], config: str = "") -> dict:
+    """run.json: the work of every process on this run's units (`keys`), summed, and per process.
+    `config`: what --config takes to plan the run again (the site's "How this was made" shows the
+    command; `command` is this process's argv, which is not the precompute's when it was called from Python)."""
     computed = [w for w in works if w and not w.get("reused")]
     sizes, parts, processes = Counter(), Counter(), {}
     for work in computed:
@@ -150,7 +153,8 @@ def run_record(name: str, works: list[dict], keys: list[str]) -> dict:
                           "started_ns": w["started_ns"]}
                          for key, w in zip(keys, works) if w and not w.get("reused") and "started_ns" in w],
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "finished_ns": time.time_ns(),
-            "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]]}
+            "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]],
+            **({"config": config} if config else {})}
 
 
 def _reuse(unit: Unit, run: ExperimentRun, marker: Path, work: dict) -> bool:

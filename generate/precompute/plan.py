@@ -20,7 +20,7 @@ from ..atomic import dumps_json
 from ..errors import UsageError
 from ..experiments.contract import Experiment
 from ..manifest import SCHEMA
-from .config import Config, check_against_model, section_for_model
+from .config import Config, check_against_model, config_argument, section_for_model
 from .encoding import PNG_SETTINGS
 
 
@@ -102,6 +102,7 @@ class ExperimentRun:
     scheduler: dict
     key: str
     cached: bool = False
+    config_argument: str = ""  # what --config takes to plan this run again (run.json; not in the key)
 
     def marker(self, unit: Unit) -> Path:
         """The file that says a unit's frames are all on disk (and lists them)."""
@@ -146,4 +147,5 @@ def prepare(experiment: Experiment, config: Config, model, runs: Path) -> Experi
                          scheduler={"class": type(scheduler).__name__,
                                     "config": {k: v for k, v in dict(scheduler.config).items()
                                                if not k.startswith("_")}},
-                         key=key, cached=(run_dir / "manifest.json").is_file())
+                         key=key, cached=(run_dir / "manifest.json").is_file(),
+                         config_argument=config_argument(config))

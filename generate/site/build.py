@@ -31,6 +31,7 @@ from . import cards as model_cards
 from . import claims, csp, tidy
 from .figures import build_figure
 from .pages import GUIDES, render_pages
+from .provenance import provenance
 from .runs import Run, latest_runs
 
 CARDS = SHIPPED_DIR  # shipped models; each one's README.md is its card
@@ -64,6 +65,9 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Pat
             begun = time.time()
             figure = build_figure(run, docs / "frames", "../frames", cache)
             how = "reused from the cache" if figure.pop("cached", False) else "encoded"
+            # how it was made (the card of the figure shell): read from the run each build, never cached
+            # with the sheets, since run.json (when, from which config) is not part of the cache key
+            figure["provenance"] = provenance(run)
             figures[experiment].append(figure)
             log(f"  {slug}/{experiment}: {len(figure['sheets'])} sheets {how} ({time.time() - begun:.1f} s)")
     for experiment, models in figures.items():

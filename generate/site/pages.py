@@ -12,6 +12,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
 from ..experiments.contract import Page
+from .maths import tex
 
 INDEX = ("index.md", "index.md.j2")
 # Pages for authors, after the lessons in the nav: (file, template, nav title).
@@ -43,6 +44,7 @@ def environment(templates: Path, pages: list[Page] = ()) -> Environment:
     env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["fmt"] = _fmt
+    env.filters["tex"] = tex  # LaTeX -> MathML at build time (templates/_maths.j2)
     env.filters["state"] = lambda value: json.dumps(value, separators=(",", ":"))
     return env
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import re
@@ -20,6 +20,7 @@ class Run:
     manifest: dict
     finished_ns: int
     seconds_by_part: dict[str, float]  # from run.json: measured time of named parts (not in the manifest)
+    record: dict = field(default_factory=dict)  # run.json itself ({} without one): when, and from which config
 
     @property
     def folder(self) -> Path:
@@ -76,7 +77,7 @@ def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
                              f"{', '.join(known)}")
         record = _run_record(path)
         finished = record.get("finished_ns", 0)
-        run = Run(path, manifest, finished if isinstance(finished, int) else 0, seconds_by_part(record))
+        run = Run(path, manifest, finished if isinstance(finished, int) else 0, seconds_by_part(record), record)
         key = (run.slug, run.experiment)
         if key not in chosen or run.finished_ns > chosen[key].finished_ns:
             chosen[key] = run

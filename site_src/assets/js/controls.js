@@ -90,6 +90,66 @@
   // Fractions used by the text's steps (0 = start of a slider, 1 = its end) -> slider values.
   NTI.fromFraction = (fraction, max) => Math.round(Math.min(1, Math.max(0, fraction)) * max);
 
+  // "How this was made": the run behind the figure, for the model on show, from its manifest and
+  // run.json (packed by the site build, generate/site/provenance.py: nothing here is typed by hand).
+  // A native <details>, so keyboard and screen readers know how to open it; its content floats over
+  // the figure (figures.css), so opening it moves nothing and the panels keep their size.
+  NTI.Provenance = function () {
+    const body = NTI.el("div", { class: "nti-prov-body" });
+    const summary = NTI.el("summary", { text: "How this was made" });
+    const el = NTI.el("details", { class: "nti-prov" }, [summary, body]);
+    el.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && el.open) { el.open = false; summary.focus(); }
+    });
+    const text = (value) => Array.isArray(value) ? value.join(", ") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+    const row = (term, value) => value === undefined || value === null || value === "" ? []
+      : [NTI.el("dt", { text: term }), NTI.el("dd", { text: text(value) })];
+    // The body is built only while the card is open (and emptied when it closes): a closed card
+    // holds no controls, hidden or not, and opening it always shows the model on show now.
+    let shown = null;
+    el.addEventListener("toggle", () => { if (el.open && shown) render(shown); else body.replaceChildren(); });
+    function show(model) {
+      shown = model.provenance || null;
+      el.hidden = !shown;
+      if (!shown) return;
+      el.dataset.model = shown.model.slug;
+      if (el.open) render(shown);
+    }
+    function render(p) {
+      const m = p.model, s = p.scheduler, env = p.environment || {};
+      const identity = [m.id && m.id !== m.slug ? m.id : null, m.source ? `(${m.source})` : null].filter(Boolean).join(" ");
+      const rows = [
+        ...row("Model", `${m.slug}${identity ? ` · ${identity}` : ""}`),
+        ...row("Hub revision", m.revision ? `${m.revision}${m.commit ? ` (commit ${String(m.commit).slice(0, 12)})` : ""}` : null),
+        ...row("Weights sha256", m.weights_sha256 ? `${m.weights_sha256}…` : null),
+        ...row("Scheduler", [s.class, ...["prediction_type", "beta_schedule", "num_train_timesteps", "timestep_spacing"]
+          .filter((k) => s[k] !== undefined).map((k) => `${k} = ${s[k]}`)].join(" · ")),
+        ...Object.keys(p.config || {}).sort().flatMap((k) => row(`${p.experiment}.${k}`, p.config[k])),
+        ...row("Libraries", ["torch", "diffusers"].filter((k) => env[k]).map((k) => `${k} ${env[k]}`).join(", ")),
+        ...row("Device", [env.device, env.dtype].filter(Boolean).join(", ")),
+        ...row("Finished", p.finished ? p.finished.replace("T", " ").replace("Z", " UTC") : null),
+        ...row("Run", p.run_key),
+      ];
+      const parts = [NTI.el("dl", { class: "nti-prov-list" }, rows)];
+      if (p.command) {
+        const code = NTI.el("code", { text: p.command });
+        const copy = NTI.el("button", { type: "button", class: "nti-button nti-prov-copy", text: "Copy" });
+        copy.addEventListener("click", () => {
+          const selectIt = () => { const range = document.createRange(); range.selectNodeContents(code); const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); };
+          const done = () => { copy.textContent = "Copied"; setTimeout(() => { copy.textContent = "Copy"; }, 1500); };
+          if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(p.command).then(done, selectIt);
+          else selectIt();
+        });
+        parts.push(NTI.el("p", { class: "nti-prov-label", text: "Make it again:" }),
+          NTI.el("div", { class: "nti-prov-command" }, [NTI.el("pre", {}, [code]), copy]));
+      } else {
+        parts.push(NTI.el("p", { class: "nti-prov-label", text: "The config this run was planned from is not recorded; the settings above are the experiment's section of it." }));
+      }
+      body.replaceChildren(...parts);
+    }
+    return { el, show };
+  };
+
   NTI.mount = async function (root) {
     const kind = NTI.figures[root.dataset.kind];
     const dataUrl = new URL(root.dataset.src, window.location.href).href;
@@ -101,6 +161,7 @@
     const extra = kind.extra ? await NTI.loadJSON(new URL(kind.extra, dataUrl).href) : null;
     const shell = { root, dataUrl, extra, userControlled: false, cleanups: [] };
     const head = NTI.el("div", { class: "nti-figure-head" });
+    const card = NTI.Provenance();
     let body = NTI.el("div", { class: "nti-figure-body" });
     root.replaceChildren(head, body);
     let current = null, model = null, showing = 0, engaged = false;
@@ -201,6 +262,7 @@
       root.dataset.ready = "true"; // before fit: the space kept for the figure until now (figures.css) is let go
       fit(true);
       if (note) note.textContent = `${next.channels === 1 ? "greyscale" : "colour"}, ${next.size} px`;
+      card.show(next);
       if (engaged) preloadRest();
       else root.dataset.sheets = NTI.allLoaded(next) ? "all" : "some";
       root.dispatchEvent(new CustomEvent("nti-shown")); // another model is on screen (share.js notes it)
@@ -220,6 +282,12 @@
     const follow = NTI.el("button", { type: "button", class: "nti-button nti-follow", hidden: true, text: "Follow the text again" });
     follow.addEventListener("click", () => { shell.userControlled = false; follow.hidden = true; });
     head.append(follow);
+    // The card sits at the end of the head row beside the text; stacked (phones), where the head is
+    // pinned and every line of it costs the panels room, it goes under the caption, which scrolls away.
+    const caption = root.closest("figure") ? root.closest("figure").querySelector("figcaption") : null;
+    const placeCard = () => { if (STACKED.matches && caption) caption.append(card.el); else head.append(card.el); };
+    placeCard();
+    STACKED.addEventListener("change", placeCard);
     // Any pointer or key input in the figure body hands control to the reader (until they ask back).
     const takeOver = (event) => {
       if (head.contains(event.target)) return;
@@ -247,6 +315,7 @@
         shell.cleanups.splice(0).forEach((stop) => stop());
         if (observer) observer.disconnect();
         window.removeEventListener("resize", resized);
+        STACKED.removeEventListener("change", placeCard);
       },
       get model() { return showing; },
     };
