@@ -44,9 +44,10 @@ def test_a_copied_link_opens_the_same_view(context, base_url, build):
     figure = _figure(page, base_url + "reverse/", "reverse")
     history = page.evaluate("() => history.length")
     models = figure.locator(".nti-figure-head select")
-    if models.count():
+    if models.count():  # the other model, and wait until it is on screen (its sheets load first)
+        first = figure.get_attribute("data-model")
         models.select_option("1")
-        page.wait_for_function("() => document.querySelector('.nti-figure').dataset.model !== undefined")
+        wait_until(figure, f"f => f.dataset.model !== {first!r} && f.dataset.ready === 'true'")
     figure.locator(".nti-controls select").select_option("1")  # the second seed
     thumb = figure.locator("[role=slider]").first
     thumb.focus()
