@@ -50,8 +50,20 @@ def build(run, sheets) -> dict:
             "above": measured["above"], "settle": measured["settle"]}
 
 
+_MEASURED: dict[tuple, dict] = {}  # one measurement of a run's frames per site build: build and facts share it
+
+
 def measure(run) -> dict:
-    """From the frames: the final images' mean spectrum, `above` per step and `settle` per frequency."""
+    """From the frames: the final images' mean spectrum, `above` per step and `settle` per frequency
+    (measured once per run and set of frame files)."""
+    key = (str(run.folder), tuple(f["file"] for f in run.manifest["frames"]))
+    if key not in _MEASURED:
+        _MEASURED.clear()
+        _MEASURED[key] = _measure(run)
+    return _MEASURED[key]
+
+
+def _measure(run) -> dict:
     frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
     alpha_bar = np.array([float(a) for a in axis(run, "alpha_bar")])
     finals = np.stack([pixels(run, frames.get(X, seed=s, step=steps)) for s in seeds])

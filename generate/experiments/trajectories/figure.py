@@ -22,7 +22,7 @@ _LOADED: dict[tuple, dict] = {}  # one decode of a run's frames per site build: 
 
 def _states(run) -> dict:
     """The run's frames as uint8 arrays: x (S, T + 1, D) and x0 (S, T, D), seeds in axis order."""
-    key = (str(run.folder), run.manifest.get("frames_sha256"))
+    key = (str(run.folder), tuple(f["file"] for f in run.manifest["frames"]))
     if key not in _LOADED:
         frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
 
@@ -31,7 +31,12 @@ def _states(run) -> dict:
                                        for i in range(count)]) for s in seeds])
 
         _LOADED.clear()
-        _LOADED[key] = {"x": load(X, steps + 1), "x0": load(X0, steps)}
+        states = {"x": load(X, steps + 1), "x0": load(X0, steps)}
+        s = len(seeds)
+        # the plane, fitted once: build draws it, facts quote its share of the variance
+        states["plane"] = project(np.concatenate([states["x"].reshape(s * (steps + 1), -1),
+                                                  states["x0"].reshape(s * steps, -1)]))
+        _LOADED[key] = states
     return _LOADED[key]
 
 
@@ -45,8 +50,7 @@ def build(run, sheets) -> dict:
     frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
     states = _states(run)
     s = len(seeds)
-    coords, explained = project(np.concatenate([states["x"].reshape(s * (steps + 1), -1),
-                                                states["x0"].reshape(s * steps, -1)]))
+    coords, explained = states["plane"]
     xs = coords[:s * (steps + 1)].reshape(s, steps + 1, 2)
     x0s = coords[s * (steps + 1):].reshape(s, steps, 2)
     rows = []
@@ -68,8 +72,7 @@ def facts(run, runs: dict) -> dict:
     steps, seeds = int(axis(run, "steps")), axis(run, "seeds")
     states = _states(run)
     s = len(seeds)
-    _, explained = project(np.concatenate([states["x"].reshape(s * (steps + 1), -1),
-                                           states["x0"].reshape(s * steps, -1)]))
+    _, explained = states["plane"]
     finals = states["x"][:, steps].astype(np.float64) / 127.5
     x0 = states["x0"].astype(np.float64) / 127.5  # (S, T, D)
     # nearest final of each seed's estimate at each step: (T, S)
