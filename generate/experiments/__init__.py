@@ -15,6 +15,7 @@ from typing import Iterator
 from ..errors import UsageError
 from .contract import Experiment, Page
 from .forward_backward import FORWARD_BACKWARD
+from .live import LIVE
 from .reverse import REVERSE
 from .samplers import SAMPLERS
 from .schedules import SCHEDULES_EXPERIMENT
@@ -24,7 +25,7 @@ from .step_counts import STEP_COUNTS
 from .trajectories import TRAJECTORIES
 
 BUILT_IN = (REVERSE, SPECTRA, SCHEDULES_EXPERIMENT, STEP_COUNTS, SAMPLERS, TRAJECTORIES, FORWARD_BACKWARD, PATCH_NOISE,
-            MIX_NOISE)  # in the explainer's reading order
+            MIX_NOISE, LIVE)  # in the explainer's reading order; live last (no page: the figures use it)
 
 _REGISTRY: dict[str, Experiment] = {}
 
@@ -67,7 +68,8 @@ def pages() -> list[Page]:
     """The lesson pages in reading order, each once (experiments may share a page)."""
     seen: dict[str, Page] = {}
     for experiment in _REGISTRY.values():
-        seen.setdefault(experiment.page.file, experiment.page)
+        if experiment.page is not None:
+            seen.setdefault(experiment.page.file, experiment.page)
     return list(seen.values())
 
 

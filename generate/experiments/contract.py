@@ -45,15 +45,18 @@ def resolve_length(value: int | float, side: int) -> int:
 class Panel:
     """One kind of frame of an experiment.
 
-    `file` is a str.format pattern over `coords` (".png" is added under frames/). `tagged`: the manifest
-    coords also carry panel=<name>; an experiment whose frames of one kind are told apart by their
-    coordinates alone (the forward/backward trajectory: level, step) leaves it off.
+    `file` is a str.format pattern over `coords` (".<suffix>" is added under frames/). `tagged`: the
+    manifest coords also carry panel=<name>; an experiment whose frames of one kind are told apart by
+    their coordinates alone (the forward/backward trajectory: level, step) leaves it off. `suffix`:
+    "png" for images (emitted as uint8 arrays); any other suffix is a file emitted as bytes (the live
+    mode's ONNX graph), hashed and listed in the manifest like a frame.
     """
     name: str
     coords: tuple[str, ...]
     file: str
     what: str
     tagged: bool = True
+    suffix: str = "png"
 
     def coords_of(self, **values: Any) -> dict:
         if set(values) != set(self.coords):
@@ -62,6 +65,10 @@ class Panel:
 
     def file_of(self, **values: Any) -> str:
         return self.file.format(**values)
+
+    def path_of(self, **values: Any) -> str:
+        """The frame's path inside its run folder, as the manifest lists it."""
+        return f"frames/{self.file_of(**values)}.{self.suffix}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ class Experiment:
     panels: tuple[Panel, ...]
     plan: str | Callable  # "module:function", called as plan(section, model, max_batch, config_source)
     figure: Callable  # (run, sheets) -> dict
-    page: Page
+    page: Page | None  # None: no lesson of its own (live: the other figures use its run)
     revision: int = 0  # raised when the code makes other frames from the same config (enters the run key)
     validate: Callable[[Any, str], None] | None = None  # (section, config file) -> None: config-only checks
     check_model: Callable[[Any, str, int], None] | None = None  # (section, config file, image size): needs the model

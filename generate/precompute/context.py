@@ -22,7 +22,7 @@ class Context(Denoiser):
 
     def read_frame(self, panel: Panel, **coords) -> np.ndarray:
         """A frame an earlier unit of this run emitted (computed now or reused), as (H, W, C) uint8."""
-        return decode_png((self.run_dir / "frames" / f"{panel.file_of(**coords)}.png").read_bytes()).copy()
+        return decode_png((self.run_dir / panel.path_of(**coords)).read_bytes()).copy()
 
     def note_seconds(self, part: str, seconds: float) -> None:
         """Time of a named part of a unit (e.g. one step count), summed over units; goes to run.json."""

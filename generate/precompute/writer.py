@@ -93,22 +93,25 @@ class UnitFrames:
         self.records: list[dict | None] = []
         self.writes: list[Future] = []
 
-    def emit(self, panel: Panel, image: np.ndarray, metrics: dict, **coords) -> None:
+    def emit(self, panel: Panel, image: np.ndarray | bytes, metrics: dict, **coords) -> None:
         """Queue one frame of the experiment's declared `panel` at `coords` (its file name and manifest
-        coords both come from the declaration)."""
-        name, coords = panel.file_of(**coords), panel.coords_of(**coords)
+        coords both come from the declaration): an image (uint8 array, PNG-encoded here), or the
+        finished bytes of a panel whose suffix is not png."""
+        if (panel.suffix == "png") != isinstance(image, np.ndarray):
+            raise TypeError(f"panel {panel.name!r} (.{panel.suffix}) takes "
+                            f"{'a uint8 image array' if panel.suffix == 'png' else 'bytes'}")
+        relative, coords = panel.path_of(**coords), panel.coords_of(**coords)
         slot = len(self.records)
         self.records.append(None)
         run_dir, round_metric = self.run_dir, self.writer.round_metric
 
         def write() -> None:
-            data = encode_png(image)
-            relative = f"frames/{name}.png"
+            data = encode_png(image) if isinstance(image, np.ndarray) else bytes(image)
             write_bytes_atomic(run_dir / relative, data)
             self.records[slot] = {"file": relative, "sha256": hashlib.sha256(data).hexdigest(), "coords": coords,
                                   "metrics": {k: round_metric(v) for k, v in metrics.items()}}
 
-        self.writes.append(self.writer.submit(write, image.nbytes))
+        self.writes.append(self.writer.submit(write, len(image) if isinstance(image, bytes) else image.nbytes))
 
     def finish(self, marker: Path, key: str, work: dict | None = None,
                on_written: Callable[[], None] = lambda: None) -> None:

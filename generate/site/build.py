@@ -28,7 +28,7 @@ from ..paths import MKDOCS_YML, SITE_SRC, TEMPLATES
 from ..shipped import DEFAULT_MODEL, SHIPPED_DIR
 from . import cache as sheet_cache
 from . import cards as model_cards
-from . import claims, csp, tidy
+from . import claims, csp, live, tidy
 from .figures import build_figure
 from .pages import GUIDES, render_pages
 from .provenance import provenance
@@ -55,8 +55,10 @@ def stage_sources(site_src: Path, docs: Path) -> Path:
 
 
 def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Path,
-                      log: Callable[[str], None] = lambda line: None) -> dict[str, list[dict]]:
-    """One JSON file per experiment listing every model's figure data; sheets under docs/frames/."""
+                      log: Callable[[str], None] = lambda line: None,
+                      no_runtime: str | None = None) -> dict[str, list[dict]]:
+    """One JSON file per experiment listing every model's figure data; sheets under docs/frames/.
+    Each model also says whether live mode can run it (`no_runtime`: why no model can)."""
     figures: dict[str, list[dict]] = {name: [] for name in experiments.names()}
     # The project's default model first (the reader's first view), then the rest by name.
     for (slug, experiment), run in sorted(chosen.items(), key=lambda item: (item[0][0] != DEFAULT_MODEL, item[0])):
@@ -70,6 +72,7 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Pat
             figure["provenance"] = provenance(run)
             figures[experiment].append(figure)
             log(f"  {slug}/{experiment}: {len(figure['sheets'])} sheets {how} ({time.time() - begun:.1f} s)")
+    live.attach(figures, no_runtime)
     for experiment, models in figures.items():
         text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
         (docs / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
@@ -151,7 +154,9 @@ def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Pat
     docs = stage_sources(site_src, paths["docs"])
     lessons = experiments.pages()
     scripts = stage_scripts(lessons, site_src, docs)
-    figures = write_figure_data(chosen, docs, cache, log)
+    no_runtime = live.stage_runtime(docs)
+    log(f"live mode left out: {no_runtime}" if no_runtime else f"live mode: onnxruntime-web {live.VERSION} under {live.VENDOR}")
+    figures = write_figure_data(chosen, docs, cache, log, no_runtime)
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs)
     facts = claims.for_models(chosen)

@@ -54,8 +54,13 @@ def axis(run: Run, name: str) -> list | int | float:
 
 
 def frame_size(run: Run) -> int:
-    first = run.manifest["frames"][0]["file"] if run.manifest["frames"] else None
+    """The side of the run's images in pixels: of its first PNG frame, or of the model (a run whose
+    frames are not images, such as live mode's graph, or that has none: a refused export)."""
+    first = next((f["file"] for f in run.manifest["frames"] if f["file"].endswith(".png")), None)
     if first is None:
+        size = (run.manifest["model"].get("config") or {}).get("sample_size")
+        if isinstance(size, int):
+            return size
         raise UsageError(f"{run.path}: the manifest lists no frames")
     with Image.open(run.folder / first) as im:
         return im.width

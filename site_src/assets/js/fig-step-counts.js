@@ -82,6 +82,9 @@
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
         NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]),
         summary, chart.el);
+      const liveMode = NTI.LiveReverse(model); // any seed, any step count, DDIM or DDPM, in the browser
+      shell.cleanups.push(() => { if (liveMode.cancel) liveMode.cancel(); });
+      body.append(liveMode.el);
       draw(0);
       drawFinals();
       return {

@@ -136,6 +136,16 @@ window.NTI = window.NTI || { figures: {} };
         if (image) return paint(model, ref, image);
         NTI.ensureSheet(model, ref[0]).then((loaded) => { if (wanted === ref) paint(model, ref, loaded); }, (error) => console.error(error));
       },
+      // Pixels computed on the page (live mode): RGBA bytes of a size x size image; `name` stands
+      // where a precomputed panel names its manifest frame.
+      drawPixels(rgba, size, name) {
+        wanted = null;
+        if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
+        canvas.getContext("2d").putImageData(new ImageData(rgba, size, size), 0, 0);
+        figure.dataset.frame = name;
+        canvas.dataset.frame = name;
+        label();
+      },
       // A panel that shows different things in turn (flip) renames itself with them.
       setCaption(text) {
         if (text === caption) return;

@@ -1,0 +1,199 @@
+// Live mode on the page: the client of the sampling worker (live/worker.js) and the "Try it live"
+// block that figures put inside themselves. Nothing of live mode loads with the page: the worker,
+// ONNX Runtime Web and the model's graph are fetched when the reader first presses Run (the browser
+// caches them after that). Where live mode cannot run, the block says why in one line and the
+// precomputed figure works as before.
+(function (NTI) {
+  "use strict";
+  const HERE = document.currentScript ? document.currentScript.src : window.location.href;
+  const WORKER = new URL("live/worker.js", HERE).href;
+  // A module with one SIMD instruction: ONNX Runtime's WebAssembly build needs SIMD (wasm-feature-detect's probe).
+  const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+  const MAX_SEED = 4294967295; // CPU generators keep 32 bits of a seed
+
+  let worker = null, nextId = 0;
+  const jobs = new Map(); // id -> { onStep, onStatus, resolve, reject }
+
+  function browserProblem() {
+    if (typeof Worker !== "function") return "this browser cannot run background workers";
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate) return "this browser has no WebAssembly";
+    try { if (!WebAssembly.validate(SIMD_PROBE)) return "this browser's WebAssembly has no SIMD"; } catch (error) { return "this browser's WebAssembly has no SIMD"; }
+    return null;
+  }
+
+  function ensureWorker() {
+    if (worker) return worker;
+    worker = new Worker(WORKER);
+    worker.onmessage = (event) => {
+      const message = event.data, job = jobs.get(message.id);
+      if (!job) return;
+      if (message.type === "step") job.onStep(message);
+      else if (message.type === "loading") job.onStatus(message.what);
+      else {
+        jobs.delete(message.id);
+        if (message.type === "done") job.resolve(message);
+        else if (message.type === "cancelled") job.reject(Object.assign(new Error("cancelled"), { name: "AbortError" }));
+        else job.reject(new Error(message.message || "live mode failed"));
+      }
+    };
+    worker.onerror = (event) => {
+      const error = new Error(event.message || "the live-mode worker failed to start");
+      for (const job of jobs.values()) job.reject(error);
+      jobs.clear();
+      worker = null;
+    };
+    return worker;
+  }
+
+  NTI.Live = {
+    MAX_SEED,
+    // Why live mode cannot run this figure's model here, or null when it can.
+    problem(model) {
+      if (!model.live) return "live mode is not part of this build";
+      if (!model.live.available) return model.live.why;
+      return browserProblem();
+    },
+    // Sample in the worker. job: { scheduler, steps, seed, startIndex?, x?, image?, noiseSeed?, keep? }.
+    // Returns { done: Promise<result>, cancel() }; onStep gets each step as it is computed.
+    run(model, job, { onStep = () => {}, onStatus = () => {} } = {}) {
+      const id = ++nextId;
+      const done = new Promise((resolve, reject) => jobs.set(id, { onStep, onStatus, resolve, reject }));
+      const live = model.live;
+      ensureWorker().postMessage(Object.assign({
+        type: "sample", id, graph: new URL(live.graph, model.dataUrl).href, config: live.scheduler_config,
+        shape: live.shape, keep: "final",
+      }, job));
+      return { id, done, cancel() { if (worker && jobs.has(id)) worker.postMessage({ type: "cancel", id }); } };
+    },
+  };
+
+  // A number field with its label; value() is the integer typed, clamped to [min, max].
+  function numberField(label, { min, max, value }) {
+    const id = `nti-live-${label.toLowerCase()}-${++nextId}`;
+    const input = NTI.el("input", { id, type: "number", min, max, step: 1, value, inputmode: "numeric" });
+    const el = NTI.el("div", { class: "nti-live-field" }, [NTI.el("label", { for: id, text: label }), input]);
+    return {
+      el, input,
+      value() {
+        const n = Math.round(Number(input.value));
+        const v = Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : value;
+        input.value = String(v);
+        return v;
+      },
+    };
+  }
+
+  // The live part of a figure: a toggle that opens the form, the form (its fields, Run / Cancel), a
+  // status line with progress, and the result, marked as computed in the reader's browser.
+  // options: { model, fields: [el], run(report) -> {done, cancel}, onResult(result), title }
+  NTI.LiveBlock = function ({ model, title, fields, start, onResult }) {
+    const problem = NTI.Live.problem(model);
+    const root = NTI.el("section", { class: "nti-live", "aria-label": "Live mode" });
+    if (problem) {
+      root.append(NTI.el("p", { class: "nti-live-off", text: `Live mode is not available here: ${problem}. The precomputed figure above works as before.` }));
+      return { el: root, available: false };
+    }
+    const toggle = NTI.el("button", { type: "button", class: "nti-button nti-live-toggle", "aria-expanded": "false", text: "Try it live" });
+    const runButton = NTI.el("button", { type: "submit", class: "nti-button nti-live-run", text: "Run" });
+    const cancelButton = NTI.el("button", { type: "button", class: "nti-button nti-live-cancel", hidden: true, text: "Cancel" });
+    const progress = NTI.el("progress", { class: "nti-live-progress", max: 1, value: 0, hidden: true, "aria-label": "Live sampling progress" });
+    const status = NTI.el("p", { class: "nti-live-status", role: "status", "aria-live": "polite" });
+    const form = NTI.el("form", { class: "nti-live-form", hidden: true, "aria-label": title },
+      [NTI.el("p", { class: "nti-live-title", text: title }), NTI.el("div", { class: "nti-live-fields" }, [...fields, runButton, cancelButton]), progress, status]);
+    const result = NTI.el("div", { class: "nti-live-result", hidden: true });
+    root.append(toggle, form, result);
+    toggle.addEventListener("click", () => {
+      const open = form.hidden;
+      form.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    let running = null;
+    const finish = () => { running = null; runButton.disabled = false; cancelButton.hidden = true; progress.hidden = true; };
+    cancelButton.addEventListener("click", () => { if (running) running.cancel(); });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (running) return;
+      const began = performance.now();
+      runButton.disabled = true;
+      cancelButton.hidden = false;
+      progress.hidden = false;
+      progress.value = 0;
+      status.textContent = "Loading the model and ONNX Runtime (once; your browser keeps them)…";
+      root.dataset.state = "running";
+      running = start({
+        onStatus(what) { if (what === "sampling") status.textContent = "Sampling…"; },
+        onStep(step) {
+          progress.value = step.done / Math.max(1, step.total);
+          status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms a call)`;
+        },
+      });
+      running.done.then((answer) => {
+        finish();
+        root.dataset.state = "done";
+        const seconds = ((performance.now() - began) / 1000).toFixed(1);
+        status.textContent = `Done in ${seconds} s (${answer.calls} network calls, ${(answer.ms / Math.max(1, answer.calls)).toFixed(0)} ms each, in WebAssembly on this device).`;
+        result.hidden = false;
+        onResult(answer, result);
+      }, (error) => {
+        finish();
+        root.dataset.state = error.name === "AbortError" ? "cancelled" : "error";
+        status.textContent = error.name === "AbortError" ? "Cancelled." : `Live mode failed: ${error.message}`;
+        if (error.name !== "AbortError") console.warn(error);
+      });
+    });
+    return { el: root, available: true, result, cancel() { if (running) running.cancel(); } };
+  };
+
+  NTI.Live.numberField = numberField;
+
+  // Sampler choice of a live form: DDIM (eta 0, deterministic) or DDPM (fresh noise each step).
+  NTI.Live.samplerField = function (start) {
+    const picker = NTI.Picker({ label: "Sampler", options: [{ text: "DDIM", title: "deterministic (eta = 0)" }, { text: "DDPM", title: "fresh noise at every step" }], value: start === "ddpm" ? 1 : 0, onChange: () => {} });
+    return { el: picker.el, value: () => (picker.select.value === "1" ? "ddpm" : "ddim") };
+  };
+
+  // Reverse process and step counts, live: any seed, any number of steps, DDIM or DDPM. The result
+  // is the figure's four panels again (xₜ, ε̂, x̂₀, next xₜ) with a step slider of its own.
+  NTI.LiveReverse = function (model) {
+    const live = model.live || {};
+    const T = (live.scheduler_config && live.scheduler_config.num_train_timesteps) || 1000;
+    const seed = numberField("Seed", { min: 0, max: MAX_SEED, value: 0 });
+    const steps = numberField("Steps", { min: 1, max: T, value: 50 });
+    const sampler = NTI.Live.samplerField(live.start);
+    const size = live.shape ? live.shape[1] : model.size;
+    let frames = [];
+    const block = NTI.LiveBlock({
+      model, title: `Sample any seed with any number of steps (1 to ${T}), computed in your browser`,
+      fields: [seed.el, steps.el, sampler.el],
+      start(report) {
+        frames = [];
+        const job = { seed: seed.value(), steps: steps.value(), scheduler: sampler.value(), keep: "all" };
+        const handle = NTI.Live.run(model, job, { onStatus: report.onStatus, onStep(step) { frames[step.index] = step; report.onStep(step); } });
+        handle.job = job;
+        block.job = job;
+        return handle;
+      },
+      onResult(answer, area) {
+        const job = block.job;
+        const panels = { x: NTI.panel("xₜ: the input"), eps: NTI.panel("ε̂: predicted noise"), x0: NTI.panel("x̂₀: predicted clean image"), next: NTI.panel("next xₜ: scheduler output") };
+        const last = frames.length - 1;
+        const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
+        const draw = (i) => {
+          const f = frames[i];
+          for (const key of Object.keys(panels)) panels[key].drawPixels(f.frames[key], size, `live: seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} steps, step ${i + 1}, ${key}`);
+          info.textContent = `step ${i + 1} of ${job.steps}: timestep t = ${f.t}`;
+        };
+        const slider = NTI.Slider({ label: "Live sampling step", min: 0, max: last, value: last, text: (i) => `step ${i + 1} of ${job.steps}, timestep ${frames[i].t}`, onChange: draw });
+        area.replaceChildren(NTI.Live.mark(`seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} step${job.steps === 1 ? "" : "s"}, ${model.slug}`),
+          NTI.el("div", { class: "nti-panels nti-live-panels" }, Object.values(panels).map((p) => p.el)), info, NTI.el("div", { class: "nti-controls" }, [slider.el]));
+        area.dataset.seed = job.seed;
+        area.dataset.steps = job.steps;
+        area.dataset.scheduler = job.scheduler;
+        draw(last);
+      },
+    });
+    return block;
+  };
+  // The mark every live result carries: what was computed where, in the reader's words.
+  NTI.Live.mark = (text) => NTI.el("p", { class: "nti-live-mark", text: `Computed live in your browser: ${text}` });
+})(window.NTI);

@@ -1,0 +1,101 @@
+// Live mode's worker: the model's ONNX graph in ONNX Runtime Web (WebAssembly, one thread), driven by
+// the JavaScript scheduler (scheduler.js, diffusers' step) from the start noise of a seed exactly as
+// PyTorch draws it (randn.js). Off the page's thread, so the page stays responsive while it samples.
+//
+// Messages in:   {type: "sample", id, graph, config, scheduler: "ddim"|"ddpm", steps, seed,
+//                 startIndex?, x?: Float32Array (x at startIndex; else seed's start noise),
+//                 image?: Float32Array, noiseSeed? (forward first: x = add_noise(image, randn(noiseSeed), t)),
+//                 keep: "all"|"final"}
+//                {type: "cancel", id}
+// Messages out:  {type: "loading", id, what}  {type: "step", id, index, total, t, x, eps, x0, next, ms}
+//                {type: "done", id, x, ms, calls, backend}  {type: "error", id, message}  {type: "cancelled", id}
+/* global ort, NTILive */
+"use strict";
+const BASE = new URL(".", self.location.href).href;
+importScripts(BASE + "randn.js", BASE + "scheduler.js", BASE + "sampler.js",
+  new URL("../../vendor/onnxruntime-web/ort.wasm.min.js", BASE).href);
+
+ort.env.wasm.wasmPaths = new URL("../../vendor/onnxruntime-web/", BASE).href;
+ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which a static host does not give
+ort.env.wasm.proxy = false;    // this is the worker already
+ort.env.logLevel = "error";
+
+const sessions = new Map(); // graph URL -> Promise<InferenceSession>
+const cancelled = new Set();
+
+function session(graph) {
+  if (!sessions.has(graph)) {
+    sessions.set(graph, (async () => {
+      const response = await fetch(graph);
+      if (!response.ok) throw new Error(`${graph}: HTTP ${response.status}`);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    })().catch((error) => { sessions.delete(graph); throw error; }));
+  }
+  return sessions.get(graph);
+}
+
+async function run(job) {
+  const started = performance.now();
+  post({ type: "loading", id: job.id, what: "model" });
+  const net = await session(job.graph);
+  const [C, H, W] = job.shape;
+  let calls = 0;
+  // eps_theta(x_t, t), or v / x_0: whatever the graph was trained to answer (config.prediction_type)
+  async function denoise(x, t) {
+    const feeds = { sample: new ort.Tensor("float32", x, [1, C, H, W]), timestep: new ort.Tensor("float32", Float32Array.of(t), [1]) };
+    const out = await net.run(feeds);
+    calls += 1;
+    return out.model_output.data;
+  }
+  const scheduler = new NTILive.Scheduler(job.config, job.scheduler);
+  const generator = new NTILive.TorchGenerator(job.seed);
+  const startIndex = job.startIndex || 0;
+  scheduler.setTimesteps(job.steps);
+  let x = job.x;
+  if (job.image) {
+    const noise = new NTILive.TorchGenerator(job.noiseSeed).randn(C * H * W);
+    x = scheduler.addNoise(job.image, noise, scheduler.timesteps[startIndex]);
+  }
+  if (!x) x = generator.randn(C * H * W); // x_T of seed s, as DDIMPipeline draws it; DDPM's noise follows from it
+  const signal = { get aborted() { return cancelled.has(job.id); } };
+  const total = job.steps - startIndex;
+  post({ type: "loading", id: job.id, what: "sampling" });
+  let last = performance.now();
+  const final = await NTILive.sample({
+    scheduler, steps: job.steps, x, generator, denoise, signal, startIndex,
+    onStep(index, s) {
+      const now = performance.now();
+      const message = { type: "step", id: job.id, index, done: index - startIndex + 1, total, t: s.t, ms: now - last };
+      last = now;
+      if (job.keep === "all") {
+        const eps = scheduler.predEpsilon(s.modelOutput, s.t, s.sample);
+        message.frames = { x: pixels(s.sample), eps: pixels(eps), x0: pixels(s.predOriginalSample), next: pixels(s.prevSample) };
+      }
+      post(message);
+    },
+  });
+  post({ type: "done", id: job.id, x: Float32Array.from(final), image: pixels(final), ms: performance.now() - started, calls, backend: "wasm" });
+
+  // [-1, 1] -> 8-bit RGBA exactly as the precompute maps a frame (to_uint8: x / 2 + 0.5, clamped, rounded)
+  function pixels(x) { return NTILive.toRGBA(x, C, H); }
+}
+
+function post(message) {
+  const buffers = [];
+  if (message.x) buffers.push(message.x.buffer);
+  if (message.image) buffers.push(message.image.buffer);
+  for (const frame of Object.values(message.frames || {})) buffers.push(frame.buffer);
+  self.postMessage(message, buffers);
+}
+
+self.onmessage = (event) => {
+  const job = event.data;
+  if (job.type === "cancel") { cancelled.add(job.id); return; }
+  if (job.type !== "sample") return;
+  run(job).then(() => cancelled.delete(job.id), (error) => {
+    cancelled.delete(job.id);
+    if (error && error.name === "AbortError") post({ type: "cancelled", id: job.id });
+    else post({ type: "error", id: job.id, message: String((error && error.message) || error) });
+  });
+};
