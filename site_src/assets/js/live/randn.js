@@ -262,4 +262,5 @@
   NTILive.MT19937 = MT19937;
   NTILive.TorchGenerator = TorchGenerator;
   NTILive.seed32 = seed32;
+  NTILive.fmaf = madd;  // scheduler.js: torch's fused kernels (linspace, lerp)
 })(self.NTILive = self.NTILive || {});
