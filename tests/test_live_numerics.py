@@ -334,3 +334,30 @@ def test_to_rgba_equals_to_uint8(page):
         expected = np.repeat(reference, 3, axis=2) if channels == 1 else reference
         assert np.array_equal(rgba[..., :3], expected), np.argwhere(rgba[..., :3] != expected)[:5]
         assert (rgba[..., 3] == 255).all()
+
+
+def test_the_scripts_run_in_a_worker(page):
+    """importScripts-style loading: the three files as one classic worker script attach to the
+    worker's `self` and draw the same noise and step there as on the page."""
+    source = "\n".join((LIVE / script).read_text() for script in SCRIPTS) + """
+        self.onmessage = () => {
+            const s = new NTILive.Scheduler({prediction_type: "v_prediction"}, "ddpm");
+            s.setTimesteps(10);
+            const g = new NTILive.TorchGenerator(3);
+            const x = g.randn(64);
+            postMessage(Array.from(s.step(x.map((v) => v / 2), s.timesteps[0], x, g).prevSample));
+        };"""
+    js = page.evaluate("""(source) => new Promise((resolve, reject) => {
+        const worker = new Worker(URL.createObjectURL(new Blob([source], {type: "text/javascript"})));
+        worker.onmessage = (event) => { resolve(event.data); worker.terminate(); };
+        worker.onerror = (event) => reject(new Error(event.message));
+        worker.postMessage(null);
+    })""", source)
+    scheduler = project_scheduler({"prediction_type": "v_prediction"}, "ddpm")
+    scheduler.set_timesteps(10)
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 1, 8, 8, generator=g)
+    expected = scheduler.step(x / 2, scheduler.timesteps[0], x, generator=g).prev_sample
+    worst = max_diff(js, expected)
+    report("a DDPM step in a worker", worst)
+    assert worst < 1e-5

@@ -90,7 +90,7 @@
     return out;
   }
 
-  /** One value: float32 x / 2 + 0.5, clamp, * 255, round half to even. NaN maps to 0 (torch: 0 too). */
+  /** One value: float32 x / 2 + 0.5, clamp, * 255, round half to even (NaN gives 0; torch's cast of NaN is undefined). */
   function toByte(v) {
     const f32 = Math.fround;
     let scaled = f32(f32(v / 2) + 0.5);
