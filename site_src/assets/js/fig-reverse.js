@@ -129,7 +129,8 @@
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
       const live = NTI.LiveReverse(model);
       shell.cleanups.push(() => { if (live.cancel) live.cancel(); });
-      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), loop.el, thumbRow, strip.el, info, controls, live.el);
+      body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), loop.el, thumbRow, strip.el, info, controls);
+      controls.append(live.el);
       draw(0);
       return {
         focus: () => seed,

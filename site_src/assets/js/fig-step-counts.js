@@ -84,7 +84,7 @@
         summary, chart.el);
       const liveMode = NTI.LiveReverse(model); // any seed, any step count, DDIM or DDPM, in the browser
       shell.cleanups.push(() => { if (liveMode.cancel) liveMode.cancel(); });
-      body.append(liveMode.el);
+      controls.append(liveMode.el);
       draw(0);
       drawFinals();
       return {

@@ -83,30 +83,38 @@
     };
   }
 
-  // The live part of a figure: a toggle that opens the form, the form (its fields, Run / Cancel), a
-  // status line with progress, and the result, marked as computed in the reader's browser.
-  // options: { model, fields: [el], run(report) -> {done, cancel}, onResult(result), title }
-  NTI.LiveBlock = function ({ model, title, fields, start, onResult }) {
+  // The live part of a figure: a "Try it live" button among the figure's controls, opening a panel
+  // that floats over the figure (the pinned figure keeps its size; nothing below it moves) with the
+  // form (its fields, Run / Cancel), a status line with progress, and the result, marked as computed
+  // in the reader's browser. Escape or the close button folds it; a run goes on while folded.
+  // options: { model, title, fields: [el], start(report) -> {done, cancel}, onStep(step, area), onResult(answer, area) }
+  NTI.LiveBlock = function ({ model, title, fields, start, onStep = () => {}, onResult }) {
     const problem = NTI.Live.problem(model);
-    const root = NTI.el("section", { class: "nti-live", "aria-label": "Live mode" });
     if (problem) {
-      root.append(NTI.el("p", { class: "nti-live-off", text: `Live mode is not available here: ${problem}. The precomputed figure above works as before.` }));
-      return { el: root, available: false };
+      const off = NTI.el("p", { class: "nti-live-off", text: `Live mode unavailable: ${problem}.` });
+      return { el: off, available: false, cancel() {} };
     }
-    const toggle = NTI.el("button", { type: "button", class: "nti-button nti-live-toggle", "aria-expanded": "false", text: "Try it live" });
+    const bodyId = `nti-live-body-${++nextId}`;
+    const toggle = NTI.el("button", { type: "button", class: "nti-button nti-live-toggle", "aria-expanded": "false", "aria-controls": bodyId, text: "Try it live" });
+    const close = NTI.el("button", { type: "button", class: "nti-button nti-live-close", "aria-label": "Close live mode", text: "×" });
     const runButton = NTI.el("button", { type: "submit", class: "nti-button nti-live-run", text: "Run" });
     const cancelButton = NTI.el("button", { type: "button", class: "nti-button nti-live-cancel", hidden: true, text: "Cancel" });
     const progress = NTI.el("progress", { class: "nti-live-progress", max: 1, value: 0, hidden: true, "aria-label": "Live sampling progress" });
     const status = NTI.el("p", { class: "nti-live-status", role: "status", "aria-live": "polite" });
-    const form = NTI.el("form", { class: "nti-live-form", hidden: true, "aria-label": title },
-      [NTI.el("p", { class: "nti-live-title", text: title }), NTI.el("div", { class: "nti-live-fields" }, [...fields, runButton, cancelButton]), progress, status]);
+    const form = NTI.el("form", { class: "nti-live-form", "aria-label": title },
+      [NTI.el("div", { class: "nti-live-fields" }, [...fields, runButton, cancelButton]), progress, status]);
     const result = NTI.el("div", { class: "nti-live-result", hidden: true });
-    root.append(toggle, form, result);
-    toggle.addEventListener("click", () => {
-      const open = form.hidden;
-      form.hidden = !open;
-      toggle.setAttribute("aria-expanded", String(open));
-    });
+    const body = NTI.el("div", { class: "nti-live-body", id: bodyId, role: "region", "aria-label": `Live mode: ${title}`, hidden: true },
+      [NTI.el("div", { class: "nti-live-top" }, [NTI.el("p", { class: "nti-live-title", text: title }), close]), form, result]);
+    const root = NTI.el("div", { class: "nti-live" }, [toggle, body]);
+    const open = (yes) => {
+      body.hidden = !yes;
+      toggle.setAttribute("aria-expanded", String(yes));
+      toggle.classList.toggle("nti-live-open", yes);
+    };
+    toggle.addEventListener("click", () => { open(body.hidden); if (!body.hidden) runButton.focus(); });
+    close.addEventListener("click", () => { open(false); toggle.focus(); });
+    body.addEventListener("keydown", (event) => { if (event.key === "Escape") { event.stopPropagation(); open(false); toggle.focus(); } });
     let running = null;
     const finish = () => { running = null; runButton.disabled = false; cancelButton.hidden = true; progress.hidden = true; };
     cancelButton.addEventListener("click", () => { if (running) running.cancel(); });
@@ -118,20 +126,22 @@
       cancelButton.hidden = false;
       progress.hidden = false;
       progress.value = 0;
-      status.textContent = "Loading the model and ONNX Runtime (once; your browser keeps them)…";
+      status.textContent = "Loading the model and ONNX Runtime (the first time only; your browser keeps them)…";
       root.dataset.state = "running";
       running = start({
         onStatus(what) { if (what === "sampling") status.textContent = "Sampling…"; },
         onStep(step) {
           progress.value = step.done / Math.max(1, step.total);
-          status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms a call)`;
+          status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms this call)`;
+          result.hidden = false;
+          onStep(step, result);
         },
       });
       running.done.then((answer) => {
         finish();
         root.dataset.state = "done";
         const seconds = ((performance.now() - began) / 1000).toFixed(1);
-        status.textContent = `Done in ${seconds} s (${answer.calls} network calls, ${(answer.ms / Math.max(1, answer.calls)).toFixed(0)} ms each, in WebAssembly on this device).`;
+        status.textContent = `Done in ${seconds} s: ${answer.calls} network call${answer.calls === 1 ? "" : "s"} in WebAssembly on this device.`;
         result.hidden = false;
         onResult(answer, result);
       }, (error) => {
@@ -141,12 +151,15 @@
         if (error.name !== "AbortError") console.warn(error);
       });
     });
-    return { el: root, available: true, result, cancel() { if (running) running.cancel(); } };
+    return { el: root, available: true, result, open, cancel() { if (running) running.cancel(); } };
   };
 
   NTI.Live.numberField = numberField;
 
   // Sampler choice of a live form: DDIM (eta 0, deterministic) or DDPM (fresh noise each step).
+  // The mark every live result carries: what was computed where.
+  NTI.Live.mark = (text) => NTI.el("p", { class: "nti-live-mark", text: `Computed live in your browser: ${text}` });
+
   NTI.Live.samplerField = function (start) {
     const picker = NTI.Picker({ label: "Sampler", options: [{ text: "DDIM", title: "deterministic (eta = 0)" }, { text: "DDPM", title: "fresh noise at every step" }], value: start === "ddpm" ? 1 : 0, onChange: () => {} });
     return { el: picker.el, value: () => (picker.select.value === "1" ? "ddpm" : "ddim") };
@@ -158,42 +171,42 @@
     const live = model.live || {};
     const T = (live.scheduler_config && live.scheduler_config.num_train_timesteps) || 1000;
     const seed = numberField("Seed", { min: 0, max: MAX_SEED, value: 0 });
-    const steps = numberField("Steps", { min: 1, max: T, value: 50 });
-    const sampler = NTI.Live.samplerField(live.start);
+    const steps = numberField("Steps", { min: 1, max: T, value: model.steps && model.steps <= T ? model.steps : 50 });
+    // the figure's own sampler first: seed 0 live then remakes the precomputed trajectory
+    const own = /DDPM/.test(model.scheduler || "") ? "ddpm" : /DDIM/.test(model.scheduler || "") ? "ddim" : live.start;
+    const sampler = NTI.Live.samplerField(own);
     const size = live.shape ? live.shape[1] : model.size;
-    let frames = [];
-    const block = NTI.LiveBlock({
-      model, title: `Sample any seed with any number of steps (1 to ${T}), computed in your browser`,
+    let frames = [], job = null, panels = null, info = null;
+    const name = (key, i) => `live: ${model.slug}, seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} steps, step ${i + 1}, ${key}`;
+    function draw(i) {
+      const f = frames[i];
+      for (const key of Object.keys(panels)) panels[key].drawPixels(f.frames[key], size, name(key, i));
+      info.textContent = `step ${i + 1} of ${job.steps}: timestep t = ${f.t}`;
+    }
+    return NTI.LiveBlock({
+      model, title: `Any seed, any number of steps (1 to ${T}), DDIM or DDPM`,
       fields: [seed.el, steps.el, sampler.el],
       start(report) {
         frames = [];
-        const job = { seed: seed.value(), steps: steps.value(), scheduler: sampler.value(), keep: "all" };
-        const handle = NTI.Live.run(model, job, { onStatus: report.onStatus, onStep(step) { frames[step.index] = step; report.onStep(step); } });
-        handle.job = job;
-        block.job = job;
-        return handle;
+        job = { seed: seed.value(), steps: steps.value(), scheduler: sampler.value(), keep: "all" };
+        panels = { x: NTI.panel("xₜ: the input"), eps: NTI.panel("ε̂: predicted noise"), x0: NTI.panel("x̂₀: predicted clean image"), next: NTI.panel("next xₜ: scheduler output") };
+        info = NTI.el("p", { class: "nti-info", "aria-live": "off" });
+        return NTI.Live.run(model, job, { onStatus: report.onStatus, onStep(step) { frames[step.index] = step; report.onStep(step); } });
+      },
+      onStep(step, area) {
+        if (step.done === 1) {
+          area.replaceChildren(NTI.Live.mark(`seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} step${job.steps === 1 ? "" : "s"} on ${model.slug}`),
+            NTI.el("div", { class: "nti-panels nti-live-panels" }, Object.values(panels).map((p) => p.el)), info);
+        }
+        draw(step.index);
       },
       onResult(answer, area) {
-        const job = block.job;
-        const panels = { x: NTI.panel("xₜ: the input"), eps: NTI.panel("ε̂: predicted noise"), x0: NTI.panel("x̂₀: predicted clean image"), next: NTI.panel("next xₜ: scheduler output") };
         const last = frames.length - 1;
-        const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
-        const draw = (i) => {
-          const f = frames[i];
-          for (const key of Object.keys(panels)) panels[key].drawPixels(f.frames[key], size, `live: seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} steps, step ${i + 1}, ${key}`);
-          info.textContent = `step ${i + 1} of ${job.steps}: timestep t = ${f.t}`;
-        };
         const slider = NTI.Slider({ label: "Live sampling step", min: 0, max: last, value: last, text: (i) => `step ${i + 1} of ${job.steps}, timestep ${frames[i].t}`, onChange: draw });
-        area.replaceChildren(NTI.Live.mark(`seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} step${job.steps === 1 ? "" : "s"}, ${model.slug}`),
-          NTI.el("div", { class: "nti-panels nti-live-panels" }, Object.values(panels).map((p) => p.el)), info, NTI.el("div", { class: "nti-controls" }, [slider.el]));
-        area.dataset.seed = job.seed;
-        area.dataset.steps = job.steps;
-        area.dataset.scheduler = job.scheduler;
+        area.append(NTI.el("div", { class: "nti-controls" }, [slider.el]));
+        Object.assign(area.dataset, { seed: job.seed, steps: job.steps, scheduler: job.scheduler });
         draw(last);
       },
     });
-    return block;
   };
-  // The mark every live result carries: what was computed where, in the reader's words.
-  NTI.Live.mark = (text) => NTI.el("p", { class: "nti-live-mark", text: `Computed live in your browser: ${text}` });
 })(window.NTI);

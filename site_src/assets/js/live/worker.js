@@ -69,7 +69,7 @@ async function run(job) {
       const message = { type: "step", id: job.id, index, done: index - startIndex + 1, total, t: s.t, ms: now - last };
       last = now;
       if (job.keep === "all") {
-        const eps = scheduler.predEpsilon(s.modelOutput, s.t, s.sample);
+        const eps = scheduler.predEpsilon(s.modelOutput, s.sample, s.t);
         message.frames = { x: pixels(s.sample), eps: pixels(eps), x0: pixels(s.predOriginalSample), next: pixels(s.prevSample) };
       }
       post(message);
