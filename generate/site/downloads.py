@@ -75,8 +75,11 @@ def encode_animation(run_folder: Path, item: Animation, scale: int, out: Path) -
                                 duration=round(1000 / item.fps), loop=0))
     mp4 = named(out, "mp4")
     iio.imwrite(mp4, frames, fps=item.fps, **MP4)
+    # A GIF holds a frame identical to the one before it as a longer delay (Pillow merges them: the
+    # flip at s = 0, where n2 is n1), so its count is read back, not assumed.
     return {"gif": gif.stat().st_size, "mp4": mp4.stat().st_size,
-            "frames": len(frames), "width": int(frames.shape[2]), "height": int(frames.shape[1])}
+            "frames": {"gif": sum(1 for _ in iio.imiter(gif)), "mp4": len(frames)},
+            "width": int(frames.shape[2]), "height": int(frames.shape[1])}
 
 
 def encode_table(item: Table, out: Path) -> dict:
@@ -139,6 +142,7 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
                  "names": [f"{stem}_{item.name}" for item in offer.items],
                  "bytes": {kind: [r[kind] for r in results] for kind in kinds}}
         if "gif" in kinds:  # what the menu says of the animation: frames and pixel size (the same for every item)
-            entry.update(frames=[r["frames"] for r in results], width=results[0]["width"], height=results[0]["height"])
+            entry.update(frames={kind: [r["frames"][kind] for r in results] for kind in kinds},
+                         width=results[0]["width"], height=results[0]["height"])
         entries.append(entry)
     return {"base": url, "offers": entries}

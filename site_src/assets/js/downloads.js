@@ -95,7 +95,8 @@
           const link = NTI.el("a", { class: "nti-dl-item", href: new URL(`${model.downloads.base}/${name}.${type}`, model.dataUrl).href,
             download: `${name}.${type}`, "data-download": type, text: `${type.toUpperCase()}: ${offer.what}` });
           link.addEventListener("click", () => close(true));
-          const detail = offer.frames ? `${offer.frames[index]} frames, ${offer.width} × ${offer.height} px, ${kb(sizes[index])}` : kb(sizes[index]);
+          const frames = offer.frames && offer.frames[type] ? offer.frames[type][index] : null;
+          const detail = frames ? `${frames} frame${frames === 1 ? "" : "s"}, ${offer.width} × ${offer.height} px, ${kb(sizes[index])}` : kb(sizes[index]);
           items.push(item(link, detail));
         }
       }
