@@ -3,6 +3,7 @@ light and dark, scrolled so the first figure is pinned. For looking at what was 
 before/after pictures of a change); not a test.
 
     .venv/bin/python benchmarks/screenshots.py --site site --out /tmp/shots [--themes light,dark]
+        [--pages reverse] [--open-downloads]   (the first figure's Download list open)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--themes", default="light,dark")
     parser.add_argument("--format", choices=("png", "jpeg"), default="png")
     parser.add_argument("--pages", nargs="*", help="page names (default: the overview and every lesson)")
+    parser.add_argument("--open-downloads", action="store_true", help="open the first figure's Download list first")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -68,7 +70,11 @@ def main() -> None:
                         page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every("
                                                "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')", timeout=15000)
                         page.wait_for_timeout(400)
-                    page.screenshot(path=str(args.out / f"{name}-{width_name}-{theme}.{args.format}"), type=args.format)
+                        if args.open_downloads and page.query_selector(".nti-dl-button"):
+                            page.click(".nti-dl-button")
+                            page.wait_for_timeout(200)
+                    suffix = "-downloads" if args.open_downloads else ""
+                    page.screenshot(path=str(args.out / f"{name}{suffix}-{width_name}-{theme}.{args.format}"), type=args.format)
                 context.close()
         browser.close()
     server.shutdown()

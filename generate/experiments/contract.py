@@ -7,6 +7,8 @@
       plan       the precompute side, "module:function" (imported only by the precompute: it needs torch)
       figure     the site side: a validated run -> the JSON-ready data its figure script reads
       page       where it is shown: page file, nav title, template, figure script (pages may be shared)
+      downloads  what a reader may download besides the frame on screen: animations and tables, one
+                 per state of the figure (generate/site/downloads.py writes them at build time)
 
 The precompute writes a frame under `panel.file_of(**coords)` with `panel.coords_of(**coords)` as its
 manifest coords; the site and the tests find it again with the same two calls. So the names and the
@@ -83,6 +85,40 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Animation:
+    """One animated download (GIF and MP4): per animation frame, the manifest frames shown side by side."""
+    name: str                   # the state part of the file name, e.g. "seed0_x_t"
+    frames: list[list[str]]     # [[file, file, ...] per animation frame]; files as the manifest names them
+    fps: float = 10.0
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV download: the figure's numbers, read from the manifest."""
+    name: str
+    header: list[str]
+    rows: list[list]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A key of the figure's state (getState) that picks one item of an offer: an index (a picker:
+    seed, position) or a slider fraction 0..1 over `count` positions (fraction=True)."""
+    key: str
+    count: int
+    fraction: bool = False
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Downloads of one kind, one item per combination of the axes (row-major, first axis slowest):
+    the figure's menu offers the item of the state on show."""
+    what: str                         # the menu's words, e.g. "this seed's trajectory xₜ"
+    items: list                       # Animation or Table items, all of one kind
+    axes: tuple[Axis, ...] = ()
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     summary: str
@@ -96,6 +132,7 @@ class Experiment:
     check_model: Callable[[Any, str, int], None] | None = None  # (section, config file, image size): needs the model
     resolve: Callable[[Any, int], Any] | None = None  # (section, image size) -> the section in pixels (relative lengths)
     facts: Callable[[Any, dict], dict] | None = None  # (run, this model's runs by experiment) -> the page's facts
+    downloads: Callable[[Any], list[Offer]] | None = None  # run -> its offers; None: one CSV of the frames' numbers
 
     def panel(self, name: str) -> Panel:
         for panel in self.panels:

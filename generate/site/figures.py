@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import json
 import os
+import posixpath
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PIL import Image
 
 from ..errors import UsageError
 from ..experiments.contract import Panel
+from . import downloads
 from .runs import Run
 from .sprites import SheetWriter
 
@@ -81,7 +83,7 @@ def snr(a: float) -> float | None:
 
 
 _CODE = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes()
-                                for name in ("figures.py", "sprites.py", "mosaic.py"))).hexdigest()
+                                for name in ("figures.py", "sprites.py", "mosaic.py", "downloads.py"))).hexdigest()
 
 
 def _builder_code(builder) -> str:
@@ -93,7 +95,8 @@ def _builder_code(builder) -> str:
 
 
 def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None = None) -> dict:
-    """Sheets for one run under frames_root/<slug>/<experiment>/ and the figure data that points at them.
+    """Sheets for one run under frames_root/<slug>/<experiment>/ and the figure data that points at them;
+    its downloads (downloads.py) under downloads/<slug>/<experiment>/ beside frames_root.
 
     Packing and encoding sheets is the slow part of a build, so results are cached by the content
     hash of the manifest (which names every frame's sha256) and of this code: a rebuild after one
@@ -101,22 +104,29 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
     """
     from .. import experiments
 
-    builder = experiments.get(run.experiment).figure
+    experiment = experiments.get(run.experiment)
+    builder = experiment.figure
     out_dir = frames_root / run.slug / run.experiment
+    files_dir = frames_root.parent / "downloads" / run.slug / run.experiment
+    files_url = posixpath.join(posixpath.dirname(url_root), "downloads", run.slug, run.experiment)
     timings = json.dumps(run.seconds_by_part, sort_keys=True)  # shown by some figures, kept out of the manifest
     key = hashlib.sha256(f"{_CODE}|{_builder_code(builder)}|{url_root}|{run.slug}|{run.experiment}|{timings}|".encode()
                          + run.path.read_bytes()).hexdigest()
     entry = cache / key if cache else None
     if entry is not None and (entry / "figure.json").is_file():
         shutil.copytree(entry / "sheets", out_dir, dirs_exist_ok=True)
+        shutil.copytree(entry / "downloads", files_dir, dirs_exist_ok=True)
         os.utime(entry)  # most recently used
         return dict(json.loads((entry / "figure.json").read_text()), cached=True)  # "cached": for the build's log only
     size = frame_size(run)
     sheets = SheetWriter(run.folder, run.path, out_dir, f"{url_root}/{run.slug}/{run.experiment}", size)
     data = builder(run, sheets)
-    figure = dict(model_info(run, size), sheets=sheets.write(), **data)
+    offers = experiment.downloads(run) if experiment.downloads else downloads.default_offers(run)
+    figure = dict(model_info(run, size), sheets=sheets.write(), **data,
+                  downloads=downloads.write_downloads(run, offers, files_dir, files_url, size))
     if entry is not None:
         shutil.rmtree(entry, ignore_errors=True)
         shutil.copytree(out_dir, entry / "sheets")
+        shutil.copytree(files_dir, entry / "downloads")
         (entry / "figure.json").write_text(json.dumps(figure))  # written last: its presence marks a whole entry
     return figure

@@ -76,6 +76,7 @@ FORWARD_BACKWARD = Experiment(
     plan="generate.experiments.forward_backward.compute:plan",
     figure=figure.build,
     facts=figure.facts,
+    downloads=figure.downloads,
     revision=1,  # 1: the forward noise has its own stream (was manual_seed(noise_seed), the source's own x_T)
     validate=validate,
     check_model=check_model,

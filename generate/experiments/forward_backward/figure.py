@@ -6,7 +6,9 @@ import math
 
 from ...site import mosaic
 from ...site.claims import typical_distance
+from ...site.downloads import frames_table
 from ...site.figures import Frames, axis
+from ..contract import Animation, Axis, Offer
 from . import DIFF, ORIGINAL, X
 
 
@@ -114,3 +116,15 @@ def _ticks(top: float) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     return [round(i * step, 10) for i in range(int(top / step) + 1)]
+
+
+def downloads(run) -> list:
+    """Per start level: its row, the original beside the image denoised step by step (GIF, MP4);
+    and every level's start and reconstruction distance (CSV)."""
+    frames, steps, levels = Frames(run), int(axis(run, "steps")), [int(k) for k in axis(run, "levels")]
+    original = frames.file(ORIGINAL)
+    rows = [Animation(f"level{k:04d}_row", [[original, frames.file(X, level=k, step=j)] for j in range(steps - k + 1)])
+            for k in levels]
+    distances = frames_table("distances", [frames.get(DIFF, level=k) for k in levels])
+    return [Offer("this start level's row", rows, (Axis("level", len(levels), fraction=True),)),
+            Offer("every start level's distance to the original", [distances])]

@@ -7,7 +7,9 @@ import statistics
 import numpy as np
 
 from ...site.claims import EDGE_NOISE_CORRELATION, correlation, edges, pixels, settled_steps
+from ...site.downloads import frames_table
 from ...site.figures import Frames, axis, snr
+from ..contract import Animation, Axis, Offer
 from . import EPS, X, X0
 
 
@@ -63,3 +65,13 @@ def facts(run, runs: dict) -> dict:
             "coarse_first": all(r["coarse_at"] < r["fine_at"] for r in per_seed),
             "outline_visible": all(abs(r["last_edge_r"]) >= EDGE_NOISE_CORRELATION for r in per_seed),
             "plain_noise_first": all(abs(r["first_edge_r"]) < EDGE_NOISE_CORRELATION for r in per_seed)}
+
+
+def downloads(run) -> list:
+    """Per seed: its trajectory x_T .. x_0 (GIF, MP4) and the numbers of its every frame (CSV)."""
+    frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
+    per_seed = (Axis("seed", len(seeds)),)
+    movies = [Animation(f"seed{s}_x_t", [[frames.file(X, seed=s, step=i)] for i in range(steps + 1)]) for s in seeds]
+    tables = [frames_table(f"seed{s}", [frames.get(p, seed=s, step=i) for i in range(steps + 1)
+                                        for p in (X, EPS, X0) if p is X or i < steps]) for s in seeds]
+    return [Offer("this seed's trajectory xₜ", movies, per_seed), Offer("this seed's numbers, per step", tables, per_seed)]

@@ -87,11 +87,11 @@ PATCH_NOISE = Experiment(
     name="patch_noise",
     summary="similar noise: one square patch of the start noise replaced (sizes x positions)",
     config=PatchNoiseConfig, panels=PATCH_PANELS, plan="generate.experiments.similar_noise.patch:plan",
-    figure=figure.build_patch, facts=figure.patch_facts, check_model=check_patches, resolve=in_pixels, page=PAGE,
+    figure=figure.build_patch, facts=figure.patch_facts, downloads=figure.downloads_patch, check_model=check_patches, resolve=in_pixels, page=PAGE,
     revision=1)  # 1: the trajectories' distances per step (x_gap, x0_gap) in the manifest
 
 MIX_NOISE = Experiment(
     name="mix_noise",
     summary="similar noise: the start noise mixed with fresh noise, n2 = sqrt(1-s^2) n1 + s n'",
     config=MixNoiseConfig, panels=MIX_PANELS, plan="generate.experiments.similar_noise.mix:plan",
-    figure=figure.build_mix, facts=figure.mix_facts, page=PAGE, revision=1)  # 1: as patch_noise
+    figure=figure.build_mix, facts=figure.mix_facts, downloads=figure.downloads_mix, page=PAGE, revision=1)  # 1: as patch_noise

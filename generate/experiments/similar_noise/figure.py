@@ -6,7 +6,9 @@ import statistics
 
 from ...site import stats
 from ...site.claims import pixels
+from ...site.downloads import frames_table
 from ...site.figures import Frames, axis
+from ..contract import Animation, Axis, Offer
 from . import MIX_PANELS, PATCH_PANELS
 
 CELL_PANELS = ("n2", "o2", "heat_noise", "heat_out")  # what the figure shows of each variant
@@ -163,3 +165,34 @@ def page_context(figures: dict, facts: dict) -> dict:
                          **stats.similar_noise(mix, by_slug.get(mix["slug"])),
                          "facts": facts.get(mix["slug"], {}).get("mix_noise")}
                         for mix in figures.get("mix_noise", [])]}
+
+
+FLIP_FPS = 1.0  # the notebook's flip: one second on each noise and its output
+
+
+def _flips(run, panels: dict, variants: list[dict], name) -> tuple[list, list]:
+    """Per seed and variant, the flip [n1 | o1] <-> [n2 | o2] (GIF, MP4); the pairs' distances (CSV)."""
+    frames, seeds = Frames(run), axis(run, "seeds")
+    flips = [Animation(f"seed{s}_{name(v)}_flip", [[frames.file(panels["n1"], seed=s), frames.file(panels["o1"], seed=s)],
+                                                   [frames.file(panels["n2"], seed=s, **v), frames.file(panels["o2"], seed=s, **v)]],
+                       fps=FLIP_FPS) for s in seeds for v in variants]
+    distances = frames_table("distances", [frames.get(panels["n2"], seed=s, **v) for s in seeds for v in variants])
+    return flips, [distances]
+
+
+def downloads_mix(run) -> list:
+    panels, scales = {p.name: p for p in MIX_PANELS}, [float(s) for s in axis(run, "scales")]
+    flips, tables = _flips(run, panels, [{"scale": s} for s in scales], lambda v: f"s{v['scale']:.2f}")
+    axes = (Axis("seed", len(axis(run, "seeds"))), Axis("scale", len(scales), fraction=True))
+    return [Offer("the flip between n₁, n₂ and their outputs", flips, axes),
+            Offer("every pair's distances", tables)]
+
+
+def downloads_patch(run) -> list:
+    panels = {p.name: p for p in PATCH_PANELS}
+    sizes, positions = [int(s) for s in axis(run, "sizes")], [[int(x), int(y)] for x, y in axis(run, "positions")]
+    variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
+    flips, tables = _flips(run, panels, variants, lambda v: f"patch{v['size']}px_x{v['x']}_y{v['y']}")
+    axes = (Axis("seed", len(axis(run, "seeds"))), Axis("size", len(sizes), fraction=True), Axis("position", len(positions)))
+    return [Offer("the flip between n₁, n₂ and their outputs", flips, axes),
+            Offer("every pair's distances", tables)]

@@ -41,6 +41,7 @@ STEP_COUNTS = Experiment(
     plan="generate.experiments.step_counts.compute:plan",
     figure=figure.build,
     facts=figure.facts,
+    downloads=figure.downloads,
     revision=1,  # 1: adds the "diffs" unit (differences to the reference final)
     page=Page(file="step-counts.md", title="Number of steps", template=TEMPLATES / "step_counts.md.j2",
               script=SCRIPTS / "fig-step-counts.js",

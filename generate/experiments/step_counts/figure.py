@@ -11,7 +11,9 @@ import math
 import statistics
 
 from ...site.claims import typical_distance
+from ...site.downloads import frames_table
 from ...site.figures import Frames, axis
+from ..contract import Animation, Axis, Offer
 from . import DIFF, X
 
 MAX_POSITIONS = 200  # finer than the pixels of a slider track; see progress_positions
@@ -85,3 +87,18 @@ def facts(run, runs: dict) -> dict:
             "fewer_is_worse": monotone and bool(others) and others[0]["mean"] > others[-1]["mean"],
             # the fewest steps give a visibly other picture: at least a quarter of an unrelated sample's distance
             "fewest_visibly_different": bool(others) and typical is not None and others[0]["mean"] >= 0.25 * typical}
+
+
+RACE_POSITIONS = 50  # frames of the race download: every count at each fiftieth of the way
+
+
+def downloads(run) -> list:
+    """Per seed: the race, every count side by side at the same progress (GIF, MP4); and each
+    final's distance to the reference with its model calls, every seed and count (CSV)."""
+    frames, counts, seeds = Frames(run), sorted(int(n) for n in axis(run, "steps")), axis(run, "seeds")
+    positions = min(RACE_POSITIONS, max(counts))
+    races = [Animation(f"seed{s}_race", [[frames.file(X, steps=n, seed=s, step=progress_index(p, positions, n)) for n in counts]
+                                         for p in range(positions + 1)]) for s in seeds]
+    finals = frames_table("finals", [frames.get(DIFF, steps=n, seed=s) for s in seeds for n in counts])
+    return [Offer(f"this seed's race of {', '.join(map(str, counts))} steps", races, (Axis("seed", len(seeds)),)),
+            Offer("every final's distance to the reference", [finals])]

@@ -318,6 +318,7 @@
         STACKED.removeEventListener("change", placeCard);
       },
       get model() { return showing; },
+      get shown() { return model; }, // the figure data of the model on show (downloads.js)
     };
   };
 })(window.NTI);

@@ -122,6 +122,8 @@ window.NTI = window.NTI || { figures: {} };
       context.drawImage(image, (ref[1] % sheet.cols) * size, Math.floor(ref[1] / sheet.cols) * size, size, size, 0, 0, size, size);
       figure.dataset.frame = ref[2];
       canvas.dataset.frame = ref[2];
+      canvas.dataset.sheet = ref[0]; // where the frame sits: the download of this frame cuts it from the exact sheet
+      canvas.dataset.cell = ref[1];
       label();
     }
     return {

@@ -15,7 +15,8 @@
       // a link's view first: the text's step in view at load must not override it
       return NTI.share(root, controller).then((stopSharing) => {
         const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
-        teardown.push(() => { stopScrolly(); stopSharing(); controller.destroy(); });
+        const stopDownloads = NTI.downloads(root, controller);
+        teardown.push(() => { stopScrolly(); stopSharing(); stopDownloads(); controller.destroy(); });
       });
     }).catch((error) => {
       root.append(NTI.el("p", { class: "nti-empty", text: `This figure could not be loaded: ${error.message}` }));

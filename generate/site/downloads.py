@@ -1,0 +1,148 @@
+"""Downloads: each figure's animations (GIF and MP4) and numbers (CSV), written at build time.
+
+An experiment declares what it offers (`Experiment.downloads`: run -> [Offer]); an experiment that
+declares nothing offers one CSV of its frames' numbers. Each offer holds one item per state of the
+figure (a seed, a start level, a seed and a noise change), and the figure data lists the file names
+and sizes, so the figure's menu (site_src/assets/js/downloads.js) links the item of the state on show.
+The files sit under downloads/<model>/<experiment>/ in the site and are fetched only when a reader
+clicks: no page loads them.
+
+    <model>_<experiment>_<item>.gif   the item's frames, nearest-neighbour upscaled, side by side, looping
+    <model>_<experiment>_<item>.mp4   the same frames, H.264 in yuv420p (imageio's ffmpeg plugin)
+    <model>_<experiment>_<item>.csv   the numbers, as the manifest records them
+
+Small frames are upscaled by whole multiples (a 32-px frame becomes 128 px): a 32-px GIF is a speck
+in an image viewer, and nearest-neighbour keeps every pixel a sharp square. Encoding runs a few files
+at a time (ffmpeg is a separate process, Pillow's GIF encoder releases the GIL).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..experiments.contract import Animation, Offer, Table
+
+TILE_PX = 128          # an animation's frames are upscaled to at least this side (whole multiples)
+RACE_TILE_PX = 96      # rows of many frames (the step-count race) use smaller tiles
+GAP_PX = 4             # white gap between frames shown side by side
+MP4 = {"plugin": "FFMPEG", "extension": ".mp4", "codec": "libx264", "pixelformat": "yuv420p",
+       "macro_block_size": 2, "ffmpeg_log_level": "error", "output_params": ["-crf", "18"]}
+
+
+def named(out: Path, kind: str) -> Path:
+    """out + "." + kind (not with_suffix: an item's name may hold a dot, as in "s0.05")."""
+    return out.with_name(f"{out.name}.{kind}")
+
+
+def scale_for(size: int, tile_px: int = TILE_PX) -> int:
+    """The whole-number upscale that brings a `size`-px frame to at least tile_px (1 for large frames)."""
+    return max(1, math.ceil(tile_px / size))
+
+
+def frame_strip(run_folder: Path, files: list[str], scale: int) -> np.ndarray:
+    """The frames side by side (RGB, each upscaled `scale` times by nearest neighbour), even-sized for yuv420p."""
+    tiles = []
+    for name in files:
+        with Image.open(run_folder / name) as im:
+            tile = im.convert("RGB")
+        tiles.append(tile.resize((tile.width * scale, tile.height * scale), Image.NEAREST))
+    width = sum(t.width for t in tiles) + GAP_PX * (len(tiles) - 1)
+    height = max(t.height for t in tiles)
+    strip = Image.new("RGB", (width + width % 2, height + height % 2), (255, 255, 255))
+    x = 0
+    for tile in tiles:
+        strip.paste(tile, (x, 0))
+        x += tile.width + GAP_PX
+    return np.asarray(strip)
+
+
+def encode_animation(run_folder: Path, item: Animation, scale: int, out: Path) -> dict:
+    """<out>.gif and <out>.mp4 of the item; their sizes in bytes and the frames' count and size."""
+    import imageio.v3 as iio
+
+    frames = np.stack([frame_strip(run_folder, files, scale) for files in item.frames])
+    gif = named(out, "gif")
+    # duration in ms per frame; loop=0 plays forever
+    gif.write_bytes(iio.imwrite("<bytes>", frames, extension=".gif", plugin="pillow",
+                                duration=round(1000 / item.fps), loop=0))
+    mp4 = named(out, "mp4")
+    iio.imwrite(mp4, frames, fps=item.fps, **MP4)
+    # A GIF holds a frame identical to the one before it as a longer delay (Pillow merges them: the
+    # flip at s = 0, where n2 is n1), so its count is read back, not assumed.
+    return {"gif": gif.stat().st_size, "mp4": mp4.stat().st_size,
+            "frames": {"gif": sum(1 for _ in iio.imiter(gif)), "mp4": len(frames)},
+            "width": int(frames.shape[2]), "height": int(frames.shape[1])}
+
+
+def encode_table(item: Table, out: Path) -> dict:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(item.header)
+    writer.writerows(item.rows)
+    path = named(out, "csv")
+    path.write_text(text.getvalue(), encoding="utf-8")
+    return {"csv": path.stat().st_size, "rows": len(item.rows)}
+
+
+def scalar(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def frames_table(name: str, records: list[dict]) -> Table:
+    """Manifest frames as rows: their file, coords, then every number of their metrics (lists, such
+    as a spectrum, are left to the manifest). Columns in the order they first appear."""
+    coords, metrics = [], []
+    for record in records:
+        coords += [k for k in record["coords"] if k not in coords]
+        metrics += [k for k, v in record.get("metrics", {}).items() if scalar(v) and k not in metrics]
+    rows = [[record["file"]] + [record["coords"].get(k, "") for k in coords]
+            + [record.get("metrics", {}).get(k, "") for k in metrics] for record in records]
+    return Table(name, ["file"] + coords + metrics, rows)
+
+
+def default_offers(run) -> list[Offer]:
+    """What an experiment that declares no downloads offers: its frames' numbers, where it has any."""
+    records = [f for f in run.manifest["frames"] if any(scalar(v) for v in f.get("metrics", {}).values())]
+    return [Offer("the numbers of every frame", [frames_table("frames", records)])] if records else []
+
+
+def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int) -> dict:
+    """Encode every item of every offer under out_dir; the figure data's "downloads" entry."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{run.slug}_{run.experiment}"
+    jobs = []
+    for offer in offers:
+        if len(offer.items) != math.prod(a.count for a in offer.axes):
+            raise ValueError(f"{run.experiment}: offer {offer.what!r} has {len(offer.items)} items for axes "
+                             f"{[(a.key, a.count) for a in offer.axes]}")
+        for item in offer.items:
+            out = out_dir / f"{stem}_{item.name}"
+            if isinstance(item, Animation):
+                # many frames side by side get smaller tiles, so the row stays a sensible width
+                tile = TILE_PX if max(len(f) for f in item.frames) <= 2 else RACE_TILE_PX
+                jobs.append((encode_animation, (run.folder, item, scale_for(size, tile), out)))
+            else:
+                jobs.append((encode_table, (item, out)))
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        done = list(pool.map(lambda job: job[0](*job[1]), jobs))
+    entries, at = [], 0
+    for offer in offers:
+        results = done[at:at + len(offer.items)]
+        at += len(offer.items)
+        kinds = ("gif", "mp4") if isinstance(offer.items[0], Animation) else ("csv",)
+        entry = {"what": offer.what, "axes": [{"key": a.key, "count": a.count, "fraction": a.fraction} for a in offer.axes],
+                 "names": [f"{stem}_{item.name}" for item in offer.items],
+                 "bytes": {kind: [r[kind] for r in results] for kind in kinds}}
+        if "gif" in kinds:  # what the menu says of the animation: frames and pixel size (the same for every item)
+            entry.update(frames={kind: [r["frames"][kind] for r in results] for kind in kinds},
+                         width=results[0]["width"], height=results[0]["height"])
+        entries.append(entry)
+    return {"base": url, "offers": entries}
