@@ -8,7 +8,7 @@ OUT    ?= site
 CONFIG ?= default
 STAMP  := $(VENV)/.installed
 
-.PHONY: site precompute test install browser-deps benchmarks clean
+.PHONY: site precompute test install browser-deps live-runtime benchmarks clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,8 +23,16 @@ precompute: install
 	$(PY) -m generate precompute --config $(CONFIG) --runs $(RUNS)
 
 # SITE_URL: the address the site will be served from (instant navigation matches links against it).
-site: precompute
+site: precompute live-runtime
 	$(PY) -m generate site --runs $(RUNS) --out $(OUT) $(if $(SITE_URL),--site-url $(SITE_URL))
+
+# Live mode's runtime: onnxruntime-web from the npm registry at the version generate/site/live.py
+# pins (and checks file by file). Without npm the site still builds, without live mode, and says so.
+ORT_WEB := onnxruntime-web@1.30.0
+live-runtime:
+	@test -f .cache/npm/node_modules/onnxruntime-web/dist/ort.wasm.min.js || \
+	  (command -v npm >/dev/null && npm install --prefix .cache/npm --silent --no-audit --no-fund $(ORT_WEB)) || \
+	  echo "npm not found: the site builds without live mode"
 
 # Debian's Chromium for the browser tests (never a downloaded browser); the W3C Nu validator (npm
 # vnu-jar, run with the machine's Java) for the HTML check.
@@ -33,7 +41,7 @@ browser-deps:
 	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
 	@test -f .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar || npm install --prefix .cache/npm --silent --no-audit --no-fund vnu-jar@26.9.27
 
-test: install browser-deps
+test: install browser-deps live-runtime
 	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 benchmarks: install
