@@ -43,6 +43,7 @@ async function run(job) {
   let calls = 0;
   // eps_theta(x_t, t), or v / x_0: whatever the graph was trained to answer (config.prediction_type)
   async function denoise(x, t) {
+    await nextTask(); // let a waiting "cancel" message in: a run resolves in microtasks, which never yield
     const feeds = { sample: new ort.Tensor("float32", x, [1, C, H, W]), timestep: new ort.Tensor("float32", Float32Array.of(t), [1]) };
     const out = await net.run(feeds);
     calls += 1;
@@ -79,6 +80,15 @@ async function run(job) {
 
   // [-1, 1] -> 8-bit RGBA exactly as the precompute maps a frame (to_uint8: x / 2 + 0.5, clamped, rounded)
   function pixels(x) { return NTILive.toRGBA(x, C, H); }
+}
+
+// A macrotask boundary without setTimeout's clamping (4 ms after a few nested calls).
+function nextTask() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(0);
+  });
 }
 
 function post(message) {
