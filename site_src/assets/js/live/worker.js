@@ -4,8 +4,12 @@
 //
 // Messages in:   {type: "sample", id, graph, config, scheduler: "ddim"|"ddpm", steps, seed,
 //                 startIndex?, x?: Float32Array (x at startIndex; else seed's start noise),
-//                 image?: Float32Array, noiseSeed? (forward first: x = add_noise(image, randn(noiseSeed), t)),
-//                 keep: "all"|"final"}
+//                 image?: Float32Array, noiseSeed? (forward first: x = add_noise(image, eps, t) at
+//                 t = timesteps[startIndex], eps = row noiseRow of randn((noiseRows, C, H, W)) of
+//                 manual_seed(noiseSeed); noiseRows 1 and noiseRow 0 unless given), noise?: Float32Array
+//                 (eps itself, C*H*W, instead of noiseSeed), keep: "all"|"final"}
+//                DDPM's per-step noise always comes from manual_seed(seed), fresh (the forward noise
+//                does not consume it), so a forward-backward run can carry the stream of its level.
 //                {type: "cancel", id}
 // Messages out:  {type: "loading", id, what}  {type: "step", id, index, total, t, x, eps, x0, next, ms}
 //                {type: "done", id, x, ms, calls, backend}  {type: "error", id, message}  {type: "cancelled", id}
@@ -54,8 +58,7 @@ async function run(job) {
   scheduler.setTimesteps(job.steps);
   let x = job.x;
   if (job.image) {
-    const noise = new NTILive.TorchGenerator(job.noiseSeed).randn(C * H * W);
-    x = scheduler.addNoise(job.image, noise, scheduler.timesteps[startIndex]);
+    x = scheduler.addNoise(job.image, job.noise || forwardNoise(job, C * H * W), scheduler.timesteps[startIndex]);
   }
   if (!x) x = generator.randn(C * H * W); // x_T of seed s, as DDIMPipeline draws it; DDPM's noise follows from it
   const signal = { get aborted() { return cancelled.has(job.id); } };
@@ -79,6 +82,15 @@ async function run(job) {
 
   // [-1, 1] -> 8-bit RGBA exactly as the precompute maps a frame (to_uint8: x / 2 + 0.5, clamped, rounded)
   function pixels(x) { return NTILive.toRGBA(x, C, H); }
+}
+
+// Row noiseRow of randn((noiseRows, C, H, W)): the whole tensor is drawn, as torch draws it (a
+// numel that is not a multiple of 16 redraws its last 16 values, so a shorter draw could differ).
+function forwardNoise(job, numel) {
+  const rows = job.noiseRows || 1, row = job.noiseRow || 0;
+  if (!(Number.isInteger(row) && row >= 0 && row < rows)) throw new Error(`noiseRow ${row}: allowed 0 to ${rows - 1}`);
+  const all = new NTILive.TorchGenerator(job.noiseSeed).randn(rows * numel);
+  return all.subarray(row * numel, (row + 1) * numel);
 }
 
 function post(message) {
