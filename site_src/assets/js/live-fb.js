@@ -208,7 +208,9 @@
     function drawStep(j) {
       const f = j === 0 ? frames[0].frames.x : frames[j - 1].frames.next;
       panels.current.drawPixels(f, size, name(`${j} steps taken`));
-      info.textContent = `${j} of ${steps - job.startIndex} denoising steps taken` + (j ? `; now at timestep ${j < frames.length ? frames[j].t : 0}` : "");
+      // after j steps the image is at the input timestep of step j + 1; after the last, it is the reconstruction
+      const where = j === 0 ? `at t = ${frames[0].t}` : j < frames.length ? `now at t = ${frames[j].t}` : "the reconstruction";
+      info.textContent = `${j} of ${steps - job.startIndex} denoising steps taken: ${where}`;
     }
 
     const block = NTI.LiveBlock({
