@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from ...site import mosaic
@@ -30,7 +31,25 @@ def build(run, sheets) -> dict:
     triangle = mosaic.triangle([level["level"] for level in levels], steps, sheets.size,
                                lambda k, j: sheets.load(frames.file(X, level=k, step=j)), sheets.out_dir, sheets.url_prefix)
     return {"steps": steps, "original": original, "levels": levels,
-            "diff_scale": float(run.manifest["axes"].get("diff_scale", 1.0)), "triangle": triangle}
+            "diff_scale": float(run.manifest["axes"].get("diff_scale", 1.0)), "triangle": triangle,
+            "live_noise": live_noise(run.manifest["config"], steps)}
+
+
+def stream_seed(stream: str, seed: int) -> int:
+    """Copied from generate/core/sampling.py `stream_seed` (that module imports torch; this one may
+    not): sha256("<stream>:<seed>"), first 4 bytes, big-endian."""
+    return int.from_bytes(hashlib.sha256(f"{stream}:{int(seed)}".encode()).digest()[:4], "big")
+
+
+def live_noise(cfg: dict, steps: int) -> dict:
+    """The precompute's random streams (compute.py), for live mode to draw the very same numbers:
+    the forward noise eps_k is row k of randn((rows, C, H, W)) from manual_seed(seed) (`per_level`),
+    or, with noise = "source", the source's own start noise x_T (one row, the same for every level);
+    DDPM's per-step noise of level k comes from manual_seed(ddpm_seeds[k])."""
+    noise_seed = int(cfg.get("noise_seed", 0))
+    forward = ({"seed": int(cfg.get("source_seed", 0)), "rows": 1, "per_level": False} if cfg.get("noise") == "source"
+               else {"seed": stream_seed("forward_backward.noise", noise_seed), "rows": steps, "per_level": True})
+    return dict(forward, ddpm_seeds=[stream_seed(f"forward_backward.ddpm.{k}", noise_seed) for k in range(steps)])
 
 
 NEW_IMAGE_SHARE = 0.5  # "a different picture": at least half as far from the original as an unrelated sample

@@ -212,14 +212,18 @@
       }
       const levelSlider = NTI.Slider({ label: "Start level (noisier to the left)", min: 0, max: lastLevel, value: 0,
         text: (k) => `step ${model.levels[k].level + 1} of ${model.steps}, ᾱ ${NTI.fmt(model.levels[k].alpha_bar)}`,
-        onChange: (k) => drawLevel(k) });
+        onChange: (k) => { drawLevel(k); live.setLevel(model.levels[k].level); } });
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });
+      // any start level from the model's sample, a drawing or a picture, in the browser (live-fb.js)
+      const live = NTI.LiveForwardBackward(model);
+      shell.cleanups.push(() => live.cancel());
       const player = NTI.Player({ shell, interval: 150, tick: () => stepSlider.set(stepSlider.value >= stepSlider.max ? 0 : stepSlider.value + 1) });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), map ? map.el : null, info,
-        NTI.el("div", { class: "nti-controls" }, [levelSlider.el, stepSlider.el, player.el]));
+        NTI.el("div", { class: "nti-controls" }, [levelSlider.el, stepSlider.el, player.el, live.el]));
       panels.original.draw(model, model.original);
       drawLevel(0);
+      live.setLevel(model.levels[0].level);
       return {
         focus: () => levelSlider.value, // rows nearest the current start level load first
         getState: () => ({ level: lastLevel ? levelSlider.value / lastLevel : 0, step: stepSlider.max ? stepSlider.value / stepSlider.max : 0 }),

@@ -69,7 +69,7 @@
 
   // A number field with its label; value() is the integer typed, clamped to [min, max].
   function numberField(label, { min, max, value }) {
-    const id = `nti-live-${label.toLowerCase()}-${++nextId}`;
+    const id = `nti-live-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${++nextId}`;
     const input = NTI.el("input", { id, type: "number", min, max, step: 1, value, inputmode: "numeric" });
     const el = NTI.el("div", { class: "nti-live-field" }, [NTI.el("label", { for: id, text: label }), input]);
     return {

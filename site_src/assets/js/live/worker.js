@@ -4,8 +4,12 @@
 //
 // Messages in:   {type: "sample", id, graph, config, scheduler: "ddim"|"ddpm", steps, seed,
 //                 startIndex?, x?: Float32Array (x at startIndex; else seed's start noise),
-//                 image?: Float32Array, noiseSeed? (forward first: x = add_noise(image, randn(noiseSeed), t)),
-//                 keep: "all"|"final"}
+//                 image?: Float32Array, noiseSeed? (forward first: x = add_noise(image, eps, t) at
+//                 t = timesteps[startIndex], eps = row noiseRow of randn((noiseRows, C, H, W)) of
+//                 manual_seed(noiseSeed); noiseRows 1 and noiseRow 0 unless given), noise?: Float32Array
+//                 (eps itself, C*H*W, instead of noiseSeed), keep: "all"|"final"}
+//                DDPM's per-step noise always comes from manual_seed(seed), fresh (the forward noise
+//                does not consume it), so a forward-backward run can carry the stream of its level.
 //                {type: "cancel", id}
 // Messages out:  {type: "loading", id, what}  {type: "step", id, index, total, t, x, eps, x0, next, ms}
 //                {type: "done", id, x, ms, calls, backend}  {type: "error", id, message}  {type: "cancelled", id}
@@ -29,7 +33,8 @@ function session(graph) {
       const response = await fetch(graph);
       if (!response.ok) throw new Error(`${graph}: HTTP ${response.status}`);
       const bytes = new Uint8Array(await response.arrayBuffer());
-      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+      // batch 1 always: a fixed batch lets the optimizer plan every shape ahead
+      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all", freeDimensionOverrides: { batch: 1 } });
     })().catch((error) => { sessions.delete(graph); throw error; }));
   }
   return sessions.get(graph);
@@ -55,8 +60,7 @@ async function run(job) {
   scheduler.setTimesteps(job.steps);
   let x = job.x;
   if (job.image) {
-    const noise = new NTILive.TorchGenerator(job.noiseSeed).randn(C * H * W);
-    x = scheduler.addNoise(job.image, noise, scheduler.timesteps[startIndex]);
+    x = scheduler.addNoise(job.image, job.noise || forwardNoise(job, C * H * W), scheduler.timesteps[startIndex]);
   }
   if (!x) x = generator.randn(C * H * W); // x_T of seed s, as DDIMPipeline draws it; DDPM's noise follows from it
   const signal = { get aborted() { return cancelled.has(job.id); } };
@@ -89,6 +93,15 @@ function nextTask() {
     channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
     channel.port2.postMessage(0);
   });
+}
+
+// Row noiseRow of randn((noiseRows, C, H, W)): the whole tensor is drawn, as torch draws it (a
+// numel that is not a multiple of 16 redraws its last 16 values, so a shorter draw could differ).
+function forwardNoise(job, numel) {
+  const rows = job.noiseRows || 1, row = job.noiseRow || 0;
+  if (!(Number.isInteger(row) && row >= 0 && row < rows)) throw new Error(`noiseRow ${row}: allowed 0 to ${rows - 1}`);
+  const all = new NTILive.TorchGenerator(job.noiseSeed).randn(rows * numel);
+  return all.subarray(row * numel, (row + 1) * numel);
 }
 
 function post(message) {
