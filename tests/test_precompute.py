@@ -15,7 +15,7 @@ import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
 
-from site_support import SMALL, make_tiny_model, tree_bytes
+from site_support import SMALL, make_tiny_model, manifests, tree_bytes
 from generate.precompute.config import load_config
 from generate.errors import UsageError
 from generate.precompute.encoding import decode_png
@@ -32,12 +32,14 @@ def small_config(tmp_path: Path, model: Path, max_batch: int = 64, reverse_sched
 
 
 def frames_of(runs: Path) -> dict[str, dict]:
-    """experiment -> {frame file: (decoded pixels, metrics)} for every manifest under runs."""
+    """experiment -> {frame file: (decoded pixels, metrics)} for every manifest under runs (image
+    frames: live's graph is compared in tests/test_live_export.py)."""
     result = {}
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         result[manifest["experiment"]] = {
-            f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"]) for f in manifest["frames"]}
+            f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"]) for f in manifest["frames"]
+            if f["file"].endswith(".png")}
     return result
 
 
@@ -52,13 +54,15 @@ def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     runs, results = batched_runs
     assert sorted(r["experiment"] for r in results) == sorted(
         ["reverse", "spectra", "schedules", "step_counts", "samplers", "trajectories", "forward_backward", "patch_noise",
-         "mix_noise"])
+         "mix_noise", "live"])
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         assert manifest["schema"] == 1
         assert manifest["model"]["weights_sha256"] and manifest["scheduler"]["class"].endswith("Scheduler")
         assert verify_frames(path, manifest) == []
     frames = frames_of(runs)
+    # live: one frame, the UNet's ONNX graph
+    assert [f["file"] for f in manifests(runs)[(next(iter(manifests(runs)))[0], "live")]["frames"]] == ["frames/unet.onnx"]
     # reverse: T+1 states, T noise and T x0 panels per seed
     assert len(frames["reverse"]) == 3 * (5 + 4 + 4)
     # spectra: the same panels, each frame with its spectrum (T = 3, 2 seeds; 16 px: k = 1..8)
@@ -257,7 +261,7 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
     results = precompute(load_config(str(changed)), tmp_path / "runs", progress=False, log=lambda *a: None)
     calls = {r["experiment"]: r["model_calls"] for r in results}
     assert calls == {"reverse": 0, "spectra": 0, "schedules": 0, "step_counts": 3, "samplers": 0, "trajectories": 0,
-                     "forward_backward": 0, "patch_noise": 0, "mix_noise": 0}
+                     "forward_backward": 0, "patch_noise": 0, "mix_noise": 0, "live": 0}
     fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
                        log=lambda *a: None)
     assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call

@@ -122,6 +122,7 @@
       event.preventDefault();
       if (running) return;
       const began = performance.now();
+      let sampling = began; // when the model was ready and the first step began
       runButton.disabled = true;
       cancelButton.hidden = false;
       progress.hidden = false;
@@ -129,10 +130,13 @@
       status.textContent = "Loading the model and ONNX Runtime (the first time only; your browser keeps them)…";
       root.dataset.state = "running";
       running = start({
-        onStatus(what) { if (what === "sampling") status.textContent = "Sampling…"; },
+        onStatus(what) { if (what === "sampling") { sampling = performance.now(); status.textContent = "Sampling…"; } },
         onStep(step) {
           progress.value = step.done / Math.max(1, step.total);
-          status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms this call)`;
+          // time left from the mean call so far: a slow device (an old phone) shows it at once, and Cancel is beside it
+          const mean = (performance.now() - sampling) / step.done, left = (step.total - step.done) * mean / 1000;
+          status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms this call` +
+            (step.done >= 2 && left >= 1 ? `, about ${left < 10 ? left.toFixed(1) : Math.round(left)} s left)` : ")");
           result.hidden = false;
           onStep(step, result);
         },
