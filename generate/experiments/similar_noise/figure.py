@@ -1,4 +1,5 @@
-"""Similar noise, the site side: per seed n1, o1 and four frames per variant; the page's facts."""
+"""Similar noise, the site side: per seed n1, o1 and four frames per variant (and the DDIM step count,
+which live mode samples with); the page's facts."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def build_patch(run, sheets) -> dict:
     variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
     seeds = [_pair_seed(frames, panels, sheets, seed, i, variants) for i, seed in enumerate(axis(run, "seeds"))]
     return {"sizes": sizes, "positions": positions, "image_size": axis(run, "image_size"),
-            "variants": variants, "seeds": seeds, "heat_scales": heat_scales(run)}
+            "variants": variants, "seeds": seeds, "heat_scales": heat_scales(run), "steps": int(axis(run, "steps"))}
 
 
 def build_mix(run, sheets) -> dict:
@@ -60,7 +61,7 @@ def build_mix(run, sheets) -> dict:
     scales = [float(s) for s in axis(run, "scales")]
     seeds = [_pair_seed(frames, panels, sheets, seed, i, [{"scale": s} for s in scales])
              for i, seed in enumerate(axis(run, "seeds"))]
-    return {"scales": scales, "seeds": seeds, "heat_scales": heat_scales(run)}
+    return {"scales": scales, "seeds": seeds, "heat_scales": heat_scales(run), "steps": int(axis(run, "steps"))}
 
 
 def mix_facts(mix, runs: dict) -> dict:

@@ -3,6 +3,8 @@
 // that makes the n2 and o2 panels alternate in place between n1/o1 and n2/o2.
 //   patch_noise: patch-size slider + position picker (buttons, or click the noise image)
 //   mix_noise:   mixing-scale slider + a chart of output distance against noise distance
+// Each has a "Try it live" block (live-noise.js): the reader's own square or s and seeds, sampled in
+// the browser; the mix figure's live results join its distance chart.
 (function (NTI) {
   "use strict";
   const svg = NTI.svg;
@@ -105,6 +107,13 @@
         if (gaps) gaps.show(cell, model.sizes.map((_, k) => model.seeds[layout.seed].cells[variantIndex(k, position)]));
       }
       function choose(index) { position = index; update(); }
+      // live mode starts from the cell on show
+      const live = NTI.LiveNoise.patch(model, { current() {
+        const [x, y] = positions[position];
+        return { seed: model.seeds[layout.seed].seed, size: model.sizes[size.value], x, y };
+      } });
+      layout.controls.append(live.el);
+      shell.cleanups.push(() => live.cancel());
       // Clicking the noise image picks the position whose patch centre is nearest to the click.
       layout.panels.n2.canvas.addEventListener("click", (event) => {
         const box = layout.panels.n2.canvas.getBoundingClientRect();
@@ -134,11 +143,12 @@
 
   // Output distance against noise distance, both axes from 0 with round ticks.
   // others: the mix curves of the other seeds, drawn faint, so the spread across seeds shows.
-  function distanceChart(mix, patch, others) {
+  // live: points computed in the reader's browser (live mode), drawn as diamonds with a legend entry.
+  function distanceChart(mix, patch, others, live = []) {
     const W = 300, H = 168, pad = { l: 40, r: 10, t: 8, b: 32 };
     const rest = (others || []).flat();
-    const points = [...mix.map((p) => p[0]), ...patch.map((p) => p[0]), ...rest.map((p) => p[0])];
-    const outs = [...mix.map((p) => p[1]), ...patch.map((p) => p[1]), ...rest.map((p) => p[1])];
+    const all = [...mix, ...patch, ...rest, ...live];
+    const points = all.map((p) => p[0]), outs = all.map((p) => p[1]);
     const xTicks = NTI.niceTicks(Math.max(1e-9, ...points), 5), yTicks = NTI.niceTicks(Math.max(1e-9, ...outs), 4);
     const xMax = xTicks[xTicks.length - 1], yMax = yTicks[yTicks.length - 1];
     const X = (v) => pad.l + (v / xMax) * (W - pad.l - pad.r);
@@ -163,9 +173,15 @@
     if (mix.length > 1) root.append(svg("polyline", { points: mix.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: "nti-series-mix-line" }));
     for (const [x, y] of patch) root.append(svg("rect", { x: X(x) - 3, y: Y(y) - 3, width: 6, height: 6, class: "nti-series-patch" }));
     for (const [x, y] of mix) root.append(svg("circle", { cx: X(x), cy: Y(y), r: 3.5, class: "nti-series-mix" }));
+    for (const [x, y] of live) {
+      const d = 4.5; // a diamond: no other series has one
+      root.append(svg("polygon", { points: `${X(x)},${Y(y) - d} ${X(x) + d},${Y(y)} ${X(x)},${Y(y) + d} ${X(x) - d},${Y(y)}`, class: "nti-series-live" }));
+    }
     const marker = svg("circle", { r: 7, class: "nti-chart-marker" });
     root.append(marker);
+    if (live.length) root.setAttribute("aria-label", `${root.getAttribute("aria-label")}; ${live.length} live point${live.length === 1 ? "" : "s"} as diamonds`);
     const legend = NTI.el("p", { class: "nti-legend", text: (others && others.length ? "● mixed noise, this seed (grey: the other seeds)" : "● mixed noise (this slider)") + "   ■ patch changes (previous figure)   ◯ current s" });
+    if (live.length) legend.append(" ", NTI.el("span", { class: "nti-legend-live", text: "◆ live" }));
     return { el: NTI.el("div", { class: "nti-chart-wrap" }, [root, legend]), mark(x, y) { marker.setAttribute("cx", X(x)); marker.setAttribute("cy", Y(y)); } };
   }
 
@@ -230,12 +246,13 @@
       const row = NTI.el("div", { class: "nti-chart-row" }); // the two charts side by side where there is room
       body.append(row);
       let chart = null;
+      const livePoints = []; // [noise distance, output distance] of each live run, kept across seeds
       function buildChart() {
         const pair = model.seeds[layout.seed];
         const patchSeed = patchModel ? (patchModel.seeds.find((s) => s.seed === pair.seed) || patchModel.seeds[0]) : null;
         const curve = (seed) => seed.cells.map((c) => [c.noise_distance, c.output_distance]);
         const next = distanceChart(curve(pair), patchSeed ? curve(patchSeed) : [],
-          model.seeds.filter((s) => s !== pair).map(curve));
+          model.seeds.filter((s) => s !== pair).map(curve), livePoints);
         if (chart) chart.el.replaceWith(next.el); else row.prepend(next.el);
         chart = next;
       }
@@ -247,6 +264,12 @@
       }
       buildChart();
       if (gaps) row.append(gaps.el);
+      const live = NTI.LiveNoise.mix(model, {
+        current: () => ({ seed: model.seeds[layout.seed].seed, scale: model.scales[scale.value] }),
+        onPoint(point) { livePoints.push([point.noise, point.output]); buildChart(); update(); },
+      });
+      layout.controls.append(live.el);
+      shell.cleanups.push(() => live.cancel());
       update();
       return {
         focus: () => layout.seed,

@@ -45,8 +45,28 @@
     return worker;
   }
 
+  // The page's own copy of the worker's numerics (randn.js: torch's start noise; sampler.js: the 8-bit
+  // mapping), for figures that show or edit a start noise before sampling it. Loaded on first use only
+  // (same-origin <script src>, as the CSP allows), never with the page.
+  let numerics = null;
+  function loadNumerics() {
+    if (!numerics) {
+      const load = (name) => new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = new URL(`live/${name}`, HERE).href;
+        script.onload = resolve;
+        script.onerror = () => reject(new Error(`live/${name} did not load`));
+        document.head.append(script);
+      });
+      numerics = Promise.all([load("randn.js"), load("sampler.js")]).then(() => window.NTILive)
+        .catch((error) => { numerics = null; throw error; });
+    }
+    return numerics;
+  }
+
   NTI.Live = {
     MAX_SEED,
+    numerics: loadNumerics,
     // Why live mode cannot run this figure's model here, or null when it can.
     problem(model) {
       if (!model.live) return "live mode is not part of this build";
@@ -67,19 +87,25 @@
     },
   };
 
-  // A number field with its label; value() is the integer typed, clamped to [min, max].
-  function numberField(label, { min, max, value }) {
+  // A number field with its label; value() is the number typed, rounded to a multiple of `step`
+  // (whole numbers by default) and clamped to [min, max]; set(v) writes one.
+  function numberField(label, { min, max, value, step = 1 }) {
     const id = `nti-live-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${++nextId}`;
-    const input = NTI.el("input", { id, type: "number", min, max, step: 1, value, inputmode: "numeric" });
+    const decimals = step < 1 ? Math.max(0, -Math.floor(Math.log10(step))) : 0;
+    const input = NTI.el("input", { id, type: "number", min, max, step, value, inputmode: decimals ? "decimal" : "numeric" });
     const el = NTI.el("div", { class: "nti-live-field" }, [NTI.el("label", { for: id, text: label }), input]);
+    const clean = (raw) => {
+      const n = Number((Math.round(Number(raw) / step) * step).toFixed(decimals));
+      return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : value;
+    };
     return {
       el, input,
       value() {
-        const n = Math.round(Number(input.value));
-        const v = Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : value;
+        const v = clean(input.value);
         input.value = String(v);
         return v;
       },
+      set(v) { input.value = String(clean(v)); },
     };
   }
 
@@ -87,8 +113,9 @@
   // that floats over the figure (the pinned figure keeps its size; nothing below it moves) with the
   // form (its fields, Run / Cancel), a status line with progress, and the result, marked as computed
   // in the reader's browser. Escape or the close button folds it; a run goes on while folded.
-  // options: { model, title, fields: [el], start(report) -> {done, cancel}, onStep(step, area), onResult(answer, area) }
-  NTI.LiveBlock = function ({ model, title, fields, start, onStep = () => {}, onResult }) {
+  // options: { model, title, fields: [el], start(report) -> {done, cancel}, onStep(step, area), onResult(answer, area), onOpen() }
+  // onOpen: called each time the panel opens (a figure loads what its form needs then, not with the page).
+  NTI.LiveBlock = function ({ model, title, fields, start, onStep = () => {}, onResult, onOpen = () => {} }) {
     const problem = NTI.Live.problem(model);
     if (problem) {
       const off = NTI.el("p", { class: "nti-live-off", text: `Live mode unavailable: ${problem}.` });
@@ -101,7 +128,9 @@
     const cancelButton = NTI.el("button", { type: "button", class: "nti-button nti-live-cancel", hidden: true, text: "Cancel" });
     const progress = NTI.el("progress", { class: "nti-live-progress", max: 1, value: 0, hidden: true, "aria-label": "Live sampling progress" });
     const status = NTI.el("p", { class: "nti-live-status", role: "status", "aria-live": "polite" });
-    const form = NTI.el("form", { class: "nti-live-form", "aria-label": title },
+    // novalidate: the fields round and clamp what is typed (value()), so 0.375 in a field of step 0.01
+    // runs at 0.38 instead of the browser silently refusing to submit
+    const form = NTI.el("form", { class: "nti-live-form", "aria-label": title, novalidate: true },
       [NTI.el("div", { class: "nti-live-fields" }, [...fields, runButton, cancelButton]), progress, status]);
     const result = NTI.el("div", { class: "nti-live-result", hidden: true });
     const body = NTI.el("div", { class: "nti-live-body", id: bodyId, role: "region", "aria-label": `Live mode: ${title}`, hidden: true },
@@ -111,6 +140,7 @@
       body.hidden = !yes;
       toggle.setAttribute("aria-expanded", String(yes));
       toggle.classList.toggle("nti-live-open", yes);
+      if (yes) onOpen();
     };
     toggle.addEventListener("click", () => { open(body.hidden); if (!body.hidden) runButton.focus(); });
     close.addEventListener("click", () => { open(false); toggle.focus(); });
