@@ -108,10 +108,10 @@
       }
       function choose(index) { position = index; update(); }
       // live mode starts from the cell on show
-      const live = NTI.LiveNoise.patch(model, { current() {
+      const live = NTI.Live.lazy(model, "live-noise.js", () => NTI.LiveNoise.patch(model, { current() {
         const [x, y] = positions[position];
         return { seed: model.seeds[layout.seed].seed, size: model.sizes[size.value], x, y };
-      } });
+      } }));
       layout.controls.append(live.el);
       shell.cleanups.push(() => live.cancel());
       // Clicking the noise image picks the position whose patch centre is nearest to the click.
@@ -264,10 +264,10 @@
       }
       buildChart();
       if (gaps) row.append(gaps.el);
-      const live = NTI.LiveNoise.mix(model, {
+      const live = NTI.Live.lazy(model, "live-noise.js", () => NTI.LiveNoise.mix(model, {
         current: () => ({ seed: model.seeds[layout.seed].seed, scale: model.scales[scale.value] }),
         onPoint(point) { livePoints.push([point.noise, point.output]); buildChart(); update(); },
-      });
+      }));
       layout.controls.append(live.el);
       shell.cleanups.push(() => live.cancel());
       update();

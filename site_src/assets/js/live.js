@@ -48,17 +48,24 @@
   // The page's own copy of the worker's numerics (randn.js: torch's start noise; sampler.js: the 8-bit
   // mapping), for figures that show or edit a start noise before sampling it. Loaded on first use only
   // (same-origin <script src>, as the CSP allows), never with the page.
+  // A script of this folder (a path relative to live.js), loaded once, on first use.
+  const loaded = new Map();
+  function loadScript(name) {
+    if (!loaded.has(name)) {
+      loaded.set(name, new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = new URL(name, HERE).href;
+        script.onload = resolve;
+        script.onerror = () => { loaded.delete(name); reject(new Error(`${name} did not load`)); };
+        document.head.append(script);
+      }));
+    }
+    return loaded.get(name);
+  }
   let numerics = null;
   function loadNumerics() {
     if (!numerics) {
-      const load = (name) => new Promise((resolve, reject) => {
-        const script = document.createElement("script");
-        script.src = new URL(`live/${name}`, HERE).href;
-        script.onload = resolve;
-        script.onerror = () => reject(new Error(`live/${name} did not load`));
-        document.head.append(script);
-      });
-      numerics = Promise.all([load("randn.js"), load("sampler.js")]).then(() => window.NTILive)
+      numerics = Promise.all([loadScript("live/randn.js"), loadScript("live/sampler.js")]).then(() => window.NTILive)
         .catch((error) => { numerics = null; throw error; });
     }
     return numerics;
@@ -189,6 +196,40 @@
   };
 
   NTI.Live.numberField = numberField;
+  NTI.Live.load = loadScript;
+
+  // A figure's live block whose code (`script`, e.g. live-fb.js) loads only when the reader first
+  // presses "Try it live": until then the figure holds a button and nothing else, so the live forms
+  // cost the page nothing. `build()` makes the real block once the script is in; calls made to the
+  // block before that (setLevel, ...) are kept, the last of each, and replayed on it.
+  NTI.Live.lazy = function (model, script, build) {
+    if (NTI.Live.problem(model)) return NTI.LiveBlock({ model });
+    let real = null;
+    const pending = new Map();
+    const toggle = NTI.el("button", { type: "button", class: "nti-button nti-live-toggle", "aria-expanded": "false", text: "Try it live" });
+    const el = NTI.el("div", { class: "nti-live" }, [toggle]);
+    toggle.addEventListener("click", () => {
+      toggle.disabled = true;
+      loadScript(script).then(() => {
+        real = build();
+        for (const [name, args] of pending) real[name](...args);
+        el.replaceWith(real.el);
+        if (real.open) { real.open(true); real.el.querySelector(".nti-live-run").focus(); }
+      }, (error) => {
+        toggle.disabled = false;
+        toggle.textContent = "Try it live (failed to load; again?)";
+        console.warn(error);
+      });
+    });
+    const block = { el, available: true, cancel() { if (real) real.cancel(); } };
+    return new Proxy(block, {
+      get(target, name) {
+        if (real) return typeof real[name] === "function" ? real[name].bind(real) : real[name];
+        if (name in target || typeof name !== "string" || name === "then") return target[name];
+        return (...args) => { pending.set(name, args); };
+      },
+    });
+  };
 
   // Sampler choice of a live form: DDIM (eta 0, deterministic) or DDPM (fresh noise each step).
   // The mark every live result carries: what was computed where.
