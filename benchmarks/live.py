@@ -59,6 +59,7 @@ def browser_runs(site: Path, slug: str) -> dict:
         webgpu = page.evaluate("() => Boolean(navigator.gpu)")
         live = figure.locator(".nti-live")
         live.locator(".nti-live-toggle").click()
+        live.locator(".nti-live-form").wait_for()  # live-ui.js is in: NTI.Live.run exists
         live.get_by_label("Steps", exact=True).fill(str(STEPS))
         live.get_by_label("Sampler", exact=True).select_option(label="DDIM")
         # per-call times from the worker's step messages; wall time from Run to done

@@ -72,7 +72,7 @@ def test_the_stream_seeds_and_viridis_are_the_precomputes(browser, base_url, bui
     assert live_noise({"noise": "source", "source_seed": 3}, 5)["seed"] == 3
     page, _ = _figure(browser, base_url + "forward-backward/")
     # live-fb.js loads on the first "Try it live" (NTI.Live.lazy); load it as that button does
-    table = page.evaluate("() => NTI.Live.load('live-fb.js').then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))")
+    table = page.evaluate("() => NTI.Live.load('live-ui.js').then(() => NTI.Live.load('live-fb.js')).then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))")
     assert table == VIRIDIS.reshape(-1).tolist()
     page.watch.assert_clean()
     page.close()

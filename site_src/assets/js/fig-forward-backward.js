@@ -216,7 +216,7 @@
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });
       // any start level from the model's sample, a drawing or a picture, in the browser (live-fb.js)
-      const live = NTI.Live.lazy(model, "live-fb.js", () => NTI.LiveForwardBackward(model));
+      const live = NTI.Live.lazy(model, ["live-ui.js", "live-fb.js"], () => NTI.LiveForwardBackward(model));
       shell.cleanups.push(() => live.cancel());
       const player = NTI.Player({ shell, interval: 150, tick: () => stepSlider.set(stepSlider.value >= stepSlider.max ? 0 : stepSlider.value + 1) });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), map ? map.el : null, info,

@@ -108,7 +108,7 @@
       }
       function choose(index) { position = index; update(); }
       // live mode starts from the cell on show
-      const live = NTI.Live.lazy(model, "live-noise.js", () => NTI.LiveNoise.patch(model, { current() {
+      const live = NTI.Live.lazy(model, ["live-ui.js", "live-noise.js"], () => NTI.LiveNoise.patch(model, { current() {
         const [x, y] = positions[position];
         return { seed: model.seeds[layout.seed].seed, size: model.sizes[size.value], x, y };
       } }));
@@ -264,7 +264,7 @@
       }
       buildChart();
       if (gaps) row.append(gaps.el);
-      const live = NTI.Live.lazy(model, "live-noise.js", () => NTI.LiveNoise.mix(model, {
+      const live = NTI.Live.lazy(model, ["live-ui.js", "live-noise.js"], () => NTI.LiveNoise.mix(model, {
         current: () => ({ seed: model.seeds[layout.seed].seed, scale: model.scales[scale.value] }),
         onPoint(point) { livePoints.push([point.noise, point.output]); buildChart(); update(); },
       }));

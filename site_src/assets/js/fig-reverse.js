@@ -127,7 +127,7 @@
       const player = NTI.Player({ shell, interval: Math.max(60, 3000 / model.steps), tick: () => slider.set(slider.value >= last ? 0 : slider.value + 1) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
-      const live = NTI.LiveReverse(model);
+      const live = NTI.Live.lazy(model, ["live-ui.js"], () => NTI.LiveReverse(model));
       shell.cleanups.push(() => { if (live.cancel) live.cancel(); });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), loop.el, thumbRow, strip.el, info, controls);
       controls.append(live.el);

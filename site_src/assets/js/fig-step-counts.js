@@ -82,7 +82,7 @@
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
         NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]),
         summary, chart.el);
-      const liveMode = NTI.LiveReverse(model); // any seed, any step count, DDIM or DDPM, in the browser
+      const liveMode = NTI.Live.lazy(model, ["live-ui.js"], () => NTI.LiveReverse(model)); // any seed, any step count, DDIM or DDPM, in the browser
       shell.cleanups.push(() => { if (liveMode.cancel) liveMode.cancel(); });
       controls.append(liveMode.el);
       draw(0);

@@ -1,0 +1,219 @@
+// Live mode's forms (loaded by live.js on the first "Try it live"): the client of the sampling worker
+// (live/worker.js), the block a figure opens (form, Run / Cancel, progress, the result marked as
+// computed in the reader's browser), its fields, and the reverse process's live form.
+(function (NTI) {
+  "use strict";
+  const HERE = document.currentScript ? document.currentScript.src : NTI.Live.HERE;
+  const WORKER = new URL("live/worker.js", HERE).href;
+  const MAX_SEED = 4294967295; // CPU generators keep 32 bits of a seed
+
+  let worker = null, nextId = 0;
+  const jobs = new Map(); // id -> { onStep, onStatus, resolve, reject }
+
+  function ensureWorker() {
+    if (worker) return worker;
+    worker = new Worker(WORKER);
+    worker.onmessage = (event) => {
+      const message = event.data, job = jobs.get(message.id);
+      if (!job) return;
+      if (message.type === "step") job.onStep(message);
+      else if (message.type === "loading") job.onStatus(message.what);
+      else {
+        jobs.delete(message.id);
+        if (message.type === "done") job.resolve(message);
+        else if (message.type === "cancelled") job.reject(Object.assign(new Error("cancelled"), { name: "AbortError" }));
+        else job.reject(new Error(message.message || "live mode failed"));
+      }
+    };
+    worker.onerror = (event) => {
+      const error = new Error(event.message || "the live-mode worker failed to start");
+      for (const job of jobs.values()) job.reject(error);
+      jobs.clear();
+      worker = null;
+    };
+    return worker;
+  }
+
+  // The page's own copy of the worker's numerics (randn.js: torch's start noise; sampler.js: the 8-bit
+  // mapping), for figures that show or edit a start noise before sampling it. Loaded on first use only
+  // (same-origin <script src>, as the CSP allows), never with the page.
+  let numerics = null;
+  function loadNumerics() {
+    if (!numerics) {
+      numerics = Promise.all([NTI.Live.load("live/randn.js"), NTI.Live.load("live/sampler.js")]).then(() => window.NTILive)
+        .catch((error) => { numerics = null; throw error; });
+    }
+    return numerics;
+  }
+
+  Object.assign(NTI.Live, {
+    MAX_SEED,
+    numerics: loadNumerics,
+    // Sample in the worker. job: { scheduler, steps, seed, startIndex?, x?, image?, noiseSeed?, keep? }.
+    // Returns { done: Promise<result>, cancel() }; onStep gets each step as it is computed.
+    run(model, job, { onStep = () => {}, onStatus = () => {} } = {}) {
+      const id = ++nextId;
+      const done = new Promise((resolve, reject) => jobs.set(id, { onStep, onStatus, resolve, reject }));
+      const live = model.live;
+      ensureWorker().postMessage(Object.assign({
+        type: "sample", id, graph: new URL(live.graph, model.dataUrl).href, config: live.scheduler_config,
+        shape: live.shape, keep: "final",
+      }, job));
+      return { id, done, cancel() { if (worker && jobs.has(id)) worker.postMessage({ type: "cancel", id }); } };
+    },
+  });
+
+  // A number field with its label; value() is the number typed, rounded to a multiple of `step`
+  // (whole numbers by default) and clamped to [min, max]; set(v) writes one.
+  function numberField(label, { min, max, value, step = 1 }) {
+    const id = `nti-live-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${++nextId}`;
+    const decimals = step < 1 ? Math.max(0, -Math.floor(Math.log10(step))) : 0;
+    const input = NTI.el("input", { id, type: "number", min, max, step, value, inputmode: decimals ? "decimal" : "numeric" });
+    const el = NTI.el("div", { class: "nti-live-field" }, [NTI.el("label", { for: id, text: label }), input]);
+    const clean = (raw) => {
+      const n = Number((Math.round(Number(raw) / step) * step).toFixed(decimals));
+      return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : value;
+    };
+    return {
+      el, input,
+      value() {
+        const v = clean(input.value);
+        input.value = String(v);
+        return v;
+      },
+      set(v) { input.value = String(clean(v)); },
+    };
+  }
+
+  // The live part of a figure: a "Try it live" button among the figure's controls, opening a panel
+  // that floats over the figure (the pinned figure keeps its size; nothing below it moves) with the
+  // form (its fields, Run / Cancel), a status line with progress, and the result, marked as computed
+  // in the reader's browser. Escape or the close button folds it; a run goes on while folded.
+  // options: { model, title, fields: [el], start(report) -> {done, cancel}, onStep(step, area), onResult(answer, area), onOpen() }
+  // onOpen: called each time the panel opens (a figure loads what its form needs then, not with the page).
+  NTI.LiveBlock = function ({ model, title, fields, start, onStep = () => {}, onResult, onOpen = () => {} }) {
+    const problem = NTI.Live.problem(model);
+    if (problem) return NTI.Live.off(problem);
+    const bodyId = `nti-live-body-${++nextId}`;
+    const toggle = NTI.el("button", { type: "button", class: "nti-button nti-live-toggle", "aria-expanded": "false", "aria-controls": bodyId, text: "Try it live" });
+    const close = NTI.el("button", { type: "button", class: "nti-button nti-live-close", "aria-label": "Close live mode", text: "×" });
+    const runButton = NTI.el("button", { type: "submit", class: "nti-button nti-live-run", text: "Run" });
+    const cancelButton = NTI.el("button", { type: "button", class: "nti-button nti-live-cancel", hidden: true, text: "Cancel" });
+    const progress = NTI.el("progress", { class: "nti-live-progress", max: 1, value: 0, hidden: true, "aria-label": "Live sampling progress" });
+    const status = NTI.el("p", { class: "nti-live-status", role: "status", "aria-live": "polite" });
+    // novalidate: the fields round and clamp what is typed (value()), so 0.375 in a field of step 0.01
+    // runs at 0.38 instead of the browser silently refusing to submit
+    const form = NTI.el("form", { class: "nti-live-form", "aria-label": title, novalidate: true },
+      [NTI.el("div", { class: "nti-live-fields" }, [...fields, runButton, cancelButton]), progress, status]);
+    const result = NTI.el("div", { class: "nti-live-result", hidden: true });
+    const body = NTI.el("div", { class: "nti-live-body", id: bodyId, role: "region", "aria-label": `Live mode: ${title}`, hidden: true },
+      [NTI.el("div", { class: "nti-live-top" }, [NTI.el("p", { class: "nti-live-title", text: title }), close]), form, result]);
+    const root = NTI.el("div", { class: "nti-live" }, [toggle, body]);
+    const open = (yes) => {
+      body.hidden = !yes;
+      toggle.setAttribute("aria-expanded", String(yes));
+      toggle.classList.toggle("nti-live-open", yes);
+      if (yes) onOpen();
+    };
+    toggle.addEventListener("click", () => { open(body.hidden); if (!body.hidden) runButton.focus(); });
+    close.addEventListener("click", () => { open(false); toggle.focus(); });
+    body.addEventListener("keydown", (event) => { if (event.key === "Escape") { event.stopPropagation(); open(false); toggle.focus(); } });
+    let running = null;
+    const finish = () => { running = null; runButton.disabled = false; cancelButton.hidden = true; progress.hidden = true; };
+    cancelButton.addEventListener("click", () => { if (running) running.cancel(); });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (running) return;
+      const began = performance.now();
+      let sampling = began; // when the model was ready and the first step began
+      runButton.disabled = true;
+      cancelButton.hidden = false;
+      progress.hidden = false;
+      progress.value = 0;
+      status.textContent = "Loading the model and ONNX Runtime (the first time only; your browser keeps them)…";
+      root.dataset.state = "running";
+      running = start({
+        onStatus(what) { if (what === "sampling") { sampling = performance.now(); status.textContent = "Sampling…"; } },
+        onStep(step) {
+          progress.value = step.done / Math.max(1, step.total);
+          // time left from the mean call so far: a slow device (an old phone) shows it at once, and Cancel is beside it
+          const mean = (performance.now() - sampling) / step.done, left = (step.total - step.done) * mean / 1000;
+          status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms this call` +
+            (step.done >= 2 && left >= 1 ? `, about ${left < 10 ? left.toFixed(1) : Math.round(left)} s left)` : ")");
+          result.hidden = false;
+          onStep(step, result);
+        },
+      });
+      running.done.then((answer) => {
+        finish();
+        root.dataset.state = "done";
+        const seconds = ((performance.now() - began) / 1000).toFixed(1);
+        status.textContent = `Done in ${seconds} s: ${answer.calls} network call${answer.calls === 1 ? "" : "s"} in WebAssembly on this device.`;
+        result.hidden = false;
+        onResult(answer, result);
+      }, (error) => {
+        finish();
+        root.dataset.state = error.name === "AbortError" ? "cancelled" : "error";
+        status.textContent = error.name === "AbortError" ? "Cancelled." : `Live mode failed: ${error.message}`;
+        if (error.name !== "AbortError") console.warn(error);
+      });
+    });
+    return { el: root, available: true, result, open, cancel() { if (running) running.cancel(); } };
+  };
+
+  NTI.Live.numberField = numberField;
+
+  // The mark every live result carries: what was computed where.
+  NTI.Live.mark = (text) => NTI.el("p", { class: "nti-live-mark", text: `Computed live in your browser: ${text}` });
+
+  // Sampler choice of a live form: DDIM (eta 0, deterministic) or DDPM (fresh noise each step).
+  NTI.Live.samplerField = function (start) {
+    const picker = NTI.Picker({ label: "Sampler", options: [{ text: "DDIM", title: "deterministic (eta = 0)" }, { text: "DDPM", title: "fresh noise at every step" }], value: start === "ddpm" ? 1 : 0, onChange: () => {} });
+    return { el: picker.el, value: () => (picker.select.value === "1" ? "ddpm" : "ddim") };
+  };
+
+  // Reverse process and step counts, live: any seed, any number of steps, DDIM or DDPM. The result
+  // is the figure's four panels again (xₜ, ε̂, x̂₀, next xₜ) with a step slider of its own.
+  NTI.LiveReverse = function (model) {
+    const live = model.live || {};
+    const T = (live.scheduler_config && live.scheduler_config.num_train_timesteps) || 1000;
+    const seed = numberField("Seed", { min: 0, max: MAX_SEED, value: 0 });
+    const steps = numberField("Steps", { min: 1, max: T, value: model.steps && model.steps <= T ? model.steps : 50 });
+    // the figure's own sampler first: seed 0 live then remakes the precomputed trajectory
+    const own = /DDPM/.test(model.scheduler || "") ? "ddpm" : /DDIM/.test(model.scheduler || "") ? "ddim" : live.start;
+    const sampler = NTI.Live.samplerField(own);
+    const size = live.shape ? live.shape[1] : model.size;
+    let frames = [], job = null, panels = null, info = null;
+    const name = (key, i) => `live: ${model.slug}, seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} steps, step ${i + 1}, ${key}`;
+    function draw(i) {
+      const f = frames[i];
+      for (const key of Object.keys(panels)) panels[key].drawPixels(f.frames[key], size, name(key, i));
+      info.textContent = `step ${i + 1} of ${job.steps}: timestep t = ${f.t}`;
+    }
+    return NTI.LiveBlock({
+      model, title: `Any seed, any number of steps (1 to ${T}), DDIM or DDPM`,
+      fields: [seed.el, steps.el, sampler.el],
+      start(report) {
+        frames = [];
+        job = { seed: seed.value(), steps: steps.value(), scheduler: sampler.value(), keep: "all" };
+        panels = { x: NTI.panel("xₜ: the input"), eps: NTI.panel("ε̂: predicted noise"), x0: NTI.panel("x̂₀: predicted clean image"), next: NTI.panel("next xₜ: scheduler output") };
+        info = NTI.el("p", { class: "nti-info", "aria-live": "off" });
+        return NTI.Live.run(model, job, { onStatus: report.onStatus, onStep(step) { frames[step.index] = step; report.onStep(step); } });
+      },
+      onStep(step, area) {
+        if (step.done === 1) {
+          area.replaceChildren(NTI.Live.mark(`seed ${job.seed}, ${job.steps} ${job.scheduler.toUpperCase()} step${job.steps === 1 ? "" : "s"} on ${model.slug}`),
+            NTI.el("div", { class: "nti-panels nti-live-panels" }, Object.values(panels).map((p) => p.el)), info);
+        }
+        draw(step.index);
+      },
+      onResult(answer, area) {
+        const last = frames.length - 1;
+        const slider = NTI.Slider({ label: "Live sampling step", min: 0, max: last, value: last, text: (i) => `step ${i + 1} of ${job.steps}, timestep ${frames[i].t}`, onChange: draw });
+        area.append(NTI.el("div", { class: "nti-controls" }, [slider.el]));
+        Object.assign(area.dataset, { seed: job.seed, steps: job.steps, scheduler: job.scheduler });
+        draw(last);
+      },
+    });
+  };
+})(window.NTI);
