@@ -255,6 +255,7 @@
       if (target !== next) return; // the reader picked yet another model meanwhile
       body.replaceWith(nextBody);
       body = nextBody;
+      placeLive(true);
       current = created;
       model = next;
       showing = index;
@@ -288,6 +289,21 @@
     const placeCard = () => { if (STACKED.matches && caption) caption.append(card.el); else head.append(card.el); };
     placeCard();
     STACKED.addEventListener("change", placeCard);
+    // The figure's live button (live.js) goes the same way on phones: under the caption, out of the
+    // pinned figure it would make too tall to pin; its form then floats over the text below.
+    // fresh: a new body (another model) brought its own button, and the old one goes.
+    let liveHome = null;
+    function placeLive(fresh) {
+      const moved = caption ? caption.querySelector(":scope > .nti-live, :scope > .nti-live-off") : null;
+      if (fresh && moved) moved.remove();
+      const live = fresh || !moved ? body.querySelector(".nti-live, .nti-live-off") : moved;
+      if (!live) return;
+      if (fresh || !liveHome) liveHome = live.parentNode === caption ? liveHome : live.parentNode;
+      if (STACKED.matches && caption) caption.insertBefore(live, card.el.parentNode === caption ? card.el : null);
+      else if (liveHome && live.parentNode !== liveHome) liveHome.append(live);
+    }
+    const placeLiveAgain = () => placeLive(false);
+    STACKED.addEventListener("change", placeLiveAgain);
     // Any pointer or key input in the figure body hands control to the reader (until they ask back).
     const takeOver = (event) => {
       if (head.contains(event.target)) return;
@@ -316,6 +332,7 @@
         if (observer) observer.disconnect();
         window.removeEventListener("resize", resized);
         STACKED.removeEventListener("change", placeCard);
+        STACKED.removeEventListener("change", placeLiveAgain);
       },
       get model() { return showing; },
       get shown() { return model; }, // the figure data of the model on show (downloads.js)
