@@ -54,6 +54,7 @@ def _open(figure):
     if live.locator(".nti-live-off").count() or not live.locator(".nti-live-toggle").count():
         pytest.skip("live mode is not available in this build: " + figure.locator(".nti-live-off").inner_text())
     live.locator(".nti-live-toggle").click()
+    live.locator(".nti-live-form").wait_for()  # the form's script loads on this first press (NTI.Live.lazy)
     return live
 
 

@@ -52,7 +52,8 @@
   // block before that (setLevel, ...) are kept, the last of each, and replayed on it.
   NTI.Live.lazy = function (model, scripts, build) {
     const problem = NTI.Live.problem(model);
-    if (problem) return NTI.Live.off(problem);
+    // where live mode cannot run: the one line, and the figure's calls (setLevel, ...) do nothing
+    if (problem) return new Proxy(NTI.Live.off(problem), { get: (off, name) => (name in off || typeof name !== "string" || name === "then" ? off[name] : () => {}) });
     let real = null;
     const pending = new Map();
     const toggle = NTI.el("button", { type: "button", class: "nti-button nti-live-toggle", "aria-expanded": "false", text: "Try it live" });
