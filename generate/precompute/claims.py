@@ -59,6 +59,10 @@ class Claims:
         for _ in range(2):
             try:
                 self._create(path, owner)
+            except FileNotFoundError:
+                # the claims folder went between mkdir and here: only a finished run's tidy removes
+                # it (execute.tidy, after the manifest), so there is nothing left to claim
+                return False
             except FileExistsError:
                 if not self._stale(path):
                     return False
