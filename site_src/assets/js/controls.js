@@ -285,7 +285,7 @@
     head.append(follow);
     // The card sits at the end of the head row beside the text; stacked (phones), where the head is
     // pinned and every line of it costs the panels room, it goes under the caption, which scrolls away.
-    const caption = root.closest("figure") ? root.closest("figure").querySelector("figcaption") : null;
+    const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;
     const placeCard = () => { if (STACKED.matches && caption) caption.append(card.el); else head.append(card.el); };
     placeCard();
     STACKED.addEventListener("change", placeCard);

@@ -11,6 +11,7 @@
 // from the state on show (seed, level, noise change) and the model on show.
 (function (NTI) {
   "use strict";
+  const STACKED = window.matchMedia("(max-width: 76.25em)"); // as controls.js: the figure stacked above the text
   const UPSCALED_PX = 256; // the upscaled PNG is at least this wide (a 32-px frame x 8)
   let counter = 0;
 
@@ -115,12 +116,22 @@
     document.addEventListener("pointerdown", outside, true);
     root.addEventListener("nti-shown", () => close(false)); // another model: its own files
 
+    // Beside "Copy link" in the figure's head; where the figure is stacked above the text (phones,
+    // narrow windows) and every line of its pinned head costs the panels room, under the caption,
+    // as the provenance card and the live button go (controls.js).
     const head = root.querySelector(".nti-figure-head");
     const follow = head ? head.querySelector(".nti-follow") : null;
-    if (follow) follow.before(wrap);
-    else if (head) head.append(wrap);
+    const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;
+    const place = () => {
+      if (STACKED.matches && caption) caption.insertBefore(wrap, caption.querySelector(":scope > .nti-prov"));
+      else if (follow) follow.before(wrap);
+      else if (head) head.append(wrap);
+    };
+    place();
+    STACKED.addEventListener("change", place);
     return () => {
       document.removeEventListener("pointerdown", outside, true);
+      STACKED.removeEventListener("change", place);
       wrap.remove();
     };
   };
