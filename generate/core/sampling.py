@@ -16,13 +16,14 @@ exactly the numbers `DDPMPipeline(generator=manual_seed(s))` would draw for it a
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 from diffusers.utils.torch_utils import randn_tensor
+
+from ..streams import stream_seed  # noqa: F401  (re-exported: the experiments seed their streams with it)
 
 Scheduler = DDPMScheduler | DDIMScheduler
 Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t batch, t batch) -> output
@@ -43,17 +44,6 @@ class Step:
     def pred_epsilon(self) -> torch.Tensor:
         """eps, derived only when a figure shows it (most experiments never do)."""
         return split_prediction(self.scheduler, self.model_output.float(), self.sample.float(), self.timestep)[0]
-
-
-def stream_seed(stream: str, seed: int) -> int:
-    """The seed of a named random stream, independent of every plain `manual_seed(seed)` stream.
-
-    sha256("<stream>:<seed>"), first 4 bytes: CPU generators keep 32 bits of a seed (so
-    `manual_seed(s + 2**32)` would repeat `manual_seed(s)`). Used where one experiment needs noise
-    that must not coincide with the start noise of any seed, e.g. the forward noise of
-    forward_backward, which would otherwise equal the noise its own source image was generated from.
-    """
-    return int.from_bytes(hashlib.sha256(f"{stream}:{int(seed)}".encode()).digest()[:4], "big")
 
 
 def generators(seeds: Sequence[int]) -> list[torch.Generator]:

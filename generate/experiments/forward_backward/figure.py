@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 from ...site import mosaic
+from ...streams import stream_seed
 from ...site.claims import typical_distance
 from ...site.downloads import frames_table
 from ...site.figures import Frames, axis
@@ -33,12 +33,6 @@ def build(run, sheets) -> dict:
     return {"steps": steps, "original": original, "levels": levels,
             "diff_scale": float(run.manifest["axes"].get("diff_scale", 1.0)), "triangle": triangle,
             "live_noise": live_noise(run.manifest["config"], steps)}
-
-
-def stream_seed(stream: str, seed: int) -> int:
-    """Copied from generate/core/sampling.py `stream_seed` (that module imports torch; this one may
-    not): sha256("<stream>:<seed>"), first 4 bytes, big-endian."""
-    return int.from_bytes(hashlib.sha256(f"{stream}:{int(seed)}".encode()).digest()[:4], "big")
 
 
 def live_noise(cfg: dict, steps: int) -> dict:

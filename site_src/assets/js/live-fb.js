@@ -15,19 +15,6 @@
   const PAD = 192; // the drawing pad's side in pixels (CSS and canvas)
   const BRUSH = 14; // brush diameter on the pad: about 2.3 pixels of a 32-px model
 
-  // generate/core/measure.py VIRIDIS: 9 stops interpolated linearly (np.interp) at np.linspace(0, 8, 256),
-  // rounded half to even as numpy rounds.
-  const STOPS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
-    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
-  const roundEven = (v) => { const r = Math.round(v); return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r; };
-  const VIRIDIS = (() => {
-    const table = new Uint8Array(256 * 3);
-    for (let i = 0; i < 256; i++) {
-      const x = i === 255 ? 8 : i * (8 / 255), j = Math.min(7, Math.floor(x));
-      for (let c = 0; c < 3; c++) table[i * 3 + c] = roundEven((STOPS[j + 1][c] - STOPS[j][c]) * (x - j) + STOPS[j][c]);
-    }
-    return table;
-  })();
   const f32 = Math.fround;
 
   // RGBA bytes -> x_0 as sampling.py `from_uint8` reads a frame: v / 127.5 - 1 in float32, channel-major
@@ -50,22 +37,7 @@
     return rgba;
   }
 
-  // measure.py `heatmap`: |a - b| averaged over channels (float32: summed, then divided), / scale * 255,
-  // clipped, rounded half to even, through viridis; and the Euclidean distance ||a - b||_2.
-  function heatmap(a, b, channels, size, scale) {
-    const plane = size * size, rgba = new Uint8ClampedArray(plane * 4);
-    let squares = 0;
-    for (let i = 0; i < a.length; i++) squares += (a[i] - b[i]) ** 2;
-    for (let p = 0; p < plane; p++) {
-      let sum = 0;
-      for (let c = 0; c < channels; c++) sum = f32(sum + Math.abs(f32(a[c * plane + p] - b[c * plane + p])));
-      const mean = f32(sum / channels);
-      const index = roundEven(Math.min(255, Math.max(0, f32(f32(mean / scale) * 255))));
-      rgba.set(VIRIDIS.subarray(index * 3, index * 3 + 3), p * 4);
-      rgba[p * 4 + 3] = 255;
-    }
-    return { rgba, distance: Math.sqrt(squares) };
-  }
+  const heatmap = NTI.Live.heatmap; // live-ui.js: measure.py's heatmap and distance
 
   // The pixels of one frame of the figure's sprite sheets, from the exact sheet (never its preview).
   async function framePixels(model, ref) {
@@ -267,5 +239,5 @@
   };
 
   NTI.LiveForwardBackward.heatmap = heatmap; // for the tests: the table and the arithmetic against measure.py
-  NTI.LiveForwardBackward.VIRIDIS = VIRIDIS;
+  NTI.LiveForwardBackward.VIRIDIS = NTI.Live.VIRIDIS;
 })(window.NTI);

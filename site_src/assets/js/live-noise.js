@@ -11,33 +11,7 @@
   "use strict";
   const f32 = Math.fround;
 
-  // measure.py VIRIDIS: matplotlib's viridis at 9 stops, np.interp'd to 256 entries, rounded half to even.
-  const STOPS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
-    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
-  const roundEven = (v) => { const r = Math.round(v); return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r; };
-  const VIRIDIS = Array.from({ length: 256 }, (_, i) => {
-    const x = i === 255 ? 8 : i * (8 / 255), k = Math.min(7, Math.floor(x)); // np.linspace(0, 8, 256)
-    return STOPS[k].map((a, c) => roundEven((STOPS[k + 1][c] - a) * (x - k) + a));
-  });
-
-  // measure.py `heatmap`: |a − b| averaged over channels (float32), 0 -> dark, `scale` -> bright, as RGBA;
-  // and the Euclidean distance ‖a − b‖₂.
-  function heatmap(a, b, channels, size, scale) {
-    const plane = size * size, rgba = new Uint8ClampedArray(plane * 4);
-    let squares = 0;
-    for (let p = 0; p < plane; p++) {
-      let sum = 0;
-      for (let c = 0; c < channels; c++) {
-        const d = f32(a[c * plane + p] - b[c * plane + p]);
-        squares += d * d;
-        sum = f32(sum + Math.abs(d));
-      }
-      const index = Math.min(255, Math.max(0, roundEven(f32(f32(f32(sum / channels) / scale) * 255))));
-      rgba.set(VIRIDIS[index], p * 4);
-      rgba[p * 4 + 3] = 255;
-    }
-    return { rgba, distance: Math.sqrt(squares) };
-  }
+  const heatmap = NTI.Live.heatmap; // live-ui.js: measure.py's heatmap and distance
 
   const clamp = (x) => x.map((v) => (v < -1 ? -1 : v > 1 ? 1 : v)); // pairs.py: out.clamp(-1, 1)
 
@@ -281,5 +255,5 @@
     });
   }
 
-  NTI.LiveNoise = { patch, mix, heatmap, VIRIDIS };
+  NTI.LiveNoise = { patch, mix, heatmap, VIRIDIS: NTI.Live.VIRIDIS };
 })(window.NTI);

@@ -163,6 +163,38 @@
 
   NTI.Live.numberField = numberField;
 
+  // measure.py VIRIDIS: matplotlib's viridis at 9 stops, np.interp'd at np.linspace(0, 8, 256), rounded
+  // half to even as numpy rounds; 256 x 3 bytes, flat. Shared by every live heatmap (live-fb.js, live-noise.js).
+  const STOPS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
+  const roundEven = (v) => { const r = Math.round(v); return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+  const VIRIDIS = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const x = i === 255 ? 8 : i * (8 / 255), k = Math.min(7, Math.floor(x));
+    for (let c = 0; c < 3; c++) VIRIDIS[i * 3 + c] = roundEven((STOPS[k + 1][c] - STOPS[k][c]) * (x - k) + STOPS[k][c]);
+  }
+  const f32 = Math.fround;
+
+  // measure.py `heatmap`: |a − b| averaged over channels (float32: summed, then divided), 0 -> dark,
+  // `scale` -> bright, as RGBA; and the Euclidean distance ‖a − b‖₂.
+  function heatmap(a, b, channels, size, scale) {
+    const plane = size * size, rgba = new Uint8ClampedArray(plane * 4);
+    let squares = 0;
+    for (let p = 0; p < plane; p++) {
+      let sum = 0;
+      for (let c = 0; c < channels; c++) {
+        const d = f32(a[c * plane + p] - b[c * plane + p]);
+        squares += d * d;
+        sum = f32(sum + Math.abs(d));
+      }
+      const index = Math.min(255, Math.max(0, roundEven(f32(f32(f32(sum / channels) / scale) * 255))));
+      rgba.set(VIRIDIS.subarray(index * 3, index * 3 + 3), p * 4);
+      rgba[p * 4 + 3] = 255;
+    }
+    return { rgba, distance: Math.sqrt(squares) };
+  }
+  Object.assign(NTI.Live, { VIRIDIS, heatmap });
+
   // The mark every live result carries: what was computed where.
   NTI.Live.mark = (text) => NTI.el("p", { class: "nti-live-mark", text: `Computed live in your browser: ${text}` });
 
