@@ -17,6 +17,7 @@ import socket
 import threading
 from pathlib import Path
 
+import numpy as np
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
@@ -242,6 +243,16 @@ steps = 3
 seeds = [0, 5]
 scales = [0.0, 0.5, 1.0]
 """
+
+
+def viridis_index(rgb: np.ndarray) -> np.ndarray:
+    """A heatmap frame's colours back to their viridis index (0..255): the 8-bit level of |a - b| it
+    shows. One index step moves a colour by up to 3 RGB levels, so heatmaps compare by index."""
+    from generate.core.measure import VIRIDIS
+
+    table = VIRIDIS.astype(np.int32)
+    flat = np.asarray(rgb, dtype=np.int32).reshape(-1, 1, 3)
+    return np.abs(flat - table[None]).sum(2).argmin(1).reshape(np.shape(rgb)[:-1])
 
 
 def tree_bytes(runs: Path) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from site_support import CHROMIUM, default_site, frame_file, served, wait_until
+from site_support import CHROMIUM, default_site, frame_file, served, viridis_index, wait_until
 from test_browser import READY, Watch
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
@@ -207,11 +207,7 @@ def _levels(name: str, live: np.ndarray, want: np.ndarray) -> int:
     index step moves a colour by up to 3 RGB levels, so RGB would overstate a one-level change)."""
     if not name.startswith("heat"):
         return int(np.abs(live - want).max())
-    from generate.core.measure import VIRIDIS
-
-    table = VIRIDIS.astype(np.int32)
-    index = lambda rgb: np.abs(rgb.reshape(-1, 1, 3).astype(np.int32) - table[None]).sum(2).argmin(1)
-    return int(np.abs(index(live) - index(want)).max())
+    return int(np.abs(viridis_index(live) - viridis_index(want)).max())
 
 
 def _png(folder: Path, file: str) -> np.ndarray:

@@ -15,7 +15,8 @@ import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
 
-from site_support import SMALL, make_tiny_model, manifests, tree_bytes
+from site_support import SMALL, make_tiny_model, manifests, tree_bytes, viridis_index
+from generate import experiments
 from generate.precompute.config import load_config
 from generate.errors import UsageError
 from generate.precompute.encoding import decode_png
@@ -32,15 +33,26 @@ def small_config(tmp_path: Path, model: Path, max_batch: int = 64, reverse_sched
 
 
 def frames_of(runs: Path) -> dict[str, dict]:
-    """experiment -> {frame file: (decoded pixels, metrics)} for every manifest under runs (image
-    frames: live's graph is compared in tests/test_live_export.py)."""
+    """experiment -> {frame file: (decoded pixels, metrics, panel or None)} for every manifest under
+    runs (image frames: live's graph is compared in tests/test_live_export.py)."""
     result = {}
     for path in find_manifests(runs):
         manifest = read_manifest(path)
+        experiment = experiments.get(manifest["experiment"])
         result[manifest["experiment"]] = {
-            f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"]) for f in manifest["frames"]
-            if f["file"].endswith(".png")}
+            f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"],
+                        experiment.panel(f["coords"]["panel"]) if "panel" in f["coords"] else None)
+            for f in manifest["frames"] if f["file"].endswith(".png")}
     return result
+
+
+def levels_apart(panel, a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """How far apart two renderings of one frame are, and how far they may be: an image within one
+    8-bit level (float rounding); a heatmap compared by its viridis index, within what one level of the
+    images it compares moves it (2 / heat_scale) plus one for its own rounding."""
+    if panel is None or panel.heat_scale is None:
+        return int(np.abs(a.astype(int) - b.astype(int)).max()), 1
+    return int(np.abs(viridis_index(a) - viridis_index(b)).max()), 1 + 2 / panel.heat_scale
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +102,10 @@ def test_batched_equals_one_image_at_a_time(tmp_path, tiny_rgb, batched_runs):
     batched, single = frames_of(runs), frames_of(tmp_path / "runs")
     for experiment, frames in batched.items():
         assert frames.keys() == single[experiment].keys(), experiment
-        for name, (pixels, metrics) in frames.items():
-            other_pixels, other_metrics = single[experiment][name]
-            difference = np.abs(pixels.astype(int) - other_pixels.astype(int)).max()
-            assert difference <= 1, (experiment, name, difference)
+        for name, (pixels, metrics, panel) in frames.items():
+            other_pixels, other_metrics, _ = single[experiment][name]
+            difference, tolerance = levels_apart(panel, pixels, other_pixels)
+            assert difference <= tolerance, (experiment, name, difference, tolerance)
             for key, value in metrics.items():
                 if isinstance(value, list):  # a spectrum: each of its values
                     assert np.allclose(value, other_metrics[key], rtol=1e-3, atol=1e-3), (name, key)

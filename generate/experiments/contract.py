@@ -51,7 +51,9 @@ class Panel:
     manifest coords also carry panel=<name>; an experiment whose frames of one kind are told apart by
     their coordinates alone (the forward/backward trajectory: level, step) leaves it off. `suffix`:
     "png" for images (emitted as uint8 arrays); any other suffix is a file emitted as bytes (the live
-    mode's ONNX graph), hashed and listed in the manifest like a frame.
+    mode's ONNX graph), hashed and listed in the manifest like a frame. `heat_scale`: the frame is a
+    viridis heatmap of the channel mean of |a - b| (images in [-1, 1]), bright at this value; one 8-bit
+    level of an image then moves the colour index by up to 2 / heat_scale (`generate.core.measure.heatmap`).
     """
     name: str
     coords: tuple[str, ...]
@@ -59,6 +61,7 @@ class Panel:
     what: str
     tagged: bool = True
     suffix: str = "png"
+    heat_scale: float | None = None
 
     def coords_of(self, **values: Any) -> dict:
         if set(values) != set(self.coords):

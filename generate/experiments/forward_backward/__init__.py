@@ -64,7 +64,8 @@ def check_model(cfg: ForwardBackwardConfig, src: str, image_size: int) -> None:
 ORIGINAL = Panel("original", (), "original", "the source image x0 (8-bit), where every level starts")
 X = Panel("x", ("level", "step"), "L{level:04d}/{step:04d}",
           "level k after `step` denoising steps; step 0 is x0 noised to t_k", tagged=False)
-DIFF = Panel("diff", ("level",), "L{level:04d}/diff", "|reconstruction - original|, viridis")
+DIFF = Panel("diff", ("level",), "L{level:04d}/diff", "|reconstruction - original|, viridis",
+             heat_scale=DIFF_SCALE)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 

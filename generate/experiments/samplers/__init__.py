@@ -39,7 +39,8 @@ class SamplersConfig:
 X = Panel("x", ("sampler", "calls", "seed", "step"), "{sampler}/c{calls}/s{seed}/{step:04d}",
           "the sampler's image after `step` of its steps at a budget of `calls` model calls")
 REF = Panel("ref", ("seed",), "reference/s{seed}", "the converged image: DDIM with `reference` steps")
-DIFF = Panel("diff", ("sampler", "calls", "seed"), "{sampler}/c{calls}/s{seed}/diff", "|final - ref|, viridis")
+DIFF = Panel("diff", ("sampler", "calls", "seed"), "{sampler}/c{calls}/s{seed}/diff", "|final - ref|, viridis",
+             heat_scale=DIFF_SCALE)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 

@@ -69,8 +69,10 @@ def pair_panels(variant: str, coords: tuple[str, ...]) -> tuple[Panel, ...]:
             Panel("o1", ("seed",), "s{seed}/o1", "DDIM(n1)"),
             Panel("n2", cell, f"s{{seed}}/{variant}/n2", "the changed noise n2"),
             Panel("o2", cell, f"s{{seed}}/{variant}/o2", "DDIM(n2)"),
-            Panel("heat_noise", cell, f"s{{seed}}/{variant}/heat_noise", "|n1 - n2|, viridis"),
-            Panel("heat_out", cell, f"s{{seed}}/{variant}/heat_out", "|o1 - o2|, viridis"))
+            Panel("heat_noise", cell, f"s{{seed}}/{variant}/heat_noise", "|n1 - n2|, viridis",
+                  heat_scale=NOISE_HEAT_SCALE),
+            Panel("heat_out", cell, f"s{{seed}}/{variant}/heat_out", "|o1 - o2|, viridis",
+                  heat_scale=OUTPUT_HEAT_SCALE))
 
 
 PATCH_PANELS = pair_panels(PATCH_VARIANT, ("size", "x", "y"))

@@ -29,7 +29,8 @@ class StepCountsConfig:
 
 X = Panel("x", ("steps", "seed", "step"), "n{steps}/s{seed}/x/{step:04d}", "the image after `step` of `steps` steps")
 X0 = Panel("x0", ("steps", "seed", "step"), "n{steps}/s{seed}/x0/{step:04d}", "the clean-image estimate at that step")
-DIFF = Panel("diff", ("steps", "seed"), "n{steps}/s{seed}/diff", "|final - reference final|, viridis")
+DIFF = Panel("diff", ("steps", "seed"), "n{steps}/s{seed}/diff", "|final - reference final|, viridis",
+             heat_scale=DIFF_SCALE)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
