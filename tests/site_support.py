@@ -224,6 +224,7 @@ source_steps = 3
 [step_counts]
 steps = [2, 5]
 seeds = [3, 4]
+leading = [2]
 [samplers]
 calls = [2, 4]
 reference = 6

@@ -124,17 +124,24 @@ def _final_image(runs: Path, experiment: str, name: str) -> np.ndarray:
     return decode_png((path.parent / name).read_bytes())
 
 
+def _recorded_scheduler(runs: Path, experiment: str) -> dict:
+    [path] = [p for p in find_manifests(runs) if p.parent.parent.name == experiment]
+    return read_manifest(path)["scheduler"]["config"]
+
+
 def test_seeds_reproduce_diffusers_pipelines(tmp_path, tiny_rgb, batched_runs):
-    """A reader can rebuild any final image with DDPMPipeline / DDIMPipeline and the recorded seed."""
+    """A reader can rebuild any final image with DDPMPipeline / DDIMPipeline, the recorded scheduler
+    config and the recorded seed; every run starts at the last training timestep (trailing spacing)."""
     runs, _ = batched_runs
     model = load_model(str(tiny_rgb))
-    ddpm = DDPMPipeline(unet=model.unet, scheduler=DDPMScheduler.from_config(model.scheduler_config))
+    assert _recorded_scheduler(runs, "reverse")["timestep_spacing"] == "trailing"
+    ddpm = DDPMPipeline(unet=model.unet, scheduler=DDPMScheduler.from_config(_recorded_scheduler(runs, "reverse")))
     for seed in (0, 2):
         expected = ddpm(generator=torch.Generator().manual_seed(seed), num_inference_steps=4,
                         output_type="np").images[0]
         ours = _final_image(runs, "reverse", f"frames/s{seed}/x/0004.png")
         assert np.abs((expected * 255).round() - ours).max() <= 1
-    ddim = DDIMPipeline(unet=model.unet, scheduler=DDIMScheduler.from_config(model.scheduler_config))
+    ddim = DDIMPipeline(unet=model.unet, scheduler=DDIMScheduler.from_config(_recorded_scheduler(runs, "step_counts")))
     expected = ddim(generator=torch.Generator().manual_seed(4), num_inference_steps=5, output_type="np").images[0]
     ours = _final_image(runs, "step_counts", "frames/n5/s4/x/0005.png")
     assert np.abs((expected * 255).round() - ours).max() <= 1
@@ -276,7 +283,7 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
                      "forward_backward": 0, "patch_noise": 0, "mix_noise": 0, "live": 0}
     fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
                        log=lambda *a: None)
-    assert fresh[0]["model_calls"] == 2 + 5 + 3  # both seeds share each call
+    assert fresh[0]["model_calls"] == 2 + 5 + 3 + 2  # both seeds share each call; 2 more: the leading 2-step run
     new_run = Path([r["run_dir"] for r in results if r["experiment"] == "step_counts"][0])
     assert tree_bytes(new_run) == tree_bytes(Path(fresh[0]["run_dir"]))
 

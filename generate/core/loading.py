@@ -22,6 +22,7 @@ from diffusers.utils import logging as diffusers_logging
 
 from ..errors import UsageError
 from ..shipped import SHIPPED_DIR, shipped_models
+from ..spacing import SPACING
 
 diffusers_logging.set_verbosity_error()  # its load-time advice (install accelerate) is noise here
 
@@ -54,10 +55,11 @@ class LoadedModel:
     def channels(self) -> int:
         return int(self.unet.config.in_channels)
 
-    def scheduler(self, kind: str) -> DDPMScheduler | DDIMScheduler:
-        """A fresh scheduler of `kind` from the model's own config (as DDIMPipeline does)."""
+    def scheduler(self, kind: str, spacing: str = SPACING) -> DDPMScheduler | DDIMScheduler:
+        """A fresh scheduler of `kind` from the model's own config (as DDIMPipeline does), with its
+        timesteps spaced by `spacing` (see SPACING; "leading" is diffusers' default)."""
         cls = DDPMScheduler if kind == "ddpm" else DDIMScheduler
-        return cls.from_config(self.scheduler_config)
+        return cls.from_config(dict(self.scheduler_config, timestep_spacing=spacing))
 
 
 def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:

@@ -220,16 +220,20 @@ def section_for_model(config: Config, experiment: str, sample_size: int) -> Any:
     return resolve(section, sample_size) if resolve else section
 
 
+STEP_COUNT_FIELDS = ("steps", "leading")  # sampling step counts, each at most the model's training timesteps
+
+
 def check_against_model(config: Config, experiment: str, sample_size: int, train_steps: int,
                         section: Any = None) -> None:
     """Checks that need the model: steps within its schedule, then the experiment's own (patches inside its image)."""
     section = section if section is not None else section_for_model(config, experiment, sample_size)
     src = config.source
-    steps = getattr(section, "steps", [])
-    for count in steps if isinstance(steps, list) else [steps]:
-        if count > train_steps:
-            raise UsageError(f"{src}: {experiment}.steps = {_show(steps)}: the model was trained with "
-                             f"{train_steps} timesteps; allowed: 1 to {train_steps}")
+    for key in STEP_COUNT_FIELDS:
+        steps = getattr(section, key, [])
+        for count in steps if isinstance(steps, list) else [steps]:
+            if count > train_steps:
+                raise UsageError(f"{src}: {experiment}.{key} = {_show(steps)}: the model was trained with "
+                                 f"{train_steps} timesteps; allowed: 1 to {train_steps}")
     check = registry.get(experiment).check_model
     if check:
         check(section, src, sample_size)
