@@ -22,7 +22,7 @@ from diffusers.utils import logging as diffusers_logging
 
 from ..errors import UsageError
 from ..shipped import SHIPPED_DIR, shipped_models
-from ..spacing import SPACING
+from ..spacing import SPACING, sampling_config
 
 diffusers_logging.set_verbosity_error()  # its load-time advice (install accelerate) is noise here
 
@@ -57,9 +57,10 @@ class LoadedModel:
 
     def scheduler(self, kind: str, spacing: str = SPACING) -> DDPMScheduler | DDIMScheduler:
         """A fresh scheduler of `kind` from the model's own config (as DDIMPipeline does), with its
-        timesteps spaced by `spacing` (see SPACING; "leading" is diffusers' default)."""
+        timesteps spaced by `spacing` (see generate/spacing.py; "leading" is diffusers' default) and
+        no clipping of the x0 estimate."""
         cls = DDPMScheduler if kind == "ddpm" else DDIMScheduler
-        return cls.from_config(dict(self.scheduler_config, timestep_spacing=spacing))
+        return cls.from_config(dict(sampling_config(self.scheduler_config), timestep_spacing=spacing))
 
 
 def resolve_device(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:

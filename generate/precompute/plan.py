@@ -20,7 +20,7 @@ from ..atomic import dumps_json
 from ..errors import UsageError
 from ..experiments.contract import Experiment
 from ..manifest import SCHEMA
-from ..spacing import SPACING
+from ..spacing import sampling_config
 from .config import Config, check_against_model, config_argument, section_for_model
 from .encoding import PNG_SETTINGS
 
@@ -74,7 +74,7 @@ def _computation(config: Config, model) -> dict:
     import torch
 
     threads = {"cpu_threads": torch.get_num_threads()} if model.device.type == "cpu" else {}
-    return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config, "spacing": SPACING,
+    return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config, "sampling": sampling_config({}),
             "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
             "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS,
             "memory_format": "channels_last", **threads}

@@ -16,7 +16,7 @@ import torch
 
 from ...errors import UsageError
 from ...precompute.plan import Plan, Unit
-from ...spacing import SPACING
+from ...spacing import sampling_config
 from . import GRAPH_TOLERANCE, UNET
 
 HALF_MIN_ELEMENTS = 4096  # smaller tensors (biases, norms, the timestep embedding's frequencies) stay float32
@@ -41,7 +41,7 @@ def parameters(unet: torch.nn.Module) -> int:
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
     count = parameters(model.unet)
     shape = [model.channels, model.sample_size, model.sample_size]
-    describe = {"shape": shape, "scheduler_config": dict(model.scheduler_config, timestep_spacing=SPACING), "scheduler": cfg.scheduler,
+    describe = {"shape": shape, "scheduler_config": sampling_config(model.scheduler_config), "scheduler": cfg.scheduler,
                 "opset": cfg.opset, "weights": cfg.weights, "parameters": count}
     if count > cfg.max_parameters:
         return Plan(units=[], describe=dict(describe, refused=(

@@ -14,7 +14,7 @@ from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
 from ...core.measure import heatmap, images
 from ...core.sampling import from_uint8, generators, start_noise
-from ...spacing import SPACING
+from ...spacing import sampling_config
 from ...precompute.plan import Plan, Unit, pack, round_metric
 from . import DIFF, DIFF_SCALE, REF, X
 
@@ -29,8 +29,8 @@ def calls_of(kind: str, steps: int) -> int:
 
 
 def scheduler_for(kind: str, base: dict, steps: int):
-    """diffusers' scheduler of `kind` from the model's config: timesteps spaced by SPACING, no x0 clipping."""
-    config = dict(base, timestep_spacing=SPACING, clip_sample=False)
+    """diffusers' scheduler of `kind` from the model's config: as every sampler here (generate/spacing.py)."""
+    config = sampling_config(base)
     if kind == "ddim":
         scheduler = DDIMScheduler.from_config(config)
     elif kind == "ddpm":

@@ -260,6 +260,9 @@
       model = next;
       showing = index;
       root.dataset.model = next.slug;
+      // The text's words about a run follow the model on show: every model's version of them is in the
+      // page (templates' per_model), and only this model's shows.
+      if (section) for (const words of section.querySelectorAll(".nti-per-model")) words.hidden = words.dataset.model !== next.slug;
       root.dataset.ready = "true"; // before fit: the space kept for the figure until now (figures.css) is let go
       fit(true);
       if (note) note.textContent = `${next.channels === 1 ? "greyscale" : "colour"}, ${next.size} px`;
