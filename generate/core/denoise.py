@@ -7,6 +7,7 @@ It counts model calls and images, so experiments and benchmarks report cost in t
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -28,6 +29,7 @@ class Denoiser:
     call_batch: int = 0  # images per UNet call: max_batch, or fewer where memory is short (memory.py)
     batch_sizes: Counter = field(default_factory=Counter)  # images per call -> calls, for benchmarks
     host_reserve: int = 0  # RAM (bytes) the caller keeps besides the UNet's: not for the call batch
+    call_seconds: list = field(default_factory=list)  # wall time of every UNet call, in order (run.json's median)
 
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -39,8 +41,11 @@ class Denoiser:
         while start < x.shape[0]:
             size = min(self.call_batch, x.shape[0] - start)
             chunk = x[start:start + size].to(model.device, model.dtype, memory_format=torch.channels_last)
+            began = time.perf_counter()
             try:
                 outputs.append(model.unet(chunk, t[start:start + size].to(model.device)).sample.float())
+                if model.device.type == "cuda":
+                    torch.cuda.synchronize(model.device)  # the call's own time, not its launch (the step waits anyway)
             except torch.OutOfMemoryError:
                 if size == 1:
                     raise UsageError(f"out of memory on {model.device} even at one image per UNet call; "
@@ -51,6 +56,7 @@ class Denoiser:
                     torch.cuda.empty_cache()
                 continue
             start += size
+            self.call_seconds.append(time.perf_counter() - began)
             self.calls += 1
             self.images += size
             self.batch_sizes[size] += 1

@@ -24,8 +24,13 @@ from .spectra import SPECTRA
 from .step_counts import STEP_COUNTS
 from .trajectories import TRAJECTORIES
 
-BUILT_IN = (REVERSE, SPECTRA, SCHEDULES_EXPERIMENT, STEP_COUNTS, SAMPLERS, TRAJECTORIES, FORWARD_BACKWARD, PATCH_NOISE,
-            MIX_NOISE, LIVE)  # in the explainer's reading order; live last (no page: the figures use it)
+# In the explainer's reading order, from concrete to abstract: what noise does to a picture and what
+# denoising gives back (forward and backward), one reverse step at a time, what the number of steps and
+# the sampler change, the paths as a whole (trajectories), the start noise as the picture's address
+# (similar noise), then the theory of the noise levels (schedules) and of frequencies (coarse to fine).
+# Live last (no page: the figures use it).
+BUILT_IN = (FORWARD_BACKWARD, REVERSE, STEP_COUNTS, SAMPLERS, TRAJECTORIES, PATCH_NOISE, MIX_NOISE, SCHEDULES_EXPERIMENT,
+            SPECTRA, LIVE)
 
 _REGISTRY: dict[str, Experiment] = {}
 

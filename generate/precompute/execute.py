@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import sys
+import statistics
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -51,6 +52,7 @@ def compute_unit(run: ExperimentRun, unit: Unit, context: Context, writer: Frame
         on_written()
         return dict(work, reused=True, images=0, calls=0, seconds=0.0)
     calls, images, sizes = context.calls, context.images, Counter(context.batch_sizes)
+    timed = len(context.call_seconds)
     parts = Counter(context.seconds_by_part)
     context.run_dir = run.run_dir
     frames_of_unit = writer.unit(run.run_dir)
@@ -59,7 +61,8 @@ def compute_unit(run: ExperimentRun, unit: Unit, context: Context, writer: Frame
                 seconds=round(time.perf_counter() - started, 3), finished_ns=time.time_ns(),
                 images_per_call={str(k): v for k, v in sorted((context.batch_sizes - sizes).items())},
                 seconds_by_part={k: round(v, 3) for k, v in sorted((context.seconds_by_part - parts).items())},
-                call_batch=context.call_batch)
+                call_batch=context.call_batch,
+                call_seconds=[round(seconds, 5) for seconds in context.call_seconds[timed:]])
     frames_of_unit.finish(run.marker(unit), unit.key, work, on_written)
     writer.raise_first_error()
     return work
@@ -118,6 +121,14 @@ def tidy(run_dir: Path) -> None:
             pass  # a late claim of a process that has not seen the manifest yet (it removes its own)
 
 
+def _per_call(seconds: list[float]) -> dict:
+    if not seconds:
+        return {}
+    ordered = sorted(seconds)
+    return {"median": round(statistics.median(ordered), 5), "p10": round(ordered[len(ordered) // 10], 5),
+            "p90": round(ordered[(9 * len(ordered)) // 10], 5), "calls": len(ordered)}
+
+
 def run_record(name: str, works: list[dict], keys: list[str], config: str = "") -> dict:
     """run.json: the work of every process on this run's units (`keys`), summed, and per process.
     `config`: what --config takes to plan the run again (the site's "How this was made" shows the
@@ -143,6 +154,9 @@ def run_record(name: str, works: list[dict], keys: list[str], config: str = "") 
             "images": sum(w.get("images", 0) for w in computed),
             "images_per_call": {k: sizes[k] for k in sorted(sizes, key=int)},
             "call_batch": max((w.get("call_batch", 0) for w in computed), default=0),
+            # what one model call costs: the median over every call of the run (a total from a loaded
+            # machine says little; a median per call is what a page may quote), with the images per call
+            "seconds_per_call": _per_call([s for w in computed for s in w.get("call_seconds", [])]),
             "seconds_by_part": {k: round(v, 3) for k, v in sorted(parts.items())},
             "units": {"computed": len(computed), "reused": sum(1 for w in works if w.get("reused")),
                       "total": len(works)},

@@ -120,7 +120,7 @@ def mkdocs_config(mkdocs_yml: Path, docs: Path, derived: Path, site_url: str | N
     config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8"))
     lessons = [{page.title: page.file} for page in (pages or [])]
     guides = [{title: file} for file, _, title in GUIDES]
-    config["nav"] = model_cards.nav_with_cards(list(config.get("nav", [])) + lessons + guides, cards or [])
+    config["nav"] = model_cards.nav_with_cards(list(config.get("nav", [])) + lessons, cards or [], guides)
     base = [s for s in config.get("extra_javascript", []) if s not in (scripts or [])]
     at = base.index(SCRIPT_ANCHOR) if SCRIPT_ANCHOR in base else len(base)
     config["extra_javascript"] = base[:at] + list(scripts or []) + base[at:]

@@ -39,9 +39,14 @@ def copy_cards(cards_dir: Path, site_src: Path) -> list[dict]:
     return cards
 
 
-def nav_with_cards(nav: list, cards: list[dict]) -> list:
-    """The configured nav plus a "Models" section listing the cards (nothing added without cards)."""
-    nav = [entry for entry in nav if not (isinstance(entry, dict) and "Models" in entry)]
-    if cards:
-        nav.append({"Models": [{card["name"]: card["page"]} for card in cards]})
+def nav_with_cards(nav: list, cards: list[dict], guides: list | None = None) -> list:
+    """The configured nav plus one section for authors, after the lessons: the guides (how to make
+    your own runs) and the model cards (nothing added without either)."""
+    nav = [entry for entry in nav if not (isinstance(entry, dict) and AUTHORS in entry)]
+    section = list(guides or []) + ([{"Models": [{card["name"]: card["page"]} for card in cards]}] if cards else [])
+    if section:
+        nav.append({AUTHORS: section})
     return nav
+
+
+AUTHORS = "For authors"  # the nav section of the guides and model cards: one tab beside the lessons

@@ -47,6 +47,15 @@ def scheduler_for(kind: str, base: dict, steps: int):
     return scheduler
 
 
+def call_sigmas(kind: str, base: dict, steps: int) -> list[float]:
+    """The noise level sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t) of the input of each of the
+    sampler's model calls, in call order (Heun: two calls at each level but the first and the last),
+    read off the scheduler's own timesteps: what the page's noise-level chart draws."""
+    alpha_bar = scheduler_for("ddim", base, steps).alphas_cumprod.double()
+    levels = [float(alpha_bar[int(round(float(t)))]) for t in scheduler_for(kind, base, steps).timesteps]
+    return [round_metric(math.sqrt((1 - a) / a)) for a in levels]
+
+
 def as_x_t(scheduler, x: torch.Tensor) -> torch.Tensor:
     """The state in the scale of x_t. Euler and Heun carry x_t / sqrt(alpha_bar) = x0 + sigma * eps;
     dividing by sqrt(sigma^2 + 1) gives x_t back (sigma of the state just reached)."""
@@ -134,11 +143,13 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     # Heun's corrector multiplies the error of its second answer (in x0, divided by sigma_1) by
     # (sigma_0 - sigma_1) / 2: per budget, the amplification sigma_0 / (2 sigma_1) of its first step.
     heun = {str(c): scheduler_for("heun", model.scheduler_config, steps_for("heun", c)).sigmas for c in budgets}
+    sigmas = {k: {str(c): call_sigmas(k, model.scheduler_config, steps_for(k, c)) for c in budgets} for k in kinds}
     return Plan(units=units, describe={"samplers": kinds, "calls": budgets, "seeds": list(cfg.seeds),
                                        "sigma_max": round_metric(float(heun[str(budgets[0])][0])),  # noise scale at t = T
                                        "heun_first_step": {c: {"sigma_1": round_metric(float(s[1])),
                                                                "amplification": round_metric(float(s[0] / (2 * s[1])))}
                                                            for c, s in heun.items() if float(s[1]) > 0},  # 1 step: no corrector
+                                       "call_sigmas": sigmas,  # the noise level of every model call's input
                                        "reference": cfg.reference, "diff_scale": DIFF_SCALE,
                                        "steps": {k: {str(c): steps_for(k, c) for c in budgets} for k in kinds},
                                        "panels": [X.name, REF.name, DIFF.name], "value_range": [-1, 1]})

@@ -7,8 +7,9 @@ Every state is a point in a space of H x W x C dimensions. The figure fits one P
 component analysis) on all of them, the x_t and the x0 estimates of every seed and step together,
 and draws them on its first two axes: the plane that keeps more of the points' spread than any other
 (projection.py). The states are the frames as the page shows them (8-bit, the noisiest x_t clipped to
-[-1, 1]), so what is projected is what the reader sees. Distances the page quotes are measured on the
-same frames in the full space, not on the plane.
+[-1, 1]), so what is projected is what the reader sees. Distances the page quotes are measured in the
+full space, not on the plane: those about noise (between start noises, between x_t and its estimate)
+on the float tensors at precompute time (compute.py), the others on the frames.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ TRAJECTORIES = Experiment(
     figure=figure.build,
     facts=figure.facts,
     validate=_validate,
+    revision=1,  # 1: float distances about noise (the x0 frames' gap, the axes' start_noise)
     page=Page(file="trajectories.md", title="Where trajectories go", template=TEMPLATES / "trajectories.md.j2",
               script=SCRIPTS / "fig-trajectories.js",
               blurb="sixteen start noises on one map: the estimates start as one blurry average and "

@@ -4,6 +4,12 @@ each seed's frames for the panels, and the facts the page words, all from the fr
     spread(i)   mean Euclidean distance between two different seeds' states at step i (full space)
     commit      the first step from which every seed's x0 estimate lies nearer its own final image
                 than any other seed's final, to the end (each estimate has "chosen" its picture)
+
+Distances about noise are not measured on the frames (a noise frame is clipped to [-1, 1], which
+shrinks them by about a quarter): the start noises' distance comes from the manifest's axes and
+x_t's distance to its estimate from the x0 frames' `gap`, both measured on the float tensors at
+precompute time (compute.py). "Two unrelated samples" is the site's one value of it,
+claims.typical_distance (the similar-noise mix run at s = 1), not this run's sixteen finals.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import itertools
 import numpy as np
 from PIL import Image
 
+from ...site.claims import typical_distance
 from ...site.figures import Frames, axis
 from . import X, X0
 from .projection import project
@@ -67,8 +74,9 @@ def build(run, sheets) -> dict:
 
 def facts(run, runs: dict) -> dict:
     """What the page may say: the plane's share of the variance; the spread of the x0 estimates at
-    step 1 against the spread of the final images (`together_at_start`: under half of it), and of the
-    start noises; the commit step and what share of the run is left after it."""
+    step 1 against the typical distance between two unrelated samples (`together_at_start`: under
+    half of it); the start noises' float distance; x_t's float distance to its estimate at the first
+    and the last step; the commit step."""
     steps, seeds = int(axis(run, "steps")), axis(run, "seeds")
     states = _states(run)
     s = len(seeds)
@@ -81,14 +89,21 @@ def facts(run, runs: dict) -> dict:
     commit = next((i for i in range(steps) if own[i:].all()), None)
     x0_spread = [_spread(states["x0"][:, i]) for i in range(steps)]
     final_spread = _spread(states["x"][:, steps])
-    xt = states["x"][:, :steps].astype(np.float64) / 127.5
-    gap = np.linalg.norm(xt - x0, axis=2).mean(axis=0)  # (T,) mean ||x_t - x0 estimate|| over seeds
+    typical = typical_distance(runs.get("mix_noise"))
+    baseline = typical if typical is not None else final_spread
+    frames = Frames(run)
+    # ||x_t - x0 estimate|| on the floats (compute.py), mean over seeds, at step 1 and the last step
+    gaps = [[frames.get(X0, seed=seed, step=i)["metrics"].get("gap") for seed in seeds] for i in (0, steps - 1)]
+    gap = [float(np.mean(g)) for g in gaps] if all(v is not None for g in gaps for v in g) else None
+    noise = run.manifest["axes"].get("start_noise") or {}
     return {"steps": steps, "seeds": s, "explained": explained, "plane_share": sum(explained),
             # the estimates move apart: their spread at the last step at least 3 times that at step 1
             "fans_out": x0_spread[-1] >= 3 * x0_spread[0],
             # x_t comes to meet its estimate: their distance at the last step a tenth of the first's
-            "gap": [float(gap[0]), float(gap[-1])], "meet": bool(gap[-1] <= 0.1 * gap[0]),
-            "x0_start_spread": x0_spread[0], "final_spread": final_spread,
-            "noise_spread": _spread(states["x"][:, 0]), "x0_spread": x0_spread,
-            "together_at_start": x0_spread[0] < 0.5 * final_spread,
+            "gap": gap, "meet": gap is not None and gap[1] <= 0.1 * gap[0],
+            "x0_start_spread": x0_spread[0], "final_spread": final_spread, "typical": typical,
+            # the float start noises (None for a run made before they were measured)
+            "noise_spread": noise.get("mean"), "noise_dimensions": noise.get("dimensions"),
+            "x0_spread": x0_spread,
+            "together_at_start": x0_spread[0] < 0.5 * baseline,
             "commit": commit, "own_at_step": own.tolist()}

@@ -118,7 +118,7 @@
         drawThumbs(i);
         strip.mark(i);
         loop.show(i);
-        info.textContent = `step ${i + 1} of ${model.steps}: timestep t = ${model.timesteps[i]}, ᾱ = ${NTI.fmt(model.alpha_bar[i])}, SNR = ${NTI.fmt(model.snr[i])}`;
+        info.textContent = `step ${i + 1} of ${model.steps}: timestep t = ${model.timesteps[i]}, ᾱ = ${NTI.fmt(model.alpha_bar[i])}, SNR = ${NTI.decibels(model.snr[i])}`;
       }
       const slider = NTI.Slider({ label: "Sampling step", min: 0, max: last, value: 0,
         text: (i) => `step ${i + 1} of ${model.steps}, timestep ${model.timesteps[i]}`, onChange: draw });

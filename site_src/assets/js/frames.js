@@ -229,6 +229,10 @@ window.NTI = window.NTI || { figures: {} };
     return value === 0 ? "0" : Number(value).toFixed(digits);
   };
 
+  // A signal-to-noise ratio in decibels (10 log10), as the schedules page charts it; ∞ for a clean image.
+  NTI.decibels = (ratio) => (ratio === null || ratio === undefined || !(ratio < Infinity) ? "∞ dB"
+    : ratio <= 0 ? "−∞ dB" : `${(10 * Math.log10(ratio)).toFixed(1).replace("-", "−")} dB`);
+
   NTI.fmt = function (value, digits) {
     if (value === null || value === undefined) return "∞";
     if (Math.abs(value) >= 1000) return value.toExponential(1);
