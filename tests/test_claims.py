@@ -140,11 +140,76 @@ def test_the_steps_claim_fails_when_more_steps_land_further(chosen):
     assert not experiments.get("step_counts").facts(_copy_run(run, frames=frames), {})["fewer_is_worse"]
 
 
-def test_step_counts_record_calls_and_measured_time(facts):
+@pytest.mark.parametrize("slug", MODELS)
+def test_step_counts_quote_the_median_per_call_not_a_total(chosen, facts, slug):
+    """A count's cost is its calls times one call: the page quotes the run's median per call (run.json,
+    over every timed call), never a total that a loaded machine would make look super-linear."""
+    run, sc = chosen[(slug, "step_counts")], facts[slug]["step_counts"]
+    assert all(row["calls"] == row["steps"] for row in sc["rows"])
+    timing = run.record["seconds_per_call"]
+    assert timing["calls"] == run.record["model_calls"] > 0 and 0 < timing["p10"] <= timing["median"] <= timing["p90"]
+    assert sc["per_call"]["median"] == timing["median"]
+    text = _render("step_counts.md.j2", facts, _figures(chosen, slug))
+    assert f"One call took a median {round(timing['median'] * 1000)} ms" in text
+    assert " s against " not in text and "604.6" not in text  # no totals side by side
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_every_sampler_starts_at_the_last_training_timestep(chosen, facts, slug):
+    """Fair step counts: every run of every lesson hands pure noise to the model at t = T - 1 (trailing
+    spacing), and no sampler clips its x0 estimate; today's main started 10 DDIM steps at t = 900."""
+    for (model, name), run in chosen.items():
+        if model != slug or name == "live":
+            continue
+        config = run.manifest["scheduler"]["config"]
+        assert config["timestep_spacing"] == "trailing" and config["clip_sample"] is False, name
+    last = int(chosen[(slug, "reverse")].manifest["scheduler"]["config"]["num_train_timesteps"]) - 1
+    assert chosen[(slug, "reverse")].manifest["axes"]["timesteps"][0] == last
+    sc = facts[slug]["step_counts"]
+    assert [row["timestep"] for row in sc["rows"]] == [last] * len(sc["rows"])
+    live = chosen[(slug, "live")].manifest["axes"]["scheduler_config"]
+    assert live["timestep_spacing"] == "trailing" and live["clip_sample"] is False  # live mode too
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_a_late_start_is_shown_and_costs_what_the_page_says(chosen, facts, slug):
+    """The step-count page shows diffusers' default on purpose: leading spacing starts n steps at
+    T - T/n (900 for 10 steps); the page's numbers are those of the leading finals, recomputed here
+    from the frames, and the late start lands further from the reference than the fair one."""
+    run, sc = chosen[(slug, "step_counts")], facts[slug]["step_counts"]
+    reference = sc["reference"]
+    by_steps = {r["steps"]: r for r in sc["leading"]}
+    assert by_steps[10]["timestep"] == 900 and by_steps[10]["alpha_bar"] < 0.05
+    for row in sc["leading"]:
+        recomputed = [float(np.linalg.norm(_as_signal(run, frame_file(run.manifest, "leading", steps=row["steps"], seed=s))
+                                           - _as_signal(run, frame_file(run.manifest, "x", steps=reference, seed=s,
+                                                                        step=reference))))
+                      for s in run.manifest["axes"]["seeds"]]
+        assert np.allclose(recomputed, row["distances"], rtol=1e-4), row
+    worst = sc["worst_leading"]
+    assert worst["mean"] > worst["trailing_mean"], sc["leading"]
+    text = _render("step_counts.md.j2", facts, _figures(chosen, slug))
+    assert (f"At {worst['steps']} steps the late start lands {worst['mean']:.1f} from the {reference}-step final on "
+            f"average, against {worst['trailing_mean']:.1f}") in text
+    assert "Lin et al. (2023" in text
+
+
+def test_the_words_follow_the_model_menu(chosen, facts):
+    """Every model's numbers are in the page, each in its own block for the menu to show: the step
+    text of one model is not the other's."""
+    figures = _figures(chosen, MODELS[0])
+    for (slug, experiment), run in chosen.items():
+        if slug != MODELS[0]:
+            figures[experiment].append(dict(figures[experiment][0], slug=slug, label=slug) if figures[experiment] else
+                                       {"slug": slug, "label": slug})
+    text = _render("step_counts.md.j2", facts, figures)
+    blocks = {slug: [b for b in text.split('<div class="nti-per-model" data-model="')[1:] if b.startswith(f'{slug}"')]
+              for slug in MODELS}
     for slug in MODELS:
-        for row in facts[slug]["step_counts"]["rows"]:
-            assert row["calls"] == row["steps"]
-            assert row["seconds"] is not None and row["seconds"] > 0
+        worst = facts[slug]["step_counts"]["worst_leading"]
+        assert any(f"{worst['mean']:.1f} from the" in b for b in blocks[slug]), slug
+    assert blocks[MODELS[0]] != blocks[MODELS[1]]
+    assert ' hidden markdown>' in text  # the other model's words wait hidden until the menu picks it
 
 
 # -- samplers ------------------------------------------------------------------------------------

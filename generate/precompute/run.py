@@ -12,6 +12,7 @@ folder cooperate the same way.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from .execute import compute_unit, finish_run, tidy
 from .plan import ExperimentRun, prepare, round_metric
 from .world import World, join, leave
 from .writer import FrameWriter
+
+LOG_INTERVAL = 10.0  # seconds between progress lines when stderr is not a terminal
 
 POLL = 0.25  # seconds between looks at the runs folder while other processes hold the last units
 
@@ -93,8 +96,11 @@ def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: 
     if found:
         pending.sort(key=lambda item: -unit_seconds(item[1], found))
     counter = f"images/{model.slug}"
+    # A terminal gets a live bar; a log (CI, `make site > log`) a line every LOG_INTERVAL seconds, not one per call.
+    terminal = sys.stderr.isatty()
     bar = tqdm(total=sum(unit.images for _, unit in pending), unit="img", dynamic_ncols=True, desc=model.slug,
-               disable=not (progress and world.main) or not pending)
+               disable=not (progress and world.main) or not pending, mininterval=0.1 if terminal else LOG_INTERVAL,
+               maxinterval=10.0 if terminal else LOG_INTERVAL, **({} if terminal else {"ascii": True, "ncols": 100}))
 
     def on_calls(images: int) -> None:
         bar.update(world.add(counter, images) - bar.n if world.grouped else images)

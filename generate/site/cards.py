@@ -6,6 +6,7 @@ them beside it. A model folder without a README.md (its card not written yet) is
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def card_names(cards_dir: Path) -> list[str]:
     return [name for name in names if (cards_dir / name / "README.md").is_file()]
 
 
+def training_set(folder: Path) -> dict:
+    """What the model learnt from (training.json, written by `generate train`): the data set's name and
+    its number of training images; {} where the folder has no such record."""
+    try:
+        data = json.loads((folder / "training.json").read_text(encoding="utf-8"))["data"]
+        return {"dataset": str(data["name"]), "train_images": int(data["shapes"]["train"][0])}
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return {}
+
+
 def copy_cards(cards_dir: Path, site_src: Path) -> list[dict]:
     """Copy each card and its images; return [{name, page}] with page relative to site_src."""
     target_root = site_src / "models"
@@ -35,7 +46,7 @@ def copy_cards(cards_dir: Path, site_src: Path) -> list[dict]:
         for asset in sorted(source.iterdir()):
             if asset.is_file() and asset.suffix.lower() in ASSET_SUFFIXES:
                 shutil.copyfile(asset, target / asset.name)
-        cards.append({"name": name, "page": f"models/{name}/index.md"})
+        cards.append({"name": name, "page": f"models/{name}/index.md", **training_set(source)})
     return cards
 
 

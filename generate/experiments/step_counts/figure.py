@@ -14,7 +14,7 @@ from ...site.claims import typical_distance
 from ...site.downloads import frames_table
 from ...site.figures import Frames, axis
 from ..contract import Animation, Axis, Offer
-from . import DIFF, X
+from . import DIFF, LEADING, LEADING_DIFF, X
 
 MAX_POSITIONS = 200  # finer than the pixels of a slider track; see progress_positions
 
@@ -61,10 +61,36 @@ def build(run, sheets) -> dict:
             # every seed's difference heatmaps share one small colour sheet that the first view loads
             finals[str(n)] = {"diff": sheets.add([diff["file"]], track="diffs")[0],
                               "distance": diff["metrics"].get("distance_to_reference")}
-        seeds.append({"seed": seed, "tracks": tracks, "finals": finals})
-    seconds = [run.seconds_by_part.get(f"steps={n}") for n in counts]
+        leading = {}
+        for n in leading_counts(run):
+            final = frames.get(LEADING, steps=n, seed=seed)
+            diff = frames.get(LEADING_DIFF, steps=n, seed=seed)
+            leading[str(n)] = {"final": sheets.add([final["file"]], track=f"seed {seed}, leading", group=index)[0],
+                               "distance": diff["metrics"].get("distance_to_reference")}
+        seeds.append({"seed": seed, "tracks": tracks, "finals": finals, "leading": leading})
     return {"counts": counts, "positions": positions, "steps_at": steps_at, "seeds": seeds, "reference": counts[-1],
-            "calls": counts, "seconds": seconds, "diff_scale": float(axis(run, "diff_scale"))}
+            "calls": counts, "per_call": per_call(run), "diff_scale": float(axis(run, "diff_scale")),
+            "leading": leading_counts(run), "starts": starts(run)}
+
+
+def leading_counts(run) -> list[int]:
+    return sorted(int(n) for n in run.manifest["axes"].get("leading", []))
+
+
+def starts(run) -> dict:
+    """Where each count starts, per spacing: {"trailing": {n: {timestep, alpha_bar}}, "leading": {...}}."""
+    return run.manifest["axes"].get("first_timesteps", {})
+
+
+def per_call(run) -> dict:
+    """What one model call cost on the machine that made the run: the median over the run's calls
+    (run.json) and the images a call carried (the most common batch); {} for a run without timings."""
+    timing = run.record.get("seconds_per_call") or {}
+    sizes = run.record.get("images_per_call") or {}
+    if not timing:
+        return {}
+    images = max(sizes, key=lambda k: sizes[k]) if sizes else None
+    return {"median": timing["median"], "images": int(images) if images else None, "calls": timing.get("calls")}
 
 
 def facts(run, runs: dict) -> dict:
@@ -73,17 +99,28 @@ def facts(run, runs: dict) -> dict:
     index = Frames(run)
     counts = sorted(int(n) for n in run.manifest["axes"]["steps"])
     seeds = run.manifest["axes"]["seeds"]
-    rows = []
+    rows, first = [], starts(run)
     for n in counts:
         distances = [index.get(DIFF, steps=n, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
-        rows.append({"steps": n, "calls": n, "seconds": run.seconds_by_part.get(f"steps={n}"),
-                     "distances": distances, "mean": statistics.fmean(distances),
-                     "low": min(distances), "high": max(distances)})
+        rows.append({"steps": n, "calls": n, "distances": distances, "mean": statistics.fmean(distances),
+                     "low": min(distances), "high": max(distances), **first.get("trailing", {}).get(str(n), {})})
+    leading = []
+    for n in leading_counts(run):
+        distances = [index.get(LEADING_DIFF, steps=n, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
+        trailing = next((r for r in rows if r["steps"] == n), None)
+        leading.append({"steps": n, "distances": distances, "mean": statistics.fmean(distances),
+                        "low": min(distances), "high": max(distances),
+                        "trailing_mean": trailing["mean"] if trailing else None,
+                        **first.get("leading", {}).get(str(n), {})})
     others = rows[:-1]
     # "fewer steps are worse": the mean distance to the reference never grows as the count grows
     monotone = all(a["mean"] >= b["mean"] for a, b in zip(others, others[1:]))
     typical = typical_distance(runs.get("mix_noise"))
+    # the count where a late start does most harm: its leading final furthest from the reference
+    # relative to the same count started at t = T - 1
+    worst = max((r for r in leading if r["trailing_mean"]), key=lambda r: r["mean"] - r["trailing_mean"], default=None)
     return {"counts": counts, "reference": counts[-1], "rows": rows, "seeds": len(seeds), "typical": typical,
+            "leading": leading, "worst_leading": worst, "per_call": per_call(run),
             "fewer_is_worse": monotone and bool(others) and others[0]["mean"] > others[-1]["mean"],
             # the fewest steps give a visibly other picture: at least a quarter of an unrelated sample's distance
             "fewest_visibly_different": bool(others) and typical is not None and others[0]["mean"] >= 0.25 * typical}

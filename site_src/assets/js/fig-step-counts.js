@@ -7,7 +7,10 @@
   "use strict";
   const svg = NTI.svg;
 
-  const seconds = (s) => (s === null || s === undefined ? "" : s < 1 ? `\n${Math.round(s * 1000)} ms` : `\n${s.toFixed(1)} s`);
+  // What a call cost where the run was made: the median per call, which a loaded machine skews far less
+  // than a total (every count costs its steps times this).
+  const perCall = (p) => (!p || !p.median ? "" : `, median ${p.median < 1 ? `${Math.round(p.median * 1000)} ms` : `${p.median.toFixed(2)} s`} a call${p.images ? ` of ${p.images} image${p.images === 1 ? "" : "s"}` : ""}`);
+  const start = (model, spacing, n) => { const s = (model.starts[spacing] || {})[n]; return s ? `from t = ${s.timestep}` : ""; };
 
   // Distance to the reference final against model calls (log scale), one line per seed; the current
   // seed is drawn strong, the others faint, so the spread across seeds is visible at a glance.
@@ -45,7 +48,10 @@
       // Top row: each count's trajectory at the current progress (at 100 %: its final image), captioned
       // with what it cost. Second row: where each final differs from the reference final.
       // (each step is one network call, so the step count is the cost; the time is as measured)
-      const live = model.counts.map((n, i) => ({ n, panel: NTI.panel(`${n} step${n === 1 ? "" : "s"}${seconds(model.seconds[i])}`, "nti-track") }));
+      const live = model.counts.map((n) => ({ n, panel: NTI.panel(`${n} step${n === 1 ? "" : "s"}\n${start(model, "trailing", n)}`, "nti-track") }));
+      // The same counts with diffusers' default "leading" spacing: they start late (t = 900 for 10 steps)
+      // from the same pure noise; their finals, and how far each lands from the reference.
+      const late = model.leading.map((n) => ({ n, panel: NTI.panel(`${n} steps`) }));
       const diffs = model.counts.filter((n) => n !== model.reference).map((n) => ({ n, panel: NTI.panel(`${n} vs ${model.reference}`) }));
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const summary = NTI.el("p", { class: "nti-info nti-steps-summary" });
@@ -58,6 +64,10 @@
         }
         summary.textContent = `Seed ${s.seed}, distance of each final to the ${model.reference}-step final: ` +
           diffs.map(({ n }) => `${n} steps ${NTI.fmt(s.finals[n].distance, 1)}`).join(", ");
+        for (const { n, panel } of late) {
+          panel.draw(model, s.leading[n].final);
+          panel.setCaption(`${n} steps ${start(model, "leading", n)}\n${NTI.fmt(s.leading[n].distance, 1)} from ref.`);
+        }
         chart.show(seed);
       }
       function draw(position) {
@@ -77,11 +87,16 @@
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); drawFinals(); });
       const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − reference|", vertical: true });
-      body.append(NTI.el("p", { class: "nti-subhead", text: "Each step is one network call; time as measured" }),
+      const parts = [NTI.el("p", { class: "nti-subhead", text: `Each step is one network call${perCall(model.per_call)}` }),
         NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
         NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]),
-        summary, chart.el);
+        summary, chart.el];
+      if (late.length) {
+        parts.push(NTI.el("p", { class: "nti-subhead", text: "The same noise with diffusers’ default “leading” spacing: a late first step" }),
+          NTI.el("div", { class: "nti-panels nti-leading" }, late.map((t) => t.panel.el)));
+      }
+      body.append(...parts);
       const liveMode = NTI.Live.lazy(model, ["live-ui.js"], () => NTI.LiveReverse(model)); // any seed, any step count, DDIM or DDPM, in the browser
       shell.cleanups.push(() => { if (liveMode.cancel) liveMode.cancel(); });
       controls.append(liveMode.el);
