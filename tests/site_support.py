@@ -246,6 +246,21 @@ scales = [0.0, 0.5, 1.0]
 """
 
 
+def page_of(experiment: str) -> str:
+    """The URL path (relative to the site root) of the lesson page that shows an experiment's figure,
+    from the registry: tests never keep their own list of pages."""
+    from generate import experiments
+
+    return experiments.get(experiment).page.file.removesuffix(".md") + "/"
+
+
+def lesson_paths() -> list[str]:
+    """Every lesson page's URL path, in reading order (the registry's)."""
+    from generate import experiments
+
+    return [page.file.removesuffix(".md") + "/" for page in experiments.pages()]
+
+
 def viridis_index(rgb: np.ndarray) -> np.ndarray:
     """A heatmap frame's colours back to their viridis index (0..255): the 8-bit level of |a - b| it
     shows. One index step moves a colour by up to 3 RGB levels, so heatmaps compare by index."""

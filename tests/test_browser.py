@@ -16,13 +16,12 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from site_support import CHROMIUM, built_site, frame_file, large_site, manifests, served, wait_until
+from site_support import CHROMIUM, built_site, frame_file, large_site, lesson_paths, manifests, page_of, served, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PAGES = {"index": "", "reverse": "reverse/", "spectra": "spectra/", "schedules": "schedules/", "step-counts": "step-counts/",
-         "samplers": "samplers/", "trajectories": "trajectories/",
-         "forward-backward": "forward-backward/", "similar-noise": "similar-noise/", "make-your-own": "make-your-own/"}
+# every page of the site: the overview, the lessons (from the registry, in reading order), the guide
+PAGES = {"index": "", **{path.strip("/"): path for path in lesson_paths()}, "make-your-own": "make-your-own/"}
 # arrow functions, not expressions: Playwright polls expressions with eval(), which our CSP forbids
 # figures far below the fold wait (data-defer) until the reader scrolls near them
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
@@ -391,7 +390,7 @@ def _flip_alternates(page, figure, manifest, seed):
 
 def test_patch_noise_size_slider_position_picker_and_flip(page, sites):
     build, base_url = sites
-    open_page(page, base_url, "similar-noise/")
+    open_page(page, base_url, page_of("patch_noise"))
     figure = page.locator('.nti-figure[data-kind="patch_noise"]')
     manifest = _model_manifest(build, figure, "patch_noise")
     axes = manifest["axes"]
@@ -427,7 +426,7 @@ def test_patch_noise_size_slider_position_picker_and_flip(page, sites):
 
 def test_mix_noise_scale_slider_chart_and_flip(page, sites):
     build, base_url = sites
-    open_page(page, base_url, "similar-noise/")
+    open_page(page, base_url, page_of("mix_noise"))
     figure = page.locator('.nti-figure[data-kind="mix_noise"]')
     manifest = _model_manifest(build, figure, "mix_noise")
     seed, scales = manifest["axes"]["seeds"][0], manifest["axes"]["scales"]
@@ -496,7 +495,7 @@ def test_model_switcher_swaps_runs(page, base_url, build):
 def test_instant_navigation_keeps_figures_working(page, base_url, build):
     open_page(page, base_url, "")
     page.evaluate("window.__ntiNoReload = true")
-    for link, kind in (("reverse/", "reverse"), ("similar-noise/", "mix_noise"), ("step-counts/", "step_counts")):
+    for link, kind in ((page_of("reverse"), "reverse"), (page_of("mix_noise"), "mix_noise"), (page_of("step_counts"), "step_counts")):
         page.locator(f"a.md-tabs__link[href$='{link}']").first.click()  # the lessons hide the side nav; tabs lead there
         page.wait_for_url(f"**/{link}")
         page.wait_for_function(READY)
@@ -511,7 +510,7 @@ def test_instant_navigation_keeps_figures_working(page, base_url, build):
         frames = panel_frames(figure)
         assert frames and all(frames)
     page.go_back()
-    page.wait_for_url("**/similar-noise/")
+    page.wait_for_url(f"**/{page_of('mix_noise')}")
     page.wait_for_function(READY)
     # the palette toggle switches to dark and back
     page.locator("label.md-header__button[for^='__palette']").first.click()
@@ -527,7 +526,7 @@ def test_no_serious_accessibility_violations(browser, sites):
         page = context.new_page()
         problems = {}
         for name, path in PAGES.items():
-            if scheme == "dark" and name not in ("reverse", "similar-noise"):
+            if scheme == "dark" and path not in (page_of("reverse"), page_of("mix_noise")):
                 continue
             open_page(page, base_url, path)
             page.add_script_tag(path=str(AXE))
@@ -586,7 +585,7 @@ def test_sheets_load_on_demand_and_a_missing_sheet_keeps_the_previous_frame(page
 
 
 def test_figures_far_below_the_fold_wait_until_scrolled_near(page, base_url):
-    open_page(page, base_url, "similar-noise/")
+    open_page(page, base_url, page_of("mix_noise"))
     page.wait_for_load_state("networkidle")
     states = page.locator(".nti-figure").evaluate_all(
         "els => els.map(e => ({ top: e.getBoundingClientRect().top, defer: e.dataset.defer === 'true' }))")
@@ -668,7 +667,7 @@ def test_every_figure_has_a_how_this_was_made_card_that_opens_from_the_keyboard(
     opens with Enter and closes with Space, showing the model on show and the command that makes its
     run again; switching the model switches the card."""
     runs = manifests(build["runs"])
-    for path in ("reverse/", "similar-noise/"):
+    for path in (page_of("reverse"), page_of("patch_noise"), page_of("mix_noise")):
         open_page(page, base_url, path)
         figures = page.locator(".nti-figure")
         assert figures.count() >= 1
@@ -717,9 +716,8 @@ def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         watch = Watch(page)
-        for name in ("reverse", "spectra", "schedules", "step-counts", "samplers", "trajectories",
-                     "forward-backward", "similar-noise"):
-            open_page(page, base_url, PAGES[name])
+        for name in lesson_paths():
+            open_page(page, base_url, name)
             fold = page.locator("details.nti-maths")
             assert fold.count() == 1, name
             summary = fold.locator("summary")

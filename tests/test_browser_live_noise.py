@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from site_support import CHROMIUM, default_site, frame_file, served, viridis_index, wait_until
+from site_support import CHROMIUM, default_site, frame_file, page_of, served, viridis_index, wait_until
 from test_browser import READY, Watch
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
@@ -41,7 +41,7 @@ def page(browser):
 
 
 def _figure(page, url, kind):
-    page.goto(url + "similar-noise/")
+    page.goto(url + page_of(kind))
     page.wait_for_function(READY, timeout=15000)
     figure = page.locator(f'.nti-figure[data-kind="{kind}"]')
     figure.scroll_into_view_if_needed()

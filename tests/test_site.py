@@ -18,12 +18,11 @@ from PIL import Image
 from generate.errors import UsageError
 from generate.site.build import build_site
 from generate.site.runs import latest_runs
-from site_support import manifests
+from site_support import lesson_paths, manifests, page_of
 
 REPO = Path(__file__).resolve().parents[1]
 
-PAGES = ["index.html", "reverse/index.html", "schedules/index.html", "step-counts/index.html", "forward-backward/index.html",
-         "similar-noise/index.html"]
+PAGES = ["index.html"] + [f"{path}index.html" for path in lesson_paths()]
 
 
 def _figure_data(site: Path, experiment: str) -> dict:
@@ -77,7 +76,8 @@ def test_every_frame_reference_is_a_manifest_frame_and_the_sheet_cell_is_lossles
 def test_similar_noise_page_states_the_correlation_from_the_data(build):
     """The r the page prints for each model is the Pearson correlation of (noise distance, output
     distance) over that model's mix and patch pairs, computed here from the manifests on their own."""
-    text = (build["site"] / "similar-noise/index.html").read_text()
+    text = "".join((build["site"] / page_of(name) / "index.html").read_text()
+                   for name in sorted({"mix_noise", "patch_noise"}, key=page_of))
     found = manifests(build["runs"])
     for slug in sorted({slug for slug, _ in found}):
         pairs = [(f["metrics"]["noise_distance"], f["metrics"]["output_distance"])

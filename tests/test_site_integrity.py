@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from generate.cli import main
-from site_support import CHROMIUM, serve
+from site_support import CHROMIUM, lesson_paths, serve
 
 REPO = Path(__file__).resolve().parents[1]
 VNU = REPO / ".cache" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -173,7 +173,7 @@ def test_hostile_strings_from_a_manifest_never_run_as_script(build, browser, tmp
     with serve(tmp_path / "site") as url:
         page = browser.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        for name in ("reverse/", "step-counts/", "forward-backward/", "similar-noise/"):
+        for name in lesson_paths():
             page.goto(f"{url}{name}")
             page.wait_for_timeout(700)
             assert page.locator('img[src="x"]').count() == 0

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from site_support import frame_file, large_site, manifests, served, wait_until
+from site_support import frame_file, large_site, lesson_paths, manifests, served, wait_until
 
 PAGE_BUDGET = 1_600_000
-LESSONS = ("reverse/", "step-counts/", "forward-backward/", "similar-noise/")
+LESSONS = tuple(lesson_paths())
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
+from site_support import lesson_paths
 
 REPO = Path(__file__).resolve().parents[1]
 # Runs `python -m generate ARGS` with torch, diffusers and safetensors made unimportable.
@@ -34,8 +34,7 @@ def run_without_torch(*args: str) -> subprocess.CompletedProcess:
 def test_site_builds_from_runs_with_torch_unimportable(build, tmp_path):
     done = run_without_torch("site", "--runs", str(build["runs"]), "--out", str(tmp_path / "site"))
     assert done.returncode == 0, done.stdout + done.stderr
-    for page in ("index.html", "reverse/index.html", "step-counts/index.html", "forward-backward/index.html",
-                 "similar-noise/index.html"):
+    for page in ["index.html"] + [f"{path}index.html" for path in lesson_paths()]:
         assert (tmp_path / "site" / page).is_file(), page
     # the same pages as the build with torch installed (the facts and the figure data do not depend on it)
     for data in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
