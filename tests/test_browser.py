@@ -734,3 +734,24 @@ def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(
             assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: opened maths overflow {width} px"
         watch.assert_clean()
         context.close()
+
+
+def test_the_overview_shows_noise_to_image_with_one_slider(page, build, base_url):
+    """The first screen's picture of the whole idea: one slider from pure noise to the finished sample
+    (the reverse run of the first model), beside the network's guess at each step."""
+    open_page(page, base_url, "")
+    figure = page.locator('.nti-figure[data-kind="overview"]')
+    mounted(figure)
+    assert figure.evaluate("f => f.getBoundingClientRect().top") < page.viewport_size["height"]  # on the first screen
+    manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "reverse")]
+    steps, seed = int(manifest["axes"]["steps"]), manifest["axes"]["seeds"][0]
+    assert figure.locator("[role=slider]").count() == 1
+    assert panel_frames(figure) == [frame_file(manifest, "x", seed=seed, step=0), frame_file(manifest, "x0", seed=seed, step=0)]
+    thumb = figure.locator("[role=slider]")
+    thumb.focus()
+    page.keyboard.press("End")
+    assert panel_frames(figure) == [frame_file(manifest, "x", seed=seed, step=steps),
+                                    frame_file(manifest, "x0", seed=seed, step=steps - 1)]
+    page.keyboard.press("ArrowLeft")
+    assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=steps - 1)
+    page.watch.assert_clean()
