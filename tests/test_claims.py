@@ -602,7 +602,7 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
 @pytest.mark.parametrize("template, lesson, broken, claim, instead", [
     ("forward_backward.md.j2", "forward_backward", {"noisiest": 1.0, "noisiest_is_new": False},
      "The reconstruction is a new image", "the original survives"),
-    ("step_counts.md.j2", "step_counts", {"fewer_is_worse": False}, "fewer steps are cheaper", "does not shrink steadily"),
+    ("step_counts.md.j2", "step_counts", {"fewer_is_worse": False}, "Fewer steps are cheaper", "does not shrink steadily"),
     ("reverse.md.j2", "reverse", {"outline_visible": False}, "the object's outline shows", "no outline shows"),
     ("samplers.md.j2", "samplers", {"second_order_everywhere": False, "second_order": {"5": False, "10": False}},
      "At every budget DPM-Solver++ lands closer", "Second order does not pay here"),

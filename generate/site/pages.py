@@ -25,6 +25,20 @@ def _fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _small(value, digits: int = 3) -> str:
+    """A number that may be tiny (alpha_bar at the last timestep): as fmt down to 10^-digits, below
+    that as one significant figure times a power of ten ("4 × 10⁻⁹"), never a row of zeros."""
+    if value is None:
+        return "n/a"
+    if value == 0 or abs(value) >= 10 ** -digits:
+        return f"{value:.{digits}f}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def _inside(templates: Path, page: Page) -> bool:
     return page.template.resolve().is_relative_to(templates.resolve())
 
@@ -44,6 +58,7 @@ def environment(templates: Path, pages: list[Page] = ()) -> Environment:
     env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["fmt"] = _fmt
+    env.filters["small"] = _small
     env.filters["tex"] = tex  # LaTeX -> MathML at build time (templates/_maths.j2)
     env.filters["state"] = lambda value: json.dumps(value, separators=(",", ":"))
     return env
