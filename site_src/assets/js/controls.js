@@ -61,10 +61,14 @@
   // precompute maps it (generate/frames.py); values past max are drawn at max. `vertical`: a bar as
   // tall as the heatmap beside it (--nti-panel), max at the top; its label is then for assistive
   // technology only, the heatmap's caption naming it on screen (figures.css).
-  NTI.ColorBar = function ({ max, label, vertical }) {
-    const ticks = [0, max / 2, max].map((v) => NTI.el("span", { text: v === 0 ? "0" : NTI.fmt(v, v >= 10 ? 0 : 1) }));
+  // A colour scale from 0 (dark) to max (bright). range: the quantity is a difference of images whose
+  // pixels span `range` (2 for −1..1): its ticks then read as a share of black-to-white, in %, the
+  // unit every image-difference bar of the site uses.
+  NTI.ColorBar = function ({ max, label, vertical, range }) {
+    const text = (v) => (range ? `${Math.round((100 * v) / range)} %` : v === 0 ? "0" : NTI.fmt(v, v >= 10 ? 0 : 1));
+    const ticks = [0, max / 2, max].map((v) => NTI.el("span", { text: text(v) }));
     return {
-      el: NTI.el("div", { class: "nti-colorbar" + (vertical ? " nti-colorbar-v" : ""), role: "img", "aria-label": `${label}: colour scale from 0 (dark) to ${NTI.fmt(max, 1)} or more (bright)` }, [
+      el: NTI.el("div", { class: "nti-colorbar" + (vertical ? " nti-colorbar-v" : ""), role: "img", "aria-label": `${label}: colour scale from ${text(0)} (dark) to ${text(max)} or more (bright)` }, [
         NTI.el("span", { class: "nti-colorbar-label", text: label }),
         NTI.el("div", { class: "nti-colorbar-ramp" }),
         NTI.el("div", { class: "nti-colorbar-ticks" }, ticks),

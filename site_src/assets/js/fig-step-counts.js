@@ -86,7 +86,7 @@
       const player = NTI.Player({ shell, interval: 80, tick: () => slider.set(slider.value >= P ? 0 : Math.min(P, slider.value + stride)) });
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); drawFinals(); });
-      const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − reference|", vertical: true });
+      const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − reference| per pixel, % of black-to-white", vertical: true, range: 2 });
       const parts = [NTI.el("p", { class: "nti-subhead", text: `Each step is one network call${perCall(model.per_call)}` }),
         NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
