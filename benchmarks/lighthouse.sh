@@ -13,7 +13,7 @@ python3 "$(dirname "$0")/serve.py" "$site" "$port" >/dev/null 2>&1 &
 server=$!
 trap 'kill "$server"' EXIT
 sleep 1
-for page in "" reverse/ step-counts/ forward-backward/ similar-noise/; do
+for page in "" reverse/ step-counts/ forward-backward/ similar-noise-patch/ similar-noise-mix/; do
   name=${page%/}; name=${name:-index}
   CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium} "$lighthouse" "http://127.0.0.1:$port/$page" --quiet \
     --only-categories=performance,accessibility,best-practices \

@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", required=True, type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "scrub.json")
-    parser.add_argument("--pages", nargs="*", default=["reverse/", "step-counts/", "forward-backward/", "similar-noise/"])
+    parser.add_argument("--pages", nargs="*", default=["reverse/", "step-counts/", "forward-backward/", "similar-noise-patch/", "similar-noise-mix/"])
     args = parser.parse_args()
     results, cls = {}, {}
     with serve(args.site) as base, chromium() as browser:

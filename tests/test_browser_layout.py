@@ -308,7 +308,7 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
         bars = figure.locator(".nti-pairs .nti-colorbar")
         assert bars.count() == 2
         tops = [bars.nth(i).locator(".nti-colorbar-ticks span").all_text_contents() for i in range(2)]
-        assert [float(t[-1]) for t in tops] == [model["heat_scales"]["noise"], model["heat_scales"]["output"]], tops
+        assert tops[0][-1] == f"{model['heat_scales']['noise']:g} σ" and tops[1][-1] == f"{round(model['heat_scales']['output'] * 50)} %", tops
         # two rows of three: n1 n2 |n1 - n2| above o1 o2 |o1 - o2|
         rows = figure.locator(".nti-pairs .nti-panel").evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
         assert len(set(rows[:3])) == 1 and len(set(rows[3:])) == 1 and rows[3] > rows[0], rows

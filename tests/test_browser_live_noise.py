@@ -138,7 +138,7 @@ def test_patch_mechanics_drag_keys_run_cancel(page, base_url):
 
 def test_mix_run_adds_a_live_point_to_the_chart(page, base_url):
     figure = _figure(page, base_url, "mix_noise")
-    chart = figure.locator(".nti-distance-chart").first
+    chart = figure.locator(".nti-chart-row .nti-distance-chart").first
     assert chart.locator(".nti-series-live").count() == 0
     live = _open(figure)
     assert "next draw" in live.inner_text() and "other seed" in live.inner_text()
@@ -150,13 +150,13 @@ def test_mix_run_adds_a_live_point_to_the_chart(page, base_url):
     result = live.locator(".nti-live-result")
     assert result.get_attribute("data-scale") == "0.38" and result.get_attribute("data-other") == "7"
     assert result.locator("canvas").count() == 6
-    chart = figure.locator(".nti-distance-chart").first
+    chart = figure.locator(".nti-chart-row .nti-distance-chart").first
     assert chart.locator(".nti-series-live").count() == 1
-    assert "live" in figure.locator(".nti-legend-live").inner_text()
+    assert "live" in figure.locator(".nti-chart-row .nti-legend-live").inner_text()
     calls = _calls(live)
     inputs.nth(1).fill("3")  # the same seed: n' its next draw, o1 from the cache (half the calls)
     _run(live)
-    assert figure.locator(".nti-distance-chart").first.locator(".nti-series-live").count() == 2
+    assert figure.locator(".nti-chart-row .nti-distance-chart").first.locator(".nti-series-live").count() == 2
     assert _calls(live) * 2 == calls
     assert not page.watch.errors, page.watch.errors
 
@@ -267,4 +267,4 @@ def test_a_live_mix_run_remakes_the_precomputed_distances(page, shipped, slug):
     print(f"\n{slug} mix seed {seed}, s = {scale}: live {got}, |live - precomputed| {diffs}; frames max levels {levels}")
     assert max(diffs.values()) < 1e-2, diffs
     assert max(levels.values()) <= 2, levels
-    assert figure.locator(".nti-distance-chart").first.locator(".nti-series-live").count() == 1
+    assert figure.locator(".nti-chart-row .nti-distance-chart").first.locator(".nti-series-live").count() == 1

@@ -379,7 +379,8 @@ def test_predicted_noise_is_plain_noise_first_and_shows_the_outline_last(facts, 
     rv = facts[slug]["reverse"]
     assert rv["plain_noise_first"], rv["seeds"]
     assert 0.85 <= rv["first_rms"] <= 1.15  # unit noise
-    assert rv["outline_visible"], rv["seeds"]
+    shows = [abs(r["last_edge_r"]) >= rv["edge_line"] for r in rv["seeds"]]
+    assert rv["outline_visible"] and rv["outline_seeds"] == sum(shows) > len(shows) / 2, rv["seeds"]
     assert rv["last_rms"] < rv["first_rms"]  # less noise is predicted at the end, least along edges
 
 
@@ -566,12 +567,13 @@ def test_the_trajectory_distances_start_at_the_noise_and_end_at_the_pictures(cho
             assert m["x_gap"][-1] == m["output_distance"]
             o1 = _as_signal(run, frame_file(run.manifest, "o1", seed=seed))
             o2 = _as_signal(run, frame_file(run.manifest, "o2", seed=seed, scale=scale))
-            assert np.isclose(np.linalg.norm(o1 - o2), m["output_distance"], rtol=5e-3, atol=0.05)
+            # the metric is on the float outputs, the PNGs are 8-bit: half a level per value, over its size
+            assert np.isclose(np.linalg.norm(o1 - o2), m["output_distance"], rtol=5e-3, atol=0.05 + 0.004 * np.sqrt(o1.size))
             cells.setdefault(seed, {})[scale] = m
     small = sn["smallest_scale"]
     assert sn["together_at_smallest"] == sum(c[small]["x_gap"][-1] < c[small]["x_gap"][0] for c in cells.values())
-    firsts = [min(s for s, m in c.items() if s > 0 and m["output_distance"] >= 0.5 * c[1.0]["output_distance"])
-              for c in cells.values()]
+    typical = claims.typical_distance(run)
+    firsts = [min(s for s, m in c.items() if s > 0 and m["output_distance"] >= 0.5 * typical) for c in cells.values()]
     assert sn["parting_median"] == statistics.median(firsts)
 
 
@@ -586,7 +588,6 @@ def test_nearby_starts_draw_together_and_other_pictures_are_decided_early(facts,
 
 def _render(template: str, facts: dict, figures: dict) -> str:
     env = environment(REPO / "templates")
-    # the similar-noise page's own context (its per-model answers) is left empty: the steps are what is checked
     return env.get_template(template).render(page_context(figures, [], facts), root="../", page_file="x.md", similar=[])
 
 
@@ -610,7 +611,7 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
     ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint, smoothed guess"),
     ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
-    ("similar_noise.md.j2", "mix_noise", {"together_at_smallest": 0}, "draws nearby starts together",
+    ("similar_noise_mix.md.j2", "mix_noise", {"together_at_smallest": 0}, "draws nearby starts together",
      "end further apart than they started"),
     ("schedules.md.j2", "schedules", {"eps_ruined": False}, "is ruined", "ε holds up here"),
     ("schedules.md.j2", "schedules", {"linear_wastes_more": False}, "start from images that are nearly pure noise",
@@ -629,10 +630,10 @@ def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken,
 
 
 @pytest.mark.parametrize("slug", MODELS)
-def test_a_larger_patch_usually_changes_more_and_mostly_outside_the_square(facts, slug):
+def test_a_larger_patch_usually_changes_more_and_most_change_lies_outside_the_square(facts, slug):
     pn = facts[slug]["patch_noise"]
-    assert pn["larger_usually_more"] and pn["larger_more"] * 2 > pn["pairs"], pn
-    assert pn["mostly_outside"] and pn["outside_share"] > 0.5, pn
+    assert pn["larger"]["tendency"] and pn["larger"]["more"], pn["larger"]
+    assert pn["denser_inside"] and pn["most_outside_everywhere"], pn["rows"]
 
 
 @pytest.mark.parametrize("slug", MODELS)

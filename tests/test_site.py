@@ -157,20 +157,12 @@ def test_manifest_strings_are_escaped(build, tmp_path):
     assert data["models"][0]["label"] == hostile  # JSON is fetched and put in the page as text, never as HTML
 
 
-def test_similar_noise_answers_from_synthetic_distances():
-    from generate.site.stats import similar_noise
-
-    def cells(pairs):
-        return [{"noise_distance": n, "output_distance": o} for n, o in pairs]
-
-    mix = {"scales": [0.0, 0.5, 1.0], "seeds": [{"seed": 0, "cells": cells([(0, 0), (20, 6), (40, 20)])}]}
-    patch = {"seeds": [{"seed": 0, "cells": cells([(10, 8), (30, 5)])}]}
-    result = similar_noise(mix, patch)
-    assert result["r_mix"] == pytest.approx(400 / (800 * 632 / 3) ** 0.5)
-    assert (result["noise_larger"], result["nonzero"]) == (4, 4)
-    # mix curve at 10 -> 3 (patch 8 is larger), at 30 -> 13 (patch 5 is smaller)
-    assert (result["patch_larger"], result["patch_compared"]) == (1, 2)
-    assert result["half_change_scale"] == 1.0  # 6 < 20/2, so only s = 1 reaches half
+def test_similar_noise_statistics_on_synthetic_numbers():
+    from generate.experiments.similar_noise.stats import coin, interpolate, pearson
+    assert pearson([0, 20, 40], [0, 6, 20]) == pytest.approx(400 / (800 * 632 / 3) ** 0.5)
+    curve = [(0, 0), (20, 6), (40, 20)]
+    assert interpolate(curve, 10) == 3 and interpolate(curve, 30) == 13 and interpolate(curve, 50) is None
+    assert not coin(101, 216)["tendency"] and (coin(101, 216)["low"], coin(101, 216)["high"]) == (94, 122)
 
 
 def test_rebuilding_after_a_new_run_shows_the_new_run(build, tmp_path):

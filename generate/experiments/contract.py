@@ -78,7 +78,8 @@ class Panel:
 
 @dataclass(frozen=True)
 class Page:
-    """A lesson page. Experiments shown on one page (patch and mix noise) declare the same Page."""
+    """A lesson page. Experiments shown on one page declare the same Page (none do today: patch and mix
+    noise have a page each)."""
     file: str                 # e.g. "reverse.md": the page's URL is its stem
     title: str                # in the nav and the overview's list of lessons
     blurb: str                # one sentence for the overview's list (HTML allowed: it is ours)

@@ -1,6 +1,6 @@
 """Similar noise (notebook 3): under DDIM, does a similar start noise give a similar picture?
 
-Two experiments share one page and one figure script:
+Two experiments, a lesson page each, one figure script:
     patch_noise   n2 = n1 except one square patch, which takes fresh noise n' (sizes x positions)
     mix_noise     n2 = sqrt(1 - s^2) n1 + s n'   (s in [0, 1]; a valid unit-variance noise for every s)
 Per seed, both store n1 and o1 = DDIM(n1), and per variant of the grid n2, o2 = DDIM(n2) and the
@@ -80,20 +80,26 @@ MIX_PANELS = pair_panels(MIX_VARIANT, ("scale",))
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
-PAGE = Page(file="similar-noise.md", title="Similar noise", template=TEMPLATES / "similar_noise.md.j2",
-            script=SCRIPTS / "fig-noise-pairs.js", context=figure.page_context,
-            blurb="with the deterministic DDIM sampler, does a small change in the starting noise give a "
-                  "small change in the picture? We answer from the data.")
+# Two lessons, one figure script: first a patch of the noise, then a mix of all of it (whose chart
+# also shows the patch pairs, so the two kinds of change meet at equal noise distance).
+PATCH_PAGE = Page(file="similar-noise-patch.md", title="Similar noise: patch",
+                  template=TEMPLATES / "similar_noise_patch.md.j2", script=SCRIPTS / "fig-noise-pairs.js",
+                  blurb="with the deterministic DDIM sampler, replace one square of the start noise: how far "
+                        "does the picture move, and where?")
+MIX_PAGE = Page(file="similar-noise-mix.md", title="Similar noise: mix",
+                template=TEMPLATES / "similar_noise_mix.md.j2", script=SCRIPTS / "fig-noise-pairs.js",
+                blurb="mix fresh noise into the whole start noise, a little or a lot: when does DDIM give "
+                      "another picture?")
 
 PATCH_NOISE = Experiment(
     name="patch_noise",
     summary="similar noise: one square patch of the start noise replaced (sizes x positions)",
     config=PatchNoiseConfig, panels=PATCH_PANELS, plan="generate.experiments.similar_noise.patch:plan",
-    figure=figure.build_patch, facts=figure.patch_facts, downloads=figure.downloads_patch, check_model=check_patches, resolve=in_pixels, page=PAGE,
+    figure=figure.build_patch, facts=figure.patch_facts, downloads=figure.downloads_patch, check_model=check_patches, resolve=in_pixels, page=PATCH_PAGE,
     revision=1)  # 1: the trajectories' distances per step (x_gap, x0_gap) in the manifest
 
 MIX_NOISE = Experiment(
     name="mix_noise",
     summary="similar noise: the start noise mixed with fresh noise, n2 = sqrt(1-s^2) n1 + s n'",
     config=MixNoiseConfig, panels=MIX_PANELS, plan="generate.experiments.similar_noise.mix:plan",
-    figure=figure.build_mix, facts=figure.mix_facts, downloads=figure.downloads_mix, page=PAGE, revision=1)  # 1: as patch_noise
+    figure=figure.build_mix, facts=figure.mix_facts, downloads=figure.downloads_mix, page=MIX_PAGE, revision=1)  # 1: as patch_noise

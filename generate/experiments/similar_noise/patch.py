@@ -1,7 +1,8 @@
 """Similar noise, experiment 1 (notebook 3): replace one square patch of the start noise.
 
 n2 = n1 except the square [y, y + size) x [x, x + size), which takes fresh noise n'.
-Lesson: under DDIM a local change of the noise changes the whole image, not only the patch area.
+Lesson: under DDIM a local change of the noise moves the picture most at the patch (per pixel), yet most
+of the change lies outside it, where most of the image is; a larger patch usually moves it further.
 """
 
 from __future__ import annotations

@@ -35,12 +35,12 @@ def coin(k: int, n: int) -> dict:
     """A count k of n measured against a fair coin: the two-sided exact binomial p-value (how often a
     fair coin is at least this far from n / 2), and the range a fair coin lands in 95 % of the time.
 
-    `clear` is True when p < CHANCE: then `more` says which way (k above n / 2 or below). The pairs a
+    `tendency` is True when p < CHANCE: then `more` says which way (k above n / 2 or below). The pairs a
     lesson counts share their seeds, so they are not fully independent: a p-value that treats them
-    as independent flatters the count, and `clear` is the most a count can claim, not proof.
+    as independent flatters the count, and `tendency` is the most a count can claim, not proof.
     """
     if n <= 0:
-        return {"k": k, "n": n, "share": None, "p": None, "low": None, "high": None, "clear": False, "more": None}
+        return {"k": k, "n": n, "share": None, "p": None, "low": None, "high": None, "tendency": False, "more": None}
     probability = _fair(n)
     far = abs(k - n / 2)
     p = min(1.0, sum(q for i, q in enumerate(probability) if abs(i - n / 2) >= far - 1e-9))
@@ -48,7 +48,7 @@ def coin(k: int, n: int) -> dict:
     while tail + probability[low] <= 0.025:
         tail += probability[low]
         low += 1
-    return {"k": k, "n": n, "share": k / n, "p": p, "low": low, "high": n - low, "clear": p < CHANCE,
+    return {"k": k, "n": n, "share": k / n, "p": p, "low": low, "high": n - low, "tendency": p < CHANCE,
             "more": (k * 2 > n) if p < CHANCE else None}
 
 

@@ -9,19 +9,37 @@
   "use strict";
   const svg = NTI.svg;
 
+  // What the two heatmaps measure, in which unit (their captions, colour-bar labels and ticks; the live
+  // panels of live-noise.js use the same captions).
+  const HEAT = NTI.NOISE_HEAT = {
+    noise: { caption: "|n1 − n2| in σ", units: "|n1 − n2| per pixel, mean over channels, in standard deviations σ of the noise",
+      tick: (v) => (v === 0 ? "0" : `${+v.toFixed(1)} σ`) },
+    output: { caption: "|o1 − o2| in % of range", units: "|o1 − o2| per pixel, mean over channels, in % of the black-to-white range",
+      tick: (v) => `${Math.round((v / 2) * 100)} %` },
+  };
+
   // The shared part: panels, colour scales, distances, flip, seed picker. variant() returns the current cell.
   function pairLayout(body, model, shell, variant, extraControls, onSeed) {
     let seed = 0;
     const captions = { n1: "n1: start noise", n2: "n2: changed noise", o1: "o1 = DDIM(n1)", o2: "o2 = DDIM(n2)" };
+    // The heatmaps' units: noise values in standard deviations σ (the noise's is 1), outputs in % of
+    // the black-to-white range (pixels run from −1 to 1, so a difference of 1 is 50 %), as on the
+    // forward-and-backward page. Each quantity has one scale on both pages (pairs.py).
     const panels = {
-      n1: NTI.panel(captions.n1), n2: NTI.panel(captions.n2), heat_noise: NTI.panel("|n1 − n2|"),
-      o1: NTI.panel(captions.o1), o2: NTI.panel(captions.o2), heat_out: NTI.panel("|o1 − o2|"),
+      n1: NTI.panel(captions.n1), n2: NTI.panel(captions.n2), heat_noise: NTI.panel(HEAT.noise.caption),
+      o1: NTI.panel(captions.o1), o2: NTI.panel(captions.o2), heat_out: NTI.panel(HEAT.output.caption),
     };
     const scales = model.heat_scales || {};
-    const bar = (max, label) => (max > 0 ? NTI.ColorBar({ max, label, vertical: true }).el : NTI.el("span"));
+    const bar = (max, heat) => {
+      if (!(max > 0)) return NTI.el("span");
+      const el = NTI.ColorBar({ max, label: heat.units, vertical: true }).el;
+      el.querySelectorAll(".nti-colorbar-ticks span").forEach((span, i) => { span.textContent = heat.tick([0, max / 2, max][i]); });
+      el.setAttribute("aria-label", `${heat.units}: colour scale from 0 (dark) to ${heat.tick(max)} or more (bright)`);
+      return el;
+    };
     const grid = NTI.el("div", { class: "nti-panels nti-pairs" }, [
-      panels.n1.el, panels.n2.el, panels.heat_noise.el, bar(scales.noise, "|n1 − n2| per pixel"),
-      panels.o1.el, panels.o2.el, panels.heat_out.el, bar(scales.output, "|o1 − o2| per pixel"),
+      panels.n1.el, panels.n2.el, panels.heat_noise.el, bar(scales.noise, HEAT.noise),
+      panels.o1.el, panels.o2.el, panels.heat_out.el, bar(scales.output, HEAT.output),
     ]);
     const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
     let flipTimer = null, flipFirst = false; // while flipping: whether the n2/o2 panels show n1/o1 now
@@ -180,7 +198,7 @@
     const marker = svg("circle", { r: 7, class: "nti-chart-marker" });
     root.append(marker);
     if (live.length) root.setAttribute("aria-label", `${root.getAttribute("aria-label")}; ${live.length} live point${live.length === 1 ? "" : "s"} as diamonds`);
-    const legend = NTI.el("p", { class: "nti-legend", text: (others && others.length ? "● mixed noise, this seed (grey: the other seeds)" : "● mixed noise (this slider)") + "   ■ patch changes (previous figure)   ◯ current s" });
+    const legend = NTI.el("p", { class: "nti-legend", text: (others && others.length ? "● mixed noise, this seed (grey: the other seeds)" : "● mixed noise (this slider)") + "   ■ patch changes (previous page)   ◯ current s" });
     if (live.length) legend.append(" ", NTI.el("span", { class: "nti-legend-live", text: "◆ live" }));
     return { el: NTI.el("div", { class: "nti-chart-wrap" }, [root, legend]), mark(x, y) { marker.setAttribute("cx", X(x)); marker.setAttribute("cy", Y(y)); } };
   }
@@ -247,12 +265,13 @@
       body.append(row);
       let chart = null;
       const livePoints = []; // [noise distance, output distance] of each live run, kept across seeds
-      function buildChart() {
-        const pair = model.seeds[layout.seed];
+      const curve = (seed) => seed.cells.map((c) => [c.noise_distance, c.output_distance]);
+      function chartFor(pair) {
         const patchSeed = patchModel ? (patchModel.seeds.find((s) => s.seed === pair.seed) || patchModel.seeds[0]) : null;
-        const curve = (seed) => seed.cells.map((c) => [c.noise_distance, c.output_distance]);
-        const next = distanceChart(curve(pair), patchSeed ? curve(patchSeed) : [],
-          model.seeds.filter((s) => s !== pair).map(curve), livePoints);
+        return distanceChart(curve(pair), patchSeed ? curve(patchSeed) : [], model.seeds.filter((s) => s !== pair).map(curve), livePoints);
+      }
+      function buildChart() {
+        const next = chartFor(model.seeds[layout.seed]);
         if (chart) chart.el.replaceWith(next.el); else row.prepend(next.el);
         chart = next;
       }
@@ -266,7 +285,17 @@
       if (gaps) row.append(gaps.el);
       const live = NTI.Live.lazy(model, ["live-ui.js", "live-noise.js"], () => NTI.LiveNoise.mix(model, {
         current: () => ({ seed: model.seeds[layout.seed].seed, scale: model.scales[scale.value] }),
-        onPoint(point) { livePoints.push([point.noise, point.output]); buildChart(); update(); },
+        // the point joins the figure's chart, which the live panel floats over; so the panel gets its own
+        // copy of the chart (the new point a diamond, the ring at the figure's s as in the figure)
+        onPoint(point) {
+          livePoints.push([point.noise, point.output]);
+          buildChart();
+          update();
+          const copy = chartFor(model.seeds[layout.seed]), cell = model.seeds[layout.seed].cells[scale.value];
+          copy.mark(cell.noise_distance, cell.output_distance);
+          copy.el.classList.add("nti-live-chart");
+          return copy.el;
+        },
       }));
       layout.controls.append(live.el);
       shell.cleanups.push(() => live.cancel());

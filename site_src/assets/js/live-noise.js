@@ -63,7 +63,7 @@
   // The six live panels (n1 n2 |n1 − n2| over o1 o2 |o1 − o2|) and both distances, into the result area.
   function showPair(area, pm, pair, what) {
     const p = (caption) => NTI.panel(caption);
-    const panels = { n1: p("n1 (live)"), n2: p("n2 (live)"), heat_noise: p("|n1 − n2|"), o1: p("o1 = DDIM(n1)"), o2: p("o2 = DDIM(n2)"), heat_out: p("|o1 − o2|") };
+    const panels = { n1: p("n1 (live)"), n2: p("n2 (live)"), heat_noise: p(NTI.NOISE_HEAT.noise.caption), o1: p("o1 = DDIM(n1)"), o2: p("o2 = DDIM(n2)"), heat_out: p(NTI.NOISE_HEAT.output.caption) }; // as the figure's (fig-noise-pairs.js)
     const noise = heatmap(pair.n1, pair.n2, pm.C, pm.size, pair.scales.noise);
     const out = heatmap(pair.o1.x, pair.o2.x, pm.C, pm.size, pair.scales.output);
     const rgba = (x) => window.NTILive.toRGBA(x, pm.C, pm.size); // loaded: the noise came from it
@@ -211,8 +211,13 @@
 
   const scales = (model) => ({ noise: (model.heat_scales && model.heat_scales.noise) || 2, output: (model.heat_scales && model.heat_scales.output) || 1 });
 
+  // The figure's s nearest 0.5: halfway between the same noise and a fresh one (0.5 without a grid).
+  const middleScale = (model) => (model.scales && model.scales.length
+    ? model.scales.reduce((best, s) => (Math.abs(s - 0.5) < Math.abs(best - 0.5) ? s : best)) : 0.5);
+
   // Mix figure, live: any s, any pair of seeds. onPoint({noise, output, ...}) adds the result to the
-  // figure's distance chart; current() -> {seed, scale} starts the form at the figure's cell.
+  // figure's distance chart and returns a copy of that chart for the result area (the panel floats over
+  // the figure's); current() -> {seed} starts the form at the figure's seed, at the run's middle s.
   function mix(model, { current, onPoint }) {
     if (NTI.Live.problem(model)) return NTI.LiveBlock({ model });
     const pm = pairModel(model);
@@ -227,7 +232,9 @@
       onOpen() {
         if (opened) return;
         const c = current();
-        seed1.set(c.seed); seed2.set(c.seed); scale.set(c.scale);
+        // the figure's seed, and the run's middle s: the figure opens at s = 0 (n1 itself) and its
+        // next s are barely changes, so starting there would show a trivial result
+        seed1.set(c.seed); seed2.set(c.seed); scale.set(middleScale(model));
         opened = true;
         NTI.Live.numerics().catch(() => {}); // ready before Run; Run reports a failure
       },
@@ -249,8 +256,9 @@
         const what = `seed ${job.seed}, ${fresh}, s = ${job.s.toFixed(2)}, ${pm.steps} DDIM steps on ${model.slug}`;
         const d = showPair(area, pm, { n1: answer.n1, n2: answer.n2, o1: answer.outs[0], o2: answer.outs[1], scales: scales(model) }, what);
         Object.assign(area.dataset, { seed: job.seed, other: job.other, scale: job.s });
-        area.querySelector(".nti-live-distances").append(" · ◆ on the figure's distance chart");
-        onPoint(Object.assign(d, job));
+        area.querySelector(".nti-live-distances").append(" · ◆ on the distance chart (below, and the figure's)");
+        const chart = onPoint(Object.assign(d, job)); // the figure's chart with the new point marked
+        if (chart) area.append(chart);
       },
     });
   }
