@@ -12,6 +12,9 @@ the model twice per step, so B calls give it (B + 1) // 2 steps (2n - 1 calls).
     ref    the converged image: DDIM with `reference` steps (1000) from the same noise
     diff   |final - ref| (channel mean, viridis, bright at DIFF_SCALE), with distance_to_reference =
            ||final - ref||_2 on the 8-bit images the figure shows
+    sigma  sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), the noise level of a model call's input
+           in the units of Euler and Heun (x / sqrt(alpha_bar) = x0 + sigma * eps): axes.call_sigmas
+           lists it for every call of every sampler and budget
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ SAMPLERS = Experiment(
     plan="generate.experiments.samplers.compute:plan",
     figure=figure.build,
     facts=figure.facts,
+    revision=1,  # 1: the noise level of every model call in the manifest (axes.call_sigmas)
     page=Page(file="samplers.md", title="Samplers", template=TEMPLATES / "samplers.md.j2",
               script=SCRIPTS / "fig-samplers.js",
               blurb="five samplers, one start noise: which reach the converged picture in the fewest "

@@ -140,15 +140,8 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                       frames=len(kinds) * len(budgets) * len(cfg.seeds),
                       content={"samplers": kinds, "calls": budgets, "reference": cfg.reference,
                                "seeds": list(cfg.seeds), "diff_scale": DIFF_SCALE}))
-    # Heun's corrector multiplies the error of its second answer (in x0, divided by sigma_1) by
-    # (sigma_0 - sigma_1) / 2: per budget, the amplification sigma_0 / (2 sigma_1) of its first step.
-    heun = {str(c): scheduler_for("heun", model.scheduler_config, steps_for("heun", c)).sigmas for c in budgets}
     sigmas = {k: {str(c): call_sigmas(k, model.scheduler_config, steps_for(k, c)) for c in budgets} for k in kinds}
     return Plan(units=units, describe={"samplers": kinds, "calls": budgets, "seeds": list(cfg.seeds),
-                                       "sigma_max": round_metric(float(heun[str(budgets[0])][0])),  # noise scale at t = T
-                                       "heun_first_step": {c: {"sigma_1": round_metric(float(s[1])),
-                                                               "amplification": round_metric(float(s[0] / (2 * s[1])))}
-                                                           for c, s in heun.items() if float(s[1]) > 0},  # 1 step: no corrector
                                        "call_sigmas": sigmas,  # the noise level of every model call's input
                                        "reference": cfg.reference, "diff_scale": DIFF_SCALE,
                                        "steps": {k: {str(c): steps_for(k, c) for c in budgets} for k in kinds},
