@@ -450,7 +450,8 @@ def test_spectra_are_recomputed_from_the_frames(chosen, facts, slug):
             x0_file = frame_file(run.manifest, "x0", seed=s, step=i)
             x0 = _frame(run, x0_file)
             manifest_spectrum = next(f["metrics"]["spectrum"] for f in run.manifest["frames"] if f["file"] == x0_file)
-            assert np.allclose(_ring_power(x0), manifest_spectrum, rtol=0.05, atol=1e-4), (s, i)
+            clipped = float((np.abs(x0) >= 1).mean())  # the manifest's spectrum is the float estimate's; the PNG is clipped
+            assert np.allclose(_ring_power(x0), manifest_spectrum, rtol=0.05 + 3 * clipped, atol=1e-4), (s, i, clipped)
             errors[i] += _ring_power(x0 - finals[s]) / len(seeds)
     clean = np.mean([_ring_power(finals[s]) for s in seeds], axis=0)
     settled = errors <= sf["settled_share"] * clean
@@ -468,8 +469,9 @@ def test_slow_waves_settle_before_fast_ones_and_the_floor_uncovers_them_in_order
     sf = facts[slug]["spectra"]
     assert sf["coarse_first"] and sf["coarse"]["step"] < sf["middle"]["step"] < sf["fine"]["step"], sf["settle"]
     assert sf["floor_lifts"] and sf["above"][0] == 0 and sf["last_above"] == len(sf["frequencies"]), sf["above"]
-    assert sf["flat_start"] and sf["meets_at_end"] and sf["below_at_start"]
-    assert sf["under_where_covered"] > 0.8
+    assert sf["flat_start"] and sf["below_at_start"] and sf["smoother_at_start"]
+    assert sf["under_where_covered"] > 0.8 and sf["ratio_covered"] < sf["ratio_visible"]
+    assert sf["late_is_fine"]  # the last step's claim, recomputed from the frames in test_claims_spectra.py
 
 
 def test_the_coarse_first_claim_fails_when_fine_detail_settles_first(chosen):
@@ -609,7 +611,7 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
      "At every budget DPM-Solver++ lands closer", "Second order does not pay here"),
     ("samplers.md.j2", "samplers", {"ddpm_elsewhere": False}, "DDPM lands elsewhere", "DDPM, closer than expected"),
     ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
-    ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint, smoothed guess"),
+    ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint guess, fainter still"),
     ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
     ("similar_noise_mix.md.j2", "mix_noise", {"together_at_smallest": 0}, "draws nearby starts together",
      "end further apart than they started"),

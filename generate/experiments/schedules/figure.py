@@ -3,7 +3,10 @@ its noised versions under both schedules and the two x0 estimates at every level
 the page words.
 
 The facts quote the closed-form thresholds the precompute wrote (first t below 0 dB and -20 dB,
-steps below -20 dB) and the errors measured at the noisiest level, averaged over the sources.
+steps below -20 dB) and the errors measured at the noisiest level: for the image the page's steps
+show (the first source, as the figure's captions give them) and the mean over the sources (the
+table, which says so). An RMS error is on the pixel scale -1 .. 1; its baseline is `grey_rms`, the
+error of an all-grey guess (every pixel 0), which is the clean image's own RMS.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from __future__ import annotations
 import math
 import statistics
 
+import numpy as np
+
+from ...site.claims import pixels
 from ...site.figures import Frames, axis
 from . import NAMES, NOISED, SOURCE, X0_EPS, X0_V
 
@@ -57,7 +63,10 @@ def facts(run, runs: dict) -> dict:
     - `linear_wastes_more`: linear has more steps below -20 dB than cosine;
     - `eps_ruined`: under both schedules, at the noisiest level, the eps estimate's error is at least
       BLOWS_UP times the v estimate's, and larger than the largest pixel value (1);
-    - `model_is_cosine_v`: the model's own schedule is cosine and it predicts v."""
+    - `model_is_cosine_v`: the model's own schedule is cosine and it predicts v;
+    - `shown`: the first source's seed, its errors at the noisiest level per schedule (what the
+      figure's captions show when the steps put it on screen) and `grey_rms`, the error of an
+      all-grey guess of it; `grey_rms_mean` the same over the sources."""
     frames = Frames(run)
     kinds, levels, seeds = axis(run, "schedules"), axis(run, "levels"), axis(run, "sources")
     curves, thresholds, steps = axis(run, "curves"), axis(run, "thresholds"), axis(run, "steps")
@@ -85,6 +94,11 @@ def facts(run, runs: dict) -> dict:
                                      for s in seeds) for t in levels]
         rows[kind]["eps_over_1_from"] = next((t for t, e in zip(levels, eps_mean) if e > 1.0), None)
         rows[kind]["ratio_top"] = rows[kind]["eps_rms_top"] / rows[kind]["v_rms_top"] if rows[kind]["v_rms_top"] else None
+    first = seeds[0]
+    shown = {"seed": first, "grey_rms": _grey_rms(run, frames, first)}
+    for kind in kinds:
+        shown[NAMES.get(kind, kind)] = {p.name: frames.get(p, schedule=kind, source=first, t=top)["metrics"]["rms_error"]
+                                        for p in ESTIMATES}
     lin, cos = rows.get("linear"), rows.get("squaredcos_cap_v2")
     both = lin is not None and cos is not None
     model_schedule, prediction = axis(run, "model_schedule"), axis(run, "prediction")
@@ -95,6 +109,12 @@ def facts(run, runs: dict) -> dict:
         "linear_wastes_more": both and lin["below_minus_20db"] > cos["below_minus_20db"],
         "eps_ruined": all(r["ratio_top"] is not None and r["ratio_top"] >= BLOWS_UP and r["eps_rms_top"] > 1.0
                           for r in rows.values()),
-        "blows_up": BLOWS_UP,
+        "blows_up": BLOWS_UP, "shown": shown,
+        "grey_rms_mean": statistics.fmean(_grey_rms(run, frames, seed) for seed in seeds),
         "model_is_cosine_v": model_schedule == "squaredcos_cap_v2" and prediction == "v_prediction",
     }
+
+
+def _grey_rms(run, frames: Frames, seed: int) -> float:
+    """RMS error of an all-grey guess (every pixel 0, the middle of -1 .. 1) of a clean source image."""
+    return float(np.sqrt(np.mean(pixels(run, frames.get(SOURCE, source=seed)) ** 2)))

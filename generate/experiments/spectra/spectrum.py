@@ -25,6 +25,12 @@ def _rings(side: int) -> tuple[np.ndarray, np.ndarray]:
     return ring, counts
 
 
+def ring_counts(side: int) -> np.ndarray:
+    """How many FFT coefficients each ring k = 1 .. side / 2 holds: a ring's share of an image's
+    power is its mean power (radial_power) times this count."""
+    return _rings(side)[1].copy()
+
+
 def frequencies(side: int) -> list[int]:
     """The k of each value radial_power returns: cycles per image, 1 .. side / 2."""
     return list(range(1, side // 2 + 1))

@@ -53,6 +53,11 @@ def _spread(states: np.ndarray) -> float:
     return float(np.mean([np.linalg.norm(a - b) for a, b in itertools.combinations(values, 2)]))
 
 
+def _spread_2d(points: np.ndarray) -> float:
+    """Mean distance between two of these points on the plane (plane coordinates, same unit)."""
+    return float(np.mean([np.linalg.norm(a - b) for a, b in itertools.combinations(points, 2)]))
+
+
 def build(run, sheets) -> dict:
     frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
     states = _states(run)
@@ -85,7 +90,8 @@ def facts(run, runs: dict) -> dict:
     x0 = states["x0"].astype(np.float64) / 127.5  # (S, T, D)
     # nearest final of each seed's estimate at each step: (T, S)
     distances = np.linalg.norm(x0[:, :, None, :] - finals[None, None, :, :], axis=3)  # (S, T, S)
-    own = (distances.argmin(axis=2) == np.arange(s)[:, None]).all(axis=0)  # (T,) every seed nearest its own
+    nearest_own = distances.argmin(axis=2) == np.arange(s)[:, None]  # (S, T) the seed's estimate nearest its own final
+    own = nearest_own.all(axis=0)  # (T,) every seed nearest its own
     commit = next((i for i in range(steps) if own[i:].all()), None)
     x0_spread = [_spread(states["x0"][:, i]) for i in range(steps)]
     final_spread = _spread(states["x"][:, steps])
@@ -96,6 +102,9 @@ def facts(run, runs: dict) -> dict:
     gaps = [[frames.get(X0, seed=seed, step=i)["metrics"].get("gap") for seed in seeds] for i in (0, steps - 1)]
     gap = [float(np.mean(g)) for g in gaps] if all(v is not None for g in gaps for v in g) else None
     noise = run.manifest["axes"].get("start_noise") or {}
+    coords = states["plane"][0]
+    on_plane = {"noise": _spread_2d(coords[0:s * (steps + 1):steps + 1]),  # each seed's x_T: step 0 of its row
+                "finals": _spread_2d(coords[steps:s * (steps + 1):steps + 1])}  # ... and its final: step T
     return {"steps": steps, "seeds": s, "explained": explained, "plane_share": sum(explained),
             # the estimates move apart: their spread at the last step at least 3 times that at step 1
             "fans_out": x0_spread[-1] >= 3 * x0_spread[0],
@@ -105,5 +114,10 @@ def facts(run, runs: dict) -> dict:
             # the float start noises (None for a run made before they were measured)
             "noise_spread": noise.get("mean"), "noise_dimensions": noise.get("dimensions"),
             "x0_spread": x0_spread,
+            # the same spreads measured on the plane: what the figure draws (the noise nearly vanishes)
+            "plane_noise_spread": on_plane["noise"], "plane_final_spread": on_plane["finals"],
             "together_at_start": x0_spread[0] < 0.5 * baseline,
-            "commit": commit, "own_at_step": own.tolist()}
+            "commit": commit, "own_at_step": own.tolist(),
+            # how many seeds' estimates are nearest their own final, per step (chance: 1 of the seeds)
+            "own_count": nearest_own.sum(axis=0).tolist(),
+            "own_half_from": next((i for i in range(steps) if nearest_own[:, i].sum() * 2 > s), None)}

@@ -8,7 +8,10 @@
   const svg = NTI.svg;
   // alpha_bar spans 1 to 1e-9: three decimals while that says something, then powers of ten
   const num = (v) => (v === null || v === undefined ? "–" : Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(1));
-  const rms = (v) => (v >= 100 ? Math.round(v).toString() : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  // an RMS error on the pixel scale -1 .. 1, as the page's text quotes it (schedules.md.j2 `rms`):
+  // whole numbers with thousands separators from 100 (the eps what-if reaches tens of thousands)
+  const db = (v) => `${NTI.fmt(v, 1).replace("-", "−")} dB`; // a minus sign, not a hyphen
+  const rms = (v) => (v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
   // One chart: `series` of the manifest's curves against t on a linear x, both schedules, a vertical
   // line and a dot per schedule at the current level. `ticks` for y; `marks` are labelled guides.
@@ -88,7 +91,7 @@
         clean.draw(model, s.source);
         for (const { s: k, panel } of noised) {
           panel.draw(model, s.tracks[k.kind].noised[index]);
-          panel.setCaption(`${k.name} xₜ\n${NTI.fmt(model.at_levels[k.kind].snr_db[index], 1)} dB`);
+          panel.setCaption(`${k.name} xₜ\n${db(model.at_levels[k.kind].snr_db[index])}`);
         }
         for (const { s: k, p, panel } of estimates) {
           panel.draw(model, s.tracks[k.kind][p][index]);
@@ -97,7 +100,7 @@
         alphaChart.show(index);
         snrChart.show(index);
         info.textContent = `t = ${level}: ` + model.schedules.map((k) => `${k.name} ᾱ = ${num(model.at_levels[k.kind].alpha_bar[index])}` +
-          ` (SNR ${NTI.fmt(model.at_levels[k.kind].snr_db[index], 1)} dB), x₀ error v ${rms(s.rms[k.kind].x0_v[index])}, ε ${rms(s.rms[k.kind].x0_eps[index])}`).join("; ");
+          ` (SNR ${db(model.at_levels[k.kind].snr_db[index])}), x₀ error v ${rms(s.rms[k.kind].x0_v[index])}, ε ${rms(s.rms[k.kind].x0_eps[index])}`).join("; ");
       }
       const slider = NTI.Slider({ label: "Noise level t", min: 0, max: L - 1, value: 0,
         text: (i) => `t = ${model.levels[i]}`, onChange: draw });
@@ -106,7 +109,7 @@
       body.append(NTI.el("div", { class: "nti-schedules-charts" }, [alphaChart.el, snrChart.el]), legend,
         controls,
         NTI.el("div", { class: "nti-panels" }, [clean.el, ...noised.map((n) => n.panel.el)]),
-        NTI.el("p", { class: "nti-subhead", text: "The clean-image estimate at t, with each target (error: RMS against x₀)" }),
+        NTI.el("p", { class: "nti-subhead", text: "The clean-image estimate at t, with each target (error: RMS against x₀, pixel values from −1 to 1)" }),
         NTI.el("div", { class: "nti-panels nti-estimates" }, estimates.map((e) => e.panel.el)),
         info);
       draw(0);

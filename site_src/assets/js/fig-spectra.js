@@ -14,7 +14,7 @@
   ];
 
   function spectrumChart(model) {
-    const W = 360, H = 210, pad = { l: 44, r: 10, t: 8, b: 32 };
+    const W = 360, H = 210, pad = { l: 52, r: 10, t: 8, b: 32 };
     const ks = model.frequencies, K = ks[ks.length - 1];
     const all = [model.clean, ...["x", "x0", "noise"].flatMap((k) => model.spectra[k])].flat().filter((v) => v > 0);
     const lo = Math.floor(Math.log10(Math.min(...all))), hi = Math.ceil(Math.log10(Math.max(...all)));
@@ -36,7 +36,7 @@
       root.append(svg("text", { x: pad.l - 5, y: Y(10 ** p) + 3, "text-anchor": "end", class: "nti-chart-text" }, `1e${p}`));
     }
     root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "cycles per image (log scale)"));
-    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, "power (log scale)"));
+    root.append(svg("text", { x: 10, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, "power, pixel value² (log)"));
     const lines = {};
     for (const line of LINES) { lines[line.key] = svg("polyline", { class: `nti-spec-line nti-spec-${line.key}` }); root.append(lines[line.key]); }
     const points = (values) => values.map((v, j) => `${X(ks[j])},${Y(v)}`).join(" ");

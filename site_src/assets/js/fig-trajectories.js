@@ -2,7 +2,8 @@
 // build on all states of the run: trajectories/figure.py), the current step marked on every path,
 // the chosen seed's paths drawn bold; beside it that seed's x_t, x0 estimate and final image. Both
 // axes share one scale, so distances on the plane are not stretched. A path is also a button for
-// its seed (the seed picker is the keyboard way).
+// its seed (the seed picker is the keyboard way). A scale bar gives the plane's unit: the distance
+// between images (pixel values from -1 to 1) that the text quotes.
 (function (NTI) {
   "use strict";
   const svg = NTI.svg;
@@ -17,12 +18,19 @@
     const left = pad.l + (W - pad.l - pad.r - k * (x1 - x0)) / 2, bottom = pad.b + (H - pad.t - pad.b - k * (y1 - y0)) / 2;
     const X = (p) => left + k * (p[0] - x0), Y = (p) => H - bottom - k * (p[1] - y0);
     const pct = (v) => `${Math.round(100 * v)} %`;
+    // A scale bar: the plane's units are the text's distances (pixel values from -1 to 1), so a
+    // bar of a round length, about a fifth of the plot, lets the reader measure them on the plane.
+    const span = (W - pad.l - pad.r) / k / 5;
+    const unit = [1, 2, 5, 10, 20, 50, 100, 200, 500].filter((v) => v <= span).pop() || span;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-traj-chart", role: "img",
       "aria-label": `The x_t and x0-estimate trajectories of ${model.seeds.length} seeds on the plane of the first two principal axes (together ${pct(model.explained[0] + model.explained[1])} of the variance); the current step is marked on every path` });
     root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "nti-axis" }));
     root.append(svg("line", { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: "nti-axis" }));
     root.append(svg("text", { x: (W + pad.l) / 2, y: H - 8, "text-anchor": "middle", class: "nti-chart-text" }, `axis 1 (${pct(model.explained[0])} of the variance)`));
     root.append(svg("text", { x: 12, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 12 ${(H - pad.b) / 2})` }, `axis 2 (${pct(model.explained[1])})`));
+    const barRight = W - pad.r - 4, barY = pad.t + 8;
+    root.append(svg("line", { x1: barRight - k * unit, y1: barY, x2: barRight, y2: barY, class: "nti-traj-scale" }));
+    root.append(svg("text", { x: barRight, y: barY + 12, "text-anchor": "end", class: "nti-chart-text" }, `distance ${NTI.fmt(unit, unit < 1 ? 1 : 0)}`));
     const path = (points) => points.map((p) => `${X(p).toFixed(1)},${Y(p).toFixed(1)}`).join(" ");
     const seeds = model.seeds.map((s, n) => {
       const group = svg("g", { class: "nti-traj-seed", "data-seed": s.seed });
@@ -39,7 +47,8 @@
     const legend = NTI.el("p", { class: "nti-legend nti-traj-legend" }, [
       NTI.el("span", { class: "nti-traj-key nti-traj-x", text: "xₜ path" }),
       NTI.el("span", { class: "nti-traj-key nti-traj-x0", text: "x̂₀ path" }),
-      NTI.el("span", { class: "nti-traj-key nti-traj-start", text: "start noise" })]);
+      NTI.el("span", { class: "nti-traj-key nti-traj-start", text: "start noise" }),
+      NTI.el("span", { class: "nti-traj-key nti-traj-scale", text: "scale: distance between images, pixel values −1 to 1" })]);
     return {
       el: NTI.el("div", { class: "nti-traj-chart-wrap" }, [root, legend]),
       show(step, chosen) {
