@@ -8,6 +8,13 @@ right-hand column every level's reconstruction. Two mosaics per run, beside its 
                        (a phone shows every other row of it, with the columns where those rows start)
     triangle-full.png  every level and every step, opened only when the reader asks for it
 
+and one strip of every level's reconstruction, which the page's text marks level by level:
+
+    reconstructions.png  STRIP_COLUMNS to a row, noisiest start first; every cell has a transparent
+                         border of `gap` px on all four sides (cell (r, c) at x = c p + g, y = r p + g,
+                         p = size + 2g), so a grid of boxes of side p laid over the picture frames each
+                         reconstruction in its border without covering a pixel of it
+
 Cell (r, c) of a mosaic with frame size s and gap g covers x = c(s + g) .. c(s + g) + s - 1 and
 y = r(s + g) .. r(s + g) + s - 1, pixel for pixel the frame's own; the gaps and the empty lower-left
 half are transparent (LA for greyscale frames, RGBA for colour), so the page's background shows.
@@ -24,6 +31,7 @@ GRID_WIDTH = 340  # px the subsampled grid may take at 1x (a desktop figure colu
 MAX_CELL = 32  # larger frames (256 px) are shown reduced in the mosaics (pixel means), laid out as 32-px ones: a full triangle of
                # 50 x 51 cells of 256 px would be a 13,600-px square picture
 MIN_ROWS, MAX_ROWS = 2, 9  # odd: every other row (the phone view) is then evenly spread too
+STRIP_COLUMNS = 10  # reconstructions to a row: levels 1-10, 11-20, ... (easy to count); 340 px at 1x fits a phone
 
 
 def cell_for(size: int) -> int:
@@ -112,3 +120,26 @@ def triangle(levels: Sequence[int], steps: int, size: int, frame: Callable[[int,
         data[name] = {"url": f"{url_prefix}/{file}", "rows": rows, "cols": cols, "width": image.width,
                       "height": image.height, "bytes": write(image, out_dir / file)}
     return data
+
+
+def strip(levels: Sequence[int], size: int, frame: Callable[[int], Image.Image], out_dir: Path, url_prefix: str,
+          columns: int = STRIP_COLUMNS) -> dict:
+    """Every level's reconstruction (frame(k)) in rows of `columns`, each with a transparent border of
+    `gap` px all round; write reconstructions.png into out_dir and return its figure data:
+    {url, levels, cell, gap, pitch, columns, rows, width, height, bytes}."""
+    levels = sorted(int(k) for k in levels)
+    cell = cell_for(size)
+    gap = max(1, gap_for(cell) // 2)
+    pitch, rows = cell + 2 * gap, -(-len(levels) // columns)
+    images = [frame(k) if cell == size else frame(k).reduce(size // cell) for k in levels]
+    colour = any(image.mode != "L" for image in images)
+    # always `columns` wide (a short last row, or fewer levels, leave transparent cells): the page's
+    # grid of marks has that many columns (figures.css), so every mark sits on its cell
+    picture = Image.new("RGBA" if colour else "LA", (columns * pitch, rows * pitch))
+    for index, image in enumerate(images):
+        r, c = divmod(index, columns)
+        picture.paste(image.convert(picture.mode), (c * pitch + gap, r * pitch + gap))
+    file = "reconstructions.png"
+    return {"url": f"{url_prefix}/{file}", "levels": levels, "cell": cell, "gap": gap, "pitch": pitch,
+            "columns": columns, "rows": rows, "width": picture.width, "height": picture.height,
+            "bytes": write(picture, out_dir / file)}

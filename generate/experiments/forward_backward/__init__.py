@@ -4,7 +4,9 @@ Notation: x0 the source image, t_k the k-th sampling timestep (k = 0 is the nois
 noise for start level k. Forward in closed form (DDPM eq. 4):
     x_{t_k} = sqrt(alpha_bar_{t_k}) x0 + sqrt(1 - alpha_bar_{t_k}) eps_k        panel x, step 0
 then the reverse process from step k to the end, j = 1..T-k steps:             panel x, step j
-and per level the reconstruction (the last frame), |reconstruction - x0| and its distance.
+and per level the reconstruction (the last frame), |reconstruction - x0| and its distance; then, for a
+model that ships a classifier, per level the class it gives the reconstruction next to the original's
+(panel verdict, judge.py): half of "is it the same picture?", the other half being the distance.
 
 The forward noise. `noise = "independent"` (default): eps_k is row k of randn((T, C, H, W)) from the
 generator `manual_seed(stream_seed("forward_backward.noise", noise_seed))`, a stream that coincides
@@ -66,6 +68,9 @@ X = Panel("x", ("level", "step"), "L{level:04d}/{step:04d}",
           "level k after `step` denoising steps; step 0 is x0 noised to t_k", tagged=False)
 DIFF = Panel("diff", ("level",), "L{level:04d}/diff", "|reconstruction - original|, viridis",
              heat_scale=DIFF_SCALE)
+VERDICT = Panel("verdict", ("level",), "L{level:04d}/verdict",
+                "the model's classifier on the reconstruction and the original: classes and probabilities (JSON)",
+                suffix="json")
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
@@ -73,12 +78,14 @@ FORWARD_BACKWARD = Experiment(
     name="forward_backward",
     summary="forward then backward: an image noised to each level, then denoised from there",
     config=ForwardBackwardConfig,
-    panels=(ORIGINAL, X, DIFF),
+    panels=(ORIGINAL, X, DIFF, VERDICT),
     plan="generate.experiments.forward_backward.compute:plan",
     figure=figure.build,
     facts=figure.facts,
     downloads=figure.downloads,
-    revision=1,  # 1: the forward noise has its own stream (was manual_seed(noise_seed), the source's own x_T)
+    # 1: the forward noise has its own stream (was manual_seed(noise_seed), the source's own x_T);
+    # 2: a "verdicts" unit classifies every reconstruction (the triangle's frames are reused as they are)
+    revision=2,
     validate=validate,
     check_model=check_model,
     page=Page(file="forward-backward.md", title="Forward and backward", template=TEMPLATES / "forward_backward.md.j2",

@@ -1,8 +1,15 @@
-"""Forward then backward, the precompute side: the whole triangle in one unit, batched by timestep.
+"""Forward then backward, the precompute side: the whole triangle in one unit, batched by timestep;
+then, for a model that ships a classifier or its training set, a "verdicts" unit that matches the
+reconstructions to the original.
 
 The whole triangle of T(T+1)/2 denoising steps is batched by shared timestep: at sampling step m
 every row with level k <= m is at the same timestep t_m, so one UNet call serves them all; row m
 joins the batch, freshly noised, just before step m.
+
+The verdicts unit makes no model call: it reads the original and every reconstruction back from disk
+(the 8-bit frames the page shows, as step counts' "diffs" does) and records what each matches next to
+what the original matches (judge.py: a class of the model's classifier, or its nearest training
+image). The site's facts add the distance bound.
 """
 
 from __future__ import annotations
@@ -14,11 +21,13 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from ...atomic import dumps_json
 from ...core.measure import heatmap, image, images
 from ...core.sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise, stream_seed
 from ...errors import UsageError
 from ...precompute.plan import Plan, Unit, round_metric
-from . import DIFF, DIFF_SCALE, ORIGINAL, X
+from . import DIFF, DIFF_SCALE, ORIGINAL, VERDICT, X
+from .judge import find_judge, match
 
 
 def load_source(path: Path, size: int, channels: int) -> torch.Tensor:
@@ -112,6 +121,23 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         reverse_process(ctx.denoise, scheduler, empty, gens if ddpm else None, on_step,
                         start_index=levels[0], inject=inject)
 
+    judge = find_judge(model.identity)
+
+    def verdicts(ctx, emit) -> None:
+        """Per level: what the reconstruction matches (a class, or a training image) and what the
+        original matches (judge.py); the site's facts add the distance bound."""
+        frames = np.stack([ctx.read_frame(ORIGINAL)] + [ctx.read_frame(X, level=k, step=steps - k) for k in levels])
+        original, *recons = match(judge, frames)
+        names = judge.class_names
+        for k, found in zip(levels, recons):
+            same = found["match"] == original["match"]
+            record = {"level": k, "method": judge.method, "reconstruction": found, "original": original}
+            if judge.method == "classifier" and names:
+                record.update(reconstruction_class=names[found["match"]], original_class=names[original["match"]])
+            metrics = {"match": found["match"], "original_match": original["match"], "same_match": float(same)}
+            metrics.update({key: found[key] for key in ("probability", "nearest_rms") if key in found})
+            emit(VERDICT, dumps_json(record).encode("utf-8"), metrics, level=k)
+
     image_count = sum(steps - level for level in levels) + (steps if cfg.source == "generated" else 0)
     scheduler = model.scheduler(cfg.scheduler)
     scheduler.set_timesteps(steps)
@@ -120,8 +146,13 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                    if source_path else None)
     calls = steps - levels[0] + (steps if cfg.source == "generated" else 0)
     frames = 1 + sum(steps - level + 2 for level in levels)  # original; per level its row and its diff
-    return Plan(units=[Unit(key="triangle", images=image_count, compute=compute, content=content,
-                            calls=calls, frames=frames)],
+    units = [Unit(key="triangle", images=image_count, compute=compute, content=content, calls=calls, frames=frames)]
+    if judge is not None:
+        units.append(Unit(key="verdicts", images=0, compute=verdicts, reads_frames=True, frames=len(levels),
+                          content={"triangle": content, "levels": levels, "judge": judge.method,
+                                   "judge_sha256": judge.sha256}))
+    return Plan(units=units,
                 describe={"steps": steps, "levels": levels, "timesteps": timesteps,
                           "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
-                          "diff_scale": DIFF_SCALE, "value_range": [-1, 1], "noise": cfg.noise})
+                          "diff_scale": DIFF_SCALE, "value_range": [-1, 1], "noise": cfg.noise,
+                          "judge": judge.describe() if judge else None})

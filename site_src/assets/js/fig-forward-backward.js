@@ -4,6 +4,18 @@
   "use strict";
 
   const MAX_CELL = 40; // CSS px: frames are drawn at the largest integer scale that fits, up to about this
+  // The difference heatmap's colour bar (shared with live-fb.js) in the reader's unit: % of the
+  // black-to-white range. Pixels run from −1 to 1, so a mean |difference| of 1 is 50 %; NTI.ColorBar
+  // writes the raw values, so its ticks and its label are restated here.
+  NTI.FB_DIFF_UNITS = "|reconstruction − original| per pixel, in % of the black-to-white range";
+  NTI.fbDiffBar = function (max) {
+    const bar = NTI.ColorBar({ max, label: NTI.FB_DIFF_UNITS });
+    const percent = (v) => Math.round((v / 2) * 100);
+    // the unit on the last tick only: three "NN %" do not fit under a phone's 60-px panel
+    bar.el.querySelectorAll(".nti-colorbar-ticks span").forEach((span, i) => { span.textContent = i === 2 ? `${percent(max)} %` : String(percent([0, max / 2][i])); });
+    bar.el.setAttribute("aria-label", `${NTI.FB_DIFF_UNITS}: colour scale from 0 % (dark) to ${percent(max)} % or more (bright)`);
+    return bar;
+  };
 
   function megabytes(bytes) {
     return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
@@ -25,11 +37,11 @@
     const canvas = NTI.el("canvas", { class: "nti-tri-img", width: grid.width, height: grid.height, "aria-hidden": "true" });
     const marker = NTI.el("div", { class: "nti-tri-marker", "aria-hidden": "true" });
     const cells = NTI.el("div", { class: "nti-tri-cells", role: "group",
-      "aria-label": "Runs by start level (rows, noisiest first) and sampling step (columns); arrow keys move, Enter shows a run" });
+      "aria-label": "Runs by start level (rows, level 1 = noisiest on top) and sampling step (columns); arrow keys move, Enter shows a run" });
     const yticks = NTI.el("div", { class: "nti-tri-yticks", "aria-hidden": "true" });
     const plot = NTI.el("div", { class: "nti-tri-plot" }, [canvas, yticks, cells, marker]);
     const xticks = NTI.el("div", { class: "nti-tri-xticks", "aria-hidden": "true" });
-    const ylabel = NTI.el("div", { class: "nti-tri-ylabel", "aria-hidden": "true", text: "start level (ᾱ)" });
+    const ylabel = NTI.el("div", { class: "nti-tri-ylabel", "aria-hidden": "true", text: "start level (ᾱ): 1 = noisiest, on top" });
     const full = tri.full;
     const link = NTI.el("a", { class: "nti-tri-full", href: new URL(full.url, model.dataUrl).href, target: "_blank", rel: "noopener",
       text: `Full triangle (${full.rows.length} × ${full.cols.length} images, ${megabytes(full.bytes)})` });
@@ -83,7 +95,7 @@
           if (m < k) return;
           if (first < 0) first = vc;
           const j = m - k;
-          const words = `start at step ${k + 1} of ${model.steps} (ᾱ ${NTI.fmt(level.alpha_bar)}), ${j} of ${model.steps - k} denoising steps taken` +
+          const words = `start level ${k + 1} of ${model.steps} (ᾱ ${NTI.fmt(level.alpha_bar)}), ${j} of ${model.steps - k} denoising steps taken` +
             (m === model.steps ? " (the reconstruction)" : "");
           const button = NTI.el("button", { type: "button", class: "nti-tri-cell", tabindex: -1, "aria-label": words, title: words });
           button.dataset.level = k;
@@ -188,8 +200,8 @@
         current: NTI.panel("denoising"), recon: NTI.panel("recon\u00ADstruction"),
         diff: NTI.panel("difference", "nti-fb-diff"), // |reconstruction − original|: the colour bar's label says so
       };
-      // the heatmap's colour scale, under its panel; the caption above names it, so its own label is for screen readers
-      panels.diff.el.append(NTI.ColorBar({ max: model.diff_scale, label: "|reconstruction − original|, mean over channels" }).el);
+      // the heatmap's colour scale, under its panel, in % of the black-to-white range (the caption names it)
+      panels.diff.el.append(NTI.fbDiffBar(model.diff_scale).el);
       const info = NTI.el("p", { class: "nti-info", "aria-live": "polite" });
       const lastLevel = model.levels.length - 1;
       const map = model.triangle ? triangleGrid(model, (index, j) => { levelSlider.set(index); stepSlider.set(j); }) : null;
@@ -199,8 +211,11 @@
         const level = levelOf();
         panels.current.draw(model, level.frames[j]);
         if (map) map.mark(level.level, j);
-        info.textContent = `start: t = ${level.timestep}, ᾱ = ${NTI.fmt(level.alpha_bar)}; ${j} of ${level.frames.length - 1} steps taken; ` +
-          `reconstruction's distance to the original ${NTI.fmt(level.distance, 2)}`;
+        // what the reconstruction matches (judge.py: a class, or the nearest training image): half of the page's "same picture" verdict
+        const classed = !level.match ? "" : model.judge === "nearest" ? `, nearest ${level.match} (the original's: ${model.original_match})`
+          : `, classed ${level.match} (the original: ${model.original_match})`;
+        info.textContent = `start level ${level.level + 1} of ${model.steps}: t = ${level.timestep}, ᾱ = ${NTI.fmt(level.alpha_bar)}; ` +
+          `${j} of ${level.frames.length - 1} steps taken; reconstruction ${NTI.fmt(level.distance, 2)} from the original${classed}`;
       }
       function drawLevel(index) {
         const level = model.levels[index];
@@ -210,8 +225,9 @@
         stepSlider.setRange(0, level.frames.length - 1, stepSlider.value);
         drawStep(stepSlider.value);
       }
-      const levelSlider = NTI.Slider({ label: "Start level (noisier to the left)", min: 0, max: lastLevel, value: 0,
-        text: (k) => `step ${model.levels[k].level + 1} of ${model.steps}, ᾱ ${NTI.fmt(model.levels[k].alpha_bar)}`,
+      // which way the levels run is said on the slider itself: level 1 (left) is the noisiest start
+      const levelSlider = NTI.Slider({ label: "Start level (1 = noisiest)", min: 0, max: lastLevel, value: 0,
+        text: (k) => `level ${model.levels[k].level + 1} of ${model.steps}, ᾱ ${NTI.fmt(model.levels[k].alpha_bar)}`,
         onChange: (k) => { drawLevel(k); live.setLevel(model.levels[k].level); } });
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });

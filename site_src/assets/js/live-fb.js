@@ -162,8 +162,9 @@
       padBox.hidden = i === 0;
       fileField.hidden = i !== 2;
     }
-    const level = NTI.Live.numberField("Level", { min: 1, max: steps, value: 1 });
-    level.input.title = `start step k of ${steps}: 1 is the noisiest`;
+    // which way the levels run is in the label itself, not only in a tooltip
+    const level = NTI.Live.numberField("Level (1 = noisiest)", { min: 1, max: steps, value: 1 });
+    level.input.title = `start level k of ${steps}: 1 is the noisiest, ${steps} the cleanest`;
     const own = /DDPM/.test(model.scheduler || "") ? "ddpm" : "ddim";
     const sampler = NTI.Live.samplerField(own);
 
@@ -174,7 +175,7 @@
     }
 
     let job = null, frames = [], panels = null, info = null, original = null, x0 = null;
-    const words = () => `${SOURCES[job.source]} noised to step ${job.startIndex + 1} of ${steps}, then ${steps - job.startIndex} ${job.scheduler.toUpperCase()} step${steps - job.startIndex === 1 ? "" : "s"} back on ${model.slug}`;
+    const words = () => `${SOURCES[job.source]} noised to level ${job.startIndex + 1} of ${steps}, then ${steps - job.startIndex} ${job.scheduler.toUpperCase()} step${steps - job.startIndex === 1 ? "" : "s"} back on ${model.slug}`;
     const name = (what) => `live: ${model.slug}, ${SOURCES[job.source]}, level ${job.startIndex}, ${job.scheduler.toUpperCase()}, ${what}`;
     // j denoising steps taken: j = 0 is the noised image, j >= 1 the output of step j
     function drawStep(j) {
@@ -210,7 +211,7 @@
           panels = { original: NTI.panel("original x₀", "nti-fb-live-original"), noised: NTI.panel("noised", "nti-fb-live-noised"),
             current: NTI.panel("denoising", "nti-fb-live-current"), recon: NTI.panel("recon\u00ADstruction", "nti-fb-live-recon"),
             diff: NTI.panel("difference", "nti-fb-diff nti-fb-live-diff") };
-          panels.diff.el.append(NTI.ColorBar({ max: model.diff_scale, label: "|reconstruction − original|, mean over channels" }).el);
+          panels.diff.el.append(NTI.fbDiffBar(model.diff_scale).el); // fig-forward-backward.js: ticks in % of black to white
           info = NTI.el("p", { class: "nti-info", "aria-live": "off" });
           area.replaceChildren(NTI.Live.mark(words()), NTI.el("div", { class: "nti-panels nti-live-panels" }, Object.values(panels).map((p) => p.el)), info);
           panels.original.drawPixels(original, size, name("original"));
