@@ -282,9 +282,12 @@ def test_step_count_slider_aligns_trajectories_by_progress(page, sites):
     positions = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
     assert positions == max(counts) or max(counts) > 200
 
-    # the trajectories at the slider's progress, then each final's difference to the reference (most steps)
+    # the trajectories at the slider's progress, then each final's difference to the reference (most steps),
+    # then the finals of the same counts with leading spacing (diffusers' default: a late first step)
+    leading = sorted(manifest["axes"].get("leading", []))
     expected = lambda p: ([frame_file(manifest, "x", steps=n, seed=seed, step=nearest_step(p, n, positions)) for n in counts]
-                          + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]])
+                          + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]]
+                          + [frame_file(manifest, "leading", steps=n, seed=seed) for n in leading])
     exercise_slider(page, figure, 0, expected)
     page.watch.assert_clean()
 

@@ -87,16 +87,26 @@
       const controls = NTI.el("div", { class: "nti-controls" }, [slider.el, player.el]);
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); drawFinals(); });
       const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − reference| per pixel, % of black-to-white", vertical: true, range: 2 });
-      const parts = [NTI.el("p", { class: "nti-subhead", text: `Each step is one network call${perCall(model.per_call)}` }),
-        NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls,
+      // The lower part shows either how far each final lands (heatmaps, chart) or, at a press, the
+      // same counts started late: one at a time, so the figure keeps its height and stays pinned.
+      const landing = NTI.el("div", {}, [
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
-        NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]),
-        summary, chart.el];
+        NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]), summary, chart.el]);
+      const lateStart = NTI.el("div", { hidden: true }, [
+        NTI.el("p", { class: "nti-subhead", text: "The same noise with diffusers’ default “leading” spacing: a late first step" }),
+        NTI.el("div", { class: "nti-panels nti-leading" }, late.map((t) => t.panel.el))]);
       if (late.length) {
-        parts.push(NTI.el("p", { class: "nti-subhead", text: "The same noise with diffusers’ default “leading” spacing: a late first step" }),
-          NTI.el("div", { class: "nti-panels nti-leading" }, late.map((t) => t.panel.el)));
+        const toggle = NTI.el("button", { type: "button", class: "nti-button", "aria-pressed": "false", text: "Late start" });
+        toggle.addEventListener("click", () => {
+          const on = toggle.getAttribute("aria-pressed") !== "true";
+          toggle.setAttribute("aria-pressed", String(on));
+          lateStart.hidden = !on;
+          landing.hidden = on;
+        });
+        controls.append(toggle);
       }
-      body.append(...parts);
+      body.append(NTI.el("p", { class: "nti-subhead", text: `Each step is one network call${perCall(model.per_call)}` }),
+        NTI.el("div", { class: "nti-panels" }, live.map((t) => t.panel.el)), info, controls, landing, lateStart);
       const liveMode = NTI.Live.lazy(model, ["live-ui.js"], () => NTI.LiveReverse(model)); // any seed, any step count, DDIM or DDPM, in the browser
       shell.cleanups.push(() => { if (liveMode.cancel) liveMode.cancel(); });
       controls.append(liveMode.el);
