@@ -111,8 +111,9 @@ def test_every_download_decodes_as_promised(page, base_url, build, kind):
             assert frames.shape[:3] == (offer["frames"][what][at], offer["height"], offer["width"]), name
             if what == "mp4" and kind in ("mix_noise", "patch_noise"):  # the flip: n1 | o1, then n2 | o2
                 assert frames.shape[0] == 2  # (a GIF merges a repeated frame, at s = 0, into a longer delay)
-            if kind == "reverse":  # x_T .. x_0: steps + 1 frames, of the seed picked above
-                assert frames.shape[0] == int(manifest["axes"]["steps"]) + 1
+            if kind == "reverse":  # x_T .. x_0: steps + 1 frames (MP4; a GIF merges identical neighbours), of the seed picked above
+                assert frames.shape[0] == int(manifest["axes"]["steps"]) + 1 if what == "mp4" else \
+                    frames.shape[0] <= int(manifest["axes"]["steps"]) + 1
                 assert f"seed{manifest['axes']['seeds'][1 if seeds.count() else 0]}_" in name
         else:
             assert what == "csv" and name.endswith(".csv")
