@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import statistics
 from pathlib import Path
 
@@ -586,6 +587,23 @@ def test_nearby_starts_draw_together_and_other_pictures_are_decided_early(facts,
 
 
 # -- the words follow the facts ------------------------------------------------------------------
+
+def _all_models(chosen) -> dict:
+    """Figure entries of every shipped model (the page as the site builds it: one block of words each)."""
+    figures = {name: [] for name in experiments.names()}
+    for slug in MODELS:
+        for name in figures:
+            if (slug, name) in chosen:
+                figures[name].append({"slug": slug, "label": slug, "size": 32, "channels": 1, "levels": [],
+                                      "prediction": "v_prediction", "scales": [], "seeds": []})
+    return figures
+
+
+def words_of(text: str, slug: str) -> str:
+    """Everything the page says in `slug`'s blocks (templates' per_model), in order, one string."""
+    blocks = re.findall(r'<div class="nti-per-model" data-model="%s"[^>]*>(.*?)</div>' % re.escape(slug), text, re.S)
+    return re.sub(r"\s+", " ", " ".join(blocks))
+
 
 def _render(template: str, facts: dict, figures: dict) -> str:
     env = environment(REPO / "templates")

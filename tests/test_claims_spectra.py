@@ -14,24 +14,9 @@ import pytest
 
 from generate import experiments
 from site_support import frame_file
-from test_claims import MODELS, _copy_run, _frame, _render, _ring_power, chosen, facts  # noqa: F401 (fixtures)
+from test_claims import MODELS, _copy_run, _frame, _render, _ring_power, chosen, facts, _all_models, words_of  # noqa: F401 (fixtures)
 
 
-def _all_models(chosen) -> dict:
-    """Figure entries of every shipped model (the page as the site builds it: one block of words each)."""
-    figures = {name: [] for name in experiments.names()}
-    for slug in MODELS:
-        for name in figures:
-            if (slug, name) in chosen:
-                figures[name].append({"slug": slug, "label": slug, "size": 32, "channels": 1, "levels": [],
-                                      "prediction": "v_prediction", "scales": [], "seeds": []})
-    return figures
-
-
-def words_of(text: str, slug: str) -> str:
-    """Everything the page says in `slug`'s blocks (templates' per_model), in order, one string."""
-    blocks = re.findall(r'<div class="nti-per-model" data-model="%s"[^>]*>(.*?)</div>' % re.escape(slug), text, re.S)
-    return re.sub(r"\s+", " ", " ".join(blocks))
 
 
 def pct(share: float) -> str:
