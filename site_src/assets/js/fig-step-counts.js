@@ -96,7 +96,7 @@
         NTI.el("p", { class: "nti-subhead", text: "The same noise with diffusers’ default “leading” spacing: a late first step" }),
         NTI.el("div", { class: "nti-panels nti-leading" }, late.map((t) => t.panel.el))]);
       if (late.length) {
-        const toggle = NTI.el("button", { type: "button", class: "nti-button", "aria-pressed": "false", text: "Late start" });
+        const toggle = NTI.el("button", { type: "button", class: "nti-button nti-reveal", "aria-pressed": "false", text: "Late start" });
         toggle.addEventListener("click", () => {
           const on = toggle.getAttribute("aria-pressed") !== "true";
           toggle.setAttribute("aria-pressed", String(on));
