@@ -87,7 +87,8 @@ def unit_calls(unit, found: Probe) -> int:
 def unit_seconds(unit, found: Probe) -> float:
     """Expected seconds of a unit here: what orders the units among processes (costliest first)."""
     return (unit_calls(unit, found) * found.per_call + unit.images * found.per_image
-            + unit.frames * found.encode / default_workers())
+            + unit.frames * found.encode / default_workers()
+            + unit.extra_calls * (found.per_call + found.per_image) + unit.extra_seconds)
 
 
 def cost(name: str, units: list, found: Probe) -> Cost:

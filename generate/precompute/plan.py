@@ -35,6 +35,10 @@ class Unit:
     reads_frames: bool = False  # computed from frames of earlier units (ctx.read_frame), not by the model
     calls: int = 0  # denoiser invocations (reverse steps); each costs ceil(batch / call_batch) model calls
     frames: int = 0  # frames it emits: for the cost estimate before a run (estimate.py)
+    # work besides its model calls, for the estimate: one-image calls' worth (tracing a graph scales with
+    # the model) plus fixed seconds (the estimate only; never part of the unit's hash)
+    extra_calls: int = 0
+    extra_seconds: float = 0.0
 
 
 @dataclass
