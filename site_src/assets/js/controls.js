@@ -85,11 +85,14 @@
   // narrow windows), it leaves at least this share for the text steps scrolling below it.
   const STACKED = window.matchMedia("(max-width: 76.25em)");
   const TEXT_SHARE = 0.22, TEXT_MIN_PX = 160;
-  // To fit the viewport a figure's panels shrink, but not below 4x beside the text or 2x stacked
-  // (where the width allows that much). A figure still too tall beside the text stays pinned, its
-  // lower part shown as the section ends; stacked, it would hide the text below it, so it is
-  // no longer pinned (.nti-unpinned on its section) and scrolls with the page at full width.
-  const MIN_SCALE_BESIDE = 4, MIN_SCALE_STACKED = 2;
+  // A pinned figure is never taller than the room the viewport leaves it. To get there, in order:
+  //  1. whole: every part shown, panels shrunk to no less than 4x beside the text, 3x stacked;
+  //  2. compact (.nti-compact): the figure's secondary parts (kind.layout.secondary: charts,
+  //     heatmaps, diagrams) behind a "Frames | Charts" switch, so one of the two shows at a time,
+  //     panels down to 2x; both views must fit;
+  //  3. not pinned (.nti-unpinned on its section): the whole figure scrolls with its steps.
+  // Decided from measured heights, per figure and screen, never from a device's name.
+  const MIN_SCALE_BESIDE = 4, MIN_SCALE_STACKED = 3, MIN_SCALE_COMPACT = 2;
 
   // Fractions used by the text's steps (0 = start of a slider, 1 = its end) -> slider values.
   NTI.fromFraction = (fraction, max) => Math.round(Math.min(1, Math.max(0, fraction)) * max);
@@ -193,35 +196,109 @@
       let scale = widest;
       const thumbFit = layout.thumbs ? NTI.panelScale({ width, size, perRow: layout.thumbs, gap, maxPx: MAX_PANEL_PX }) : 0;
       const apply = (s) => {
-        // thumbs: half the panels' scale (whole numbers for small frames, a fraction for large ones)
-        const thumb = !layout.thumbs ? s : s >= 2 ? Math.max(1, Math.min(Math.floor(s / 2), thumbFit)) : Math.min(s / 2, thumbFit);
+        // thumbs: half the panels' scale (whole numbers for small frames, a fraction for large ones),
+        // but never below 48 CSS px where their row allows it
+        const least = Math.min(thumbFit, Math.ceil(48 / size));
+        const thumb = !layout.thumbs ? s : s >= 2 ? Math.max(1, least, Math.min(Math.floor(s / 2), thumbFit)) : Math.min(s / 2, thumbFit);
         root.style.setProperty("--nti-panel", `${s * size}px`);
         root.style.setProperty("--nti-thumb", `${thumb * size}px`);
         root.dataset.scale = s;
         for (const canvas of root.querySelectorAll(".nti-panel canvas")) canvas.dataset.scale = canvas.closest(".nti-thumb") ? thumb : s;
       };
+      compact(false);
       if (section) section.classList.remove("nti-unpinned");
       apply(scale);
+      legible();
       const pinned = section ? NTI.pinned(root, section) : null;
-      if (!pinned) return true;
+      if (!pinned) { legible(); return true; }
       const stacked = STACKED.matches;
       const room = height - (parseFloat(getComputedStyle(pinned).top) || 0) - (stacked ? Math.max(TEXT_MIN_PX, Math.round(TEXT_SHARE * height)) : 8);
+      const tallest = () => tallestView(pinned); // a synchronous layout per view, a few at most
       const least = Math.min(widest, stacked ? MIN_SCALE_STACKED : MIN_SCALE_BESIDE);
-      while (scale > least && pinned.offsetHeight > room) apply(--scale); // offsetHeight: a synchronous layout, a few at most
-      if (stacked && pinned.offsetHeight > room) {
+      while (scale > least && tallest() > room) apply(--scale);
+      if (tallest() > room && groups().length) {
+        compact(true);
+        apply(scale = widest);
+        while (scale > Math.min(widest, MIN_SCALE_COMPACT) && tallest() > room) apply(--scale);
+      }
+      if (tallest() > room) {
+        compact(false);
         section.classList.add("nti-unpinned");
         apply(widest);
-      } else if (scale > least || stacked) shrinkable = { pinned, room };
+      } else shrinkable = { pinned, room, tallest };
+      legible();
       return true;
     }
+    // Compact form: the figure's views take turns, switched by buttons in the head: its frames (the
+    // body's panels, subheads and thumbnails) and each group of secondary parts (kind.layout.secondary,
+    // a selector or a list of them, one per view: charts, heatmaps, diagrams); sliders, info and
+    // legends stay in every view. The choice is kept while the
+    // figure stays compact.
+    const groups = () => [].concat(Object.assign({ secondary: [] }, kind.layout).secondary).filter(Boolean);
+    const viewNames = () => (kind.layout && kind.layout.views) || ["Frames", ...groups().map((_, i, all) => (all.length > 1 ? `Charts ${i + 1}` : "Charts"))];
+    let view = 0;
+    const views = NTI.el("div", { class: "nti-views", role: "group", "aria-label": "What the figure shows", hidden: true });
+    function buildViews() {
+      views.replaceChildren(...viewNames().map((name, i) => {
+        const button = NTI.el("button", { type: "button", class: "nti-button", "aria-pressed": String(i === view), text: name });
+        button.addEventListener("click", () => { view = i; showView(); legible(); });
+        return button;
+      }));
+    }
+    function showView() {
+      const on = root.classList.contains("nti-compact");
+      for (const el of body.querySelectorAll(".nti-secondary, .nti-view-off")) el.classList.remove("nti-secondary", "nti-view-off");
+      groups().forEach((selector, i) => {
+        for (const el of body.querySelectorAll(selector)) el.classList.add("nti-secondary", ...(on && view !== i + 1 ? ["nti-view-off"] : []));
+      });
+      if (on && view !== 0) {
+        for (const child of body.children) {
+          if (!child.classList.contains("nti-secondary") && child.matches(".nti-panels, .nti-subhead, .nti-thumbs")) child.classList.add("nti-view-off");
+        }
+      }
+      Array.from(views.children).forEach((b, i) => b.setAttribute("aria-pressed", String(i === view)));
+    }
+    // every view of a compact figure must fit: the tallest is what counts
+    function tallestView(pinned) {
+      if (!root.classList.contains("nti-compact")) return pinned.offsetHeight;
+      const keep = view;
+      let most = 0;
+      for (view = 0; view < views.children.length; view++) { showView(); legible(); most = Math.max(most, pinned.offsetHeight); }
+      view = keep;
+      showView();
+      return most;
+    }
+    function compact(on) {
+      root.classList.toggle("nti-compact", on);
+      views.hidden = !on;
+      if (on && views.children.length !== viewNames().length) buildViews();
+      showView();
+      // Beside the text, the caption under a compact figure shows two lines (figures.css); a press
+      // opens the rest, over the text below it rather than pushing the figure out of the viewport.
+      if (caption && !caption.dataset.clamp) {
+        caption.dataset.clamp = "true";
+        caption.addEventListener("click", () => { if (root.classList.contains("nti-compact")) caption.classList.toggle("nti-caption-open"); });
+      }
+    }
+    // Chart text at least 11 CSS px: each SVG chart learns its drawn scale (CSS px per unit of its
+    // viewBox), and figures.css keeps its text's size at or above 11 px / that scale.
+    function legible() {
+      for (const chart of root.querySelectorAll("svg[viewBox]")) {
+        const box = chart.viewBox.baseVal, drawn = chart.getBoundingClientRect();
+        // drawn letterboxed where its height is capped (compact figures): the smaller of the two ratios
+        const k = box && box.width > 0 && box.height > 0 ? Math.min(drawn.width / box.width, drawn.height / box.height) : 0;
+        if (k > 0) chart.style.setProperty("--nti-svg-k", k.toFixed(4));
+      }
+    }
     function grown() {
-      if (shrinkable && shrinkable.pinned.offsetHeight > shrinkable.room) fit(true);
+      if (shrinkable && shrinkable.tallest() > shrinkable.room) fit(true);
     }
     // A figure unpinned because it was too tall may fit once a part sizes itself down (the
     // triangle grid fits its column after it mounts): try again then.
     const resized = () => {
       if (model) NTI.sharpen(model); // zoomed in: exact frames where previews no longer suffice
       if (fit(false)) return;
+      legible();
       if (section && section.classList.contains("nti-unpinned")) fit(true);
       else grown();
     };
@@ -289,7 +366,7 @@
     // Hidden by visibility (figures.css), not display: its place is kept, so nothing moves when it shows.
     const follow = NTI.el("button", { type: "button", class: "nti-button nti-follow", hidden: true, text: "Follow the text again" });
     follow.addEventListener("click", () => { shell.userControlled = false; follow.hidden = true; });
-    head.append(follow);
+    head.append(follow, views);
     // The card sits at the end of the head row beside the text; stacked (phones), where the head is
     // pinned and every line of it costs the panels room, it goes under the caption, which scrolls away.
     const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;

@@ -192,7 +192,7 @@
   }
 
   NTI.figures.forward_backward = {
-    layout: { perRow: [5, 5] }, // panels per row (wide, phone): the five views of a level
+    layout: { perRow: [5, 5], secondary: ".nti-tri", views: ["Frames", "Triangle"] }, // panels per row (wide, phone): the five views of a level
     create(body, model, shell) {
       const panels = {
         // short captions (five panels a row on a phone); the soft hyphen breaks "reconstruction" cleanly

@@ -88,7 +88,7 @@
   }
 
   // Room beside the three panels of a row for the colour scale (figures.css .nti-colorbar-v).
-  const PAIR_LAYOUT = { perRow: [3, 3], reserve: 44 };
+  const PAIR_LAYOUT = { perRow: [3, 3], reserve: 44, secondary: ".nti-gap-wrap, .nti-chart-row", views: ["Frames", "Charts"] };
 
   NTI.figures.patch_noise = {
     layout: PAIR_LAYOUT,

@@ -82,7 +82,7 @@
   }
 
   NTI.figures.reverse = {
-    layout: { perRow: [4, 3], thumbs: THUMBS },
+    layout: { perRow: [4, 3], thumbs: THUMBS, secondary: ".nti-loop, .nti-thumbs, .nti-strip", views: ["Frames", "Loop and x̂₀"] },
     create(body, model, shell) {
       let seed = 0;
       const panels = {

@@ -31,7 +31,7 @@
       NTI.el("span", { class: `nti-sampler-key nti-sampler-${k.kind}${role(k)}`,
         text: identical[k.kind] ? `${k.name} (identical to ${nameOf(identical[k.kind])})` : k.name })));
     return {
-      el: NTI.el("div", { class: "nti-samplers-chart-wrap" }, [root, legend]),
+      el: NTI.el("div", { class: "nti-samplers-chart-wrap nti-distance-wrap" }, [root, legend]),
       show(seedIndex, budget) {
         const finals = model.seeds[seedIndex].finals;
         root.setAttribute("aria-label", `Distance of each sampler's final image to the converged image (DDIM, ${model.reference} steps), ` +
@@ -71,7 +71,7 @@
     root.append(layer);
     const legend = NTI.el("p", { class: "nti-legend nti-sampler-legend" });
     return {
-      el: NTI.el("div", { class: "nti-samplers-chart-wrap" }, [root, legend]),
+      el: NTI.el("div", { class: "nti-samplers-chart-wrap nti-sigma-wrap" }, [root, legend]),
       show(budget) {
         // samplers that call at the same levels at this budget share one series
         const groups = [];
@@ -112,7 +112,7 @@
   }
 
   NTI.figures.samplers = {
-    layout: { perRow: [6, 3] }, // five samplers and the converged image; three a row on a phone
+    layout: { perRow: [3, 3], secondary: [".nti-diff-block", ".nti-distance-wrap", ".nti-sigma-wrap"], views: ["Frames", "Heatmaps", "Distances", "Step sizes"] }, // five samplers and the converged image; three a row on a phone
     create(body, model, shell) {
       let seed = 0, budgetIndex = Math.min(2, model.budgets.length - 1);
       const P = model.positions;
@@ -156,8 +156,9 @@
       const picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); drawFinals(); });
       const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − converged| per pixel, % of black-to-white", vertical: true, range: 2 });
       body.append(NTI.el("div", { class: "nti-panels" }, [...live.map((t) => t.panel.el), converged.el]), info, controls,
-        NTI.el("p", { class: "nti-subhead", text: "Where each final differs from the converged image" }),
-        NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]),
+        NTI.el("div", { class: "nti-diff-block" }, [
+          NTI.el("p", { class: "nti-subhead", text: "Where each final differs from the converged image" }),
+          NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el])]),
         NTI.el("div", { class: "nti-samplers-charts" }, [chart.el, sigmas.el]));
       draw(0);
       drawFinals();

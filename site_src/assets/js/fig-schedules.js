@@ -71,7 +71,7 @@
   }
 
   NTI.figures.schedules = {
-    layout: { perRow: [4, 4] }, // the four x0 estimates in a row; the clean and noised images above
+    layout: { perRow: [4, 4], secondary: ".nti-estimate-block", views: ["Noised", "Estimates"] }, // the four x0 estimates in a row; the clean and noised images above
     create(body, model) {
       let seed = 0;
       const L = model.levels.length;
@@ -109,8 +109,9 @@
       body.append(NTI.el("div", { class: "nti-schedules-charts" }, [alphaChart.el, snrChart.el]), legend,
         controls,
         NTI.el("div", { class: "nti-panels" }, [clean.el, ...noised.map((n) => n.panel.el)]),
-        NTI.el("p", { class: "nti-subhead", text: "The clean-image estimate at t, with each target (error: RMS against x₀, pixel values from −1 to 1)" }),
-        NTI.el("div", { class: "nti-panels nti-estimates" }, estimates.map((e) => e.panel.el)),
+        NTI.el("div", { class: "nti-estimate-block" }, [
+          NTI.el("p", { class: "nti-subhead", text: "The clean-image estimate at t, with each target (error: RMS against x₀, pixel values from −1 to 1)" }),
+          NTI.el("div", { class: "nti-panels nti-estimates" }, estimates.map((e) => e.panel.el))]),
         info);
       draw(0);
       // the level nearest a t the text asks for

@@ -56,7 +56,7 @@
   }
 
   NTI.figures.spectra = {
-    layout: { perRow: [4, 4] }, // four panels in one row, also on a phone
+    layout: { perRow: [4, 4], secondary: ".nti-spectra-chart-wrap", views: ["Frames", "Spectrum"] }, // four panels in one row, also on a phone
     create(body, model, shell) {
       let seed = 0;
       const last = model.steps - 1;

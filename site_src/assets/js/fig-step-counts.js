@@ -41,7 +41,7 @@
   }
 
   NTI.figures.step_counts = {
-    layout: { perRow: [5, 5] }, // panels per row (wide, phone): one per step count
+    layout: { perRow: [5, 5], secondary: ".nti-landing, .nti-late", views: ["Frames", "Differences"] }, // panels per row (wide, phone): one per step count
     create(body, model, shell) {
       let seed = 0;
       const P = model.positions;
@@ -89,10 +89,10 @@
       const colours = NTI.ColorBar({ max: model.diff_scale, label: "|final − reference| per pixel, % of black-to-white", vertical: true, range: 2 });
       // The lower part shows either how far each final lands (heatmaps, chart) or, at a press, the
       // same counts started late: one at a time, so the figure keeps its height and stays pinned.
-      const landing = NTI.el("div", {}, [
+      const landing = NTI.el("div", { class: "nti-landing" }, [
         NTI.el("p", { class: "nti-subhead", text: `Where each final differs from the ${model.reference}-step final` }),
         NTI.el("div", { class: "nti-panels nti-diffs" }, [...diffs.map((t) => t.panel.el), colours.el]), summary, chart.el]);
-      const lateStart = NTI.el("div", { hidden: true }, [
+      const lateStart = NTI.el("div", { class: "nti-late", hidden: true }, [
         NTI.el("p", { class: "nti-subhead", text: "The same noise with diffusers’ default “leading” spacing: a late first step" }),
         NTI.el("div", { class: "nti-panels nti-leading" }, late.map((t) => t.panel.el))]);
       if (late.length) {

@@ -64,7 +64,7 @@
   }
 
   NTI.figures.trajectories = {
-    layout: { perRow: [3, 3] },
+    layout: { perRow: [3, 3], secondary: ".nti-traj-chart-wrap", views: ["Frames", "Chart"] },
     create(body, model, shell) {
       let seed = 0;
       const last = model.steps - 1;
