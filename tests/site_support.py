@@ -28,6 +28,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 _CACHE: dict[str, Path] = {}
 MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 
+# The screens every lesson is laid out on (test_browser_matrix.py) and photographed on
+# (benchmarks/screenshots.py --matrix): issue 24's matrix.
+# (name, CSS viewport, device scale factor, mobile): zoom is a window of 1280 device px at a CSS
+# pixel of 2 or 4 device pixels, as Chromium's zoom lays it out.
+SCREENS = [
+    ("1024x768", (1024, 768), 1, False), ("1280x720", (1280, 720), 1, False), ("1366x768", (1366, 768), 1, False),
+    ("1440x900", (1440, 900), 1, False), ("1920x1080", (1920, 1080), 1, False), ("2560x1440", (2560, 1440), 1, False),
+    ("768x1024", (768, 1024), 2, True), ("1024x1366", (1024, 1366), 2, True),
+    ("360x640", (360, 640), 3, True), ("390x844", (390, 844), 3, True), ("414x896", (414, 896), 3, True),
+    ("844x390", (844, 390), 3, True),
+    ("1280x800@200%", (640, 400), 2, False), ("1280x800@400%", (320, 200), 4, False),
+]
+
 
 def make_tiny_model(folder: Path, channels: int = 3, prediction_type: str = "epsilon", size: int = 16,
                     layout: str = "flat", beta_schedule: str = "linear", seed: int = 0, attention: bool = True) -> Path:
