@@ -513,3 +513,18 @@ def test_the_tex_filter_refuses_what_it_cannot_write_as_plain_mathml():
     for bad in (r"\begin{aligned} a &= b \end{aligned}", r"a \sim b", r"a\!b"):
         with pytest.raises(UsageError, match="equation"):
             tex(bad)
+
+
+def test_the_figure_cache_key_covers_every_module_a_figure_uses():
+    """An edit to code a figure builder calls (its own package's helpers, another experiment's figure
+    code, the torch-free shared modules) must rebuild its figure, not serve the cached one."""
+    from generate import experiments
+    from generate.site import figures
+
+    package = Path(figures.__file__).resolve().parents[1]
+    covered = {path.relative_to(package).as_posix() for path in figures.code_files()}
+    for experiment in experiments.all_experiments():
+        folder = Path(experiment.figure.__code__.co_filename).parent
+        for path in folder.glob("*.py"):  # every module of its package, not only figure.py
+            assert path.relative_to(package).as_posix() in covered, path
+    assert {"streams.py", "spacing.py", "site/figures.py", "site/sprites.py"} <= covered

@@ -8,7 +8,6 @@ the manifest's own path, so the page (and the tests) can say exactly which manif
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import posixpath
@@ -82,16 +81,24 @@ def snr(a: float) -> float | None:
     return a / (1 - a) if a < 1 else None
 
 
-_CODE = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes()
-                                for name in ("figures.py", "sprites.py", "mosaic.py", "downloads.py"))).hexdigest()
+def code_files() -> list[Path]:
+    """Every file of the code that shapes figure data and sheets, for the cache key: the site stage,
+    every experiment package (a figure may use another's helpers: samplers uses step_counts' figure
+    code, trajectories its projection) and the torch-free modules beside them (streams, spacing).
+    An edit to any of them rebuilds the figures; a stale figure is worse than a slower rebuild."""
+    package = Path(__file__).resolve().parents[1]
+    return sorted([*package.glob("*.py"), *(package / "site").glob("*.py"), *(package / "experiments").rglob("*.py")])
 
 
-def _builder_code(builder) -> str:
-    """The experiment's own figure code, for the cache key: an edit there rebuilds its sheets."""
-    try:
-        return hashlib.sha256(Path(inspect.getsourcefile(builder)).read_bytes()).hexdigest()
-    except (TypeError, OSError):
-        return getattr(builder, "__qualname__", "")
+def _code_hash() -> str:
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for path in code_files():
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+_CODE = _code_hash()
 
 
 def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None = None) -> dict:
@@ -110,7 +117,7 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
     files_dir = frames_root.parent / "downloads" / run.slug / run.experiment
     files_url = posixpath.join(posixpath.dirname(url_root), "downloads", run.slug, run.experiment)
     timings = json.dumps(run.seconds_by_part, sort_keys=True)  # shown by some figures, kept out of the manifest
-    key = hashlib.sha256(f"{_CODE}|{_builder_code(builder)}|{url_root}|{run.slug}|{run.experiment}|{timings}|".encode()
+    key = hashlib.sha256(f"{_CODE}|{url_root}|{run.slug}|{run.experiment}|{timings}|".encode()
                          + run.path.read_bytes()).hexdigest()
     entry = cache / key if cache else None
     if entry is not None and (entry / "figure.json").is_file():
