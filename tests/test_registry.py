@@ -9,6 +9,8 @@ with its figure script, listed in the nav, and working in the browser.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -16,7 +18,7 @@ from generate import experiments
 from generate.cli import build_parser, main
 from generate.errors import UsageError
 from generate.precompute.config import load_config
-from site_support import build_for_serving, manifests, serve, wait_until
+from site_support import REPO, build_for_serving, manifests, serve, wait_until
 from toy_experiment import GUESS, ONE_GUESS
 
 CONFIG = """version = 1
@@ -106,3 +108,13 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, b
         assert shown() == want[3 * 1000 + 500]
         assert not errors, errors
         tab.context.close()
+
+
+@pytest.mark.parametrize("module", ["generate.site.figures", "generate.site.claims", "generate.site.downloads",
+                                    "generate.site.pages", "generate.experiments.contract",
+                                    *sorted({e.figure.__module__ for e in experiments.all_experiments()})])
+def test_every_module_imports_first_in_a_fresh_interpreter(module):
+    """No import circle: each module can be the first one a program imports (the registry loads its
+    experiments on first use, not while experiments.contract is being imported)."""
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
