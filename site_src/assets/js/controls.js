@@ -93,6 +93,7 @@
   //  3. not pinned (.nti-unpinned on its section): the whole figure scrolls with its steps.
   // Decided from measured heights, per figure and screen, never from a device's name.
   const MIN_SCALE_BESIDE = 4, MIN_SCALE_STACKED = 3, MIN_SCALE_COMPACT = 2;
+  const SLACK_PX = 12;
 
   // Fractions used by the text's steps (0 = start of a slider, 1 = its end) -> slider values.
   NTI.fromFraction = (fraction, max) => Math.round(Math.min(1, Math.max(0, fraction)) * max);
@@ -214,12 +215,15 @@
       const stacked = STACKED.matches;
       const room = height - (parseFloat(getComputedStyle(pinned).top) || 0) - (stacked ? Math.max(TEXT_MIN_PX, Math.round(TEXT_SHARE * height)) : 8);
       const tallest = () => tallestView(pinned); // a synchronous layout per view, a few at most
+      // chosen with some slack (a part that sizes itself after mounting may add a few px), so a figure
+      // that only just fits is not shown whole and then, a frame later, compact (a layout shift)
+      const over = () => tallest() > room - SLACK_PX;
       const least = Math.min(widest, stacked ? MIN_SCALE_STACKED : MIN_SCALE_BESIDE);
-      while (scale > least && tallest() > room) apply(--scale);
-      if (tallest() > room && groups().length) {
+      while (scale > least && over()) apply(--scale);
+      if (over() && groups().length) {
         compact(true);
         apply(scale = widest);
-        while (scale > Math.min(widest, MIN_SCALE_COMPACT) && tallest() > room) apply(--scale);
+        while (scale > Math.min(widest, MIN_SCALE_COMPACT) && over()) apply(--scale);
       }
       if (tallest() > room) {
         compact(false);
@@ -257,6 +261,8 @@
         }
       }
       Array.from(views.children).forEach((b, i) => b.setAttribute("aria-pressed", String(i === view)));
+      // parts that size themselves to their column (the triangle grid) do so now, while it is measured
+      for (const part of body.querySelectorAll(".nti-secondary:not(.nti-view-off)")) part.dispatchEvent(new Event("nti-view"));
     }
     // every view of a compact figure must fit: the tallest is what counts
     function tallestView(pinned) {
@@ -406,6 +412,8 @@
       engage,
       get userControlled() { return shell.userControlled; },
       setState(state) { if (current) current.setState(state); },
+      // the head has its link and download buttons (share.js, downloads.js): fit with them
+      refit() { fit(true); },
       getState: () => (current ? current.getState() : {}),
       models: data.models.map((m) => m.slug),
       async select(index) { if (modelPicker) modelPicker.set(index); await show(index); },

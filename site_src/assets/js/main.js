@@ -16,6 +16,7 @@
       return NTI.share(root, controller).then((stopSharing) => {
         const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
         const stopDownloads = NTI.downloads(root, controller);
+        controller.refit();
         teardown.push(() => { stopScrolly(); stopSharing(); stopDownloads(); controller.destroy(); });
       });
     }).catch((error) => {
