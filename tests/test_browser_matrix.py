@@ -8,7 +8,8 @@ browser zoom (WCAG 2.2 reflow). For each page and screen, one page load:
   (it then scrolls with its steps); never pinned and cut off;
 - frames at whole-number scales: at least 2x everywhere from 390 px wide, the largest frame of
   each figure at least 4x from 1280 px wide (zoom aside); thumbnails at least 48 CSS px;
-- chart text (SVG) at least 11 CSS px.
+- chart text (SVG) at least 11 CSS px;
+- a compact figure shows the view its active text step speaks of.
 The cumulative layout shift of each page is measured and printed, not yet bounded; that every step
 activates and moves its figure is test_browser_layout's walk (at 1280x900 and 390x844).
 
@@ -17,6 +18,8 @@ Measured numbers (tallest pinned figure, smallest chart text) are printed for th
 (`pytest -s`)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -56,6 +59,26 @@ FIGURE = """kind => {
              top: box ? box.top : null, bottom: box ? box.bottom : null, height: box ? box.height : null,
              H, W, header, controls, text, canvases, views: f.querySelectorAll('.nti-views button').length };
 }"""
+
+# Scroll so a step is the active one: its top just past the trigger line (scrolly.js: the middle of
+# the viewport beside the text, of the room under a pinned stacked figure).
+STEP_TO_LINE = """([section, index]) => {
+    const s = document.querySelectorAll('.nti-scrolly')[section];
+    const step = s.querySelectorAll('.nti-step[data-state]')[index];
+    const f = s.querySelector('.nti-figure').getBoundingClientRect();
+    const steps = s.querySelector('.nti-steps').getBoundingClientRect();
+    const stacked = f.left < steps.right - 1;
+    const H = document.documentElement.clientHeight;
+    const target = stacked ? Math.min(H * 0.9, f.bottom + 12) : H * 0.3;
+    window.scrollTo(0, step.getBoundingClientRect().top + window.scrollY - target);
+}"""
+SHOWN_VIEW = """kind => {
+    const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
+    const s = f.closest('.nti-scrolly');
+    return { view: Array.from(f.querySelectorAll('.nti-views button')).findIndex(b => b.getAttribute('aria-pressed') === 'true'),
+             active: Array.from(s.querySelectorAll('.nti-step[data-state]')).findIndex(e => e.classList.contains('nti-step-active')) };
+}"""
+
 
 @pytest.fixture(scope="module", params=["tiny", "default"])
 def site(request, tmp_path_factory):
@@ -136,6 +159,18 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                     if width >= 1280 and "@" not in name and panels and max(c["scale"] for c in panels) < 4:
                         problems.append(f"{where}: largest frame at {max(c['scale'] for c in panels)}x, wanted at least 4x")
             worst_shift = max(worst_shift, page.evaluate("window.__cls"))
+            # a compact figure shows the view its active text step speaks of ("view" in the step's state)
+            for section, kind in enumerate(kinds):
+                compact = page.evaluate("k => document.querySelector(`.nti-figure[data-kind=\"${k}\"]`).classList.contains('nti-compact')", kind)
+                steps = page.locator(".nti-scrolly").nth(section).locator(".nti-step[data-state]")
+                for index in range(steps.count() if compact else 0):
+                    want = json.loads(steps.nth(index).get_attribute("data-state")).get("view", 0)
+                    page.evaluate(STEP_TO_LINE, [section, index])
+                    page.evaluate(FRAMES)
+                    page.evaluate(FRAMES)
+                    shown = page.evaluate(SHOWN_VIEW, kind)
+                    if shown["active"] == index and shown["view"] != want:
+                        problems.append(f"{path} {kind}: step {index + 1} wants view {want}, the figure shows {shown['view']}")
     finally:
         context.close()
     # the layout shift is reported, not yet held to a bound (issue 24: figures that turn compact

@@ -411,7 +411,15 @@
       root,
       engage,
       get userControlled() { return shell.userControlled; },
-      setState(state) { if (current) current.setState(state); },
+      setState(state) {
+        if (current) current.setState(state);
+        // a text step names the view of a compact figure it speaks of (its "view": 0 the frames,
+        // 1.. the secondary views in kind.layout.views' order); a step that names none, the frames
+        if (root.classList.contains("nti-compact") && views.children.length) {
+          const next = Math.max(0, Math.min(views.children.length - 1, Number.isInteger(state.view) ? state.view : 0));
+          if (next !== view) { view = next; showView(); legible(); }
+        }
+      },
       // the head has its link and download buttons (share.js, downloads.js): fit with them
       refit() { fit(true); },
       getState: () => (current ? current.getState() : {}),
