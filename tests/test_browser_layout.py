@@ -299,6 +299,9 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
     assert {"0", "0.5", "1", str(steps), "sampling step", "ᾱ"} <= set(texts), texts
     # x̂₀ at evenly spaced steps, first and last included, the one nearest the current step marked
     thumbs = figure.locator(".nti-thumb")
+    views = figure.locator(".nti-views button")
+    if views.count() and views.first.is_visible() and not thumbs.first.is_visible():
+        views.filter(has_text="x̂₀").click()  # a compact figure: the strip is one of its views
     picks = sorted({math.floor(k * (steps - 1) / (min(6, steps) - 1) + 0.5) for k in range(min(6, steps))})
     assert thumbs.evaluate_all("els => els.map(e => e.dataset.frame)") == [frame_file(manifest, "x0", seed=seed, step=i) for i in picks]
     figure.locator("[role=slider]").first.focus()

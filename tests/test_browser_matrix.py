@@ -163,7 +163,8 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
             for section, kind in enumerate(kinds):
                 compact = page.evaluate("k => document.querySelector(`.nti-figure[data-kind=\"${k}\"]`).classList.contains('nti-compact')", kind)
                 steps = page.locator(".nti-scrolly").nth(section).locator(".nti-step[data-state]")
-                for index in range(steps.count() if compact else 0):
+                # last to first: each step activated afresh (above the first, the first stays active)
+                for index in reversed(range(steps.count() if compact else 0)):
                     want = json.loads(steps.nth(index).get_attribute("data-state")).get("view", 0)
                     page.evaluate(STEP_TO_LINE, [section, index])
                     page.evaluate(FRAMES)

@@ -198,9 +198,10 @@
       const thumbFit = layout.thumbs ? NTI.panelScale({ width, size, perRow: layout.thumbs, gap, maxPx: MAX_PANEL_PX }) : 0;
       const apply = (s) => {
         // thumbs: half the panels' scale (whole numbers for small frames, a fraction for large ones),
-        // but never below 48 CSS px where their row allows it
-        const least = Math.min(thumbFit, Math.ceil(48 / size));
-        const thumb = !layout.thumbs ? s : s >= 2 ? Math.max(1, least, Math.min(Math.floor(s / 2), thumbFit)) : Math.min(s / 2, thumbFit);
+        // but at least 48 CSS px (no larger than the panels): where a row of them is then too wide,
+        // it wraps (figures.css)
+        const least = Math.ceil(48 / size);
+        const thumb = !layout.thumbs ? s : s >= 2 ? Math.min(s, Math.max(least, Math.min(Math.floor(s / 2), thumbFit))) : Math.min(s / 2, thumbFit);
         root.style.setProperty("--nti-panel", `${s * size}px`);
         root.style.setProperty("--nti-thumb", `${thumb * size}px`);
         root.dataset.scale = s;
@@ -240,7 +241,7 @@
     // figure stays compact.
     const groups = () => [].concat(Object.assign({ secondary: [] }, kind.layout).secondary).filter(Boolean);
     const viewNames = () => (kind.layout && kind.layout.views) || ["Frames", ...groups().map((_, i, all) => (all.length > 1 ? `Charts ${i + 1}` : "Charts"))];
-    let view = 0;
+    let view = 0, textView = 0; // the view shown; the one the active text step asks for
     const views = NTI.el("div", { class: "nti-views", role: "group", "aria-label": "What the figure shows", hidden: true });
     function buildViews() {
       views.replaceChildren(...viewNames().map((name, i) => {
@@ -275,9 +276,11 @@
       return most;
     }
     function compact(on) {
+      const was = root.classList.contains("nti-compact");
       root.classList.toggle("nti-compact", on);
       views.hidden = !on;
       if (on && views.children.length !== viewNames().length) buildViews();
+      if (on && !was) view = Math.max(0, Math.min(viewNames().length - 1, textView));
       showView();
       // Beside the text, the caption under a compact figure shows two lines (figures.css); a press
       // opens the rest, over the text below it rather than pushing the figure out of the viewport.
@@ -414,9 +417,11 @@
       setState(state) {
         if (current) current.setState(state);
         // a text step names the view of a compact figure it speaks of (its "view": 0 the frames,
-        // 1.. the secondary views in kind.layout.views' order); a step that names none, the frames
+        // 1.. the secondary views in kind.layout.views' order); a step that names none, the frames.
+        // Kept for when the figure turns compact later (a refit after the step became active).
+        textView = Number.isInteger(state.view) ? state.view : 0;
         if (root.classList.contains("nti-compact") && views.children.length) {
-          const next = Math.max(0, Math.min(views.children.length - 1, Number.isInteger(state.view) ? state.view : 0));
+          const next = Math.max(0, Math.min(views.children.length - 1, textView));
           if (next !== view) { view = next; showView(); legible(); }
         }
       },
