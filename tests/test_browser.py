@@ -499,6 +499,8 @@ def test_instant_navigation_keeps_figures_working(page, base_url, build):
     open_page(page, base_url, "")
     page.evaluate("window.__ntiNoReload = true")
     for link, kind in ((page_of("reverse"), "reverse"), (page_of("mix_noise"), "mix_noise"), (page_of("step_counts"), "step_counts")):
+        page.evaluate("window.scrollTo(0, 0)")  # the theme hides its tabs once the page is scrolled down
+        page.wait_for_function("() => !document.querySelector('.md-tabs').hidden")
         page.locator(f"a.md-tabs__link[href$='{link}']").first.click()  # the lessons hide the side nav; tabs lead there
         page.wait_for_url(f"**/{link}")
         page.wait_for_function(READY)
