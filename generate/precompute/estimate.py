@@ -84,11 +84,13 @@ def unit_calls(unit, found: Probe) -> int:
     return steps * max(1, math.ceil(per_step / found.call_batch)) if steps else 0
 
 
-def unit_seconds(unit, found: Probe) -> float:
-    """Expected seconds of a unit here: what orders the units among processes (costliest first)."""
-    return (unit_calls(unit, found) * found.per_call + unit.images * found.per_image
-            + unit.frames * found.encode / default_workers()
-            + unit.extra_calls * (found.per_call + found.per_image) + unit.extra_seconds)
+def unit_seconds(unit, found: Probe, extra: bool = True) -> float:
+    """Expected seconds of a unit here. extra=False leaves out the work besides its model calls and
+    frames (live's ONNX export): the order of the units among processes (costliest first) is by
+    their model work, so the frames a lesson shows are done first and the export fills in last."""
+    seconds = (unit_calls(unit, found) * found.per_call + unit.images * found.per_image
+               + unit.frames * found.encode / default_workers())
+    return seconds + (unit.extra_calls * (found.per_call + found.per_image) + unit.extra_seconds if extra else 0.0)
 
 
 def cost(name: str, units: list, found: Probe) -> Cost:

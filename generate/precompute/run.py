@@ -94,7 +94,7 @@ def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: 
     pending = [(run, unit) for run in todo for unit in run.missing_units()]
     # The costliest first, so the last units to finish are short ones (and processes end together).
     if found:
-        pending.sort(key=lambda item: -unit_seconds(item[1], found))
+        pending.sort(key=lambda item: -unit_seconds(item[1], found, extra=False))
     counter = f"images/{model.slug}"
     # A terminal gets a live bar; a log (CI, `make site > log`) a line every LOG_INTERVAL seconds, not one per call.
     terminal = sys.stderr.isatty()
@@ -144,6 +144,7 @@ def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: 
             mine["images"] += work["images"]
             mine["seconds"] += work["seconds"]
         writer.close()
+        on_calls(0)  # the other processes' last images: the bar ends on the whole grid's count
     finally:
         claims.close()
         bar.close()
