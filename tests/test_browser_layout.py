@@ -250,6 +250,10 @@ def test_frames_are_drawn_at_a_whole_number_scale(page, base_url, build):
             frame: c.dataset.frame, scale: c.dataset.scale, pixels: c.width, css: c.getBoundingClientRect().width,
             cssHeight: c.getBoundingClientRect().height, thumb: Boolean(c.closest('.nti-thumb')),
             kind: c.closest('.nti-figure').dataset.kind }))"""
+        # a compact figure shows the view its active step speaks of (at the page's end, perhaps a chart): its frames
+        for frames_view in page.locator(".nti-figure .nti-views button:first-child").all():
+            if frames_view.is_visible():
+                frames_view.click()
         canvases = page.evaluate(measure)
         # panels behind a toggle (step counts' late start) are measured with the toggle on
         toggles = page.locator(".nti-figure button.nti-reveal[aria-pressed=false]")
