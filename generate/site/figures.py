@@ -81,20 +81,21 @@ def snr(a: float) -> float | None:
     return a / (1 - a) if a < 1 else None
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]  # generate/
+
+
 def code_files() -> list[Path]:
     """Every file of the code that shapes figure data and sheets, for the cache key: the site stage,
     every experiment package (a figure may use another's helpers: samplers uses step_counts' figure
     code, trajectories its projection) and the torch-free modules beside them (streams, spacing).
     An edit to any of them rebuilds the figures; a stale figure is worse than a slower rebuild."""
-    package = Path(__file__).resolve().parents[1]
-    return sorted([*package.glob("*.py"), *(package / "site").glob("*.py"), *(package / "experiments").rglob("*.py")])
+    return sorted([*_PACKAGE.glob("*.py"), *(_PACKAGE / "site").glob("*.py"), *(_PACKAGE / "experiments").rglob("*.py")])
 
 
 def _code_hash() -> str:
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]
     for path in code_files():
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -87,9 +87,9 @@
   const TEXT_SHARE = 0.22, TEXT_MIN_PX = 160;
   // A pinned figure is never taller than the room the viewport leaves it. To get there, in order:
   //  1. whole: every part shown, panels shrunk to no less than 4x beside the text, 3x stacked;
-  //  2. compact (.nti-compact): the figure's secondary parts (kind.layout.secondary: charts,
-  //     heatmaps, diagrams) behind a "Frames | Charts" switch, so one of the two shows at a time,
-  //     panels down to 2x; both views must fit;
+  //  2. compact (.nti-compact): the figure's views (its frames; each group of kind.layout.secondary:
+  //     charts, heatmaps, diagrams) take turns, switched in its head, panels down to 2x; every view
+  //     must fit;
   //  3. not pinned (.nti-unpinned on its section): the whole figure scrolls with its steps.
   // Decided from measured heights, per figure and screen, never from a device's name.
   const MIN_SCALE_BESIDE = 4, MIN_SCALE_STACKED = 3, MIN_SCALE_COMPACT = 2;
@@ -212,7 +212,7 @@
       apply(scale);
       legible();
       const pinned = section ? NTI.pinned(root, section) : null;
-      if (!pinned) { legible(); return true; }
+      if (!pinned) return true;
       const stacked = STACKED.matches;
       const room = height - (parseFloat(getComputedStyle(pinned).top) || 0) - (stacked ? Math.max(TEXT_MIN_PX, Math.round(TEXT_SHARE * height)) : 8);
       const tallest = () => tallestView(pinned); // a synchronous layout per view, a few at most
@@ -237,8 +237,7 @@
     // Compact form: the figure's views take turns, switched by buttons in the head: its frames (the
     // body's panels, subheads and thumbnails) and each group of secondary parts (kind.layout.secondary,
     // a selector or a list of them, one per view: charts, heatmaps, diagrams); sliders, info and
-    // legends stay in every view. The choice is kept while the
-    // figure stays compact.
+    // legends stay in every view. The choice is kept while the figure stays compact.
     const groups = () => [].concat(Object.assign({ secondary: [] }, kind.layout).secondary).filter(Boolean);
     const viewNames = () => (kind.layout && kind.layout.views) || ["Frames", ...groups().map((_, i, all) => (all.length > 1 ? `Charts ${i + 1}` : "Charts"))];
     let view = 0, textView = 0; // the view shown; the one the active text step asks for
@@ -246,9 +245,16 @@
     function buildViews() {
       views.replaceChildren(...viewNames().map((name, i) => {
         const button = NTI.el("button", { type: "button", class: "nti-button", "aria-pressed": String(i === view), text: name });
-        button.addEventListener("click", () => { view = i; showView(); legible(); });
+        button.addEventListener("click", () => selectView(i));
         return button;
       }));
+    }
+    // The view to show, clamped to those the figure has; shown at once where the figure is compact.
+    function selectView(index) {
+      const next = Math.max(0, Math.min(viewNames().length - 1, index));
+      if (next === view) return;
+      view = next;
+      if (root.classList.contains("nti-compact")) { showView(); legible(); }
     }
     function showView() {
       const on = root.classList.contains("nti-compact");
@@ -281,7 +287,7 @@
       views.hidden = !on;
       if (on && views.children.length !== viewNames().length) buildViews();
       if (on && !was) view = Math.max(0, Math.min(viewNames().length - 1, textView));
-      showView();
+      showView(); // also where it is not compact: the secondary parts are marked either way
       // Beside the text, the caption under a compact figure shows two lines (figures.css); a press
       // opens the rest, over the text below it rather than pushing the figure out of the viewport.
       if (caption && !caption.dataset.clamp) {
@@ -420,10 +426,7 @@
         // 1.. the secondary views in kind.layout.views' order); a step that names none, the frames.
         // Kept for when the figure turns compact later (a refit after the step became active).
         textView = Number.isInteger(state.view) ? state.view : 0;
-        if (root.classList.contains("nti-compact") && views.children.length) {
-          const next = Math.max(0, Math.min(views.children.length - 1, textView));
-          if (next !== view) { view = next; showView(); legible(); }
-        }
+        if (root.classList.contains("nti-compact")) selectView(textView);
       },
       // the head has its link and download buttons (share.js, downloads.js): fit with them
       refit() { fit(true); },
