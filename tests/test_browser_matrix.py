@@ -9,9 +9,12 @@ browser zoom (WCAG 2.2 reflow). For each page and screen, one page load:
 - frames at whole-number scales: at least 2x everywhere from 390 px wide, the largest frame of
   each figure at least 4x from 1280 px wide (zoom aside); thumbnails at least 48 CSS px;
 - chart text (SVG) at least 11 CSS px;
-- a compact figure shows the view its active text step speaks of.
-The cumulative layout shift of each page is measured and printed, not yet bounded; that every step
-activates and moves its figure is test_browser_layout's walk (at 1280x900 and 390x844).
+- a compact figure shows the view its active text step speaks of;
+- every text step can be read whole while it is the active one (one taller than the screen, from its
+  first line to its last), on top of the figure or beside it;
+- the cumulative layout shift of loading the page and visiting each figure stays under 0.05 (at
+  browser zoom it is printed only).
+That every step moves its figure is test_browser_layout's walk (at 1280x900 and 390x844).
 
 The page list comes from the experiment registry (site_support.lesson_paths), never from here.
 Measured numbers (tallest pinned figure, smallest chart text) are printed for the closing note
@@ -72,6 +75,42 @@ STEP_TO_LINE = """([section, index]) => {
     const target = stacked ? Math.min(H * 0.9, f.bottom + 12) : H * 0.3;
     window.scrollTo(0, step.getBoundingClientRect().top + window.scrollY - target);
 }"""
+# Each step of a section, read as a reader would: scrolled to a few positions (its top under the
+# header or under the pinned figure, its bottom at the viewport's bottom, its top at the trigger
+# line), is it at one of them the active step and seen whole, every line on screen and on top (not
+# under the pinned figure)? A step taller than the whole screen is read in parts: its first and its
+# last line are each seen at some position while it is active. Returns the steps that fail.
+READ_STEPS = """async (section) => {
+    const s = document.querySelectorAll('.nti-scrolly')[section];
+    const steps = Array.from(s.querySelectorAll('.nti-step[data-state]'));
+    const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const H = document.documentElement.clientHeight;
+    const header = () => document.querySelector('.md-header').getBoundingClientRect().bottom;
+    const figureBottom = () => { const f = s.querySelector('.nti-figure').getBoundingClientRect(),
+        t = s.querySelector('.nti-steps').getBoundingClientRect(); return f.left < t.right - 1 ? f.bottom : 0; };
+    const on = (step, x, y) => { const e = document.elementFromPoint(x, y); return Boolean(e) && step.contains(e); };
+    const failed = [];
+    for (const [i, step] of steps.entries()) {
+        const targets = [() => Math.max(header(), figureBottom()) + 4, () => header() + 4,
+                         () => H - 4 - step.getBoundingClientRect().height];
+        let first = false, last = false, whole = false;
+        for (const target of targets) {
+            for (let settle = 0; settle < 2; settle++) {
+                window.scrollBy(0, step.getBoundingClientRect().top - target());
+                await frames();
+            }
+            if (!step.classList.contains('nti-step-active')) continue;
+            const r = step.getBoundingClientRect(), x = r.left + Math.min(20, r.width / 2);
+            const top = r.top >= header() - 0.5 && on(step, x, r.top + 6), bottom = r.bottom <= H + 0.5 && on(step, x, r.bottom - 6);
+            const middle = on(step, x, (r.top + r.bottom) / 2);
+            first ||= top; last ||= bottom; whole ||= top && bottom && middle;
+            if (whole) break;
+        }
+        const tall = step.getBoundingClientRect().height > H - header() - 8;
+        if (!(whole || (tall && first && last))) failed.push({ step: i + 1, height: Math.round(step.getBoundingClientRect().height), first, last });
+    }
+    return failed;
+}"""
 SHOWN_VIEW = """kind => {
     const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
     const s = f.closest('.nti-scrolly');
@@ -112,9 +151,12 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
             kinds = page.evaluate("() => Array.from(document.querySelectorAll('.nti-scrolly .nti-figure')).map(f => f.dataset.kind)")
             for kind in kinds:
                 page.evaluate("""kind => { const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`); f.scrollIntoView(); }""", kind)
-                page.wait_for_function(READY, timeout=20000)
-                page.evaluate("""kind => { const s = document.querySelector(`.nti-figure[data-kind="${kind}"]`).closest('.nti-scrolly').querySelector('.nti-step');
-                    window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 40); }""", kind)
+                page.wait_for_function("""kind => document.querySelector(`.nti-figure[data-kind="${kind}"]`).dataset.ready === 'true'""",
+                                       arg=kind, timeout=20000)
+                # the section's top just under the viewport's: the figure pinned (or, unpinned, at the
+                # top), no text step over it yet
+                page.evaluate("""kind => { const s = document.querySelector(`.nti-figure[data-kind="${kind}"]`).closest('.nti-scrolly');
+                    window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 8); }""", kind)
                 page.evaluate(FRAMES)
                 first = page.evaluate(FIGURE, kind)
                 looks = [first]
@@ -172,11 +214,18 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                     shown = page.evaluate(SHOWN_VIEW, kind)
                     if shown["active"] == index and shown["view"] != want:
                         problems.append(f"{path} {kind}: step {index + 1} wants view {want}, the figure shows {shown['view']}")
+            # every step can be read whole (or, taller than the screen, from its first line to its last) while active
+            for section, kind in enumerate(kinds):
+                for miss in page.evaluate(READ_STEPS, section):
+                    problems.append(f"{path} {kind}: step {miss['step']} ({miss['height']} px) is never seen whole while active "
+                                    f"(first line seen: {miss['first']}, last line: {miss['last']})")
     finally:
         context.close()
-    # the layout shift is reported, not yet held to a bound (issue 24: figures that turn compact
-    # after their data loads move the text below them)
     print(f"\n[matrix] {name}: tallest pinned figure {tallest:.0f} of {height} px, smallest chart text "
           f"{smallest_text:.1f} px, largest layout shift of a page {worst_shift:.3f}")
     assert not errors, errors
+    # at browser zoom (a 640- or 320-px window) the figures do not pin, and one that mounts as the
+    # reader jumps to it still moves the page (schedules' charts: 0.44 at 200 %): reported, not bounded
+    if worst_shift >= 0.05 and "@" not in name:
+        problems.append(f"a page's cumulative layout shift is {worst_shift:.3f}, wanted under 0.05")
     assert not problems, f"{name}: {len(problems)} problems:\n" + "\n".join(problems[:25])

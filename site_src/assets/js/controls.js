@@ -270,14 +270,41 @@
       Array.from(views.children).forEach((b, i) => b.setAttribute("aria-pressed", String(i === view)));
       // parts that size themselves to their column (the triangle grid) do so now, while it is measured
       for (const part of body.querySelectorAll(".nti-secondary:not(.nti-view-off)")) part.dispatchEvent(new Event("nti-view"));
+      settle(on);
+    }
+    // Compact, the views take turns in one place: the body is a column (figures.css) where what comes
+    // before the first view part stays first, the view parts follow, then a spacer that tops the shown
+    // view up to the tallest one's height, then the rest (info, sliders). So the sliders under the views
+    // do not move when the text turns to another view, and the pinned figure keeps its height.
+    const spacer = NTI.el("div", { class: "nti-view-pad", "aria-hidden": "true" });
+    let padTo = 0; // the tallest view's body height, measured by tallestView
+    const isViewPart = (el) => el.matches(".nti-panels, .nti-subhead, .nti-thumbs, .nti-secondary") || Boolean(el.querySelector(":scope > .nti-secondary"));
+    function settle(on) {
+      if (spacer.parentNode !== body) body.append(spacer);
+      spacer.style.height = "0px";
+      let seen = false;
+      for (const child of body.children) {
+        if (child === spacer) continue;
+        const part = isViewPart(child);
+        seen ||= part;
+        child.style.order = on ? (part ? "1" : seen ? "3" : "0") : "";
+      }
+      spacer.style.order = on ? "2" : "";
+      if (on && padTo) spacer.style.height = `${Math.max(0, padTo - body.offsetHeight)}px`;
     }
     // every view of a compact figure must fit: the tallest is what counts
     function tallestView(pinned) {
-      if (!root.classList.contains("nti-compact")) return pinned.offsetHeight;
+      padTo = 0;
+      if (!root.classList.contains("nti-compact")) { settle(false); return pinned.offsetHeight; }
       const keep = view;
-      let most = 0;
-      for (view = 0; view < views.children.length; view++) { showView(); legible(); most = Math.max(most, pinned.offsetHeight); }
+      let most = 0, tallestBody = 0;
+      for (view = 0; view < views.children.length; view++) {
+        showView(); legible();
+        most = Math.max(most, pinned.offsetHeight);
+        tallestBody = Math.max(tallestBody, body.offsetHeight);
+      }
       view = keep;
+      padTo = tallestBody;
       showView();
       return most;
     }
@@ -385,7 +412,9 @@
     // The card sits at the end of the head row beside the text; stacked (phones), where the head is
     // pinned and every line of it costs the panels room, it goes under the caption, which scrolls away.
     const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;
-    const placeCard = () => { if (STACKED.matches && caption) caption.append(card.el); else head.append(card.el); };
+    // (into the caption's row of tools, which the page keeps from the start: nothing moves when they arrive)
+    const tools = caption ? caption.querySelector(":scope > .nti-caption-tools") || caption : null;
+    const placeCard = () => { if (STACKED.matches && tools) tools.append(card.el); else head.append(card.el); };
     placeCard();
     STACKED.addEventListener("change", placeCard);
     // The figure's live button (live.js) goes the same way on phones: under the caption, out of the
@@ -393,12 +422,12 @@
     // fresh: a new body (another model) brought its own button, and the old one goes.
     let liveHome = null;
     function placeLive(fresh) {
-      const moved = caption ? caption.querySelector(":scope > .nti-live, :scope > .nti-live-off") : null;
+      const moved = tools ? tools.querySelector(":scope > .nti-live, :scope > .nti-live-off") : null;
       if (fresh && moved) moved.remove();
       const live = fresh || !moved ? body.querySelector(".nti-live, .nti-live-off") : moved;
       if (!live) return;
-      if (fresh || !liveHome) liveHome = live.parentNode === caption ? liveHome : live.parentNode;
-      if (STACKED.matches && caption) caption.insertBefore(live, card.el.parentNode === caption ? card.el : null);
+      if (fresh || !liveHome) liveHome = live.parentNode === tools ? liveHome : live.parentNode;
+      if (STACKED.matches && tools) tools.insertBefore(live, card.el.parentNode === tools ? card.el : null);
       else if (liveHome && live.parentNode !== liveHome) liveHome.append(live);
     }
     const placeLiveAgain = () => placeLive(false);

@@ -122,8 +122,9 @@
     const head = root.querySelector(".nti-figure-head");
     const follow = head ? head.querySelector(".nti-follow") : null;
     const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;
+    const tools = caption ? caption.querySelector(":scope > .nti-caption-tools") || caption : null;
     const place = () => {
-      if (STACKED.matches && caption) caption.insertBefore(wrap, caption.querySelector(":scope > .nti-prov"));
+      if (STACKED.matches && tools) tools.insertBefore(wrap, tools.querySelector(":scope > .nti-prov"));
       else if (follow) follow.before(wrap);
       else if (head) head.append(wrap);
     };

@@ -25,6 +25,9 @@
       const pinnedBottom = sticky ? top + sticky.offsetHeight : 0;
       const stacked = NARROW.matches && sticky && pinnedBottom < height;
       line = stacked ? (pinnedBottom + height) / 2 : height / 2;
+      // a step longer than the room under a pinned figure could never be seen whole there: it
+      // slides over the figure instead (figures.css), as the cards of a phone's scrollytelling do
+      for (const step of steps) step.classList.toggle("nti-step-over", Boolean(stacked) && step.offsetHeight > height - pinnedBottom - 8);
       const last = steps[steps.length - 1];
       // The last step's top at the line: the page must scroll that far, and beside the text the
       // section must still reach below the pinned figure (or the figure scrolls away first).
@@ -65,6 +68,7 @@
       if (observer) observer.disconnect();
       if (frame) cancelAnimationFrame(frame);
       list.style.removeProperty("--nti-tail");
+      steps.forEach((step) => step.classList.remove("nti-step-over"));
     };
   };
 })(window.NTI);
