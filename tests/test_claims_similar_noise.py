@@ -375,7 +375,11 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
     assert f"the outputs end a median {medians} of the noise distance apart, closer together than they started in {together} of" in words
     medians = [statistics.median(ends[k]) for k in sizes]
     assert ("DDIM pulls nearby starts together" in words) == all(m < 1 for m in medians)
-    assert ("the larger the patch, the less it does" in words) == all(a < b for a, b in zip(medians, medians[1:]))
+    # said only where the medians as printed (whole per cent) rise: emoji-32 once printed 46 % and 46 %
+    # under "the larger the patch, the less it does"
+    printed = [round(100 * m) for m in medians]
+    assert ("the larger the patch, the further apart its outputs end" in words) == all(a < b for a, b in zip(printed, printed[1:]))
     largest = [m["output_distance"] for (s, size, x, y), m in cells.items() if size == sizes[-1]]
     parted = sum(d >= 0.5 * typical for d in largest)
     assert parted and f"(≥ {0.5 * typical:.1f}) in {parted} of {len(largest)} pairs" in words
+

@@ -59,5 +59,5 @@ SAMPLERS = Experiment(
     page=Page(file="samplers.md", title="Samplers", template=TEMPLATES / "samplers.md.j2",
               script=SCRIPTS / "fig-samplers.js",
               blurb="five samplers, one start noise: which reach the converged picture in the fewest "
-                    "network calls, and which never does?"),
+                    "network calls, and what holds the slowest back?"),
 )

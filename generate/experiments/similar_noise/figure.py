@@ -170,7 +170,8 @@ def patch_facts(run, runs: dict) -> dict:
     ends = [r["end_share"] for r in rows]
     return {**facts, "side": side, "parts": PARTS,
             "pulled_together": None not in ends and all(e < 1 for e in ends),
-            "larger_pulled_less": None not in ends and all(a < b for a, b in zip(ends, ends[1:])), "channels": facts["d"] // (side * side), "positions": len(axes["positions"]), "rows": rows,
+            # the medians as the page prints them (whole per cent) rise with the patch: equal ones say nothing
+            "larger_ends_further": None not in ends and all(round(100 * a) < round(100 * b) for a, b in zip(ends, ends[1:])), "channels": facts["d"] // (side * side), "positions": len(axes["positions"]), "rows": rows,
             "larger": stats.coin(larger_more, pairs_),
             # per pixel the change is larger inside the square (at every size) ...
             "denser_inside": bool(ratios) and all(r > 1 for r in ratios),

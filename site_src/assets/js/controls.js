@@ -232,7 +232,26 @@
         apply(widest);
       } else shrinkable = { pinned, room, tallest };
       legible();
+      markClamped();
       return true;
+    }
+    // A caption cut to two lines says so ("more", figures.css) and opens by click, Enter or Space.
+    function markClamped() {
+      if (!caption) return;
+      const cut = root.classList.contains("nti-compact") && !caption.classList.contains("nti-caption-open") && caption.scrollHeight > caption.clientHeight + 1;
+      const open = caption.classList.contains("nti-caption-open");
+      caption.classList.toggle("nti-caption-cut", cut);
+      if (cut || open) {
+        caption.setAttribute("role", "button");
+        caption.tabIndex = 0;
+        caption.setAttribute("aria-expanded", String(open));
+        caption.title = open ? "Show less of the caption" : "Show the whole caption";
+      } else {
+        caption.removeAttribute("role");
+        caption.removeAttribute("tabindex");
+        caption.removeAttribute("aria-expanded");
+        caption.removeAttribute("title");
+      }
     }
     // Compact form: the figure's views take turns, switched by buttons in the head: its frames (the
     // body's panels, subheads and thumbnails) and each group of secondary parts (kind.layout.secondary,
@@ -319,7 +338,11 @@
       // opens the rest, over the text below it rather than pushing the figure out of the viewport.
       if (caption && !caption.dataset.clamp) {
         caption.dataset.clamp = "true";
-        caption.addEventListener("click", () => { if (root.classList.contains("nti-compact")) caption.classList.toggle("nti-caption-open"); });
+        const toggle = () => { if (root.classList.contains("nti-compact")) { caption.classList.toggle("nti-caption-open"); markClamped(); } };
+        caption.addEventListener("click", (event) => { if (!event.target.closest("a, button, summary, select, input")) toggle(); });
+        caption.addEventListener("keydown", (event) => {
+          if (event.target === caption && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); toggle(); }
+        });
       }
     }
     // Chart text at least 11 CSS px: each SVG chart learns its drawn scale (CSS px per unit of its

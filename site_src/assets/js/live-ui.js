@@ -126,6 +126,7 @@
       if (running) return;
       const began = performance.now();
       let sampling = began; // when the model was ready and the first step began
+      const callMs = []; // each network call's time: the result reports their median, not a total
       runButton.disabled = true;
       cancelButton.hidden = false;
       progress.hidden = false;
@@ -136,6 +137,7 @@
         onStatus(what) { if (what === "sampling") { sampling = performance.now(); status.textContent = "Sampling…"; } },
         onStep(step) {
           progress.value = step.done / Math.max(1, step.total);
+          if (Number.isFinite(step.ms)) callMs.push(step.ms);
           // time left from the mean call so far: a slow device (an old phone) shows it at once, and Cancel is beside it
           const mean = (performance.now() - sampling) / step.done, left = (step.total - step.done) * mean / 1000;
           status.textContent = `Step ${step.done} of ${step.total}: timestep t = ${step.t} (${Math.round(step.ms)} ms this call` +
@@ -148,7 +150,9 @@
         finish();
         root.dataset.state = "done";
         const seconds = ((performance.now() - began) / 1000).toFixed(1);
-        status.textContent = `Done in ${seconds} s: ${answer.calls} network call${answer.calls === 1 ? "" : "s"} in WebAssembly on this device.`;
+        const sorted = callMs.slice().sort((a, b) => a - b), median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : null;
+        status.textContent = `Done: ${answer.calls} network call${answer.calls === 1 ? "" : "s"} in WebAssembly on this device` +
+          (median !== null ? `, a median ${Math.round(median)} ms a call (${seconds} s in all, loading included).` : ` (${seconds} s in all).`);
         result.hidden = false;
         onResult(answer, result);
       }, (error) => {
