@@ -291,24 +291,14 @@
       for (const part of body.querySelectorAll(".nti-secondary:not(.nti-view-off)")) part.dispatchEvent(new Event("nti-view"));
       settle(on);
     }
-    // Compact, the views take turns in one place: the body is a column (figures.css) where what comes
-    // before the first view part stays first, the view parts follow, then a spacer that tops the shown
-    // view up to the tallest one's height, then the rest (info, sliders). So the sliders under the views
-    // do not move when the text turns to another view, and the pinned figure keeps its height.
+    // Compact, the views take turns in one place, and the shown one is topped up (a spacer at the
+    // body's end) to the tallest one's height: the pinned figure keeps its height when the text turns
+    // to another view, so the text under a stacked figure does not move.
     const spacer = NTI.el("div", { class: "nti-view-pad", "aria-hidden": "true" });
     let padTo = 0; // the tallest view's body height, measured by tallestView
-    const isViewPart = (el) => el.matches(".nti-panels, .nti-subhead, .nti-thumbs, .nti-secondary") || Boolean(el.querySelector(":scope > .nti-secondary"));
     function settle(on) {
-      if (spacer.parentNode !== body) body.append(spacer);
+      if (body.lastElementChild !== spacer) body.append(spacer);
       spacer.style.height = "0px";
-      let seen = false;
-      for (const child of body.children) {
-        if (child === spacer) continue;
-        const part = isViewPart(child);
-        seen ||= part;
-        child.style.order = on ? (part ? "1" : seen ? "3" : "0") : "";
-      }
-      spacer.style.order = on ? "2" : "";
       if (on && padTo) spacer.style.height = `${Math.max(0, padTo - body.offsetHeight)}px`;
     }
     // every view of a compact figure must fit: the tallest is what counts
