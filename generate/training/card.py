@@ -194,4 +194,14 @@ to real data; the number only means something next to its references.
 | real {card['real_b']} (the floor) | {fd['real_vs_real']:.2f} |
 | **samples of `{name}`** | **{fd['model_samples']:.2f}** |
 | Gaussian noise images (the ceiling) | {fd['noise']:.2f} |
-"""
+{floor_note(fd)}"""
+
+
+def floor_note(fd: dict) -> str:
+    """A score at or under the floor (real images against real images) does not say the samples are as
+    good as real ones: only that this small feature space cannot tell them apart."""
+    if fd["model_samples"] > fd["real_vs_real"] * 1.1:
+        return ""
+    return ("\nThe samples score at the floor: in these features they cannot be told from real images. That "
+            "says more about the features (a small classifier's) than about the samples; the grid above shows "
+            "what the eye still sees.\n")
