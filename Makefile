@@ -8,7 +8,7 @@ OUT    ?= site
 CONFIG ?= default
 STAMP  := $(VENV)/.installed
 
-.PHONY: site precompute test install browser-deps live-runtime benchmarks clean
+.PHONY: site precompute test lint install browser-deps live-runtime benchmarks clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,7 +41,12 @@ browser-deps:
 	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
 	@test -f .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar || npm install --prefix .cache/npm --silent --no-audit --no-fund vnu-jar@26.9.27
 
-test: install browser-deps live-runtime
+# ruff's checks and formatter (pyproject.toml [tool.ruff]): part of `make test`, so CI runs them.
+lint: install
+	$(PY) -m ruff check generate tests benchmarks
+	$(PY) -m ruff format --check generate tests benchmarks
+
+test: install browser-deps live-runtime lint
 	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 benchmarks: install

@@ -33,19 +33,34 @@ from generate.core.memory import call_batch_for  # noqa: E402
 
 # config.json of google/ddpm-cifar10-32 and google/ddpm-celebahq-256 (the fields that shape the network)
 ARCHITECTURES = {
-    "cifar10-32": dict(sample_size=32, block_out_channels=(128, 256, 256, 256),
-                       down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
-                       up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D")),
-    "celebahq-256": dict(sample_size=256, block_out_channels=(128, 128, 256, 256, 512, 512),
-                         down_block_types=("DownBlock2D",) * 4 + ("AttnDownBlock2D", "DownBlock2D"),
-                         up_block_types=("UpBlock2D", "AttnUpBlock2D") + ("UpBlock2D",) * 4),
+    "cifar10-32": dict(
+        sample_size=32,
+        block_out_channels=(128, 256, 256, 256),
+        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+    ),
+    "celebahq-256": dict(
+        sample_size=256,
+        block_out_channels=(128, 128, 256, 256, 512, 512),
+        down_block_types=("DownBlock2D",) * 4 + ("AttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "AttnUpBlock2D") + ("UpBlock2D",) * 4,
+    ),
 }
-COMMON = dict(in_channels=3, out_channels=3, layers_per_block=2, attention_head_dim=None, norm_eps=1e-6,
-              downsample_padding=0, flip_sin_to_cos=False, freq_shift=1, norm_num_groups=32)
+COMMON = dict(
+    in_channels=3,
+    out_channels=3,
+    layers_per_block=2,
+    attention_head_dim=None,
+    norm_eps=1e-6,
+    downsample_padding=0,
+    flip_sin_to_cos=False,
+    freq_shift=1,
+    norm_num_groups=32,
+)
 
 # Dense (no sparsity) tensor-core peaks, TFLOP/s, from NVIDIA's data sheets; float32 is the non-tensor rate.
 PEAK_TFLOPS = {
-    "H100 80GB HBM3": {"float16": 989, "bfloat16": 989, "float32": 67},   # SXM
+    "H100 80GB HBM3": {"float16": 989, "bfloat16": 989, "float32": 67},  # SXM
     "H100 PCIe": {"float16": 756, "bfloat16": 756, "float32": 51},
     "H200": {"float16": 989, "bfloat16": 989, "float32": 67},
     "A100": {"float16": 312, "bfloat16": 312, "float32": 19.5},
@@ -96,8 +111,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
-                        help="default: float16 on CUDA, float32 on CPU")
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        choices=["float32", "float16", "bfloat16"],
+        help="default: float16 on CUDA, float32 on CPU",
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile the UNet")
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--seconds", type=float, default=5.0, help="time per batch size")
@@ -108,8 +127,14 @@ def main() -> int:
     dtype_name = args.dtype or ("float16" if device.type == "cuda" else "float32")
     dtype = getattr(torch, dtype_name)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    report = {"device": name, "dtype": dtype_name, "compile": args.compile, "torch": torch.__version__,
-              "date": time.strftime("%Y-%m-%d %H:%M"), "architectures": {}}
+    report = {
+        "device": name,
+        "dtype": dtype_name,
+        "compile": args.compile,
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "architectures": {},
+    }
     peak = peak_for(name, dtype_name)
     for arch in args.arch:
         unet = build(arch)
@@ -127,16 +152,32 @@ def main() -> int:
             row["share_of_peak"] = round(row["tflops"] / peak, 3) if peak else None
             rows.append(row)
             print(arch, row, flush=True)
-        entry = {"parameters_m": round(sum(p.numel() for p in unet.parameters()) / 1e6, 1),
-                 "gflops_per_image": round(flops / 1e9, 2), "fitted_batch": fitted, "peak_tflops": peak,
-                 "batches": rows}
+        entry = {
+            "parameters_m": round(sum(p.numel() for p in unet.parameters()) / 1e6, 1),
+            "gflops_per_image": round(flops / 1e9, 2),
+            "fitted_batch": fitted,
+            "peak_tflops": peak,
+            "batches": rows,
+        }
         if args.precompute:
             with tempfile.TemporaryDirectory() as folder:
                 build(arch).save_pretrained(folder)
                 DDPMScheduler(num_train_timesteps=1000).save_pretrained(folder)
                 out = Path(args.out) / f"gpu-precompute-{arch}"
-                subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--model", folder,
-                                "--device", args.device, "--skip-site", "--out", str(out)], check=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(REPO / "benchmarks" / "run.py"),
+                        "--model",
+                        folder,
+                        "--device",
+                        args.device,
+                        "--skip-site",
+                        "--out",
+                        str(out),
+                    ],
+                    check=True,
+                )
                 entry["precompute"] = json.loads((out / "latest.json").read_text())["precompute"]
         report["architectures"][arch] = entry
         del unet

@@ -25,10 +25,15 @@ sys.path.insert(0, str(HERE.parent))
 from site_support import CHROMIUM, serve  # noqa: E402
 
 STEPS = 50
-FIRST_USE = ["assets/js/live/worker.js", "assets/js/live/randn.js", "assets/js/live/scheduler.js",
-             "assets/js/live/sampler.js", "assets/vendor/onnxruntime-web/ort.wasm.min.js",
-             "assets/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
-             "assets/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm"]
+FIRST_USE = [
+    "assets/js/live/worker.js",
+    "assets/js/live/randn.js",
+    "assets/js/live/scheduler.js",
+    "assets/js/live/sampler.js",
+    "assets/vendor/onnxruntime-web/ort.wasm.min.js",
+    "assets/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
+    "assets/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
+]
 
 
 def sizes(files: list[Path]) -> dict:
@@ -73,8 +78,13 @@ def browser_runs(site: Path, slug: str) -> dict:
             page.wait_for_function("() => document.querySelector('.nti-live').dataset.state === 'done'", timeout=180000)
             wall = time.perf_counter() - began
             calls = page.evaluate("() => window.__calls")
-            runs.append({"wall_s": round(wall, 3), "median_call_ms": round(statistics.median(calls[1:]), 2),
-                         "sampling_s": round(sum(calls) / 1000, 3)})
+            runs.append(
+                {
+                    "wall_s": round(wall, 3),
+                    "median_call_ms": round(statistics.median(calls[1:]), 2),
+                    "sampling_s": round(sum(calls) / 1000, 3),
+                }
+            )
             page.evaluate("() => { document.querySelector('.nti-live').dataset.state = ''; }")
         # responsiveness while sampling: key presses on the precomputed slider, event timing entries
         page.evaluate("""() => { window.__events = []; new PerformanceObserver((list) => {
@@ -93,11 +103,17 @@ def browser_runs(site: Path, slug: str) -> dict:
         still_running = page.evaluate("() => document.querySelector('.nti-live').dataset.state === 'running'")
         live.locator(".nti-live-cancel").click()
         browser.close()
-    return {"webgpu_available": webgpu, "runs": runs,
-            "while_sampling": {"key_to_second_frame_ms_max": round(max(latencies), 1),
-                               "key_to_second_frame_ms_median": round(statistics.median(latencies), 1),
-                               "event_timing_max_ms": max(events) if events else 0, "events_over_16ms": len(events),
-                               "sampling_throughout": still_running}}
+    return {
+        "webgpu_available": webgpu,
+        "runs": runs,
+        "while_sampling": {
+            "key_to_second_frame_ms_max": round(max(latencies), 1),
+            "key_to_second_frame_ms_median": round(statistics.median(latencies), 1),
+            "event_timing_max_ms": max(events) if events else 0,
+            "events_over_16ms": len(events),
+            "sampling_throughout": still_running,
+        },
+    }
 
 
 def reference_calls(slug: str) -> dict:
@@ -131,8 +147,11 @@ def reference_calls(slug: str) -> dict:
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
     feeds = {"sample": x.numpy(), "timestep": np.array([500.0], dtype=np.float32)}
-    return {"torch_1_thread_ms": torch_ms, "onnxruntime_native_1_thread_ms": median_ms(lambda: session.run(None, feeds)),
-            "graph_mb": round(len(graph) / 1e6, 2)}
+    return {
+        "torch_1_thread_ms": torch_ms,
+        "onnxruntime_native_1_thread_ms": median_ms(lambda: session.run(None, feeds)),
+        "graph_mb": round(len(graph) / 1e6, 2),
+    }
 
 
 def main() -> None:
@@ -148,7 +167,9 @@ def main() -> None:
         entry["chromium_wasm_1_thread"] = browser_runs(args.site, slug)
         entry.update(reference_calls(slug))
         warm = entry["chromium_wasm_1_thread"]["runs"][1:]
-        entry["chromium_per_call_vs_torch"] = round(statistics.median(r["median_call_ms"] for r in warm) / entry["torch_1_thread_ms"], 2)
+        entry["chromium_per_call_vs_torch"] = round(
+            statistics.median(r["median_call_ms"] for r in warm) / entry["torch_1_thread_ms"], 2
+        )
         results["models"][slug] = entry
         print(json.dumps({slug: entry}, indent=1))
     args.out.write_text(json.dumps(results, indent=1) + "\n")

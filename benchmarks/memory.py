@@ -33,9 +33,16 @@ MAX_BATCH = 4  # the batch (not the grid) sets the working set: more seeds mean 
 
 def narrow_256px_model(folder: Path) -> Path:
     torch.manual_seed(0)
-    unet = UNet2DModel(sample_size=256, in_channels=3, out_channels=3, block_out_channels=(16, 32, 32),
-                       layers_per_block=1, norm_num_groups=8,
-                       down_block_types=("DownBlock2D",) * 3, up_block_types=("UpBlock2D",) * 3)
+    unet = UNet2DModel(
+        sample_size=256,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(16, 32, 32),
+        layers_per_block=1,
+        norm_num_groups=8,
+        down_block_types=("DownBlock2D",) * 3,
+        up_block_types=("UpBlock2D",) * 3,
+    )
     unet.save_pretrained(folder)
     DDPMScheduler(num_train_timesteps=1000).save_pretrained(folder)
     return folder
@@ -51,22 +58,47 @@ def main() -> int:
     rows = []
     for seeds in args.seeds:
         config = work / f"seeds-{seeds}.toml"
-        config.write_text(f'version = 1\nexperiments = ["reverse"]\n[run]\ndevice = "cpu"\nmax_batch = {MAX_BATCH}\n'
-                          f"[reverse]\nsteps = {STEPS}\nseeds = {list(range(seeds))}\n")
+        config.write_text(
+            f'version = 1\nexperiments = ["reverse"]\n[run]\ndevice = "cpu"\nmax_batch = {MAX_BATCH}\n'
+            f"[reverse]\nsteps = {STEPS}\nseeds = {list(range(seeds))}\n"
+        )
         runs = work / f"runs-{seeds}"
-        result = measured([sys.executable, "-m", "generate", "precompute", "--config", str(config),
-                           "--model", str(model), "--runs", str(runs), "--quiet"])
+        result = measured(
+            [
+                sys.executable,
+                "-m",
+                "generate",
+                "precompute",
+                "--config",
+                str(config),
+                "--model",
+                str(model),
+                "--runs",
+                str(runs),
+                "--quiet",
+            ]
+        )
         record = run_records(runs)["reverse"]
         frames = list(runs.glob("*/reverse/*/frames/**/*.png"))
-        rows.append({"seeds": seeds, "frames": len(frames),
-                     "raw_frame_mb": round(len(frames) * 256 * 256 * 3 / 2**20, 1),
-                     "png_mb": round(sum(f.stat().st_size for f in frames) / 2**20, 1),
-                     "frames_queued_peak_mb": record["frames_queued_peak_mb"],
-                     "seconds": result["seconds"], "peak_rss_mb": result["peak_rss_mb"]})
+        rows.append(
+            {
+                "seeds": seeds,
+                "frames": len(frames),
+                "raw_frame_mb": round(len(frames) * 256 * 256 * 3 / 2**20, 1),
+                "png_mb": round(sum(f.stat().st_size for f in frames) / 2**20, 1),
+                "frames_queued_peak_mb": record["frames_queued_peak_mb"],
+                "seconds": result["seconds"],
+                "peak_rss_mb": result["peak_rss_mb"],
+            }
+        )
         print(rows[-1], flush=True)
-    report = {"machine": {"platform": platform.platform(), "torch_threads": torch.get_num_threads()},
-              "date": time.strftime("%Y-%m-%d %H:%M"), "model": "random UNet2DModel, 256 px, 3 channels, (16, 32, 32)",
-              "experiment": f"reverse, {STEPS} DDPM steps, 4 frames per step and seed, max_batch {MAX_BATCH}", "runs": rows}
+    report = {
+        "machine": {"platform": platform.platform(), "torch_threads": torch.get_num_threads()},
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "model": "random UNet2DModel, 256 px, 3 channels, (16, 32, 32)",
+        "experiment": f"reverse, {STEPS} DDPM steps, 4 frames per step and seed, max_batch {MAX_BATCH}",
+        "runs": rows,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "memory-256px.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -42,10 +42,16 @@ def launch(command: list[str], runs: Path, threads: int) -> dict:
             mine["seconds"] = round(mine["seconds"] + p["seconds"], 2)
     calls = sum(r["model_calls"] for r in records)
     images = sum(r["images"] for r in records)
-    return {"command": " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)),
-            "threads_per_process": threads, "wall_seconds": round(seconds, 2), "model_calls": calls,
-            "images": images, "images_per_s": round(images / seconds, 1), "calls_per_s": round(calls / seconds, 1),
-            "per_process": sorted(processes.values(), key=lambda p: p["rank"])}
+    return {
+        "command": " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)),
+        "threads_per_process": threads,
+        "wall_seconds": round(seconds, 2),
+        "model_calls": calls,
+        "images": images,
+        "images_per_s": round(images / seconds, 1),
+        "calls_per_s": round(calls / seconds, 1),
+        "per_process": sorted(processes.values(), key=lambda p: p["rank"]),
+    }
 
 
 def main() -> int:
@@ -54,20 +60,41 @@ def main() -> int:
     parser.add_argument("--config", default="default")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2, help="threads of the one process; each of the "
-                        "P processes gets threads // P (at least 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="threads of the one process; each of the P processes gets threads // P (at least 1)",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "processes-cpu.json"))
     args = parser.parse_args()
-    precompute = ["-m", "generate", "precompute", "--config", args.config, "--model", args.model,
-                  "--device", args.device]
+    precompute = [
+        "-m",
+        "generate",
+        "precompute",
+        "--config",
+        args.config,
+        "--model",
+        args.model,
+        "--device",
+        args.device,
+    ]
     with tempfile.TemporaryDirectory() as temp:
         one = launch([sys.executable, *precompute], Path(temp) / "one", args.threads)
-        many = launch([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", str(args.processes), *precompute],
-                      Path(temp) / "many", max(1, args.threads // args.processes))
-    result = {"machine": {"cpus": os.cpu_count(), "device": args.device}, "model": args.model, "config": args.config,
-              "one_process": one, "processes": many,
-              "speedup": round(one["wall_seconds"] / many["wall_seconds"], 3),
-              "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        many = launch(
+            [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", str(args.processes), *precompute],
+            Path(temp) / "many",
+            max(1, args.threads // args.processes),
+        )
+    result = {
+        "machine": {"cpus": os.cpu_count(), "device": args.device},
+        "model": args.model,
+        "config": args.config,
+        "one_process": one,
+        "processes": many,
+        "speedup": round(one["wall_seconds"] / many["wall_seconds"], 3),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

@@ -24,9 +24,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generate.precompute.config import load_config  # noqa: E402
 from generate.core.loading import load_model  # noqa: E402
 from generate.precompute import precompute  # noqa: E402
+from generate.precompute.config import load_config  # noqa: E402
 
 
 def timed_precompute(config, runs: Path, model: str, only=None) -> tuple[list[dict], float]:
@@ -58,14 +58,19 @@ def ceiling(model, batch_sizes=POWERS, repeats: int = 3) -> dict[int, dict]:
             if model.device.type == "cuda":
                 torch.cuda.synchronize()
             seconds = time.perf_counter() - start
-            result[batch] = {"images_per_s": round(batch * calls / seconds, 2), "calls_per_s": round(calls / seconds, 3)}
+            result[batch] = {
+                "images_per_s": round(batch * calls / seconds, 2),
+                "calls_per_s": round(calls / seconds, 3),
+            }
     return result
 
 
 # Runs a command and reports the peak RSS of its whole process tree (RUSAGE_CHILDREN of a small parent:
 # measuring from this process would count the benchmark's own memory, inherited by fork).
-_PEAK = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-         "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)")
+_PEAK = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
+)
 
 
 def measured(command: list[str]) -> dict:
@@ -96,14 +101,20 @@ def efficiency(records: dict[str, dict], throughput: dict[int, dict]) -> dict:
     for name, r in records.items():
         per_call = {int(k): v for k, v in r["images_per_call"].items()}
         bound = sum(calls / throughput[size]["calls_per_s"] for size, calls in per_call.items())
-        table[name] = {"seconds": r["seconds"], "model_calls": r["model_calls"], "images": r["images"],
-                       "images_per_call": r["images_per_call"],
-                       "ceiling_seconds": round(r["images"] / best_ips, 3),
-                       "efficiency": round(r["images"] / best_ips / r["seconds"], 3),
-                       "same_calls_seconds": round(bound, 3),
-                       "efficiency_vs_same_calls": round(bound / r["seconds"], 3)}
-    total = {key: round(sum(t[key] for t in table.values()), 3)
-             for key in ("seconds", "model_calls", "images", "ceiling_seconds", "same_calls_seconds")}
+        table[name] = {
+            "seconds": r["seconds"],
+            "model_calls": r["model_calls"],
+            "images": r["images"],
+            "images_per_call": r["images_per_call"],
+            "ceiling_seconds": round(r["images"] / best_ips, 3),
+            "efficiency": round(r["images"] / best_ips / r["seconds"], 3),
+            "same_calls_seconds": round(bound, 3),
+            "efficiency_vs_same_calls": round(bound / r["seconds"], 3),
+        }
+    total = {
+        key: round(sum(t[key] for t in table.values()), 3)
+        for key in ("seconds", "model_calls", "images", "ceiling_seconds", "same_calls_seconds")
+    }
     total["efficiency"] = round(total["ceiling_seconds"] / total["seconds"], 3)
     total["efficiency_vs_same_calls"] = round(total["same_calls_seconds"] / total["seconds"], 3)
     table["all"] = total
@@ -122,24 +133,49 @@ def main() -> int:
     config.run.device = args.device
     model = load_model(args.model, device=args.device)
     work = Path(tempfile.mkdtemp(prefix="n2i-bench-"))
-    report: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                "torch_threads": torch.get_num_threads(), "device": str(model.device),
-                                "gpu": torch.cuda.get_device_name() if model.device.type == "cuda" else None},
-                    "model": args.model, "config": args.config, "date": time.strftime("%Y-%m-%d %H:%M")}
+    report: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "device": str(model.device),
+            "gpu": torch.cuda.get_device_name() if model.device.type == "cuda" else None,
+        },
+        "model": args.model,
+        "config": args.config,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
     generate = [sys.executable, "-m", "generate"]
 
     # The default precompute in its own process: wall time, peak memory, and per-experiment timings.
     runs = work / "runs"
-    whole = measured([*generate, "precompute", "--config", args.config, "--model", args.model,
-                      "--runs", str(runs), "--device", args.device, "--quiet"])
+    whole = measured(
+        [
+            *generate,
+            "precompute",
+            "--config",
+            args.config,
+            "--model",
+            args.model,
+            "--runs",
+            str(runs),
+            "--device",
+            args.device,
+            "--quiet",
+        ]
+    )
     records = run_records(runs)
     sizes = {int(k) for r in records.values() for k in r["images_per_call"]}
     throughput = ceiling(model, batch_sizes=(*POWERS, *sizes))
     best_batch = max(POWERS, key=lambda b: throughput[b]["images_per_s"])
     report["unet_throughput"] = {str(k): v for k, v in throughput.items()}
-    report["precompute"] = {"process_seconds": whole["seconds"], "peak_rss_mb": whole["peak_rss_mb"],
-                            "best_batch": best_batch, "best_images_per_s": throughput[best_batch]["images_per_s"],
-                            "experiments": efficiency(records, throughput)}
+    report["precompute"] = {
+        "process_seconds": whole["seconds"],
+        "peak_rss_mb": whole["peak_rss_mb"],
+        "best_batch": best_batch,
+        "best_images_per_s": throughput[best_batch]["images_per_s"],
+        "experiments": efficiency(records, throughput),
+    }
 
     # The notebooks' way: one image per UNet call, on the same grid (patch_noise, the widest batch).
     single = load_config(args.config)
@@ -147,10 +183,13 @@ def main() -> int:
     one_by_one, seconds = timed_precompute(single, work / "runs-single", args.model, only=["patch_noise"])
     batched = records["patch_noise"]
     report["one_image_per_call"] = {
-        "experiment": "patch_noise", "batched_seconds": batched["seconds"], "single_seconds": round(seconds, 2),
+        "experiment": "patch_noise",
+        "batched_seconds": batched["seconds"],
+        "single_seconds": round(seconds, 2),
         "batched_images_per_s": round(batched["images"] / batched["seconds"], 1),
         "single_images_per_s": round(one_by_one[0]["images"] / seconds, 1),
-        "speedup": round(seconds / batched["seconds"], 2)}
+        "speedup": round(seconds / batched["seconds"], 2),
+    }
 
     again, seconds = timed_precompute(config, runs, args.model)
     report["rerun_unchanged"] = {"seconds": round(seconds, 2), "model_calls": sum(r["model_calls"] for r in again)}
@@ -158,9 +197,12 @@ def main() -> int:
     grown = load_config(args.config)
     grown.step_counts.steps = [*grown.step_counts.steps, 100]
     changed, seconds = timed_precompute(grown, runs, args.model)
-    report["one_grid_changed"] = {"change": "step_counts.steps += [100]", "seconds": round(seconds, 2),
-                                  "model_calls": sum(r["model_calls"] for r in changed),
-                                  "experiments_computed": [r["experiment"] for r in changed if not r["cached"]]}
+    report["one_grid_changed"] = {
+        "change": "step_counts.steps += [100]",
+        "seconds": round(seconds, 2),
+        "model_calls": sum(r["model_calls"] for r in changed),
+        "experiments_computed": [r["experiment"] for r in changed if not r["cached"]],
+    }
 
     if not args.skip_site:
         cache, site = work / "sheet-cache", work / "site"

@@ -23,14 +23,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 def pages() -> dict[str, str]:
     """The overview and every lesson page of the registry (name -> path)."""
     from generate import experiments
 
     return {"index": "", **{Path(page.file).stem: Path(page.file).stem + "/" for page in experiments.pages()}}
+
 
 SIZES = {"1280": (1280, 900), "390": (390, 844)}
 
@@ -66,23 +74,35 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for theme in args.themes.split(","):
             for width_name, (width, height) in SIZES.items():
-                context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=theme,
-                                              device_scale_factor=1, is_mobile=width < 600, has_touch=width < 600)
+                context = browser.new_context(
+                    viewport={"width": width, "height": height},
+                    color_scheme=theme,
+                    device_scale_factor=1,
+                    is_mobile=width < 600,
+                    has_touch=width < 600,
+                )
                 page = context.new_page()
                 for name, path in chosen.items():
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
                     figure = page.query_selector(".nti-scrolly")
                     if figure is not None:  # the first figure pinned, its first text step in view
-                        page.evaluate("(el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 60)", figure)
-                        page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every("
-                                               "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')", timeout=15000)
+                        page.evaluate(
+                            "(el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 60)", figure
+                        )
+                        page.wait_for_function(
+                            "() => Array.from(document.querySelectorAll('.nti-figure')).every("
+                            "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')",
+                            timeout=15000,
+                        )
                         page.wait_for_timeout(400)
                         if args.open_downloads and page.query_selector(".nti-dl-button"):
                             page.click(".nti-dl-button")
                             page.wait_for_timeout(200)
                     suffix = "-downloads" if args.open_downloads else ""
-                    page.screenshot(path=str(args.out / f"{name}{suffix}-{width_name}-{theme}.{args.format}"), type=args.format)
+                    page.screenshot(
+                        path=str(args.out / f"{name}{suffix}-{width_name}-{theme}.{args.format}"), type=args.format
+                    )
                 context.close()
         browser.close()
     server.shutdown()
@@ -95,8 +115,11 @@ def _shoot(page, base: str, path: str) -> bytes:
     page.wait_for_load_state("networkidle")
     page.evaluate("""() => { const s = document.querySelector('.nti-scrolly .nti-step');
         if (s) window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 40); }""")
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every("
-                           "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')", timeout=15000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.nti-figure')).every("
+        "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')",
+        timeout=15000,
+    )
     page.wait_for_timeout(400)
     return page.screenshot(type="png")
 
@@ -108,10 +131,11 @@ def matrix(args) -> None:
 
     from PIL import Image, ImageDraw
     from playwright.sync_api import sync_playwright
-
     from site_support import SCREENS
 
-    chosen = {name: path for name, path in pages().items() if name != "index" and (not args.pages or name in args.pages)}
+    chosen = {
+        name: path for name, path in pages().items() if name != "index" and (not args.pages or name in args.pages)
+    }
     themes = args.themes.split(",")
     server, base = serve(args.site)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -120,13 +144,20 @@ def matrix(args) -> None:
         for screen, (width, height), scale, mobile in SCREENS:
             shots = {}
             for theme in themes:
-                context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=theme,
-                                              device_scale_factor=scale, is_mobile=mobile, has_touch=mobile)
+                context = browser.new_context(
+                    viewport={"width": width, "height": height},
+                    color_scheme=theme,
+                    device_scale_factor=scale,
+                    is_mobile=mobile,
+                    has_touch=mobile,
+                )
                 page = context.new_page()
                 for name, path in chosen.items():
                     shots[name, theme] = Image.open(io.BytesIO(_shoot(page, base, path))).convert("RGB")
                 context.close()
-            factor = min(1.0, 420 / max(im.height for im in shots.values()), 640 / max(im.width for im in shots.values()))
+            factor = min(
+                1.0, 420 / max(im.height for im in shots.values()), 640 / max(im.width for im in shots.values())
+            )
             cell_w = max(round(im.width * factor) for im in shots.values())
             cell_h = max(round(im.height * factor) for im in shots.values())
             label = 18
@@ -137,7 +168,9 @@ def matrix(args) -> None:
                     x, y = 8 + col * (cell_w + 8), 8 + row * (cell_h + label + 8)
                     draw.text((x, y + 2), f"{name} · {screen} · {theme}", fill="black")
                     im = shots[name, theme]
-                    sheet.paste(im.resize((round(im.width * factor), round(im.height * factor)), Image.LANCZOS), (x, y + label))
+                    sheet.paste(
+                        im.resize((round(im.width * factor), round(im.height * factor)), Image.LANCZOS), (x, y + label)
+                    )
             target = args.out / f"contact-{screen.replace('%', 'pct').replace('@', '-zoom')}.webp"
             sheet.save(target, "WEBP", quality=70, method=4)
             print(f"{target} ({target.stat().st_size // 1024} KB)")

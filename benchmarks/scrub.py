@@ -60,7 +60,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", required=True, type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "scrub.json")
-    parser.add_argument("--pages", nargs="*", default=["reverse/", "step-counts/", "forward-backward/", "similar-noise-patch/", "similar-noise-mix/"])
+    parser.add_argument(
+        "--pages",
+        nargs="*",
+        default=["reverse/", "step-counts/", "forward-backward/", "similar-noise-patch/", "similar-noise-mix/"],
+    )
     args = parser.parse_args()
     results, cls = {}, {}
     with serve(args.site) as base, chromium() as browser:
@@ -82,7 +86,10 @@ def main() -> None:
                     if m:
                         previous = figure.get_attribute("data-model")
                         models.select_option(str(m))
-                        figure.evaluate("(f, p) => new Promise(r => { const t = () => f.dataset.model !== p ? r() : setTimeout(t, 20); t(); })", previous)
+                        figure.evaluate(
+                            "(f, p) => new Promise(r => { const t = () => f.dataset.model !== p ? r() : setTimeout(t, 20); t(); })",
+                            previous,
+                        )
                         figure.evaluate(WAIT)
                     slug = figure.get_attribute("data-model")
                     for s in range(figure.locator("[role=slider]").count()):
@@ -91,12 +98,18 @@ def main() -> None:
                             continue
                         name = f"{figure.get_attribute('data-kind')} / {slug} / slider {s}"
                         sync, frame = [x[0] for x in samples], [x[1] for x in samples]
-                        results[name] = {"positions": len(samples),
-                                         "sync_p50_ms": round(statistics.median(sync), 2), "sync_p95_ms": round(percentile(sync, 0.95), 2),
-                                         "frame_p50_ms": round(statistics.median(frame), 2), "frame_p95_ms": round(percentile(frame, 0.95), 2)}
+                        results[name] = {
+                            "positions": len(samples),
+                            "sync_p50_ms": round(statistics.median(sync), 2),
+                            "sync_p95_ms": round(percentile(sync, 0.95), 2),
+                            "frame_p50_ms": round(statistics.median(frame), 2),
+                            "frame_p95_ms": round(percentile(frame, 0.95), 2),
+                        }
                         r = results[name]
-                        print(f"{name:60s} n={r['positions']:4d} sync p50 {r['sync_p50_ms']:5.2f} p95 {r['sync_p95_ms']:5.2f} ms"
-                              f" | next frame p50 {r['frame_p50_ms']:5.2f} p95 {r['frame_p95_ms']:5.2f} ms")
+                        print(
+                            f"{name:60s} n={r['positions']:4d} sync p50 {r['sync_p50_ms']:5.2f} p95 {r['sync_p95_ms']:5.2f} ms"
+                            f" | next frame p50 {r['frame_p50_ms']:5.2f} p95 {r['frame_p95_ms']:5.2f} ms"
+                        )
             cls[path] = round(page.evaluate("() => window.__cls"), 4)
             print(f"CLS {path}: {cls[path]}")
             context.close()

@@ -27,6 +27,7 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         from io import BytesIO
+
         return BytesIO(body)
 
     def log_message(self, *args):

@@ -30,6 +30,7 @@ def measure(browser, url: str) -> dict:
             bodies[request.url] = bodies.get(request.url, 0) + request.sizes()["responseBodySize"]
         except Exception:  # torn down by navigation: nothing counted
             pass
+
     page.on("requestfinished", finished)
     page.goto(url)
     page.wait_for_function(READY, timeout=30000)
@@ -37,12 +38,19 @@ def measure(browser, url: str) -> dict:
     page.wait_for_timeout(700)  # late on-demand loads (observers fire after the first frame)
     context.close()
     heaviest = sorted(bodies.items(), key=lambda kv: -kv[1])[:5]
-    return {"bytes": sum(bodies.values()), "requests": len(bodies),
-            "heaviest": [[u.split("/", 3)[-1], n] for u, n in heaviest]}
+    return {
+        "bytes": sum(bodies.values()),
+        "requests": len(bodies),
+        "heaviest": [[u.split("/", 3)[-1], n] for u, n in heaviest],
+    }
 
 
 def scrub_bytes(site: Path, path: str) -> int:
-    html = (site / path / "index.html").read_text(encoding="utf-8") if path else (site / "index.html").read_text(encoding="utf-8")
+    html = (
+        (site / path / "index.html").read_text(encoding="utf-8")
+        if path
+        else (site / "index.html").read_text(encoding="utf-8")
+    )
     total = 0
     for kind in sorted(set(re.findall(r'data-kind="([a-z_0-9]+)"', html))):
         models = json.loads((site / "generated" / f"{kind}.json").read_text())["models"]
@@ -65,8 +73,10 @@ def main() -> None:
             results[path or "index"] = measure(browser, base + path)
             r = results[path or "index"]
             r["scrub_bytes"] = scrub_bytes(args.site, path)
-            print(f"{path or 'index':28s} {r['bytes'] / 1e6:6.2f} MB  {r['requests']:3d} requests  "
-                  f"scrub all {r['scrub_bytes'] / 1e6:6.2f} MB  heaviest {r['heaviest'][0][0]} {r['heaviest'][0][1] / 1e3:.0f} kB")
+            print(
+                f"{path or 'index':28s} {r['bytes'] / 1e6:6.2f} MB  {r['requests']:3d} requests  "
+                f"scrub all {r['scrub_bytes'] / 1e6:6.2f} MB  heaviest {r['heaviest'][0][0]} {r['heaviest'][0][1] / 1e3:.0f} kB"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

@@ -16,7 +16,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-
 TEMP_SUFFIX = ".tmp"
 # Fault injection for tests/test_crash.py: SIGKILL this process half-way through its N-th write
 # (only the process of rank N2I_CRASH_TEST_KILL_RANK, if set: one of several under torchrun).
@@ -50,11 +49,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data[:len(data) // 2])
+            stream.write(data[: len(data) // 2])
             if _KILL_AT_WRITE:
                 stream.flush()
                 _maybe_crash()
-            stream.write(data[len(data) // 2:])
+            stream.write(data[len(data) // 2 :])
         os.chmod(temp_name, 0o644)  # mkstemp makes 0600; frames and pages must be readable by a web server
         os.replace(temp_name, path)
     except BaseException:

@@ -36,8 +36,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         config.steps = args.steps
     if args.threads:
         config.threads = args.threads
-    train(Path(args.data), Path(args.out), Path(args.checkpoints), config, resume=args.resume,
-          log=lambda line: print(line, flush=True))
+    train(
+        Path(args.data),
+        Path(args.out),
+        Path(args.checkpoints),
+        config,
+        resume=args.resume,
+        log=lambda line: print(line, flush=True),
+    )
     return 0
 
 
@@ -46,9 +52,17 @@ def _cmd_precompute(args: argparse.Namespace) -> int:
     from .precompute.run import precompute
 
     config = load_config(args.config)
-    results = precompute(config, Path(args.runs), models=[args.model] if args.model else None,
-                         only=args.only, device=args.device, dtype=args.dtype,
-                         allow_pickle=args.allow_pickle, progress=not args.quiet, dry_run=args.dry_run)
+    results = precompute(
+        config,
+        Path(args.runs),
+        models=[args.model] if args.model else None,
+        only=args.only,
+        device=args.device,
+        dtype=args.dtype,
+        allow_pickle=args.allow_pickle,
+        progress=not args.quiet,
+        dry_run=args.dry_run,
+    )
     if os.environ.get("RANK", "0") != "0":
         return 0  # one of several processes (torchrun, accelerate launch): the main one reports
     if args.dry_run:
@@ -78,8 +92,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_site(args: argparse.Namespace) -> int:
     from .site.build import build_site
 
-    result = build_site(Path(args.runs), Path(args.out), site_url=args.site_url,
-                        cache=Path(args.cache) if args.cache else None, log=lambda line: print(line, flush=True))
+    result = build_site(
+        Path(args.runs),
+        Path(args.out),
+        site_url=args.site_url,
+        cache=Path(args.cache) if args.cache else None,
+        log=lambda line: print(line, flush=True),
+    )
     print(f"site: {result['runs']} runs, {len(result['pages'])} pages -> {result['out']}")
     return 0
 
@@ -87,8 +106,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
 def _cmd_card(args: argparse.Namespace) -> int:
     from .training.card import make_card
 
-    make_card(args.name, Path(args.data), args.classifier_steps, args.count,
-              log=lambda line: print(line, flush=True))
+    make_card(args.name, Path(args.data), args.classifier_steps, args.count, log=lambda line: print(line, flush=True))
     return 0
 
 
@@ -120,29 +138,52 @@ def build_parser() -> argparse.ArgumentParser:
     prep.set_defaults(func=_cmd_prepare_data)
 
     pre = commands.add_parser(
-        "precompute", help="run the experiment grids of a config and write frame sets under --runs",
+        "precompute",
+        help="run the experiment grids of a config and write frame sets under --runs",
         description="Run every experiment grid of a config on its model(s) and write frame sets "
-                    "(lossless frames + manifest.json) under the runs folder. Finished frame sets are "
-                    "reused; an interrupted run resumes where it stopped.",
-        epilog=_experiments_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    pre.add_argument("--config", default="default",
-                     help="a TOML file, or the name of a shipped config: default (the whole explainer), "
-                          "smoke (tiny grids, seconds on CPU)")
-    pre.add_argument("--model", help="replaces the config's models: a shipped model name (fashion-32, "
-                                     "emoji-32), a local model folder, or a hub id such as google/ddpm-cifar10-32")
+        "(lossless frames + manifest.json) under the runs folder. Finished frame sets are "
+        "reused; an interrupted run resumes where it stopped.",
+        epilog=_experiments_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pre.add_argument(
+        "--config",
+        default="default",
+        help="a TOML file, or the name of a shipped config: default (the whole explainer), "
+        "smoke (tiny grids, seconds on CPU)",
+    )
+    pre.add_argument(
+        "--model",
+        help="replaces the config's models: a shipped model name (fashion-32, "
+        "emoji-32), a local model folder, or a hub id such as google/ddpm-cifar10-32",
+    )
     pre.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     pre.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's run.device)")
-    pre.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"],
-                     help="model dtype (default: the config's run.dtype)")
-    pre.add_argument("--only", action="append", metavar="EXPERIMENT", choices=experiments.names(),
-                     help=f"run only this experiment (repeatable): {', '.join(experiments.names())}")
-    pre.add_argument("--allow-pickle", action="store_true",
-                     help="allow pickled .bin/.ckpt weights. RISK: unpickling runs arbitrary code from the "
-                          "file; use only for files from a source you trust")
+    pre.add_argument(
+        "--dtype",
+        choices=["auto", "float32", "float16", "bfloat16"],
+        help="model dtype (default: the config's run.dtype)",
+    )
+    pre.add_argument(
+        "--only",
+        action="append",
+        metavar="EXPERIMENT",
+        choices=experiments.names(),
+        help=f"run only this experiment (repeatable): {', '.join(experiments.names())}",
+    )
+    pre.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow pickled .bin/.ckpt weights. RISK: unpickling runs arbitrary code from the "
+        "file; use only for files from a source you trust",
+    )
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
-    pre.add_argument("--dry-run", action="store_true",
-                     help="print what the missing frame sets need (model calls, images, frames, disk) and the "
-                          "time it should take on this device, then stop without computing or writing anything")
+    pre.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what the missing frame sets need (model calls, images, frames, disk) and the "
+        "time it should take on this device, then stop without computing or writing anything",
+    )
     pre.set_defaults(func=_cmd_precompute)
 
     ver = commands.add_parser("verify", help="check every frame of a runs folder against its manifest")
@@ -152,16 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
     site = commands.add_parser("site", help="build the static site from the newest run of each experiment")
     site.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     site.add_argument("--out", default="site", help="output folder (default: site)")
-    site.add_argument("--site-url", help="address the site is served from (instant navigation needs it); "
-                                         "default: site_url of mkdocs.yml")
-    site.add_argument("--cache", help="sheet cache folder (default: .OUT.cache beside the output folder); a new folder means a cold build")
+    site.add_argument(
+        "--site-url",
+        help="address the site is served from (instant navigation needs it); default: site_url of mkdocs.yml",
+    )
+    site.add_argument(
+        "--cache",
+        help="sheet cache folder (default: .OUT.cache beside the output folder); a new folder means a cold build",
+    )
     site.set_defaults(func=_cmd_site)
 
     card = commands.add_parser("card", help="measure a shipped model and write its model card")
     card.add_argument("name", help="shipped model name, e.g. fashion-32")
     card.add_argument("--data", required=True, help="the prepared data set it was trained on")
-    card.add_argument("--classifier-steps", type=int, default=1500,
-                      help="training steps of the feature classifier for the Frechet distance")
+    card.add_argument(
+        "--classifier-steps",
+        type=int,
+        default=1500,
+        help="training steps of the feature classifier for the Frechet distance",
+    )
     card.add_argument("--count", type=int, default=500, help="images per set in the Frechet distance")
     card.set_defaults(func=_cmd_card)
 
@@ -193,9 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         # The site stage (site, verify) needs none of these; the precompute and training do.
-        print(f"error: `{args.command}` needs {error.name.split('.')[0]}, which is not installed: it belongs to the "
-              "precompute stage; install it with `pip install torch==2.13.0` (the CPU build; or your CUDA "
-              "build) and `pip install -e '.[precompute]'`", file=sys.stderr)
+        print(
+            f"error: `{args.command}` needs {error.name.split('.')[0]}, which is not installed: it belongs to the "
+            "precompute stage; install it with `pip install torch==2.13.0` (the CPU build; or your CUDA "
+            "build) and `pip install -e '.[precompute]'`",
+            file=sys.stderr,
+        )
         return UsageError.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -18,8 +18,7 @@ from typing import Any
 from .errors import UsageError
 
 SCHEMA = 1
-REQUIRED = ("schema", "experiment", "run_key", "config", "model", "scheduler", "axes", "frames",
-            "frames_sha256")
+REQUIRED = ("schema", "experiment", "run_key", "config", "model", "scheduler", "axes", "frames", "frames_sha256")
 
 
 def frames_digest(frames: list[dict]) -> str:
@@ -54,18 +53,23 @@ def read_manifest(path: Path, check_files: bool = True) -> dict[str, Any]:
         raise UsageError(f"{path}: a manifest must be a JSON object")
     schema = manifest.get("schema")
     if not isinstance(schema, int) or schema > SCHEMA or schema < 1:
-        raise UsageError(f"{path}: schema {schema!r} is not supported; this version reads schema {SCHEMA} "
-                         "(a newer schema needs a newer version of this tool)")
+        raise UsageError(
+            f"{path}: schema {schema!r} is not supported; this version reads schema {SCHEMA} "
+            "(a newer schema needs a newer version of this tool)"
+        )
     missing = [key for key in REQUIRED if key not in manifest]
     if missing:
         raise UsageError(f"{path}: missing field(s) {', '.join(missing)}")
     frames = manifest["frames"]
-    if not isinstance(frames, list) or not all(isinstance(f, dict) and {"file", "sha256", "coords"} <= f.keys()
-                                              for f in frames):
+    if not isinstance(frames, list) or not all(
+        isinstance(f, dict) and {"file", "sha256", "coords"} <= f.keys() for f in frames
+    ):
         raise UsageError(f"{path}: field frames must be a list of objects with file, sha256 and coords")
     if frames_digest(frames) != manifest["frames_sha256"]:
-        raise UsageError(f"{path}: frames_sha256 does not match the frame list; the manifest was edited "
-                         "or damaged; rerun the precompute")
+        raise UsageError(
+            f"{path}: frames_sha256 does not match the frame list; the manifest was edited "
+            "or damaged; rerun the precompute"
+        )
     if check_files:
         for frame in frames:
             frame_path = safe_relative(path.parent, frame["file"], str(path))

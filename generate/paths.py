@@ -3,7 +3,7 @@
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SITE_SRC = REPO / "site_src"          # mkdocs docs_dir: assets, overrides (pages are generated)
-TEMPLATES = REPO / "templates"        # Jinja page templates
+SITE_SRC = REPO / "site_src"  # mkdocs docs_dir: assets, overrides (pages are generated)
+TEMPLATES = REPO / "templates"  # Jinja page templates
 SCRIPTS = SITE_SRC / "assets" / "js"  # figure scripts
 MKDOCS_YML = REPO / "mkdocs.yml"

@@ -13,5 +13,6 @@ DEFAULT_MODEL = "fashion-32"  # what `make site` shows and the reader sees first
 
 def shipped_models() -> list[str]:
     """Names of the shipped models: the folders of SHIPPED_DIR that hold a config.json."""
-    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "config.json").is_file()) \
-        if SHIPPED_DIR.is_dir() else []
+    return (
+        sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "config.json").is_file()) if SHIPPED_DIR.is_dir() else []
+    )

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from site_support import REPO, built_site, chromium, make_tiny_model, served
 
 
@@ -19,8 +18,13 @@ def tiny_rgb(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_grey_v(tmp_path_factory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("tiny-grey-v"), channels=1, prediction_type="v_prediction",
-                           beta_schedule="squaredcos_cap_v2", layout="pipeline")
+    return make_tiny_model(
+        tmp_path_factory.mktemp("tiny-grey-v"),
+        channels=1,
+        prediction_type="v_prediction",
+        beta_schedule="squaredcos_cap_v2",
+        layout="pipeline",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +47,9 @@ def browser():
 
 def _git_status() -> list[str] | None:
     """`git status --porcelain` of the repository (untracked files listed one by one), or None outside git."""
-    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True, text=True
+    )
     return done.stdout.splitlines() if done.returncode == 0 else None
 
 

@@ -23,8 +23,14 @@ from diffusers import DDPMScheduler, UNet2DModel
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's Chromium; never a downloaded browser
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 _CACHE: dict[str, Path] = {}
 MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 
@@ -33,27 +39,50 @@ MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 # (name, CSS viewport, device scale factor, mobile): zoom is a window of 1280 device px at a CSS
 # pixel of 2 or 4 device pixels, as Chromium's zoom lays it out.
 SCREENS = [
-    ("1024x768", (1024, 768), 1, False), ("1280x720", (1280, 720), 1, False), ("1366x768", (1366, 768), 1, False),
-    ("1440x900", (1440, 900), 1, False), ("1920x1080", (1920, 1080), 1, False), ("2560x1440", (2560, 1440), 1, False),
-    ("768x1024", (768, 1024), 2, True), ("1024x1366", (1024, 1366), 2, True),
-    ("360x640", (360, 640), 3, True), ("390x844", (390, 844), 3, True), ("414x896", (414, 896), 3, True),
+    ("1024x768", (1024, 768), 1, False),
+    ("1280x720", (1280, 720), 1, False),
+    ("1366x768", (1366, 768), 1, False),
+    ("1440x900", (1440, 900), 1, False),
+    ("1920x1080", (1920, 1080), 1, False),
+    ("2560x1440", (2560, 1440), 1, False),
+    ("768x1024", (768, 1024), 2, True),
+    ("1024x1366", (1024, 1366), 2, True),
+    ("360x640", (360, 640), 3, True),
+    ("390x844", (390, 844), 3, True),
+    ("414x896", (414, 896), 3, True),
     ("844x390", (844, 390), 3, True),
-    ("1280x800@200%", (640, 400), 2, False), ("1280x800@400%", (320, 200), 4, False),
+    ("1280x800@200%", (640, 400), 2, False),
+    ("1280x800@400%", (320, 200), 4, False),
 ]
 
 
-def make_tiny_model(folder: Path, channels: int = 3, prediction_type: str = "epsilon", size: int = 16,
-                    layout: str = "flat", beta_schedule: str = "linear", seed: int = 0, attention: bool = True) -> Path:
+def make_tiny_model(
+    folder: Path,
+    channels: int = 3,
+    prediction_type: str = "epsilon",
+    size: int = 16,
+    layout: str = "flat",
+    beta_schedule: str = "linear",
+    seed: int = 0,
+    attention: bool = True,
+) -> Path:
     """Save a 16-px two-level UNet2DModel + DDPMScheduler in the flat or the pipeline layout.
     attention=False: no attention block (at 256 px one costs seconds per image on a CPU)."""
     torch.manual_seed(seed)
     down = ("DownBlock2D", "AttnDownBlock2D" if attention else "DownBlock2D")
     up = ("AttnUpBlock2D" if attention else "UpBlock2D", "UpBlock2D")
-    unet = UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels,
-                       block_out_channels=(8, 16), layers_per_block=1, down_block_types=down,
-                       up_block_types=up, norm_num_groups=4, attention_head_dim=8)
-    scheduler = DDPMScheduler(num_train_timesteps=1000, prediction_type=prediction_type,
-                              beta_schedule=beta_schedule)
+    unet = UNet2DModel(
+        sample_size=size,
+        in_channels=channels,
+        out_channels=channels,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        down_block_types=down,
+        up_block_types=up,
+        norm_num_groups=4,
+        attention_head_dim=8,
+    )
+    scheduler = DDPMScheduler(num_train_timesteps=1000, prediction_type=prediction_type, beta_schedule=beta_schedule)
     if layout == "flat":
         unet.save_pretrained(folder)
         scheduler.save_pretrained(folder)
@@ -66,6 +95,7 @@ def make_tiny_model(folder: Path, channels: int = 3, prediction_type: str = "eps
 @contextlib.contextmanager
 def serve(site: Path, port: int = 0):
     """A quiet static server of `site` on 127.0.0.1; yields its base URL."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -108,8 +138,8 @@ def built_site(tmp_path_factory) -> dict[str, Path]:
     """{'runs': runs folder, 'site': built site} — computed once per session."""
     if not _CACHE:
         from generate.cli import main
-        from generate.precompute.config import load_config
         from generate.precompute import precompute
+        from generate.precompute.config import load_config
 
         base = tmp_path_factory.mktemp("site-build")
         runs = base / "runs"
@@ -150,8 +180,9 @@ def build_for_serving(runs: Path, base: Path) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    assert main(["site", "--runs", str(runs), "--out", str(base / "site"),
-                 "--site-url", f"http://127.0.0.1:{port}/"]) == 0
+    assert (
+        main(["site", "--runs", str(runs), "--out", str(base / "site"), "--site-url", f"http://127.0.0.1:{port}/"]) == 0
+    )
     return {"runs": runs, "site": base / "site", "base": base, "port": port}
 
 
@@ -172,8 +203,9 @@ def frame_file(manifest: dict, panel: str, **coords) -> str:
     coords = experiments.get(manifest["experiment"]).panel(panel).coords_of(**coords)
     for frame in manifest["frames"]:
         if frame["coords"].keys() == coords.keys() and all(
-                frame["coords"][k] == v or (isinstance(v, (int, float)) and frame["coords"][k] == float(v))
-                for k, v in coords.items()):
+            frame["coords"][k] == v or (isinstance(v, (int, float)) and frame["coords"][k] == float(v))
+            for k, v in coords.items()
+        ):
             return frame["file"]
     raise AssertionError(f"manifest has no frame at {coords}")
 
@@ -192,8 +224,8 @@ def default_runs(tmp_path_factory) -> Path:
     if not _DEFAULT and os.environ.get("NTI_DEFAULT_RUNS"):
         _DEFAULT["runs"] = Path(os.environ["NTI_DEFAULT_RUNS"])
     if not _DEFAULT:
-        from generate.precompute.config import load_config
         from generate.precompute import precompute
+        from generate.precompute.config import load_config
 
         runs = tmp_path_factory.mktemp("default-runs") / "runs"
         precompute(load_config("default"), runs, progress=False, log=lambda *_: None)
@@ -286,5 +318,8 @@ def viridis_index(rgb: np.ndarray) -> np.ndarray:
 
 def tree_bytes(runs: Path) -> dict[str, bytes]:
     """Every file of a runs folder but the timings (run.json): what must be byte-identical."""
-    return {str(p.relative_to(runs)): p.read_bytes() for p in sorted(runs.rglob("*"))
-            if p.is_file() and p.name != "run.json"}
+    return {
+        str(p.relative_to(runs)): p.read_bytes()
+        for p in sorted(runs.rglob("*"))
+        if p.is_file() and p.name != "run.json"
+    }

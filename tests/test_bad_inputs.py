@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from site_support import REPO, make_tiny_model
+
 from generate.cli import main
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
@@ -36,6 +36,7 @@ def _damage(kind: str, case: Path) -> None:
         weights.unlink()
     elif kind == "pickled":
         from safetensors.torch import load_file
+
         torch.save(load_file(weights), model / "diffusion_pytorch_model.bin")
         weights.unlink()
     elif kind == "mismatch":
@@ -103,6 +104,7 @@ def test_command_line_exit_code_and_no_traceback(tmp_path):
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"error: {bad}: reverse.steps = 0: 0 is out of range; allowed: 1 to 1000"
-    debug = subprocess.run([sys.executable, "-m", "generate", "--debug", *command[3:]], cwd=REPO,
-                           capture_output=True, text=True)
+    debug = subprocess.run(
+        [sys.executable, "-m", "generate", "--debug", *command[3:]], cwd=REPO, capture_output=True, text=True
+    )
     assert debug.returncode == 2 and "Traceback" in debug.stderr

@@ -15,8 +15,17 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-
-from site_support import CHROMIUM, built_site, frame_file, large_site, lesson_paths, manifests, page_of, served, wait_until
+from site_support import (
+    CHROMIUM,
+    built_site,
+    frame_file,
+    large_site,
+    lesson_paths,
+    manifests,
+    page_of,
+    served,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -44,10 +53,13 @@ class Watch:
         page.on("requestfinished", self._finished)
 
         def route(r):
-            if urlparse(r.request.url).hostname not in ("127.0.0.1", "localhost") and not r.request.url.startswith("data:"):
+            if urlparse(r.request.url).hostname not in ("127.0.0.1", "localhost") and not r.request.url.startswith(
+                "data:"
+            ):
                 self.external.append(r.request.url)
                 return r.abort()
             return r.continue_()
+
         page.route("**/*", route)
 
     def _finished(self, request):
@@ -99,7 +111,9 @@ def engage(page, figure):
 
 
 def panel_frames(figure) -> list[str]:
-    return figure.locator(".nti-panels:not(.nti-flip-row) .nti-panel").evaluate_all("els => els.map(e => e.dataset.frame)")
+    return figure.locator(".nti-panels:not(.nti-flip-row) .nti-panel").evaluate_all(
+        "els => els.map(e => e.dataset.frame)"
+    )
 
 
 def slider_value(figure, index=0) -> int:
@@ -143,9 +157,19 @@ def exercise_slider(page, figure, index, expected):
     value = lo
     page.keyboard.press("Home")
     check(lo)
-    for key, delta in (("ArrowRight", 1), ("ArrowUp", 1), ("ArrowLeft", -1), ("ArrowDown", -1), ("ArrowRight", 1),
-                       ("PageUp", step10), ("PageDown", -step10), ("End", None), ("PageDown", -step10),
-                       ("PageUp", step10), ("ArrowUp", 1)):
+    for key, delta in (
+        ("ArrowRight", 1),
+        ("ArrowUp", 1),
+        ("ArrowLeft", -1),
+        ("ArrowDown", -1),
+        ("ArrowRight", 1),
+        ("PageUp", step10),
+        ("PageDown", -step10),
+        ("End", None),
+        ("PageDown", -step10),
+        ("PageUp", step10),
+        ("ArrowUp", 1),
+    ):
         value = hi if key == "End" else min(hi, max(lo, value + delta))
         page.keyboard.press(key)
         check(value)
@@ -194,8 +218,12 @@ def test_reverse_slider_shows_the_manifest_frames(page, sites):
     figure = page.locator('.nti-figure[data-kind="reverse"]')
     manifest = _model_manifest(build, figure, "reverse")
     seed = manifest["axes"]["seeds"][0]
-    expected = lambda i: [frame_file(manifest, "x", seed=seed, step=i), frame_file(manifest, "eps", seed=seed, step=i),
-                          frame_file(manifest, "x0", seed=seed, step=i), frame_file(manifest, "x", seed=seed, step=i + 1)]
+    expected = lambda i: [
+        frame_file(manifest, "x", seed=seed, step=i),
+        frame_file(manifest, "eps", seed=seed, step=i),
+        frame_file(manifest, "x0", seed=seed, step=i),
+        frame_file(manifest, "x", seed=seed, step=i + 1),
+    ]
     exercise_slider(page, figure, 0, expected)
     # the seed picker switches trajectory
     second = manifest["axes"]["seeds"][1]
@@ -227,8 +255,12 @@ def test_spectra_slider_shows_the_manifest_frames_and_moves_the_chart(page, site
     figure = page.locator('.nti-figure[data-kind="spectra"]')
     manifest = _model_manifest(build, figure, "spectra")
     seed, steps = manifest["axes"]["seeds"][0], manifest["axes"]["steps"]
-    expected = lambda i: [frame_file(manifest, "x", seed=seed, step=i), frame_file(manifest, "eps", seed=seed, step=i),
-                          frame_file(manifest, "x0", seed=seed, step=i), frame_file(manifest, "x", seed=seed, step=steps)]
+    expected = lambda i: [
+        frame_file(manifest, "x", seed=seed, step=i),
+        frame_file(manifest, "eps", seed=seed, step=i),
+        frame_file(manifest, "x0", seed=seed, step=i),
+        frame_file(manifest, "x", seed=seed, step=steps),
+    ]
     exercise_slider(page, figure, 0, expected)
     # the chart follows the slider: its x0-estimate curve is the mean of the seeds' manifest spectra
     thumb = figure.locator("[role=slider]").first
@@ -238,8 +270,17 @@ def test_spectra_slider_shows_the_manifest_frames_and_moves_the_chart(page, site
         thumb.press(key)
         points[step] = curve.get_attribute("points")
         assert len(points[step].split()) == len(manifest["axes"]["frequencies"])
-    spectra = {i: np.mean([f["metrics"]["spectrum"] for f in manifest["frames"]
-                           if f["coords"].get("panel") == "x0" and f["coords"]["step"] == i], axis=0) for i in (0, steps - 1)}
+    spectra = {
+        i: np.mean(
+            [
+                f["metrics"]["spectrum"]
+                for f in manifest["frames"]
+                if f["coords"].get("panel") == "x0" and f["coords"]["step"] == i
+            ],
+            axis=0,
+        )
+        for i in (0, steps - 1)
+    }
     if not np.allclose(spectra[0], spectra[steps - 1]):
         assert points[0] != points[steps - 1]
     assert f"step {steps} of {steps}" in figure.locator(".nti-info").first.inner_text()
@@ -252,13 +293,18 @@ def test_trajectories_slider_moves_every_dot_and_a_path_picks_its_seed(page, sit
     figure = page.locator('.nti-figure[data-kind="trajectories"]')
     manifest = _model_manifest(build, figure, "trajectories")
     seeds, steps = manifest["axes"]["seeds"], manifest["axes"]["steps"]
-    expected = lambda i, s=seeds[0]: [frame_file(manifest, "x", seed=s, step=i), frame_file(manifest, "x0", seed=s, step=i),
-                                      frame_file(manifest, "x", seed=s, step=steps)]
+    expected = lambda i, s=seeds[0]: [
+        frame_file(manifest, "x", seed=s, step=i),
+        frame_file(manifest, "x0", seed=s, step=i),
+        frame_file(manifest, "x", seed=s, step=steps),
+    ]
     exercise_slider(page, figure, 0, expected)
     # one path pair and one pair of dots per seed; the dots move with the slider
     groups = figure.locator("g.nti-traj-seed")
     assert groups.count() == len(seeds)
-    dots = lambda: figure.locator("circle.nti-traj-dot").evaluate_all("els => els.map(e => [e.getAttribute('cx'), e.getAttribute('cy')])")
+    dots = lambda: figure.locator("circle.nti-traj-dot").evaluate_all(
+        "els => els.map(e => [e.getAttribute('cx'), e.getAttribute('cy')])"
+    )
     thumb = figure.locator("[role=slider]").first
     thumb.press("Home")
     first = dots()
@@ -285,9 +331,11 @@ def test_step_count_slider_aligns_trajectories_by_progress(page, sites):
     # the trajectories at the slider's progress, then each final's difference to the reference (most steps),
     # then the finals of the same counts with leading spacing (diffusers' default: a late first step)
     leading = sorted(manifest["axes"].get("leading", []))
-    expected = lambda p: ([frame_file(manifest, "x", steps=n, seed=seed, step=nearest_step(p, n, positions)) for n in counts]
-                          + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]]
-                          + [frame_file(manifest, "leading", steps=n, seed=seed) for n in leading])
+    expected = lambda p: (
+        [frame_file(manifest, "x", steps=n, seed=seed, step=nearest_step(p, n, positions)) for n in counts]
+        + [frame_file(manifest, "diff", steps=n, seed=seed) for n in counts[:-1]]
+        + [frame_file(manifest, "leading", steps=n, seed=seed) for n in leading]
+    )
     exercise_slider(page, figure, 0, expected)
     page.watch.assert_clean()
 
@@ -302,9 +350,21 @@ def test_samplers_progress_and_budget_sliders_show_the_manifest_frames(page, sit
     positions = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
 
     def expected(p, budget, seed):
-        return ([frame_file(manifest, "x", sampler=k, calls=budget, seed=seed, step=nearest_step(p, steps[k][str(budget)], positions))
-                 for k in kinds] + [frame_file(manifest, "ref", seed=seed)]
-                + [frame_file(manifest, "diff", sampler=k, calls=budget, seed=seed) for k in kinds])
+        return (
+            [
+                frame_file(
+                    manifest,
+                    "x",
+                    sampler=k,
+                    calls=budget,
+                    seed=seed,
+                    step=nearest_step(p, steps[k][str(budget)], positions),
+                )
+                for k in kinds
+            ]
+            + [frame_file(manifest, "ref", seed=seed)]
+            + [frame_file(manifest, "diff", sampler=k, calls=budget, seed=seed) for k in kinds]
+        )
 
     seed = axes["seeds"][0]
     # the progress slider, at the budget shown; then the budget slider, at the progress reached
@@ -338,9 +398,11 @@ def test_schedules_t_slider_shows_the_manifest_frames(page, sites):
 
     def expected(i, source):
         t = levels[i]
-        return ([frame_file(manifest, "source", source=source)]
-                + [frame_file(manifest, "noised", schedule=k, source=source, t=t) for k in kinds]
-                + [frame_file(manifest, p, schedule=k, source=source, t=t) for k in kinds for p in ("x0_v", "x0_eps")])
+        return (
+            [frame_file(manifest, "source", source=source)]
+            + [frame_file(manifest, "noised", schedule=k, source=source, t=t) for k in kinds]
+            + [frame_file(manifest, p, schedule=k, source=source, t=t) for k in kinds for p in ("x0_v", "x0_eps")]
+        )
 
     source = axes["sources"][0]
     exercise_slider(page, figure, 0, lambda i: expected(i, source))
@@ -364,9 +426,13 @@ def test_forward_backward_sliders_walk_the_triangle(page, sites):
 
     def expected_for(level_index, j):
         k = levels[level_index]
-        return [frame_file(manifest, "original"), frame_file(manifest, "x", level=k, step=0),
-                frame_file(manifest, "x", level=k, step=j), frame_file(manifest, "x", level=k, step=steps - k),
-                frame_file(manifest, "diff", level=k)]
+        return [
+            frame_file(manifest, "original"),
+            frame_file(manifest, "x", level=k, step=0),
+            frame_file(manifest, "x", level=k, step=j),
+            frame_file(manifest, "x", level=k, step=steps - k),
+            frame_file(manifest, "diff", level=k),
+        ]
 
     exercise_slider(page, figure, 0, lambda k: expected_for(k, min(slider_value(figure, 1), steps - levels[k])))
     figure.locator("[role=slider]").nth(0).focus()
@@ -381,8 +447,13 @@ def _flip_alternates(page, figure, manifest, seed):
     figure.locator("button", has_text="Flip").click()
     seen = set()
     for _ in range(8):
-        seen.add(tuple(figure.locator(".nti-pairs .nti-panel").evaluate_all(
-            "els => [els[1], els[4]].flatMap(e => [e.dataset.frame, e.querySelector('figcaption').textContent.slice(0, 2)])")))
+        seen.add(
+            tuple(
+                figure.locator(".nti-pairs .nti-panel").evaluate_all(
+                    "els => [els[1], els[4]].flatMap(e => [e.dataset.frame, e.querySelector('figcaption').textContent.slice(0, 2)])"
+                )
+            )
+        )
         page.wait_for_timeout(250)
     n1, o1 = frame_file(manifest, "n1", seed=seed), frame_file(manifest, "o1", seed=seed)
     assert seen == {(n1, "n1", o1, "o1"), (current[1], "n2", current[4], "o2")}, seen
@@ -403,9 +474,14 @@ def test_patch_noise_size_slider_position_picker_and_flip(page, sites):
     def expected(size_index, position=None):
         x, y = positions[state["position"] if position is None else position]
         cell = dict(seed=seed, size=sizes[size_index], x=x, y=y)
-        return [frame_file(manifest, "n1", seed=seed), frame_file(manifest, "n2", **cell),
-                frame_file(manifest, "heat_noise", **cell), frame_file(manifest, "o1", seed=seed),
-                frame_file(manifest, "o2", **cell), frame_file(manifest, "heat_out", **cell)]
+        return [
+            frame_file(manifest, "n1", seed=seed),
+            frame_file(manifest, "n2", **cell),
+            frame_file(manifest, "heat_noise", **cell),
+            frame_file(manifest, "o1", seed=seed),
+            frame_file(manifest, "o2", **cell),
+            frame_file(manifest, "heat_out", **cell),
+        ]
 
     figure.locator(".nti-pos").nth(0).click()
     exercise_slider(page, figure, 0, expected)
@@ -436,20 +512,29 @@ def test_mix_noise_scale_slider_chart_and_flip(page, sites):
 
     def expected(i):
         cell = dict(seed=seed, scale=scales[i])
-        return [frame_file(manifest, "n1", seed=seed), frame_file(manifest, "n2", **cell),
-                frame_file(manifest, "heat_noise", **cell), frame_file(manifest, "o1", seed=seed),
-                frame_file(manifest, "o2", **cell), frame_file(manifest, "heat_out", **cell)]
+        return [
+            frame_file(manifest, "n1", seed=seed),
+            frame_file(manifest, "n2", **cell),
+            frame_file(manifest, "heat_noise", **cell),
+            frame_file(manifest, "o1", seed=seed),
+            frame_file(manifest, "o2", **cell),
+            frame_file(manifest, "heat_out", **cell),
+        ]
 
     exercise_slider(page, figure, 0, expected)
     assert figure.locator("svg.nti-chart circle.nti-series-mix").count() == len(scales)
     patch = manifests(build["runs"])[(figure.get_attribute("data-model"), "patch_noise")]
-    assert figure.locator("svg.nti-chart rect.nti-series-patch").count() == \
-        len(patch["axes"]["sizes"]) * len(patch["axes"]["positions"])
+    assert figure.locator("svg.nti-chart rect.nti-series-patch").count() == len(patch["axes"]["sizes"]) * len(
+        patch["axes"]["positions"]
+    )
     # the step-by-step chart draws the current cell's distances (its manifest metrics) and the other s faint
     thumb = figure.locator("[role=slider]").first
     thumb.press("End")
-    metrics = next(f["metrics"] for f in manifest["frames"] if f["coords"].get("panel") == "n2"
-                   and f["coords"]["seed"] == seed and f["coords"]["scale"] == scales[-1])
+    metrics = next(
+        f["metrics"]
+        for f in manifest["frames"]
+        if f["coords"].get("panel") == "n2" and f["coords"]["seed"] == seed and f["coords"]["scale"] == scales[-1]
+    )
     drawn = figure.locator("polyline.nti-gap-x").get_attribute("points").split()
     assert len(drawn) == len(metrics["x_gap"]) == manifest["axes"]["steps"] + 1
     heights = [float(p.split(",")[1]) for p in drawn]  # SVG y grows downward: a larger distance is higher up
@@ -465,7 +550,8 @@ def assert_canvases_match_frames(figure, run_dir: Path):
     from PIL import Image
 
     shots = figure.locator(".nti-panels .nti-panel canvas").evaluate_all(
-        "cs => cs.map(c => [c.dataset.frame, c.width, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)])")
+        "cs => cs.map(c => [c.dataset.frame, c.width, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)])"
+    )
     assert shots
     for name, size, data in shots:
         got = np.array(data, dtype=np.uint8).reshape(size, size, 4)[..., :3]
@@ -489,16 +575,28 @@ def test_model_switcher_swaps_runs(page, base_url, build):
     assert_canvases_match_frames(figure, next(build["runs"].glob(f"{second}/reverse/*/")))
     manifest = _model_manifest(build, figure, "reverse")
     seed = manifest["axes"]["seeds"][0]
-    exercise_slider(page, figure, 0, lambda i: [
-        frame_file(manifest, "x", seed=seed, step=i), frame_file(manifest, "eps", seed=seed, step=i),
-        frame_file(manifest, "x0", seed=seed, step=i), frame_file(manifest, "x", seed=seed, step=i + 1)])
+    exercise_slider(
+        page,
+        figure,
+        0,
+        lambda i: [
+            frame_file(manifest, "x", seed=seed, step=i),
+            frame_file(manifest, "eps", seed=seed, step=i),
+            frame_file(manifest, "x0", seed=seed, step=i),
+            frame_file(manifest, "x", seed=seed, step=i + 1),
+        ],
+    )
     page.watch.assert_clean()
 
 
 def test_instant_navigation_keeps_figures_working(page, base_url, build):
     open_page(page, base_url, "")
     page.evaluate("window.__ntiNoReload = true")
-    for link, kind in ((page_of("reverse"), "reverse"), (page_of("mix_noise"), "mix_noise"), (page_of("step_counts"), "step_counts")):
+    for link, kind in (
+        (page_of("reverse"), "reverse"),
+        (page_of("mix_noise"), "mix_noise"),
+        (page_of("step_counts"), "step_counts"),
+    ):
         page.evaluate("window.scrollTo(0, 0)")  # the theme hides its tabs once the page is scrolled down
         page.wait_for_function("() => !document.querySelector('.md-tabs').hidden")
         page.locator(f"a.md-tabs__link[href$='{link}']").first.click()  # the lessons hide the side nav; tabs lead there
@@ -580,9 +678,11 @@ def test_sheets_load_on_demand_and_a_missing_sheet_keeps_the_previous_frame(page
     manifest = _model_manifest(build, figure, "reverse")
     seeds = manifest["axes"]["seeds"]
     # switch seed without engaging (no pointer or focus): the new seed's sheet is not loaded yet
-    before, during = figure.evaluate("""f => { const before = Array.from(f.querySelectorAll('.nti-panels .nti-panel')).map(e => e.dataset.frame);
+    before, during = (
+        figure.evaluate("""f => { const before = Array.from(f.querySelectorAll('.nti-panels .nti-panel')).map(e => e.dataset.frame);
         const select = f.querySelector('.nti-controls select'); select.value = '1'; select.dispatchEvent(new Event('change'));
         return [before, Array.from(f.querySelectorAll('.nti-panels .nti-panel')).map(e => e.dataset.frame)]; }""")
+    )
     assert during == before and all(during)
     want = frame_file(manifest, "x", seed=seeds[1], step=0)
     page.wait_for_function("w => document.querySelector('.nti-figure .nti-panel').dataset.frame === w", arg=want)
@@ -593,7 +693,8 @@ def test_figures_far_below_the_fold_wait_until_scrolled_near(page, base_url):
     open_page(page, base_url, page_of("mix_noise"))
     page.wait_for_load_state("networkidle")
     states = page.locator(".nti-figure").evaluate_all(
-        "els => els.map(e => ({ top: e.getBoundingClientRect().top, defer: e.dataset.defer === 'true' }))")
+        "els => els.map(e => ({ top: e.getBoundingClientRect().top, defer: e.dataset.defer === 'true' }))"
+    )
     height = page.viewport_size["height"]
     for state in states:
         assert state["defer"] == (state["top"] > 1.5 * height + 50), states
@@ -731,12 +832,15 @@ def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(
             page.keyboard.press("Enter")
             assert fold.evaluate("d => d.open"), name
             boxes = fold.locator("math").evaluate_all(
-                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })")
+                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
+            )
             assert boxes and all(w > 0 and h > 0 for w, h in boxes), name
             line = fold.locator(".nti-eq-where").first.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 16")
             fractions = fold.locator("mfrac").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
             assert all(h > line for h in fractions), name  # laid out as maths, not as a line of text
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: opened maths overflow {width} px"
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (
+                f"{name}: opened maths overflow {width} px"
+            )
         watch.assert_clean()
         context.close()
 
@@ -751,12 +855,17 @@ def test_the_overview_shows_noise_to_image_with_one_slider(page, build, base_url
     manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "reverse")]
     steps, seed = int(manifest["axes"]["steps"]), manifest["axes"]["seeds"][0]
     assert figure.locator("[role=slider]").count() == 1
-    assert panel_frames(figure) == [frame_file(manifest, "x", seed=seed, step=0), frame_file(manifest, "x0", seed=seed, step=0)]
+    assert panel_frames(figure) == [
+        frame_file(manifest, "x", seed=seed, step=0),
+        frame_file(manifest, "x0", seed=seed, step=0),
+    ]
     thumb = figure.locator("[role=slider]")
     thumb.focus()
     page.keyboard.press("End")
-    assert panel_frames(figure) == [frame_file(manifest, "x", seed=seed, step=steps),
-                                    frame_file(manifest, "x0", seed=seed, step=steps - 1)]
+    assert panel_frames(figure) == [
+        frame_file(manifest, "x", seed=seed, step=steps),
+        frame_file(manifest, "x0", seed=seed, step=steps - 1),
+    ]
     page.keyboard.press("ArrowLeft")
     assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=steps - 1)
     page.watch.assert_clean()

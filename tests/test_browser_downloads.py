@@ -12,10 +12,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 from PIL import Image
-
-from generate import experiments
 from site_support import CHROMIUM, manifests, wait_until
 from test_browser import READY, Watch
+
+from generate import experiments
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 
@@ -84,7 +84,9 @@ def test_every_download_decodes_as_promised(page, base_url, build, kind):
     kinds = figure.locator(".nti-dl-menu .nti-dl-item").evaluate_all("els => els.map(e => e.dataset.download)")
     assert kinds[:2] == ["png", "png-upscaled"]
     assert {"csv"} <= set(kinds) and (kind == "spectra" or {"gif", "mp4"} <= set(kinds))
-    frame_file = figure.locator(".nti-figure-body .nti-panel:not(.nti-thumb) canvas[data-sheet]").first.get_attribute("data-frame")
+    frame_file = figure.locator(".nti-figure-body .nti-panel:not(.nti-thumb) canvas[data-sheet]").first.get_attribute(
+        "data-frame"
+    )
     exact = np.asarray(Image.open(_run_folder(build, manifest) / frame_file).convert("RGB"))
     for index in range(count):
         if button.get_attribute("aria-expanded") != "true":
@@ -105,15 +107,23 @@ def test_every_download_decodes_as_promised(page, base_url, build, kind):
             assert name.endswith(".png") and (what == "png" or f"_x{factor}" in name)
         elif what in ("gif", "mp4"):
             offer = next(o for o in model["downloads"]["offers"] if any(name == f"{n}.{what}" for n in o["names"]))
-            frames = (iio.imread(path, index=None, extension=".gif") if what == "gif"
-                      else iio.imread(path, plugin="FFMPEG", extension=".mp4", index=None))
+            frames = (
+                iio.imread(path, index=None, extension=".gif")
+                if what == "gif"
+                else iio.imread(path, plugin="FFMPEG", extension=".mp4", index=None)
+            )
             at = [f"{n}.{what}" for n in offer["names"]].index(name)
             assert frames.shape[:3] == (offer["frames"][what][at], offer["height"], offer["width"]), name
             if what == "mp4" and kind in ("mix_noise", "patch_noise"):  # the flip: n1 | o1, then n2 | o2
                 assert frames.shape[0] == 2  # (a GIF merges a repeated frame, at s = 0, into a longer delay)
-            if kind == "reverse":  # x_T .. x_0: steps + 1 frames (MP4; a GIF merges identical neighbours), of the seed picked above
-                assert frames.shape[0] == int(manifest["axes"]["steps"]) + 1 if what == "mp4" else \
-                    frames.shape[0] <= int(manifest["axes"]["steps"]) + 1
+            if (
+                kind == "reverse"
+            ):  # x_T .. x_0: steps + 1 frames (MP4; a GIF merges identical neighbours), of the seed picked above
+                assert (
+                    frames.shape[0] == int(manifest["axes"]["steps"]) + 1
+                    if what == "mp4"
+                    else frames.shape[0] <= int(manifest["axes"]["steps"]) + 1
+                )
                 assert f"seed{manifest['axes']['seeds'][1 if seeds.count() else 0]}_" in name
         else:
             assert what == "csv" and name.endswith(".csv")

@@ -12,7 +12,6 @@ import json
 import math
 
 import pytest
-
 from site_support import CHROMIUM, built_site, default_site, frame_file, large_site, manifests, page_of, served
 
 # The figures checked here, and their pages from the registry (issue 24 extends this to every lesson).
@@ -57,7 +56,10 @@ def page(browser, device, tmp_path):
     page = context.new_page()
     page.errors = []
     # script errors; the policy's reports (CSP) are test_browser.py's to check, page by page
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" and "Content Security Policy" not in m.text else None)
+    page.on(
+        "console",
+        lambda m: page.errors.append(m.text) if m.type == "error" and "Content Security Policy" not in m.text else None,
+    )
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.route("**/generated/*.json", _long_labels)
     page.device = device
@@ -94,7 +96,10 @@ def mount_all(page):
     for y in range(0, total + height, height):
         page.evaluate(f"window.scrollTo(0, {y})")
         settle(page)
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true')", timeout=15000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true')",
+        timeout=15000,
+    )
     page.evaluate("window.scrollTo(0, 0)")
     settle(page)
 
@@ -104,12 +109,15 @@ def pin(page, kind):
     figure = page.locator(f'.nti-figure[data-kind="{kind}"]')
     figure.scroll_into_view_if_needed(timeout=10000)
     settle(page)
-    page.evaluate("""kind => {
+    page.evaluate(
+        """kind => {
         const figure = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
         const section = figure.closest('.nti-scrolly');
         const step = section.querySelector('.nti-step');
         window.scrollTo(0, step.getBoundingClientRect().top + window.scrollY - 40);
-    }""", kind)
+    }""",
+        kind,
+    )
     settle(page)
     return figure
 
@@ -139,8 +147,11 @@ def test_no_page_scrolls_sideways(page, base_url):
         scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
         assert scroll_width <= width, f"{name} ({page.device}): {scroll_width} px wide in a {width} px window"
         # and nothing of a figure sticks out past the window's right edge, even if clipped
-        wide = page.evaluate("""w => Array.from(document.querySelectorAll('.nti-figure *'))
-            .filter(e => e.getBoundingClientRect().right > w + 0.5).map(e => e.tagName + '.' + e.className).slice(0, 5)""", width)
+        wide = page.evaluate(
+            """w => Array.from(document.querySelectorAll('.nti-figure *'))
+            .filter(e => e.getBoundingClientRect().right > w + 0.5).map(e => e.tagName + '.' + e.className).slice(0, 5)""",
+            width,
+        )
         assert not wide, f"{name} ({page.device}): {wide}"
     assert not page.errors, page.errors
 
@@ -152,14 +163,21 @@ def test_a_pinned_figure_shows_every_control_and_chart(page, base_url, kind):
     pinned = figure.evaluate(PINNED)
     assert pinned is not None, f"{kind}: nothing is sticky"
     assert abs(pinned["top"] - pinned["cssTop"]) < 1.5, f"{kind} ({page.device}) is not pinned: {pinned}"
-    assert pinned["overflowY"] not in ("auto", "scroll") and pinned["scrollHeight"] <= pinned["clientHeight"] + 1, \
+    assert pinned["overflowY"] not in ("auto", "scroll") and pinned["scrollHeight"] <= pinned["clientHeight"] + 1, (
         f"{kind} ({page.device}) scrolls inside itself: {pinned}"
+    )
     header = page.evaluate("document.querySelector('.md-header').getBoundingClientRect().bottom")
     width, height = page.evaluate("[window.innerWidth, window.innerHeight]")
     items = figure.evaluate(CONTROLS)
     assert any(i["what"].startswith("slider") for i in items), items
-    outside = [i for i in items if i["top"] < header - 0.5 or i["bottom"] > height + 0.5 or i["left"] < -0.5 or i["right"] > width + 0.5]
-    assert not outside, f"{kind} ({page.device}): outside the {width}x{height} viewport below the header at {header}: {outside[:6]}"
+    outside = [
+        i
+        for i in items
+        if i["top"] < header - 0.5 or i["bottom"] > height + 0.5 or i["left"] < -0.5 or i["right"] > width + 0.5
+    ]
+    assert not outside, (
+        f"{kind} ({page.device}): outside the {width}x{height} viewport below the header at {header}: {outside[:6]}"
+    )
     if page.device == "phone":  # the text below gets some of the screen
         assert pinned["bottom"] <= height - 150, f"{kind}: the pinned figure leaves no room for the text ({pinned})"
     assert not page.errors, page.errors
@@ -182,10 +200,18 @@ def _expected_state(figure, state) -> list[tuple[str, object, object]]:
             index = 1 if (kind == "forward_backward" and key == "step") else 0
             checks.append((key, *slider(index, value)))
         elif key == "position":
-            pressed = figure.locator(".nti-pos").evaluate_all("bs => bs.findIndex(b => b.getAttribute('aria-pressed') === 'true')")
+            pressed = figure.locator(".nti-pos").evaluate_all(
+                "bs => bs.findIndex(b => b.getAttribute('aria-pressed') === 'true')"
+            )
             checks.append((key, pressed, value))
         elif key == "flip":
-            checks.append((key, figure.locator("button", has_text="Flip").get_attribute("aria-pressed"), "true" if value else "false"))
+            checks.append(
+                (
+                    key,
+                    figure.locator("button", has_text="Flip").get_attribute("aria-pressed"),
+                    "true" if value else "false",
+                )
+            )
         elif key == "seed" and figure.locator(".nti-controls select").count():
             checks.append((key, int(figure.locator(".nti-controls select").input_value()), value))
     return checks
@@ -211,7 +237,9 @@ def test_every_step_activates_while_scrolling_down_the_page(page, base_url, name
             Array.from(s.querySelectorAll('.nti-step[data-state]')).findIndex(e => e.classList.contains('nti-step-active')))""")
         for section, index in enumerate(active):
             seen.setdefault(section, set()).add(index)
-        at_end = page.evaluate("Math.ceil(window.scrollY + window.innerHeight) >= document.scrollingElement.scrollHeight")
+        at_end = page.evaluate(
+            "Math.ceil(window.scrollY + window.innerHeight) >= document.scrollingElement.scrollHeight"
+        )
         if at_end:
             break
         page.evaluate(f"window.scrollBy(0, {int(0.3 * height)})")
@@ -219,20 +247,28 @@ def test_every_step_activates_while_scrolling_down_the_page(page, base_url, name
     else:
         pytest.fail("never reached the bottom of the page")
     settle(page)
-    counts = page.evaluate("() => Array.from(document.querySelectorAll('.nti-scrolly')).map(s => s.querySelectorAll('.nti-step[data-state]').length)")
+    counts = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.nti-scrolly')).map(s => s.querySelectorAll('.nti-step[data-state]').length)"
+    )
     assert counts, f"{name} has no scrollytelling section"
     for section, count in enumerate(counts):
-        assert set(range(count)) <= seen.get(section, set()), f"{name} ({page.device}) section {section}: steps active at some point {sorted(seen.get(section, set()))} of {count}"
+        assert set(range(count)) <= seen.get(section, set()), (
+            f"{name} ({page.device}) section {section}: steps active at some point {sorted(seen.get(section, set()))} of {count}"
+        )
     sections = page.locator(".nti-scrolly")
     for section in range(sections.count()):
         steps = sections.nth(section).locator(".nti-step[data-state]")
         last = steps.nth(steps.count() - 1)
-        assert "nti-step-active" in (last.get_attribute("class") or ""), f"{name} ({page.device}) section {section}: last step not active at the end"
+        assert "nti-step-active" in (last.get_attribute("class") or ""), (
+            f"{name} ({page.device}) section {section}: last step not active at the end"
+        )
         figure = sections.nth(section).locator(".nti-figure")
         checks = _expected_state(figure, json.loads(last.get_attribute("data-state")))
         assert checks, "the last step sets nothing this test can read"
         for what, shown, wanted in checks:
-            assert shown == wanted, f"{name} ({page.device}) section {section}: {what} shows {shown}, the last step wants {wanted}"
+            assert shown == wanted, (
+                f"{name} ({page.device}) section {section}: {what} shows {shown}, the last step wants {wanted}"
+            )
     assert not page.errors, page.errors
 
 
@@ -268,9 +304,13 @@ def test_frames_are_drawn_at_a_whole_number_scale(page, base_url, build):
                 assert c["pixels"] == 128 and c["css"] <= c["pixels"], c  # the preview, never stretched
                 continue
             ratio = c["css"] / c["pixels"]
-            assert abs(ratio - round(ratio)) < 0.01 and abs(c["cssHeight"] - c["css"]) < 0.01, f"{name} ({page.device}): not a whole-number scale {c}"
+            assert abs(ratio - round(ratio)) < 0.01 and abs(c["cssHeight"] - c["css"]) < 0.01, (
+                f"{name} ({page.device}): not a whole-number scale {c}"
+            )
             assert int(c["scale"]) == round(ratio), c
-            assert round(ratio) >= (1 if c["thumb"] else least), f"{name} ({page.device}): {c['kind']} at {ratio}x, wanted at least {least}x"
+            assert round(ratio) >= (1 if c["thumb"] else least), (
+                f"{name} ({page.device}): {c['kind']} at {ratio}x, wanted at least {least}x"
+            )
     assert not page.errors, page.errors
 
 
@@ -307,10 +347,14 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
     if views.count() and views.first.is_visible() and not thumbs.first.is_visible():
         views.filter(has_text="x̂₀").click()  # a compact figure: the strip is one of its views
     picks = sorted({math.floor(k * (steps - 1) / (min(6, steps) - 1) + 0.5) for k in range(min(6, steps))})
-    assert thumbs.evaluate_all("els => els.map(e => e.dataset.frame)") == [frame_file(manifest, "x0", seed=seed, step=i) for i in picks]
+    assert thumbs.evaluate_all("els => els.map(e => e.dataset.frame)") == [
+        frame_file(manifest, "x0", seed=seed, step=i) for i in picks
+    ]
     figure.locator("[role=slider]").first.focus()
     page.keyboard.press("End")
-    assert figure.locator(".nti-thumb.nti-current").get_attribute("data-frame") == frame_file(manifest, "x0", seed=seed, step=steps - 1)
+    assert figure.locator(".nti-thumb.nti-current").get_attribute("data-frame") == frame_file(
+        manifest, "x0", seed=seed, step=steps - 1
+    )
     thumbs.first.locator("canvas").click()  # a small panel jumps to its step
     assert figure.locator("[role=slider]").first.get_attribute("aria-valuenow") == "0"
 
@@ -322,15 +366,22 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
         bars = figure.locator(".nti-pairs .nti-colorbar")
         assert bars.count() == 2
         tops = [bars.nth(i).locator(".nti-colorbar-ticks span").all_text_contents() for i in range(2)]
-        assert tops[0][-1] == f"{model['heat_scales']['noise']:g} σ" and tops[1][-1] == f"{round(model['heat_scales']['output'] * 50)} %", tops
+        assert (
+            tops[0][-1] == f"{model['heat_scales']['noise']:g} σ"
+            and tops[1][-1] == f"{round(model['heat_scales']['output'] * 50)} %"
+        ), tops
         # two rows of three: n1 n2 |n1 - n2| above o1 o2 |o1 - o2|
-        rows = figure.locator(".nti-pairs .nti-panel").evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
+        rows = figure.locator(".nti-pairs .nti-panel").evaluate_all(
+            "els => els.map(e => Math.round(e.getBoundingClientRect().top))"
+        )
         assert len(set(rows[:3])) == 1 and len(set(rows[3:])) == 1 and rows[3] > rows[0], rows
     figure = page.locator('.nti-figure[data-kind="mix_noise"]')
     charts = figure.locator("svg.nti-chart")
     assert charts.count() == 2  # distances, and the trajectories' distances step by step
     for chart, axis in [(n, a) for n in range(charts.count()) for a in ("x", "y")]:
-        numbers = charts.nth(chart).evaluate("""svg => Array.from(svg.querySelectorAll('text'))
+        numbers = charts.nth(
+            chart
+        ).evaluate("""svg => Array.from(svg.querySelectorAll('text'))
             .filter(t => /^[0-9.]+$/.test(t.textContent)).map(t => [+t.getAttribute('x'), +t.getAttribute('y'), +t.textContent])""")
         # x ticks share a y below the plot, y ticks share an x left of it
         groups: dict[float, list[float]] = {}
@@ -340,5 +391,5 @@ def test_figures_carry_axes_colour_scales_and_the_x0_strip(page, base_url, build
         assert len(ticks) >= 3 and ticks[0] == 0, (axis, numbers)
         step = (ticks[-1] - ticks[0]) / (len(ticks) - 1)
         assert all(abs(b - a - step) < 1e-9 for a, b in zip(sorted(ticks), sorted(ticks)[1:])), (axis, ticks)
-        assert any(abs(step - m * 10 ** e) < 1e-9 for m in (1, 2, 2.5, 5) for e in range(-3, 7)), (axis, step)
+        assert any(abs(step - m * 10**e) < 1e-9 for m in (1, 2, 2.5, 5) for e in range(-3, 7)), (axis, step)
     assert not page.errors, page.errors

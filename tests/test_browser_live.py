@@ -14,7 +14,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-
 from site_support import default_site, frame_file, manifests, served, wait_until
 
 LEVELS = 2  # of 255: what the issue allows between a live run and the precomputed frame, at every pixel
@@ -52,16 +51,25 @@ def run_live(live, seed: int, steps: int, sampler: str, timeout: float = 120000)
 
 def final_pixels(live) -> np.ndarray:
     """The last step's output as the live panel shows it: (H, W, 3) uint8 read back from its canvas."""
-    data = live.locator(".nti-live-panels canvas").nth(3).evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)")
+    data = (
+        live.locator(".nti-live-panels canvas")
+        .nth(3)
+        .evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)")
+    )
     side = int(round((len(data) / 4) ** 0.5))
     return np.array(data, dtype=np.uint8).reshape(side, side, 4)[..., :3]
 
 
 def precomputed(runs, slug: str, experiment: str, panel: str, **coords) -> np.ndarray:
     manifest = manifests(runs)[(slug, experiment)]
-    [run] = [p for p in runs.glob(f"{slug}/{experiment}/*/manifest.json") if json.loads(p.read_text())["run_key"] == manifest["run_key"]]
-    image = np.asarray(Image.open(io.BytesIO((run.parent / frame_file(manifest, panel, **coords)).read_bytes())).convert("RGB"))
+    [run] = [
+        p
+        for p in runs.glob(f"{slug}/{experiment}/*/manifest.json")
+        if json.loads(p.read_text())["run_key"] == manifest["run_key"]
+    ]
+    image = np.asarray(
+        Image.open(io.BytesIO((run.parent / frame_file(manifest, panel, **coords)).read_bytes())).convert("RGB")
+    )
     return image
 
 
@@ -80,11 +88,15 @@ def test_seed_0_in_50_ddim_steps_live_is_the_precomputed_frame(browser, shipped,
     got = final_pixels(live)
     expected = precomputed(shipped["runs"], slug, "step_counts", "x", steps=50, seed=0, step=50)
     difference = np.abs(got.astype(int) - expected.astype(int))
-    print(f"{slug}: live DDIM 50 steps, seed 0: max {difference.max()} levels, {np.count_nonzero(difference)} of {difference.size} values differ")
+    print(
+        f"{slug}: live DDIM 50 steps, seed 0: max {difference.max()} levels, {np.count_nonzero(difference)} of {difference.size} values differ"
+    )
     assert difference.max() <= LEVELS
     assert "Computed live in your browser: seed 0, 50 DDIM steps" in live.inner_text()
     origin = shipped["url"].rstrip("/")
-    assert all(u.startswith(origin) or u.startswith("data:") or u.startswith("blob:") for u in requests)  # no third party
+    assert all(
+        u.startswith(origin) or u.startswith("data:") or u.startswith("blob:") for u in requests
+    )  # no third party
     assert any(u.endswith(".wasm") for u in requests) and any(u.endswith(".onnx") for u in requests)
     assert errors == []
     page.close()
@@ -149,7 +161,10 @@ def test_a_model_that_cannot_run_live_says_so_and_the_figure_works(browser, base
     figure.scroll_into_view_if_needed()
     wait_until(figure, "f => f.dataset.ready === 'true'", timeout=30000)
     assert figure.locator(".nti-live-toggle").count() == 0
-    assert figure.locator(".nti-live-off").inner_text() == "Live mode unavailable: no live export of this model in the runs."
+    assert (
+        figure.locator(".nti-live-off").inner_text()
+        == "Live mode unavailable: no live export of this model in the runs."
+    )
     before = figure.locator(".nti-panel").first.get_attribute("data-frame")
     figure.locator(".nti-slider-thumb").first.press("End")
     wait_until(figure, f"f => f.querySelector('.nti-panel').dataset.frame !== {json.dumps(before)}")

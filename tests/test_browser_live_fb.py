@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from site_support import CHROMIUM, default_site, served, wait_until
 from test_browser import READY, Watch
 
@@ -45,7 +44,8 @@ def _run(figure, timeout=120000):
 def _pixels(figure, panel: str) -> np.ndarray:
     """The live panel's canvas as (H, W, 3) uint8."""
     data = figure.locator(f".nti-fb-live-{panel} canvas").evaluate(
-        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height); return [c.width, Array.from(d.data)]; }")
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height); return [c.width, Array.from(d.data)]; }"
+    )
     size, values = data
     return np.array(values, dtype=np.uint8).reshape(size, size, 4)[..., :3]
 
@@ -54,8 +54,8 @@ def _png(width, height) -> bytes:
     """A picture that is not square: left half red, right half blue, a white bar across the middle."""
     array = np.zeros((height, width, 3), dtype=np.uint8)
     array[:, : width // 2] = (220, 30, 30)
-    array[:, width // 2:] = (30, 30, 220)
-    array[height // 2 - 3: height // 2 + 3] = 255
+    array[:, width // 2 :] = (30, 30, 220)
+    array[height // 2 - 3 : height // 2 + 3] = 255
     out = io.BytesIO()
     Image.fromarray(array).save(out, format="PNG")
     return out.getvalue()
@@ -72,7 +72,9 @@ def test_the_stream_seeds_and_viridis_are_the_precomputes(browser, base_url, bui
     assert live_noise({"noise": "source", "source_seed": 3}, 5)["seed"] == 3
     page, _ = _figure(browser, base_url + "forward-backward/")
     # live-fb.js loads on the first "Try it live" (NTI.Live.lazy); load it as that button does
-    table = page.evaluate("() => NTI.Live.load('live-ui.js').then(() => NTI.Live.load('live-fb.js')).then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))")
+    table = page.evaluate(
+        "() => NTI.Live.load('live-ui.js').then(() => NTI.Live.load('live-fb.js')).then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))"
+    )
     assert table == VIRIDIS.reshape(-1).tolist()
     page.watch.assert_clean()
     page.close()
@@ -113,7 +115,8 @@ def test_a_drawing_and_a_picture_file_run_live(browser, base_url, build):
     # a picture from disk: centre-cropped (the middle of a wide picture: red left, blue right), resized
     form.get_by_label("Source").select_option("2")
     figure.locator(".nti-fb-file input[type=file]").set_input_files(
-        {"name": "wide.png", "mimeType": "image/png", "buffer": _png(96, 48)})
+        {"name": "wide.png", "mimeType": "image/png", "buffer": _png(96, 48)}
+    )
     wait_until(figure, "f => f.querySelector('.nti-fb-file-note').textContent.includes('wide.png')")
     result = _run(figure)
     assert result.get_attribute("data-source") == "file"
@@ -144,6 +147,7 @@ def test_without_webassembly_one_line_says_so_and_the_figure_works(browser, base
 
 
 # --- on the shipped models: a live run remakes the precomputed frames -----------------------------
+
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
@@ -184,12 +188,15 @@ def test_a_live_run_from_the_models_sample_remakes_the_precomputed_row(browser, 
         noised = np.abs(_pixels(figure, "noised").astype(int) - _frame(folder, manifest, level=k, step=0)).max()
         recon = np.abs(_pixels(figure, "recon").astype(int) - _frame(folder, manifest, level=k, step=steps - k)).max()
         distance = float(result.get_attribute("data-distance"))
-        diff = next(f for f in manifest["frames"] if f["coords"].get("panel") == "diff" and int(f["coords"]["level"]) == k)
-        print(f"\n[live fb] {slug} level {k}: max |live - precomputed| noised {noised}, reconstruction {recon} "
-              f"(of 255); distance live {distance:.4f}, precomputed {diff['metrics']['distance']:.4f}")
+        diff = next(
+            f for f in manifest["frames"] if f["coords"].get("panel") == "diff" and int(f["coords"]["level"]) == k
+        )
+        print(
+            f"\n[live fb] {slug} level {k}: max |live - precomputed| noised {noised}, reconstruction {recon} "
+            f"(of 255); distance live {distance:.4f}, precomputed {diff['metrics']['distance']:.4f}"
+        )
         assert noised <= 1, "the forward noise is the precompute's"
         assert recon <= 2
         assert abs(distance - diff["metrics"]["distance"]) <= 0.02 * diff["metrics"]["distance"] + 0.05
     page.watch.assert_clean()
     page.close()
-

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from site_support import CHROMIUM, default_site, frame_file, page_of, served, viridis_index, wait_until
 from test_browser import READY, Watch
 
@@ -76,7 +75,8 @@ def _patch(live):
 def _live_pixels(live) -> dict[str, np.ndarray]:
     """The live panels' pixels (H, W, 3), by name."""
     arrays = live.locator(".nti-live-pairs canvas").evaluate_all(
-        "cs => cs.map(c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data))")
+        "cs => cs.map(c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data))"
+    )
     sizes = live.locator(".nti-live-pairs canvas").evaluate_all("cs => cs.map(c => c.width)")
     return {name: np.array(a, dtype=np.int16).reshape(s, s, 4)[..., :3] for name, a, s in zip(PANELS, arrays, sizes)}
 
@@ -113,7 +113,9 @@ def test_patch_mechanics_drag_keys_run_cancel(page, base_url):
     handle = live.locator(".nti-live-patch-handle").bounding_box()
     page.mouse.move(handle["x"] + 3, handle["y"] + 3)
     page.mouse.down()
-    page.mouse.move(handle["x"] + 3 + canvas["width"] / side * 2, handle["y"] + 3 + canvas["height"] / side * 2, steps=3)
+    page.mouse.move(
+        handle["x"] + 3 + canvas["width"] / side * 2, handle["y"] + 3 + canvas["height"] / side * 2, steps=3
+    )
     page.mouse.up()
     assert _patch(live)[2] > s1 + 1
     # a field moves the square, clamped inside the image
@@ -130,7 +132,9 @@ def test_patch_mechanics_drag_keys_run_cancel(page, base_url):
     assert "noise distance" in result.locator(".nti-live-distances").inner_text()
     # Cancel: a new seed (no cached o1), cancelled at once
     live.locator("input").first.fill("12345")
-    live.evaluate("el => { el.querySelector('.nti-live-run').click(); el.querySelector('.nti-live-cancel').click(); }")  # a tiny model's run outpaces a second click
+    live.evaluate(
+        "el => { el.querySelector('.nti-live-run').click(); el.querySelector('.nti-live-cancel').click(); }"
+    )  # a tiny model's run outpaces a second click
     wait_until(live, FINISHED)
     assert live.get_attribute("data-state") == "cancelled"
     assert not page.watch.errors, page.watch.errors
@@ -180,6 +184,7 @@ def test_where_live_mode_cannot_run_the_figures_say_so_and_work(browser, base_ur
 
 
 # --- reproduction on the shipped models ------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
@@ -236,8 +241,14 @@ def test_a_live_patch_run_remakes_the_precomputed_cell(page, shipped, slug):
         worst[name] = _levels(name, pixels[name], want)
     print(f"\n{slug} patch seed {seed}, {size} px at ({x}, {y}): max |live - precomputed| levels {worst}")
     assert max(worst.values()) <= 2, worst
-    metrics = next(f["metrics"] for f in manifest["frames"] if f["coords"].get("panel") == "n2" and
-                   f["coords"]["seed"] == seed and f["coords"]["size"] == size and [f["coords"]["x"], f["coords"]["y"]] == [x, y])
+    metrics = next(
+        f["metrics"]
+        for f in manifest["frames"]
+        if f["coords"].get("panel") == "n2"
+        and f["coords"]["seed"] == seed
+        and f["coords"]["size"] == size
+        and [f["coords"]["x"], f["coords"]["y"]] == [x, y]
+    )
     result = live.locator(".nti-live-result")
     for key, attr in (("noise_distance", "data-noise-distance"), ("output_distance", "data-output-distance")):
         assert abs(float(result.get_attribute(attr)) - metrics[key]) < 1e-2
@@ -255,16 +266,25 @@ def test_a_live_mix_run_remakes_the_precomputed_distances(page, shipped, slug):
     for i, value in enumerate((seed, seed, scale)):
         inputs.nth(i).fill(str(value))
     _run(live)
-    metrics = next(f["metrics"] for f in manifest["frames"] if f["coords"].get("panel") == "n2" and
-                   f["coords"]["seed"] == seed and f["coords"]["scale"] == scale)
+    metrics = next(
+        f["metrics"]
+        for f in manifest["frames"]
+        if f["coords"].get("panel") == "n2" and f["coords"]["seed"] == seed and f["coords"]["scale"] == scale
+    )
     result = live.locator(".nti-live-result")
-    got = {"noise_distance": float(result.get_attribute("data-noise-distance")),
-           "output_distance": float(result.get_attribute("data-output-distance"))}
+    got = {
+        "noise_distance": float(result.get_attribute("data-noise-distance")),
+        "output_distance": float(result.get_attribute("data-output-distance")),
+    }
     diffs = {k: abs(got[k] - metrics[k]) for k in got}
     pixels = _live_pixels(live)
-    levels = {name: _levels(name, pixels[name], _png(folder, frame_file(manifest, name, seed=seed, scale=scale)))
-              for name in ("n2", "o2", "heat_noise", "heat_out")}
-    print(f"\n{slug} mix seed {seed}, s = {scale}: live {got}, |live - precomputed| {diffs}; frames max levels {levels}")
+    levels = {
+        name: _levels(name, pixels[name], _png(folder, frame_file(manifest, name, seed=seed, scale=scale)))
+        for name in ("n2", "o2", "heat_noise", "heat_out")
+    }
+    print(
+        f"\n{slug} mix seed {seed}, s = {scale}: live {got}, |live - precomputed| {diffs}; frames max levels {levels}"
+    )
     assert max(diffs.values()) < 1e-2, diffs
     assert max(levels.values()) <= 2, levels
     assert figure.locator(".nti-chart-row .nti-distance-chart").first.locator(".nti-series-live").count() == 1

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from site_support import CHROMIUM, SCREENS, built_site, default_site, lesson_paths, served
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
@@ -133,8 +132,12 @@ def _scale_floor(name: str, width: int) -> int:
 @pytest.mark.parametrize("screen", SCREENS, ids=[s[0] for s in SCREENS])
 def test_every_lesson_fits_this_screen(browser, site, screen):
     name, (width, height), scale_factor, mobile = screen
-    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale_factor,
-                                  is_mobile=mobile, has_touch=mobile)
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        device_scale_factor=scale_factor,
+        is_mobile=mobile,
+        has_touch=mobile,
+    )
     context.add_init_script(CLS_OBSERVER)
     page = context.new_page()
     errors = []
@@ -147,15 +150,26 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
             side = page.evaluate("document.scrollingElement.scrollWidth - document.documentElement.clientWidth")
             if side > 0:
                 problems.append(f"{path}: scrolls {side} px sideways")
-            kinds = page.evaluate("() => Array.from(document.querySelectorAll('.nti-scrolly .nti-figure')).map(f => f.dataset.kind)")
+            kinds = page.evaluate(
+                "() => Array.from(document.querySelectorAll('.nti-scrolly .nti-figure')).map(f => f.dataset.kind)"
+            )
             for kind in kinds:
-                page.evaluate("""kind => { const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`); f.scrollIntoView(); }""", kind)
-                page.wait_for_function("""kind => document.querySelector(`.nti-figure[data-kind="${kind}"]`).dataset.ready === 'true'""",
-                                       arg=kind, timeout=20000)
+                page.evaluate(
+                    """kind => { const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`); f.scrollIntoView(); }""",
+                    kind,
+                )
+                page.wait_for_function(
+                    """kind => document.querySelector(`.nti-figure[data-kind="${kind}"]`).dataset.ready === 'true'""",
+                    arg=kind,
+                    timeout=20000,
+                )
                 # the section's top just under the viewport's: the figure pinned (or, unpinned, at the
                 # top), no text step over it yet
-                page.evaluate("""kind => { const s = document.querySelector(`.nti-figure[data-kind="${kind}"]`).closest('.nti-scrolly');
-                    window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 8); }""", kind)
+                page.evaluate(
+                    """kind => { const s = document.querySelector(`.nti-figure[data-kind="${kind}"]`).closest('.nti-scrolly');
+                    window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 8); }""",
+                    kind,
+                )
                 page.evaluate(FRAMES)
                 first = page.evaluate(FIGURE, kind)
                 looks = [first]
@@ -165,7 +179,9 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                     page.evaluate(FRAMES)
                     looks.append(page.evaluate(FIGURE, kind))
                     if looks[-1]["unpinned"] or not looks[-1]["compact"]:
-                        problems.append(f"{path} {kind}: showing view {i} unpinned the figure, though every view was measured to fit")
+                        problems.append(
+                            f"{path} {kind}: showing view {i} unpinned the figure, though every view was measured to fit"
+                        )
                         break
                 if first["compact"] and buttons.first.is_visible():
                     buttons.first.click()
@@ -178,11 +194,21 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                         continue
                     tallest = max(tallest, m["height"])
                     if m["bottom"] > m["H"] + 0.5:
-                        problems.append(f"{where}: pinned {m['height']:.0f} px tall, past the viewport's bottom ({m['bottom']:.0f} > {m['H']})")
-                    outside = [c for c in m["controls"] if c["top"] < m["header"] - 0.5 or c["bottom"] > m["H"] + 0.5
-                               or c["left"] < -0.5 or c["right"] > m["W"] + 0.5]
+                        problems.append(
+                            f"{where}: pinned {m['height']:.0f} px tall, past the viewport's bottom ({m['bottom']:.0f} > {m['H']})"
+                        )
+                    outside = [
+                        c
+                        for c in m["controls"]
+                        if c["top"] < m["header"] - 0.5
+                        or c["bottom"] > m["H"] + 0.5
+                        or c["left"] < -0.5
+                        or c["right"] > m["W"] + 0.5
+                    ]
                     if outside:
-                        problems.append(f"{where}: {len(outside)} controls outside the {m['W']}x{m['H']} viewport, e.g. {outside[0]}")
+                        problems.append(
+                            f"{where}: {len(outside)} controls outside the {m['W']}x{m['H']} viewport, e.g. {outside[0]}"
+                        )
                     for size, text in m["text"]:
                         smallest_text = min(smallest_text, size)
                         if size < 11 - 0.05:
@@ -196,13 +222,20 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                             problems.append(f"{where}: a thumbnail {c['css']:.0f} CSS px wide")
                     floor = _scale_floor(name, width)
                     if any(c["scale"] < floor for c in panels):
-                        problems.append(f"{where}: frames at {min(c['scale'] for c in panels)}x, wanted at least {floor}x")
+                        problems.append(
+                            f"{where}: frames at {min(c['scale'] for c in panels)}x, wanted at least {floor}x"
+                        )
                     if width >= 1280 and "@" not in name and panels and max(c["scale"] for c in panels) < 4:
-                        problems.append(f"{where}: largest frame at {max(c['scale'] for c in panels)}x, wanted at least 4x")
+                        problems.append(
+                            f"{where}: largest frame at {max(c['scale'] for c in panels)}x, wanted at least 4x"
+                        )
             worst_shift = max(worst_shift, page.evaluate("window.__cls"))
             # a compact figure shows the view its active text step speaks of ("view" in the step's state)
             for section, kind in enumerate(kinds):
-                compact = page.evaluate("k => document.querySelector(`.nti-figure[data-kind=\"${k}\"]`).classList.contains('nti-compact')", kind)
+                compact = page.evaluate(
+                    "k => document.querySelector(`.nti-figure[data-kind=\"${k}\"]`).classList.contains('nti-compact')",
+                    kind,
+                )
                 steps = page.locator(".nti-scrolly").nth(section).locator(".nti-step[data-state]")
                 # last to first: each step activated afresh (above the first, the first stays active)
                 for index in reversed(range(steps.count() if compact else 0)):
@@ -212,16 +245,22 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                     page.evaluate(FRAMES)
                     shown = page.evaluate(SHOWN_VIEW, kind)
                     if shown["active"] == index and shown["view"] != want:
-                        problems.append(f"{path} {kind}: step {index + 1} wants view {want}, the figure shows {shown['view']}")
+                        problems.append(
+                            f"{path} {kind}: step {index + 1} wants view {want}, the figure shows {shown['view']}"
+                        )
             # every step can be read whole (or, taller than the screen, from its first line to its last) while active
             for section, kind in enumerate(kinds):
                 for miss in page.evaluate(READ_STEPS, section):
-                    problems.append(f"{path} {kind}: step {miss['step']} ({miss['height']} px) is never seen whole while active "
-                                    f"(first line seen: {miss['first']}, last line: {miss['last']})")
+                    problems.append(
+                        f"{path} {kind}: step {miss['step']} ({miss['height']} px) is never seen whole while active "
+                        f"(first line seen: {miss['first']}, last line: {miss['last']})"
+                    )
     finally:
         context.close()
-    print(f"\n[matrix] {name}: tallest pinned figure {tallest:.0f} of {height} px, smallest chart text "
-          f"{smallest_text:.1f} px, largest layout shift of a page {worst_shift:.3f}")
+    print(
+        f"\n[matrix] {name}: tallest pinned figure {tallest:.0f} of {height} px, smallest chart text "
+        f"{smallest_text:.1f} px, largest layout shift of a page {worst_shift:.3f}"
+    )
     assert not errors, errors
     if worst_shift >= 0.05:
         problems.append(f"a page's cumulative layout shift is {worst_shift:.3f}, wanted under 0.05")

@@ -4,10 +4,10 @@ figure swaps the step text's numbers for that model's, on the default site of bo
 from __future__ import annotations
 
 import pytest
-
-from generate import experiments
 from site_support import CHROMIUM, default_site, served, wait_until
 from test_browser import READY, Watch
+
+from generate import experiments
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from site_support import CHROMIUM, frame_file, manifests, wait_until
 from test_browser import READY, Watch, panel_frames, slider_value
 
@@ -82,9 +81,11 @@ def test_a_link_restores_its_view_after_instant_navigation(context, base_url, bu
     manifest = next(m for (slug, e), m in sorted(manifests(build["runs"]).items()) if e == "samplers")
     slug = manifest["model"]["slug"]
     # an in-site link with a view in it, followed by the theme's instant navigation (no reload)
-    page.evaluate("""href => { const a = document.createElement('a'); a.href = href; a.id = 'nti-test-link';
+    page.evaluate(
+        """href => { const a = document.createElement('a'); a.href = href; a.id = 'nti-test-link';
                                a.textContent = 'go'; document.querySelector('article').append(a); }""",
-                  f"{base_url}samplers/?samplers=model:{slug},seed:1,budget:1,progress:1")
+        f"{base_url}samplers/?samplers=model:{slug},seed:1,budget:1,progress:1",
+    )
     page.evaluate("() => { window.__kept = true; }")
     page.locator("#nti-test-link").click()
     page.wait_for_url("**/samplers/**")
@@ -97,17 +98,21 @@ def test_a_link_restores_its_view_after_instant_navigation(context, base_url, bu
     assert figure.get_attribute("data-model") == slug
     budget = manifest["axes"]["calls"][1]
     steps = manifest["axes"]["steps"]["ddim"][str(budget)]
-    assert panel_frames(figure)[0] == frame_file(manifest, "x", sampler="ddim", calls=budget, seed=manifest["axes"]["seeds"][1],
-                                                 step=steps)
+    assert panel_frames(figure)[0] == frame_file(
+        manifest, "x", sampler="ddim", calls=budget, seed=manifest["axes"]["seeds"][1], step=steps
+    )
     page.watch.assert_clean()
 
 
-@pytest.mark.parametrize("query", [
-    "reverse=seed:-5,step:1e309,__proto__:1,constructor:2,x:<script>alert(1)</script>,model:../../evil",
-    "reverse=" + "9" * 5000,
-    "reverse=seed:99999999,step:NaN,step:Infinity,seed:1.5,seed:0x10",
-    "reverse=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&spectra=step:javascript:alert(1)",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "reverse=seed:-5,step:1e309,__proto__:1,constructor:2,x:<script>alert(1)</script>,model:../../evil",
+        "reverse=" + "9" * 5000,
+        "reverse=seed:99999999,step:NaN,step:Infinity,seed:1.5,seed:0x10",
+        "reverse=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&spectra=step:javascript:alert(1)",
+    ],
+)
 def test_hostile_or_stale_values_load_the_default_view_quietly(context, base_url, build, query):
     page = _page(context)
     figure = _figure(page, base_url + "reverse/?" + query, "reverse")

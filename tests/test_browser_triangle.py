@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 
 import pytest
 from PIL import Image
-
 from site_support import CHROMIUM, frame_file, manifests, wait_until
 
 FIGURE = '.nti-figure[data-kind="forward_backward"]'
@@ -34,6 +33,7 @@ def new_page(browser, width=1280, height=900):
             page.errors.append(f"external request {r.request.url}")
             return r.abort()
         return r.continue_()
+
     page.route("**/*", route)
     return page
 
@@ -51,8 +51,10 @@ def open_figure(page, base_url):
     figure.scroll_into_view_if_needed()
     wait_until(figure, "f => f.dataset.ready === 'true'")
     # the grid mosaic has arrived and its cells are on the canvas
-    page.wait_for_function("f => f.querySelector('.nti-tri') && f.querySelector('.nti-tri').dataset.painted === 'true'",
-                           arg=figure.element_handle())
+    page.wait_for_function(
+        "f => f.querySelector('.nti-tri') && f.querySelector('.nti-tri').dataset.painted === 'true'",
+        arg=figure.element_handle(),
+    )
     return figure
 
 
@@ -63,14 +65,19 @@ def model_data(build, figure) -> tuple[dict, dict]:
 
 
 def sliders(figure) -> list[int]:
-    return [int(v) for v in figure.locator("[role=slider]").evaluate_all("els => els.map(e => e.getAttribute('aria-valuenow'))")]
+    return [
+        int(v)
+        for v in figure.locator("[role=slider]").evaluate_all("els => els.map(e => e.getAttribute('aria-valuenow'))")
+    ]
 
 
 def current_frame(page, figure, want: str) -> str:
     """The 'while denoising' panel's frame once it shows `want` (its sheet may still be on its way)."""
     handle = figure.element_handle()
     try:
-        page.wait_for_function("([f, w]) => f.querySelectorAll('.nti-panel')[2].dataset.frame === w", arg=[handle, want], timeout=5000)
+        page.wait_for_function(
+            "([f, w]) => f.querySelectorAll('.nti-panel')[2].dataset.frame === w", arg=[handle, want], timeout=5000
+        )
     except Exception:
         pass
     return figure.locator(".nti-panel").nth(2).get_attribute("data-frame")
@@ -91,17 +98,26 @@ def test_clicking_a_cell_sets_both_sliders_and_shows_that_run(page, base_url, bu
     assert scale == int(scale) >= 1 and image["height"] == grid["height"] * scale  # integer scale: pixels even
     # the canvas holds the mosaic's cells pixel for pixel (here all of them, so it equals the mosaic)
     drawn = figure.locator(".nti-tri-img").evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)")
+        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+    )
     mosaic = Image.open(build["site"] / "generated" / grid["url"]).convert("RGBA")
     assert drawn == list(mosaic.tobytes())
     cells = [(r, c, k, m) for r, k in enumerate(grid["rows"]) for c, m in enumerate(grid["cols"]) if m >= k]
     assert figure.locator(".nti-tri-cell").count() == len(cells)
     # corners of the triangle and one cell inside: the last row's reconstruction, the noisiest start, the top-right
-    picks = [cells[-1], cells[0], next(x for x in cells if x[0] == 0 and x[1] == len(grid["cols"]) - 1), cells[len(cells) // 2]]
+    picks = [
+        cells[-1],
+        cells[0],
+        next(x for x in cells if x[0] == 0 and x[1] == len(grid["cols"]) - 1),
+        cells[len(cells) // 2],
+    ]
     for r, c, k, m in picks:
         target = cell(figure, k, m - k)
         box = target.bounding_box()  # the button covers exactly its cell of the mosaic
-        assert abs(box["x"] - image["x"] - c * pitch * scale) < 0.01 and abs(box["y"] - image["y"] - r * pitch * scale) < 0.01
+        assert (
+            abs(box["x"] - image["x"] - c * pitch * scale) < 0.01
+            and abs(box["y"] - image["y"] - r * pitch * scale) < 0.01
+        )
         assert box["width"] == box["height"] == size * scale
         target.click()
         assert sliders(figure) == [levels.index(k), m - k]
@@ -130,13 +146,19 @@ def test_cells_are_reached_with_tab_moved_with_arrows_and_activated_with_enter_o
     focused = page.evaluate("() => document.activeElement.className")
     assert "nti-tri-cell" in focused, focused
     k0 = grid["rows"][0]
-    assert page.evaluate("() => [+document.activeElement.dataset.level, +document.activeElement.dataset.step]") == [k0, 0]
+    assert page.evaluate("() => [+document.activeElement.dataset.level, +document.activeElement.dataset.step]") == [
+        k0,
+        0,
+    ]
     # Right twice, Down once: the second row, at the same sampling step where that row has it
     for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
         page.keyboard.press(key)
     k1 = grid["rows"][1]
     m = grid["cols"][2] if grid["cols"][2] >= k1 else k1
-    assert page.evaluate("() => [+document.activeElement.dataset.level, +document.activeElement.dataset.step]") == [k1, m - k1]
+    assert page.evaluate("() => [+document.activeElement.dataset.level, +document.activeElement.dataset.step]") == [
+        k1,
+        m - k1,
+    ]
     page.keyboard.press("Enter")
     assert sliders(figure) == [levels.index(k1), m - k1]
     want = frame_file(manifest, "x", level=k1, step=m - k1)
@@ -151,7 +173,10 @@ def test_cells_are_reached_with_tab_moved_with_arrows_and_activated_with_enter_o
     thumb.focus()
     page.keyboard.press("Home")
     marker = figure.locator(".nti-tri-marker").bounding_box()
-    assert marker == cell(figure, grid["rows"][0], min(model["steps"] - grid["rows"][0], sliders(figure)[1])).bounding_box()
+    assert (
+        marker
+        == cell(figure, grid["rows"][0], min(model["steps"] - grid["rows"][0], sliders(figure)[1])).bounding_box()
+    )
     assert not page.errors, page.errors
 
 
@@ -166,7 +191,9 @@ def test_full_triangle_link_points_at_an_existing_image_never_loaded_by_itself(p
     href = link.get_attribute("href")
     assert href == urllib.request.urljoin(base_url + "generated/forward_backward.json", full["url"])
     assert f"{full['rows'].__len__()} × {len(full['cols'])}" in link.inner_text()
-    assert not [u for u in page.requests if "triangle-full" in u], "the full triangle was requested without being asked for"
+    assert not [u for u in page.requests if "triangle-full" in u], (
+        "the full triangle was requested without being asked for"
+    )
     assert [u for u in page.requests if u.endswith("/triangle-grid.png")], "the grid mosaic was not loaded"
     with urllib.request.urlopen(href) as response:
         body = response.read()
@@ -185,7 +212,9 @@ def test_no_horizontal_overflow(browser, base_url, build, width, height):
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         # the grid fits its column as drawn: not scrolled sideways inside its own box either
         assert figure.locator(".nti-tri").evaluate("e => e.scrollWidth <= e.clientWidth")
-        right = figure.evaluate("f => Math.max(...Array.from(f.querySelectorAll('*')).map(e => e.getBoundingClientRect().right))")
+        right = figure.evaluate(
+            "f => Math.max(...Array.from(f.querySelectorAll('*')).map(e => e.getBoundingClientRect().right))"
+        )
         assert right <= width
         assert not page.errors, page.errors
     finally:
@@ -203,12 +232,16 @@ def test_a_narrow_column_shows_every_other_row_and_clicks_still_land(browser, ba
         grid, levels = model["triangle"]["grid"], [level["level"] for level in model["levels"]]
         # narrow the figure until the whole grid no longer fits (the page itself may then scroll: not this test's concern)
         room = figure.locator(".nti-tri-gauge").evaluate("g => g.clientWidth")
-        figure.evaluate("(f, w) => f.style.setProperty('width', w + 'px')", grid["width"] + 10)  # less than the grid at 1x beside its axis
+        figure.evaluate(
+            "(f, w) => f.style.setProperty('width', w + 'px')", grid["width"] + 10
+        )  # less than the grid at 1x beside its axis
         page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         views = figure.locator(".nti-views button", has_text="Triangle")
         if views.count() and views.is_visible():  # narrowed, the figure may turn compact: the grid is a view of it
             views.click()
-        page.wait_for_function("f => f.querySelector('.nti-tri').dataset.rows !== '%d'" % len(grid["rows"]), arg=figure.element_handle())
+        page.wait_for_function(
+            "f => f.querySelector('.nti-tri').dataset.rows !== '%d'" % len(grid["rows"]), arg=figure.element_handle()
+        )
         assert room > 0
         rows = [r for r in range(len(grid["rows"])) if r % 2 == 0 or r == len(grid["rows"]) - 1]
         shown = [grid["rows"][r] for r in rows]

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from site_support import default_runs, frame_file
 
-from generate.precompute.config import load_config
 from generate import experiments
+from generate.precompute.config import load_config
 from generate.site import claims
 from generate.site.build import page_context
 from generate.site.pages import environment
 from generate.site.runs import Run, latest_runs
-from site_support import default_runs, frame_file
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = load_config("default").models
@@ -50,6 +50,7 @@ def _copy_run(run: Run, **manifest_changes) -> Run:
 
 # -- forward and backward ------------------------------------------------------------------------
 
+
 def _as_signal(run: Run, file: str) -> np.ndarray:
     with Image.open(run.folder / file) as image:
         return np.asarray(image, dtype=np.float64) / 127.5 - 1.0
@@ -63,13 +64,15 @@ def test_the_level_of_a_different_picture_is_read_off_the_frames(chosen, facts, 
     run, fb = chosen[(slug, "forward_backward")], facts[slug]["forward_backward"]
     steps = int(run.manifest["axes"]["steps"])
     original = _as_signal(run, frame_file(run.manifest, "original"))
-    distances = [float(np.linalg.norm(_as_signal(run, frame_file(run.manifest, "x", level=k, step=steps - k)) - original))
-                 for k in fb["levels"]]
+    distances = [
+        float(np.linalg.norm(_as_signal(run, frame_file(run.manifest, "x", level=k, step=steps - k)) - original))
+        for k in fb["levels"]
+    ]
     assert np.allclose(distances, [p["distance"] for p in fb["curve"]], rtol=1e-4), slug
     same = [p["same"] for p in fb["curve"]]
     first = max(i for i, s in enumerate(same) if s is False)  # the cleanest level that is different
-    assert fb["tipping"]["level"] == fb["levels"][first] and all(same[first + 1:])
-    assert fb["tipping"]["different_from_here"] == sum(s is False for s in same[:first + 1])
+    assert fb["tipping"]["level"] == fb["levels"][first] and all(same[first + 1 :])
+    assert fb["tipping"]["different_from_here"] == sum(s is False for s in same[: first + 1])
     text = _render("forward_backward.md.j2", facts, _figures(chosen, slug))
     assert f"the cleanest start that gives a different picture is level **{first + 1}** of {steps}" in text
     assert text.count('<svg class="nti-chart nti-fb-chart"') == 1  # one chart per model with a run
@@ -96,22 +99,26 @@ def test_the_new_image_claim_fails_when_the_forward_noise_is_the_sources_own(tmp
     results = {}
     for noise in ("independent", "source"):
         config = tmp_path / f"{noise}.toml"
-        config.write_text(f'version = 1\nmodels = ["{MODELS[0]}"]\nexperiments = ["forward_backward", "mix_noise"]\n'
-                          f'[forward_backward]\nsteps = 10\nstart_levels = [0, 9]\nnoise = "{noise}"\n'
-                          '[mix_noise]\nsteps = 10\nseeds = [0, 1, 2, 3]\nscales = [0.0, 1.0]\n')
+        config.write_text(
+            f'version = 1\nmodels = ["{MODELS[0]}"]\nexperiments = ["forward_backward", "mix_noise"]\n'
+            f'[forward_backward]\nsteps = 10\nstart_levels = [0, 9]\nnoise = "{noise}"\n'
+            "[mix_noise]\nsteps = 10\nseeds = [0, 1, 2, 3]\nscales = [0.0, 1.0]\n"
+        )
         from generate.precompute import precompute
 
         runs = tmp_path / f"runs-{noise}"
         precompute(load_config(str(config)), runs, progress=False, log=lambda *_: None)
         chosen = latest_runs(runs)
-        results[noise] = experiments.get("forward_backward").facts(chosen[(MODELS[0], "forward_backward")],
-                                                                  {"mix_noise": chosen[(MODELS[0], "mix_noise")]})
+        results[noise] = experiments.get("forward_backward").facts(
+            chosen[(MODELS[0], "forward_backward")], {"mix_noise": chosen[(MODELS[0], "mix_noise")]}
+        )
     assert results["independent"]["noisiest_is_new"], results["independent"]
     assert not results["source"]["noisiest_is_new"], results["source"]
     assert results["source"]["noisiest"] < 0.25 * results["source"]["typical"]  # DDIM retraced its own path
 
 
 # -- number of steps -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_fewer_steps_land_further_from_the_reference(facts, slug):
@@ -180,10 +187,15 @@ def test_a_late_start_is_shown_and_costs_what_the_page_says(chosen, facts, slug)
     by_steps = {r["steps"]: r for r in sc["leading"]}
     assert by_steps[10]["timestep"] == 900 and by_steps[10]["alpha_bar"] < 0.05
     for row in sc["leading"]:
-        recomputed = [float(np.linalg.norm(_as_signal(run, frame_file(run.manifest, "leading", steps=row["steps"], seed=s))
-                                           - _as_signal(run, frame_file(run.manifest, "x", steps=reference, seed=s,
-                                                                        step=reference))))
-                      for s in run.manifest["axes"]["seeds"]]
+        recomputed = [
+            float(
+                np.linalg.norm(
+                    _as_signal(run, frame_file(run.manifest, "leading", steps=row["steps"], seed=s))
+                    - _as_signal(run, frame_file(run.manifest, "x", steps=reference, seed=s, step=reference))
+                )
+            )
+            for s in run.manifest["axes"]["seeds"]
+        ]
         assert np.allclose(recomputed, row["distances"], rtol=1e-4), row
     worst = sc["worst_leading"]
     assert worst["mean"] > worst["trailing_mean"], sc["leading"]
@@ -200,19 +212,25 @@ def test_the_words_follow_the_model_menu(chosen, facts):
     figures = _figures(chosen, MODELS[0])
     for (slug, experiment), run in chosen.items():
         if slug != MODELS[0]:
-            figures[experiment].append(dict(figures[experiment][0], slug=slug, label=slug) if figures[experiment] else
-                                       {"slug": slug, "label": slug})
+            figures[experiment].append(
+                dict(figures[experiment][0], slug=slug, label=slug)
+                if figures[experiment]
+                else {"slug": slug, "label": slug}
+            )
     text = _render("step_counts.md.j2", facts, figures)
-    blocks = {slug: [b for b in text.split('<div class="nti-per-model" data-model="')[1:] if b.startswith(f'{slug}"')]
-              for slug in MODELS}
+    blocks = {
+        slug: [b for b in text.split('<div class="nti-per-model" data-model="')[1:] if b.startswith(f'{slug}"')]
+        for slug in MODELS
+    }
     for slug in MODELS:
         worst = facts[slug]["step_counts"]["worst_leading"]
         assert any(f"{worst['steps']} steps {worst['mean']:.1f} against" in b for b in blocks[slug]), slug
     assert blocks[MODELS[0]] != blocks[MODELS[1]]
-    assert ' hidden markdown>' in text  # the other model's words wait hidden until the menu picks it
+    assert " hidden markdown>" in text  # the other model's words wait hidden until the menu picks it
 
 
 # -- samplers ------------------------------------------------------------------------------------
+
 
 def _picture(run: Run, file: str) -> np.ndarray:
     with Image.open(run.folder / file) as image:
@@ -227,9 +245,20 @@ def test_sampler_distances_are_recomputed_from_the_frames(chosen, facts, slug):
     for row in sf["samplers"]:
         for entry in row["rows"]:
             n = axes["steps"][row["kind"]][str(entry["budget"])]
-            recomputed = [float(np.linalg.norm(
-                _picture(run, frame_file(run.manifest, "x", sampler=row["kind"], calls=entry["budget"], seed=seed, step=n))
-                - _picture(run, frame_file(run.manifest, "ref", seed=seed)))) for seed in axes["seeds"]]
+            recomputed = [
+                float(
+                    np.linalg.norm(
+                        _picture(
+                            run,
+                            frame_file(
+                                run.manifest, "x", sampler=row["kind"], calls=entry["budget"], seed=seed, step=n
+                            ),
+                        )
+                        - _picture(run, frame_file(run.manifest, "ref", seed=seed))
+                    )
+                )
+                for seed in axes["seeds"]
+            ]
             assert np.allclose(recomputed, entry["distances"], rtol=1e-4, atol=1e-4), (row["kind"], entry)
             assert entry["calls"] == (2 * n - 1 if row["kind"] == "heun" else n) <= entry["budget"]
 
@@ -254,8 +283,11 @@ def test_ddpm_lands_elsewhere_at_every_budget(facts, slug):
 def test_the_second_order_claim_fails_when_dpm_solver_is_no_closer(chosen):
     run = chosen[(MODELS[0], "samplers")]
     frames = copy.deepcopy(run.manifest["frames"])
-    ddim = {(f["coords"]["calls"], f["coords"]["seed"]): f["metrics"]["distance_to_reference"]
-            for f in frames if f["coords"].get("panel") == "diff" and f["coords"]["sampler"] == "ddim"}
+    ddim = {
+        (f["coords"]["calls"], f["coords"]["seed"]): f["metrics"]["distance_to_reference"]
+        for f in frames
+        if f["coords"].get("panel") == "diff" and f["coords"]["sampler"] == "ddim"
+    }
     for frame in frames:  # DPM-Solver++ exactly as far as DDIM: no longer closer
         if frame["coords"].get("panel") == "diff" and frame["coords"]["sampler"] == "dpmpp_2m":
             frame["metrics"]["distance_to_reference"] = ddim[(frame["coords"]["calls"], frame["coords"]["seed"])]
@@ -265,10 +297,15 @@ def test_the_second_order_claim_fails_when_dpm_solver_is_no_closer(chosen):
 
 # -- noise schedules -----------------------------------------------------------------------------
 
+
 def _schedule_ab(kind: str) -> np.ndarray:
     from diffusers import DDPMScheduler
 
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule=kind, beta_start=1e-4, beta_end=0.02).alphas_cumprod.double().numpy()
+    return (
+        DDPMScheduler(num_train_timesteps=1000, beta_schedule=kind, beta_start=1e-4, beta_end=0.02)
+        .alphas_cumprod.double()
+        .numpy()
+    )
 
 
 @pytest.mark.parametrize("slug", MODELS)
@@ -301,8 +338,14 @@ def test_noised_frames_are_one_noise_draw_under_both_schedules(chosen, slug):
         for t in axes["levels"]:
             if t < 100:
                 continue  # 1 - ab is tiny there: the rounding of x_t is divided by almost nothing
-            x = {k: _as_signal(run, frame_file(m, "noised", schedule=k, source=source, t=t)) for k in ("linear", "squaredcos_cap_v2")}
-            eps = {k: (x[k] - np.sqrt(ab[t]) * x0) / np.sqrt(1 - ab[t]) for k, ab in (("linear", lin), ("squaredcos_cap_v2", cos))}
+            x = {
+                k: _as_signal(run, frame_file(m, "noised", schedule=k, source=source, t=t))
+                for k in ("linear", "squaredcos_cap_v2")
+            }
+            eps = {
+                k: (x[k] - np.sqrt(ab[t]) * x0) / np.sqrt(1 - ab[t])
+                for k, ab in (("linear", lin), ("squaredcos_cap_v2", cos))
+            }
             inside = (np.abs(x["linear"]) < 0.999) & (np.abs(x["squaredcos_cap_v2"]) < 0.999)
             tolerance = (1 / 255 + 1e-6) * (1 / np.sqrt(1 - lin[t]) + 1 / np.sqrt(1 - cos[t]))
             assert inside.mean() > 0.3, (source, t)
@@ -319,8 +362,10 @@ def test_estimate_errors_are_recomputed_from_the_frames(chosen, facts, slug):
     error is the v estimate's divided by sqrt(ab), pixel by pixel, as the page says."""
     run, sf = chosen[(slug, "schedules")], facts[slug]["schedules"]
     axes, m = run.manifest["axes"], run.manifest
-    by_coords = {(f["coords"]["panel"], f["coords"].get("schedule"), f["coords"]["source"], f["coords"].get("t")): f
-                 for f in m["frames"]}
+    by_coords = {
+        (f["coords"]["panel"], f["coords"].get("schedule"), f["coords"]["source"], f["coords"].get("t")): f
+        for f in m["frames"]
+    }
     for source in axes["sources"]:
         x0 = _as_signal(run, frame_file(m, "source", source=source))
         for kind in axes["schedules"]:
@@ -333,14 +378,23 @@ def test_estimate_errors_are_recomputed_from_the_frames(chosen, facts, slug):
                     assert np.isclose(recomputed, frame["metrics"]["rms_shown"], rtol=1e-4, atol=1e-5), (panel, kind, t)
                     assert frame["metrics"]["rms_error"] >= recomputed - 1 / 255, (panel, kind, t)
                 ab = by_coords[("noised", kind, source, t)]["metrics"]["alpha_bar"]
-                assert np.isclose(by_coords[("x0_eps", kind, source, t)]["metrics"]["rms_error"],
-                                  by_coords[("x0_v", kind, source, t)]["metrics"]["rms_error"] / np.sqrt(ab), rtol=1e-3)
+                assert np.isclose(
+                    by_coords[("x0_eps", kind, source, t)]["metrics"]["rms_error"],
+                    by_coords[("x0_v", kind, source, t)]["metrics"]["rms_error"] / np.sqrt(ab),
+                    rtol=1e-3,
+                )
                 free = (np.abs(shown["x0_eps"]) < 0.999) & (np.abs(shown["x0_v"]) < 0.999)
                 if ab > 0.05 and free.any():
                     predicted = x0 + (shown["x0_v"] - x0) / np.sqrt(ab)
-                    assert np.abs(predicted - shown["x0_eps"])[free].max() <= (1 / 255) * (1 + 1 / np.sqrt(ab)) + 1e-6, (kind, t)
+                    assert (
+                        np.abs(predicted - shown["x0_eps"])[free].max() <= (1 / 255) * (1 + 1 / np.sqrt(ab)) + 1e-6
+                    ), (kind, t)
     for row in (sf["linear"], sf["cosine"]):
-        top = [by_coords[(p, row["kind"], s, sf["top"])]["metrics"]["rms_error"] for s in axes["sources"] for p in ("x0_v",)]
+        top = [
+            by_coords[(p, row["kind"], s, sf["top"])]["metrics"]["rms_error"]
+            for s in axes["sources"]
+            for p in ("x0_v",)
+        ]
         assert np.isclose(row["v_rms_top"], np.mean(top), rtol=1e-6)
 
 
@@ -360,11 +414,16 @@ def test_linear_spends_its_steps_on_noise_and_eps_fails_at_the_noisy_end(facts, 
 def test_the_eps_claims_fail_when_the_eps_estimate_is_as_good_as_v(chosen):
     run = chosen[(MODELS[0], "schedules")]
     frames = copy.deepcopy(run.manifest["frames"])
-    v = {(f["coords"]["schedule"], f["coords"]["source"], f["coords"]["t"]): f["metrics"]["rms_error"]
-         for f in frames if f["coords"]["panel"] == "x0_v"}
+    v = {
+        (f["coords"]["schedule"], f["coords"]["source"], f["coords"]["t"]): f["metrics"]["rms_error"]
+        for f in frames
+        if f["coords"]["panel"] == "x0_v"
+    }
     for frame in frames:  # the eps estimate exactly as close as the v estimate everywhere
         if frame["coords"]["panel"] == "x0_eps":
-            frame["metrics"]["rms_error"] = v[(frame["coords"]["schedule"], frame["coords"]["source"], frame["coords"]["t"])]
+            frame["metrics"]["rms_error"] = v[
+                (frame["coords"]["schedule"], frame["coords"]["source"], frame["coords"]["t"])
+            ]
     axes = copy.deepcopy(run.manifest["axes"])  # and linear no noisier than cosine
     axes["thresholds"]["linear"] = axes["thresholds"]["squaredcos_cap_v2"]
     broken = experiments.get("schedules").facts(_copy_run(run, frames=frames, axes=axes), {})
@@ -373,6 +432,7 @@ def test_the_eps_claims_fail_when_the_eps_estimate_is_as_good_as_v(chosen):
 
 
 # -- the reverse process -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_predicted_noise_is_plain_noise_first_and_shows_the_outline_last(facts, slug):
@@ -388,7 +448,9 @@ def test_the_outline_claim_fails_when_the_last_noise_frame_is_plain_noise(chosen
     run = chosen[(MODELS[0], "reverse")]
     steps = run.manifest["axes"]["steps"]
     frames = copy.deepcopy(run.manifest["frames"])
-    first = {f["coords"]["seed"]: f["file"] for f in frames if f["coords"]["panel"] == "eps" and f["coords"]["step"] == 0}
+    first = {
+        f["coords"]["seed"]: f["file"] for f in frames if f["coords"]["panel"] == "eps" and f["coords"]["step"] == 0
+    }
     for frame in frames:
         if frame["coords"]["panel"] == "eps" and frame["coords"]["step"] == steps - 1:
             frame["file"] = first[frame["coords"]["seed"]]
@@ -403,6 +465,7 @@ def test_coarse_shapes_settle_before_fine_detail(facts, slug):
 
 # -- similar noise -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("slug", MODELS)
 def test_similar_noise_rests_on_enough_seeds(facts, slug):
     assert facts[slug]["mix_noise"]["seeds"] >= 8
@@ -410,7 +473,7 @@ def test_similar_noise_rests_on_enough_seeds(facts, slug):
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_smallest_mix_keeps_the_picture_for_most_seeds(facts, slug):
-    """"Similar noise, similar picture", as the page words it: for at least three in four seeds."""
+    """ "Similar noise, similar picture", as the page words it: for at least three in four seeds."""
     sn = facts[slug]["mix_noise"]
     assert sn["close_at_smallest"] * 4 >= 3 * sn["seeds"], sn
     assert sn["mostly_similar"]
@@ -419,6 +482,7 @@ def test_the_smallest_mix_keeps_the_picture_for_most_seeds(facts, slug):
 
 
 # -- coarse to fine (spectra) -------------------------------------------------------------------
+
 
 def _ring_power(image: np.ndarray) -> np.ndarray:
     """Radially averaged power of one (H, W, C) image, written out here (not spectrum.py): for each
@@ -450,7 +514,9 @@ def test_spectra_are_recomputed_from_the_frames(chosen, facts, slug):
             x0_file = frame_file(run.manifest, "x0", seed=s, step=i)
             x0 = _frame(run, x0_file)
             manifest_spectrum = next(f["metrics"]["spectrum"] for f in run.manifest["frames"] if f["file"] == x0_file)
-            clipped = float((np.abs(x0) >= 1).mean())  # the manifest's spectrum is the float estimate's; the PNG is clipped
+            clipped = float(
+                (np.abs(x0) >= 1).mean()
+            )  # the manifest's spectrum is the float estimate's; the PNG is clipped
             assert np.allclose(_ring_power(x0), manifest_spectrum, rtol=0.05 + 3 * clipped, atol=1e-4), (s, i, clipped)
             errors[i] += _ring_power(x0 - finals[s]) / len(seeds)
     clean = np.mean([_ring_power(finals[s]) for s in seeds], axis=0)
@@ -479,8 +545,11 @@ def test_the_coarse_first_claim_fails_when_fine_detail_settles_first(chosen):
     the coarse-first fact must then be false (the page says the order does not hold)."""
     run = chosen[(MODELS[0], "spectra")]
     steps = run.manifest["axes"]["steps"]
-    finals = {f["coords"]["seed"]: f["file"] for f in run.manifest["frames"]
-              if f["coords"].get("panel") == "x" and f["coords"]["step"] == steps}
+    finals = {
+        f["coords"]["seed"]: f["file"]
+        for f in run.manifest["frames"]
+        if f["coords"].get("panel") == "x" and f["coords"]["step"] == steps
+    }
     frames = copy.deepcopy(run.manifest["frames"])
     for frame in frames:
         if frame["coords"].get("panel") == "x0":
@@ -491,10 +560,15 @@ def test_the_coarse_first_claim_fails_when_fine_detail_settles_first(chosen):
 
 # -- where trajectories go -----------------------------------------------------------------------
 
+
 def _trajectory_states(run: Run) -> tuple[np.ndarray, np.ndarray]:
     axes = run.manifest["axes"]
-    load = lambda panel, count: np.stack([np.stack([_as_signal(run, frame_file(run.manifest, panel, seed=s, step=i)).ravel()
-                                                    for i in range(count)]) for s in axes["seeds"]])
+    load = lambda panel, count: np.stack(
+        [
+            np.stack([_as_signal(run, frame_file(run.manifest, panel, seed=s, step=i)).ravel() for i in range(count)])
+            for s in axes["seeds"]
+        ]
+    )
     return load("x", axes["steps"] + 1), load("x0", axes["steps"])
 
 
@@ -510,7 +584,7 @@ def test_the_trajectory_plane_and_distances_are_recomputed_from_the_frames(chose
     centred = states - states.mean(axis=0)
     u, sv, _ = np.linalg.svd(centred, full_matrices=False)
     coords = u[:, :2] * sv[:2]
-    assert np.allclose(tf["explained"], (sv[:2] ** 2 / (sv ** 2).sum()), atol=1e-4)
+    assert np.allclose(tf["explained"], (sv[:2] ** 2 / (sv**2).sum()), atol=1e-4)
     data = experiments.get("trajectories").figure(run, _NoSheets())
     drawn = np.concatenate([np.reshape(data["points"]["x"], (-1, 2)), np.reshape(data["points"]["x0"], (-1, 2))])
     for j in range(2):
@@ -519,8 +593,10 @@ def test_the_trajectory_plane_and_distances_are_recomputed_from_the_frames(chose
     spread = lambda a: np.mean([np.linalg.norm(a[p] - a[q]) for p in range(seeds) for q in range(p + 1, seeds)])
     assert np.isclose(tf["x0_start_spread"], spread(x0s[:, 0]), rtol=1e-6)
     assert np.isclose(tf["final_spread"], spread(xs[:, steps]), rtol=1e-6)
-    nearest_own = [all(np.argmin([np.linalg.norm(x0s[s, i] - xs[o, steps]) for o in range(seeds)]) == s for s in range(seeds))
-                   for i in range(steps)]
+    nearest_own = [
+        all(np.argmin([np.linalg.norm(x0s[s, i] - xs[o, steps]) for o in range(seeds)]) == s for s in range(seeds))
+        for i in range(steps)
+    ]
     assert tf["commit"] == next((i for i in range(steps) if all(nearest_own[i:])), None)
 
 
@@ -543,8 +619,11 @@ def test_the_together_claim_fails_when_the_first_estimates_are_already_apart(cho
     """Step 1's estimates replaced by each seed's final picture: no longer one blurry average."""
     run = chosen[(MODELS[0], "trajectories")]
     steps = run.manifest["axes"]["steps"]
-    finals = {f["coords"]["seed"]: f["file"] for f in run.manifest["frames"]
-              if f["coords"].get("panel") == "x" and f["coords"]["step"] == steps}
+    finals = {
+        f["coords"]["seed"]: f["file"]
+        for f in run.manifest["frames"]
+        if f["coords"].get("panel") == "x" and f["coords"]["step"] == steps
+    }
     frames = copy.deepcopy(run.manifest["frames"])
     for frame in frames:
         if frame["coords"].get("panel") == "x0" and frame["coords"]["step"] == 0:
@@ -554,6 +633,7 @@ def test_the_together_claim_fails_when_the_first_estimates_are_already_apart(cho
 
 
 # -- similar noise, step by step -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_trajectory_distances_start_at_the_noise_and_end_at_the_pictures(chosen, facts, slug):
@@ -570,7 +650,9 @@ def test_the_trajectory_distances_start_at_the_noise_and_end_at_the_pictures(cho
             o1 = _as_signal(run, frame_file(run.manifest, "o1", seed=seed))
             o2 = _as_signal(run, frame_file(run.manifest, "o2", seed=seed, scale=scale))
             # the metric is on the float outputs, the PNGs are 8-bit: half a level per value, over its size
-            assert np.isclose(np.linalg.norm(o1 - o2), m["output_distance"], rtol=5e-3, atol=0.05 + 0.004 * np.sqrt(o1.size))
+            assert np.isclose(
+                np.linalg.norm(o1 - o2), m["output_distance"], rtol=5e-3, atol=0.05 + 0.004 * np.sqrt(o1.size)
+            )
             cells.setdefault(seed, {})[scale] = m
     small = sn["smallest_scale"]
     assert sn["together_at_smallest"] == sum(c[small]["x_gap"][-1] < c[small]["x_gap"][0] for c in cells.values())
@@ -588,14 +670,25 @@ def test_nearby_starts_draw_together_and_other_pictures_are_decided_early(facts,
 
 # -- the words follow the facts ------------------------------------------------------------------
 
+
 def _all_models(chosen) -> dict:
     """Figure entries of every shipped model (the page as the site builds it: one block of words each)."""
     figures = {name: [] for name in experiments.names()}
     for slug in MODELS:
         for name in figures:
             if (slug, name) in chosen:
-                figures[name].append({"slug": slug, "label": slug, "size": 32, "channels": 1, "levels": [],
-                                      "prediction": "v_prediction", "scales": [], "seeds": []})
+                figures[name].append(
+                    {
+                        "slug": slug,
+                        "label": slug,
+                        "size": 32,
+                        "channels": 1,
+                        "levels": [],
+                        "prediction": "v_prediction",
+                        "scales": [],
+                        "seeds": [],
+                    }
+                )
     return figures
 
 
@@ -614,29 +707,74 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     figures = {name: [] for name in experiments.names()}
     for (slug, experiment), run in chosen.items():
         if slug == model:
-            figures[experiment].append({"slug": slug, "label": slug, "size": 32, "channels": 1, "levels": [],
-                                        "prediction": "v_prediction", "scales": [], "seeds": []})
+            figures[experiment].append(
+                {
+                    "slug": slug,
+                    "label": slug,
+                    "size": 32,
+                    "channels": 1,
+                    "levels": [],
+                    "prediction": "v_prediction",
+                    "scales": [],
+                    "seeds": [],
+                }
+            )
     return figures
 
 
-@pytest.mark.parametrize("template, lesson, broken, claim, instead", [
-    ("forward_backward.md.j2", "forward_backward", {"noisiest": 1.0, "noisiest_is_new": False},
-     "from the original; two unrelated samples lie", "the original survives"),
-    ("step_counts.md.j2", "step_counts", {"fewer_is_worse": False}, "Fewer steps are cheaper", "does not shrink steadily"),
-    ("reverse.md.j2", "reverse", {"outline_visible": False}, "the object's outline shows", "no outline shows"),
-    ("samplers.md.j2", "samplers", {"second_order_everywhere": False, "second_order": {"5": False, "10": False}},
-     "At every budget DPM-Solver++ lands closer", "Second order does not pay here"),
-    ("samplers.md.j2", "samplers", {"ddpm_elsewhere": False}, "DDPM lands elsewhere", "DDPM, closer than expected"),
-    ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
-    ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint guess, fainter still"),
-    ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
-    ("similar_noise_mix.md.j2", "mix_noise", {"together_at_smallest": 0}, "draws nearby starts together",
-     "end further apart than they started"),
-    ("schedules.md.j2", "schedules", {"eps_ruined": False}, "is ruined", "ε holds up here"),
-    ("schedules.md.j2", "schedules", {"linear_wastes_more": False}, "start from images that are nearly pure noise",
-     "are lost to near-pure noise"),
-    ("schedules.md.j2", "schedules", {"linear_drowns_sooner": False}, "the linear image holds less picture", "Not on these curves"),
-])
+@pytest.mark.parametrize(
+    "template, lesson, broken, claim, instead",
+    [
+        (
+            "forward_backward.md.j2",
+            "forward_backward",
+            {"noisiest": 1.0, "noisiest_is_new": False},
+            "from the original; two unrelated samples lie",
+            "the original survives",
+        ),
+        (
+            "step_counts.md.j2",
+            "step_counts",
+            {"fewer_is_worse": False},
+            "Fewer steps are cheaper",
+            "does not shrink steadily",
+        ),
+        ("reverse.md.j2", "reverse", {"outline_visible": False}, "the object's outline shows", "no outline shows"),
+        (
+            "samplers.md.j2",
+            "samplers",
+            {"second_order_everywhere": False, "second_order": {"5": False, "10": False}},
+            "At every budget DPM-Solver++ lands closer",
+            "Second order does not pay here",
+        ),
+        ("samplers.md.j2", "samplers", {"ddpm_elsewhere": False}, "DDPM lands elsewhere", "DDPM, closer than expected"),
+        ("spectra.md.j2", "spectra", {"coarse_first": False}, "coarse first, fine detail last", "does not hold here"),
+        ("spectra.md.j2", "spectra", {"blur_at_start": False}, "is a blur", "a faint guess, fainter still"),
+        ("trajectories.md.j2", "trajectories", {"together_at_start": False}, "lie close together", "are already"),
+        (
+            "similar_noise_mix.md.j2",
+            "mix_noise",
+            {"together_at_smallest": 0},
+            "draws nearby starts together",
+            "end further apart than they started",
+        ),
+        ("schedules.md.j2", "schedules", {"eps_ruined": False}, "is ruined", "ε holds up here"),
+        (
+            "schedules.md.j2",
+            "schedules",
+            {"linear_wastes_more": False},
+            "start from images that are nearly pure noise",
+            "are lost to near-pure noise",
+        ),
+        (
+            "schedules.md.j2",
+            "schedules",
+            {"linear_drowns_sooner": False},
+            "the linear image holds less picture",
+            "Not on these curves",
+        ),
+    ],
+)
 def test_the_words_switch_with_the_data(chosen, facts, template, lesson, broken, claim, instead):
     """The page makes its claim from the default runs' facts, and says otherwise when they say otherwise."""
     figures = _figures(chosen)
@@ -657,7 +795,7 @@ def test_a_larger_patch_usually_changes_more_and_most_change_lies_outside_the_sq
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_from_the_middle_level_the_reconstruction_is_a_cousin(facts, slug):
-    """"A cousin" only where the middle level is still the same picture and clearly changed."""
+    """ "A cousin" only where the middle level is still the same picture and clearly changed."""
     fb = facts[slug]["forward_backward"]
     p = fb["middle_point"]
     assert fb["middle_is_cousin"] == (p["same"] is True and fb["middle"] > 0.1 * fb["typical"]), p

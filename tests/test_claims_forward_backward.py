@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from site_support import frame_file
+from test_claims import MODELS, REPO, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
 
 from generate import experiments
 from generate.site import claims
-from site_support import frame_file
-from test_claims import MODELS, REPO, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
 
 FB = "forward_backward"
 
@@ -70,8 +70,14 @@ def _judged_from_frames(run, typical: float, share: float) -> tuple[str, list[di
     out = []
     for k, recon, m in zip(levels, recons, found[1:]):
         distance = float(np.linalg.norm(as_signal(recon) - as_signal(original)))
-        out.append({"level": k, "distance": distance, "same_match": m == found[0],
-                    "same": m == found[0] and distance < share * typical})
+        out.append(
+            {
+                "level": k,
+                "distance": distance,
+                "same_match": m == found[0],
+                "same": m == found[0] and distance < share * typical,
+            }
+        )
     return method, out
 
 
@@ -106,7 +112,7 @@ def test_same_picture_verdicts_are_the_match_and_the_distance(chosen, facts, slu
     if different:
         first = max(different)
         assert fb["tipping"]["level"] == expected[first]["level"]
-        assert all(e["same"] for e in expected[first + 1:])
+        assert all(e["same"] for e in expected[first + 1 :])
         assert fb["tipping"]["different_from_here"] == len(different)
     else:
         assert fb["tipping"] is None
@@ -133,8 +139,13 @@ def _both_models(chosen) -> dict:
             figures[name] += entries
     for entry in figures[FB]:
         levels = len(chosen[(entry["slug"], FB)].manifest["axes"]["levels"])
-        entry["reconstructions"] = {"url": f"../frames/{entry['slug']}/{FB}/reconstructions.png", "columns": 10,
-                                    "rows": -(-levels // 10), "width": 340, "height": 34 * -(-levels // 10)}
+        entry["reconstructions"] = {
+            "url": f"../frames/{entry['slug']}/{FB}/reconstructions.png",
+            "columns": 10,
+            "rows": -(-levels // 10),
+            "width": 340,
+            "height": 34 * -(-levels // 10),
+        }
     return figures
 
 
@@ -171,7 +182,9 @@ def test_every_run_fact_is_worded_per_model(chosen, facts):
             assert f"{fb['classifier_classes']} classes {accuracy} % of the time" in own
         else:
             assert f"learnt from only {fb['training_images']} images" in own
-            assert f"right on {accuracy} % of held-out images over {fb['classifier_classes']} classes, is too weak" in own
+            assert (
+                f"right on {accuracy} % of held-out images over {fb['classifier_classes']} classes, is too weak" in own
+            )
         for p in (fb["cleanest_point"], fb["middle_point"], fb["noisiest_point"]):
             assert f"level {p['level'] + 1}" in own and f"{p['distance']:.1f}" in own
         for other in MODELS:
@@ -199,7 +212,9 @@ def test_the_difference_colour_bar_has_units():
     live = (REPO / "site_src/assets/js/live-fb.js").read_text(encoding="utf-8")
     units = re.search(r'NTI\.FB_DIFF_UNITS = "([^"]+)"', script).group(1)
     assert "per pixel" in units and "% of the black-to-white range" in units
-    assert "Math.round((v / 2) * 100)" in script and "`${percent(max)} %`" in script  # ticks: a mean |difference| of 1 is 50 %
+    assert (
+        "Math.round((v / 2) * 100)" in script and "`${percent(max)} %`" in script
+    )  # ticks: a mean |difference| of 1 is 50 %
     for source in (script, live):
         assert "NTI.fbDiffBar(model.diff_scale)" in source
         assert "ColorBar({ max: model.diff_scale" not in source  # no bar in raw values
@@ -214,7 +229,7 @@ COUSIN = {"fashion-32": True, "emoji-32": False}
 
 
 def test_the_middle_level_is_worded_as_its_verdict(chosen, facts):
-    """"A cousin, not a copy" only where the middle level's reconstruction is still the same picture
+    """ "A cousin, not a copy" only where the middle level's reconstruction is still the same picture
     and clearly changed (more than a tenth of an unrelated sample away); elsewhere the step says what
     the verdict is. The page of before called every middle level a cousin that lay between a tenth and
     half of the typical distance, emoji-32's other emoji included."""
@@ -229,4 +244,6 @@ def test_the_middle_level_is_worded_as_its_verdict(chosen, facts):
         step = blocks[slug][1]
         assert ("A cousin, not a copy" in step) is fb["middle_is_cousin"]
         assert f"level {p['level'] + 1} lies {fb['middle']:.1f} from the original" in step
-        assert ("still the same picture" in step) is bool(p["same"]) and ("a different picture" in step) is (not p["same"])
+        assert ("still the same picture" in step) is bool(p["same"]) and ("a different picture" in step) is (
+            not p["same"]
+        )

@@ -14,11 +14,11 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
+from site_support import frame_file
+from test_claims import MODELS, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
 
 from generate import experiments
 from generate.site import claims
-from site_support import frame_file
-from test_claims import MODELS, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
 
 TEMPLATE = "samplers.md.j2"
 NAME = {"ddim": "DDIM", "dpmpp_2m": "DPM-Solver++", "euler": "Euler", "heun": "Heun", "ddpm": "DDPM"}
@@ -67,8 +67,15 @@ def _distances(run, kind: str, budget: int) -> list[float]:
     """Each seed's final against its converged image, recomputed from the PNGs."""
     axes = run.manifest["axes"]
     n = axes["steps"][kind][str(budget)]
-    return [float(np.linalg.norm(_pictures(run, frame_file(run.manifest, "x", sampler=kind, calls=budget, seed=s, step=n))
-                                 - _pictures(run, frame_file(run.manifest, "ref", seed=s)))) for s in axes["seeds"]]
+    return [
+        float(
+            np.linalg.norm(
+                _pictures(run, frame_file(run.manifest, "x", sampler=kind, calls=budget, seed=s, step=n))
+                - _pictures(run, frame_file(run.manifest, "ref", seed=s))
+            )
+        )
+        for s in axes["seeds"]
+    ]
 
 
 def _mean(run, kind: str, budget: int) -> float:
@@ -82,15 +89,18 @@ def page(chosen, facts):
 
 # -- 1. a comparison compares the two numbers it names; each budget its own distances --------------
 
+
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_second_order_comparison_compares_the_two_numbers_it_names(chosen, page, slug):
-    """"With b calls it even lands closer than DDIM with c: x against y": x and y are DPM-Solver++'s
+    """ "With b calls it even lands closer than DDIM with c: x against y": x and y are DPM-Solver++'s
     and DDIM's mean distances at those budgets, recomputed from the frames, and x < y. The old
     "as close as DDIM is with 20" (5.7 against 2.9 on fashion) is gone."""
     run = chosen[(slug, "samplers")]
     words = _step(page, "A few calls.", slug)
     assert "as close as DDIM is with" not in page
-    found = re.findall(r"With (\d+) calls it even lands closer than DDIM with (\d+): ([\d.]+) against ([\d.]+)\.", words)
+    found = re.findall(
+        r"With (\d+) calls it even lands closer than DDIM with (\d+): ([\d.]+) against ([\d.]+)\.", words
+    )
     for b, c, x, y in found:
         dpm, ddim = _mean(run, "dpmpp_2m", int(b)), _mean(run, "ddim", int(c))
         assert (x, y) == (f"{dpm:.2f}", f"{ddim:.2f}"), (slug, b, c, dpm, ddim)
@@ -109,8 +119,10 @@ def test_each_budget_states_its_own_distances(chosen, facts, page, slug):
     run, f = chosen[(slug, "samplers")], facts[slug]["samplers"]
     few, many = f["budgets"][1], f["budgets"][-1]
     words = _step(page, "A few calls.", slug)
-    assert (f"With {few} calls, DPM-Solver++ lands {_mean(run, 'dpmpp_2m', few):.1f} from the converged image "
-            f"and DDIM {_mean(run, 'ddim', few):.1f}") in words, words
+    assert (
+        f"With {few} calls, DPM-Solver++ lands {_mean(run, 'dpmpp_2m', few):.1f} from the converged image "
+        f"and DDIM {_mean(run, 'ddim', few):.1f}"
+    ) in words, words
     words = _step(page, "More calls, one picture.", slug)
     ode = [k for k in run.manifest["axes"]["samplers"] if k != "ddpm"]
     numbers = re.search(rf"With {many} calls, (.+?) land (.+?) from the converged image", words)
@@ -124,6 +136,7 @@ def test_each_budget_states_its_own_distances(chosen, facts, page, slug):
 
 
 # -- 2. Heun's failure, a step of its own, worded from the data -----------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_heuns_failure_is_a_step_with_its_broken_budgets_and_the_noise_levels(chosen, facts, page, slug):
@@ -139,9 +152,11 @@ def test_heuns_failure_is_a_step_with_its_broken_budgets_and_the_noise_levels(ch
     assert broken, (slug, means, typical)  # the failure the step is about is in the data
     words = _step(page, "Where Heun breaks.", slug)
     listed = lambda items: ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
-    assert (f"With {listed([str(b) for b in broken])} calls, Heun's finals lie "
-            f"{listed([f'{means[b]:.1f}' for b in broken])} from the converged image, further than two unrelated "
-            f"{slug} samples ({typical:.1f}): broken images") in words, words
+    assert (
+        f"With {listed([str(b) for b in broken])} calls, Heun's finals lie "
+        f"{listed([f'{means[b]:.1f}' for b in broken])} from the converged image, further than two unrelated "
+        f"{slug} samples ({typical:.1f}): broken images"
+    ) in words, words
     fine = [b for b in budgets if b not in broken]
     if fine:
         assert f"With {listed([str(b) for b in fine])} calls: {listed([f'{means[b]:.1f}' for b in fine])}." in words
@@ -156,13 +171,25 @@ def test_heuns_failure_is_a_step_with_its_broken_budgets_and_the_noise_levels(ch
     highest = max(v[1] for by_budget in axes["call_sigmas"].values() for v in by_budget.values() if len(v) > 1)
     assert f"every first step ends at σ₁ = {highest:.1f} or less" in words
     # the blown-up first step, in the frames: pixels pinned at black or white, against DDIM's first step
-    pinned = {k: np.mean([np.mean(np.abs(_pictures(run, frame_file(run.manifest, "x", sampler=k, calls=first, seed=s, step=1)) - 1) >= 1)
-                          for s in axes["seeds"]]) for k in ("heun", "ddim")}
+    pinned = {
+        k: np.mean(
+            [
+                np.mean(
+                    np.abs(_pictures(run, frame_file(run.manifest, "x", sampler=k, calls=first, seed=s, step=1)) - 1)
+                    >= 1
+                )
+                for s in axes["seeds"]
+            ]
+        )
+        for k in ("heun", "ddim")
+    }
     assert pinned["heun"] > pinned["ddim"] + 0.25, pinned
-    assert (f"after one step {100 * pinned['heun']:.1f} % of Heun's pixels are pinned at black or white "
-            f"(DDIM: {100 * pinned['ddim']:.1f} %") in words, words
+    assert (
+        f"after one step {100 * pinned['heun']:.1f} % of Heun's pixels are pinned at black or white "
+        f"(DDIM: {100 * pinned['ddim']:.1f} %"
+    ) in words, words
     close = 0.25 * typical
-    assert ((f"but even with {last} calls it misses the converged picture" in words) == (means[last] > close)), words
+    assert (f"but even with {last} calls it misses the converged picture" in words) == (means[last] > close), words
 
 
 @pytest.mark.parametrize("slug", MODELS)
@@ -178,13 +205,15 @@ def test_the_noise_levels_are_diffusers_own(chosen, slug):
             scheduler = scheduler_for(kind, base, steps_for(kind, int(budget)))
             assert len(sigmas) == (2 * steps_for(kind, int(budget)) - 1 if kind == "heun" else int(budget))
             if hasattr(scheduler, "sigmas"):
-                assert np.allclose(sigmas, scheduler.sigmas[:len(sigmas)].double().numpy(), rtol=1e-5), (kind, budget)
+                assert np.allclose(sigmas, scheduler.sigmas[: len(sigmas)].double().numpy(), rtol=1e-5), (kind, budget)
 
 
 # -- 3. Euler told apart from DDIM ---------------------------------------------------------------
 
+
 class _Sheets:
     """Sprite sheets stand-in: every frame its own cell."""
+
     def add(self, files, track=None, group=None):
         return [[0, i, f] for i, f in enumerate(files)]
 
@@ -196,21 +225,27 @@ def test_euler_is_marked_identical_to_ddim_when_the_frames_say_so(chosen, facts,
     (recomputed from the PNGs); the page says so with that largest difference, and the chart script
     draws Euler dashed over DDIM's wide line and writes "identical to" in the legend."""
     run = chosen[(slug, "samplers")]
-    gap = max(abs(e - d) for b in run.manifest["axes"]["calls"]
-              for e, d in zip(_distances(run, "euler", b), _distances(run, "ddim", b)))
+    gap = max(
+        abs(e - d)
+        for b in run.manifest["axes"]["calls"]
+        for e, d in zip(_distances(run, "euler", b), _distances(run, "ddim", b))
+    )
     values = _pictures(run, frame_file(run.manifest, "ref", seed=run.manifest["axes"]["seeds"][0])).size
     within = 2 / 255 * np.sqrt(values)
     data = experiments.get("samplers").figure(run, _Sheets())
     assert data["identical"] == ({"euler": "ddim"} if gap <= within else {}), (slug, gap, within)
     assert data["identical"] == {"euler": "ddim"}, (slug, gap, within)  # what the shipped models show
     words = _step(page, "A few calls.", slug)
-    assert (f"Euler's finals are DDIM's at every budget, up to float32 rounding carried through the steps (their "
-            f"distances to the converged image differ by {gap:.2f} at most)") in words, words
+    assert (
+        f"Euler's finals are DDIM's at every budget, up to float32 rounding carried through the steps (their "
+        f"distances to the converged image differ by {gap:.2f} at most)"
+    ) in words, words
     script = experiments.get("samplers").page.script.read_text()
     assert "identical to ${nameOf(identical[k.kind])}" in script and "nti-sampler-over" in script
 
 
 # -- 4. the probability-flow ODE named right; the converged image is DDIM with 1000 steps ----------
+
 
 def test_the_ode_is_named_right_and_the_converged_image_is_what_it_is(chosen, facts, page):
     text = _text(page).replace("*", "")
@@ -219,12 +254,14 @@ def test_the_ode_is_named_right_and_the_converged_image_is_what_it_is(chosen, fa
     assert "exact solution" not in text
     reference = {facts[s]["samplers"]["reference"] for s in MODELS}
     assert len(reference) == 1
-    assert f"The converged image is DDIM with {reference.pop()} steps from the same noise: a close approximation" in text
+    assert (
+        f"The converged image is DDIM with {reference.pop()} steps from the same noise: a close approximation" in text
+    )
 
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_converged_image_is_the_step_counts_final(chosen, slug):
-    """"The same image as the 1000-step final of number of steps": one converged image on the site."""
+    """ "The same image as the 1000-step final of number of steps": one converged image on the site."""
     run, steps = chosen[(slug, "samplers")], chosen[(slug, "step_counts")]
     n = run.manifest["axes"]["reference"]
     assert n == max(steps.manifest["axes"]["steps"])
@@ -235,6 +272,7 @@ def test_the_converged_image_is_the_step_counts_final(chosen, slug):
 
 
 # -- 5. one typical distance ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_two_unrelated_samples_is_the_sites_typical_distance(chosen, facts, page, slug):
@@ -248,16 +286,23 @@ def test_two_unrelated_samples_is_the_sites_typical_distance(chosen, facts, page
 
 # -- 7. worded per model, short names, sentences spaced --------------------------------------------
 
+
 def test_every_run_fact_follows_the_model_menu(chosen, facts, page):
     """Each step that states a number has one block per model (per_model), each with that model's own
     numbers; labels are short; no sentence runs into the next."""
     steps = _steps(page)
     for step in steps:  # every step holds one block of words per model, in the menu's order
-        assert [m for m in re.findall(r'<div class="nti-per-model" data-model="([^"]+)"', step)] == list(MODELS), step[:200]
+        assert [m for m in re.findall(r'<div class="nti-per-model" data-model="([^"]+)"', step)] == list(MODELS), step[
+            :200
+        ]
     for slug in MODELS:
         f = facts[slug]["samplers"]
-        own = {"Same noise": f"{f['typical']:.1f}", "A few calls": f"{f['mean']['dpmpp_2m'][str(f['budgets'][1])]:.1f}",
-               "Where Heun breaks": f"{f['heun']['budgets'][0]['mean']:.1f}", "More calls, one picture": f"{f['samplers'][0]['last']:.1f}"}
+        own = {
+            "Same noise": f"{f['typical']:.1f}",
+            "A few calls": f"{f['mean']['dpmpp_2m'][str(f['budgets'][1])]:.1f}",
+            "Where Heun breaks": f"{f['heun']['budgets'][0]['mean']:.1f}",
+            "More calls, one picture": f"{f['samplers'][0]['last']:.1f}",
+        }
         for title, number in own.items():
             step = next(s for s in steps if f"**{title}" in s)
             block = re.search(rf'<div class="nti-per-model" data-model="{slug}"[^>]*>(.*?)</div>', step, re.S)

@@ -12,7 +12,6 @@ import re
 
 import numpy as np
 import pytest
-
 from site_support import frame_file
 from test_claims import MODELS, _as_signal, _render, chosen, facts  # noqa: F401 (fixtures)
 from test_claims_spectra import _all_models, words_of
@@ -47,9 +46,13 @@ def test_the_last_level_quotes_the_image_on_show(chosen, facts, page, slug):
     run, sf = chosen[(slug, "schedules")], facts[slug]["schedules"]
     m, top = run.manifest, sf["top"]
     seed = m["axes"]["sources"][0]
-    metric = {(f["coords"]["panel"], f["coords"].get("schedule")): f["metrics"]["rms_error"]
-              for f in m["frames"] if f["coords"]["panel"] in ("x0_v", "x0_eps")
-              and f["coords"].get("source") == seed and f["coords"].get("t") == top}
+    metric = {
+        (f["coords"]["panel"], f["coords"].get("schedule")): f["metrics"]["rms_error"]
+        for f in m["frames"]
+        if f["coords"]["panel"] in ("x0_v", "x0_eps")
+        and f["coords"].get("source") == seed
+        and f["coords"].get("t") == top
+    }
     words = _last_level_words(page, slug, sf["top"])
     assert f"seed {seed}" in words and slug in words
     for kind in ("linear", "squaredcos_cap_v2"):
@@ -67,7 +70,7 @@ def test_an_rms_error_comes_with_its_scale(chosen, facts, page, slug):
     run, sf = chosen[(slug, "schedules")], facts[slug]["schedules"]
     seed = run.manifest["axes"]["sources"][0]
     source = _as_signal(run, frame_file(run.manifest, "source", source=seed))
-    grey = float(np.sqrt(np.mean(source ** 2)))
+    grey = float(np.sqrt(np.mean(source**2)))
     assert np.isclose(sf["shown"]["grey_rms"], grey, rtol=1e-9)
     words = _last_level_words(page, slug, sf["top"])
     assert "pixel scale −1 to 1" in words and f"all-grey guess is off by {caption_rms(grey)}" in words
@@ -83,8 +86,13 @@ def test_the_table_of_means_says_it_is_one(chosen, facts, page):
     for slug in MODELS:
         sf = facts[slug]["schedules"]
         row = next(line for line in page.splitlines() if line.startswith(f"| {slug} ({sf['sources']} images)"))
-        for value in (sf["linear"]["v_rms_top"], sf["cosine"]["v_rms_top"], sf["linear"]["eps_rms_top"],
-                      sf["cosine"]["eps_rms_top"], sf["grey_rms_mean"]):
+        for value in (
+            sf["linear"]["v_rms_top"],
+            sf["cosine"]["v_rms_top"],
+            sf["linear"]["eps_rms_top"],
+            sf["cosine"]["eps_rms_top"],
+            sf["grey_rms_mean"],
+        ):
             assert caption_rms(value) in row, (value, row)
 
 

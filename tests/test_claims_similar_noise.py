@@ -18,23 +18,23 @@ import statistics
 
 import numpy as np
 import pytest
+from site_support import CHROMIUM, REPO, frame_file
+from test_claims import MODELS, _all_models, _as_signal, _render, chosen, facts, words_of  # noqa: F401 (fixtures)
 
 from generate import experiments
 from generate.shipped import SHIPPED_DIR
 from generate.site import claims
-from site_support import CHROMIUM, REPO, frame_file
-from test_claims import MODELS, _as_signal, _render, chosen, facts, _all_models, words_of  # noqa: F401 (fixtures)
 
 PATCH, MIX = "similar_noise_patch.md.j2", "similar_noise_mix.md.j2"
 JS = REPO / "site_src" / "assets" / "js"
 
 
-
-
 def reader_words(text: str, slug: str) -> list[str]:
     """The words a reader of `slug` sees: the page without the other models' blocks, the front matter,
     the maths fold-out (closed) and the markup."""
-    text = re.sub(r'<div class="nti-per-model" data-model="(?!%s")[^"]*"[^>]*>.*?</div>' % re.escape(slug), " ", text, flags=re.S)
+    text = re.sub(
+        r'<div class="nti-per-model" data-model="(?!%s")[^"]*"[^>]*>.*?</div>' % re.escape(slug), " ", text, flags=re.S
+    )
     text = re.sub(r"\A---.*?---", " ", text, flags=re.S)
     text = re.sub(r'<details class="nti-maths">.*?</details>', " ", text, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
@@ -64,7 +64,7 @@ def _cells(run) -> dict[tuple, dict]:
 
 def fair_coin(k: int, n: int) -> tuple[float, int, int]:
     """Exact two-sided binomial p-value of k of n under a fair coin, and its central 95 % range."""
-    probs = [math.comb(n, i) / 2 ** n for i in range(n + 1)]
+    probs = [math.comb(n, i) / 2**n for i in range(n + 1)]
     p = min(1.0, sum(q for i, q in enumerate(probs) if abs(i - n / 2) >= abs(k - n / 2)))
     cumulative = np.cumsum(probs)
     low = int(np.searchsorted(cumulative, 0.025, side="right"))  # first i with P(X <= i) > 2.5 %
@@ -72,6 +72,7 @@ def fair_coin(k: int, n: int) -> tuple[float, int, int]:
 
 
 # -- 1. the change outside the patch: from the pixels, with its baseline ----------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_change_outside_the_patch_is_measured_on_the_pixels_and_told_with_its_baseline(chosen, facts, pages, slug):
@@ -91,15 +92,18 @@ def test_the_change_outside_the_patch_is_measured_on_the_pixels_and_told_with_it
                 o2 = _as_signal(run, frame_file(run.manifest, "o2", seed=seed, size=size, x=x, y=y))
                 change = np.abs(o2 - o1)
                 change = change.mean(axis=2) if change.ndim == 3 else change
-                inside = change[y:y + size, x:x + size]
+                inside = change[y : y + size, x : x + size]
                 outside = change.sum() - inside.sum()
                 shares.append(outside / change.sum())
                 per_pixel.append(inside.mean() / (outside / (side * side - size * size)))
         assert row["size"] == size
         assert np.isclose(row["change_outside"], statistics.median(shares), rtol=1e-9)
         assert np.isclose(row["ratio"], statistics.median(per_pixel), rtol=1e-9)
-        assert row["pixels_outside"] == 1 - size * size / side ** 2
-        assert f"{size} × {size}: {pct(row['change_outside'])} of the change, {pct(row['pixels_outside'])} of the pixels." in words
+        assert row["pixels_outside"] == 1 - size * size / side**2
+        assert (
+            f"{size} × {size}: {pct(row['change_outside'])} of the change, {pct(row['pixels_outside'])} of the pixels."
+            in words
+        )
         ratios.append(row["ratio"])
     assert f"{min(ratios):.1f} to {max(ratios):.1f} times that outside it" in words
     # on both shipped models the change is denser inside the square: below the pixels' share outside
@@ -109,6 +113,7 @@ def test_the_change_outside_the_patch_is_measured_on_the_pixels_and_told_with_it
 
 
 # -- 2. counts against a fair coin ----------------------------------------------------------------
+
 
 def test_the_coin_baseline_on_known_counts():
     """The issue's two counts, 101 and 121 of 216, are both within chance; 127 of 144 is not."""
@@ -140,10 +145,20 @@ def test_counts_are_told_against_a_fair_coin(chosen, pages, slug):
     patch, mix = _cells(chosen[(slug, "patch_noise")]), _cells(chosen[(slug, "mix_noise")])
     axes = chosen[(slug, "patch_noise")].manifest["axes"]
     sizes = sorted(axes["sizes"])
-    larger = [patch[(s, b, x, y)]["output_distance"] > patch[(s, a, x, y)]["output_distance"]
-              for s in axes["seeds"] for x, y in axes["positions"] for a, b in zip(sizes, sizes[1:])]
-    _check_count(words_of(pages["patch"], slug), sum(larger), len(larger), "moved the output further in",
-                 "a larger patch moves the picture further", "a larger patch moves it less")
+    larger = [
+        patch[(s, b, x, y)]["output_distance"] > patch[(s, a, x, y)]["output_distance"]
+        for s in axes["seeds"]
+        for x, y in axes["positions"]
+        for a, b in zip(sizes, sizes[1:])
+    ]
+    _check_count(
+        words_of(pages["patch"], slug),
+        sum(larger),
+        len(larger),
+        "moved the output further in",
+        "a larger patch moves the picture further",
+        "a larger patch moves it less",
+    )
     above = compared = 0
     for (seed, *_), m in patch.items():
         curve = sorted((c["noise_distance"], c["output_distance"]) for (s, _), c in mix.items() if s == seed)
@@ -151,8 +166,14 @@ def test_counts_are_told_against_a_fair_coin(chosen, pages, slug):
         if xs[0] <= m["noise_distance"] <= xs[-1] and m["noise_distance"] > 0:
             compared += 1
             above += m["output_distance"] > np.interp(m["noise_distance"], xs, ys)
-    _check_count(words_of(pages["mix"], slug), above, compared, "a patch moved the output further in",
-                 "a concentrated change moves the picture more", "a change spread over the whole noise moves the picture more")
+    _check_count(
+        words_of(pages["mix"], slug),
+        above,
+        compared,
+        "a patch moved the output further in",
+        "a concentrated change moves the picture more",
+        "a change spread over the whole noise moves the picture more",
+    )
 
 
 def test_a_count_beyond_chance_is_told_as_a_tendency(chosen, facts):
@@ -168,6 +189,7 @@ def test_a_count_beyond_chance_is_told_as_a_tendency(chosen, facts):
 
 
 # -- 3. two lessons --------------------------------------------------------------------------------
+
 
 def test_patch_and_mix_are_two_lessons_with_one_figure_script():
     patch, mix = experiments.get("patch_noise").page, experiments.get("mix_noise").page
@@ -189,16 +211,25 @@ def test_each_lesson_is_600_to_900_words(pages, slug, lesson):
 
 # -- 4. colour scales: one per quantity, with units -------------------------------------------------
 
+
 def test_the_heatmaps_have_one_scale_per_quantity_and_say_their_units(chosen, facts, pages):
     """Every heatmap of a quantity saturates at the same value on both pages and both models (the
     manifests' axes), the captions give that value and the unit, and the colour bars say the unit."""
-    scales = {(chosen[(slug, e)].manifest["axes"]["noise_heat_scale"], chosen[(slug, e)].manifest["axes"]["output_heat_scale"])
-              for slug in MODELS for e in ("patch_noise", "mix_noise")}
+    scales = {
+        (
+            chosen[(slug, e)].manifest["axes"]["noise_heat_scale"],
+            chosen[(slug, e)].manifest["axes"]["output_heat_scale"],
+        )
+        for slug in MODELS
+        for e in ("patch_noise", "mix_noise")
+    }
     assert len(scales) == 1, scales
     [(noise, output)] = scales
     for text in pages.values():
-        assert (f"|n1 − n2| (in standard deviations σ of the noise, bright at {noise:.1f} σ or more)" in text
-                and f"|o1 − o2| (in % of the black-to-white range, bright at {round(output * 50)} % or more)" in text)
+        assert (
+            f"|n1 − n2| (in standard deviations σ of the noise, bright at {noise:.1f} σ or more)" in text
+            and f"|o1 − o2| (in % of the black-to-white range, bright at {round(output * 50)} % or more)" in text
+        )
     # the colour bars: units in their labels and ticks; image differences in % of the black-to-white
     # range, as the forward-and-backward page gives its |reconstruction - original|
     script = (JS / "fig-noise-pairs.js").read_text()
@@ -246,7 +277,8 @@ def test_the_live_mix_form_starts_at_a_middle_s_and_shows_its_point(browser, fac
     page.goto("about:blank")
     page.add_script_tag(content=LIVE_STUBS)
     page.add_script_tag(path=str(JS / "live-noise.js"))
-    result = page.evaluate("""([scales]) => {
+    result = page.evaluate(
+        """([scales]) => {
       const model = { live: { shape: [1, 32, 32] }, steps: 50, scales, heat_scales: { noise: 2, output: 1 }, slug: "m" };
       const made = NTI.Live.numberField;
       // the form opened while the figure shows s = 0, or its smallest s > 0: the scale field it starts with
@@ -265,12 +297,15 @@ def test_the_live_mix_form_starts_at_a_middle_s_and_shows_its_point(browser, fac
       const x = new Float32Array(32 * 32);
       block.onResult({ n1: x, n2: x, outs: [{ x, image: new Uint8ClampedArray(4) }, { x, image: new Uint8ClampedArray(4) }] }, area);
       return { scales: [scale, opened(scales[1], () => null).scale], chart: area.contains(chart) };
-    }""", [f["scales"]])
+    }""",
+        [f["scales"]],
+    )
     context.close()
     assert result == {"scales": [f["middle_scale"]] * 2, "chart": True}, result
 
 
 # -- 6. noise distances: the float metrics, not PNGs -----------------------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_noise_distances_are_the_float_metrics(chosen, facts, pages, slug):
@@ -282,8 +317,10 @@ def test_noise_distances_are_the_float_metrics(chosen, facts, pages, slug):
     seeds = mix_run.manifest["axes"]["seeds"]
     fresh = statistics.fmean(mix[(s, 1.0)]["noise_distance"] for s in seeds)
     n1 = {s: _as_signal(mix_run, frame_file(mix_run.manifest, "n1", seed=s)) for s in seeds}
-    png = statistics.fmean(np.linalg.norm(_as_signal(mix_run, frame_file(mix_run.manifest, "n2", seed=s, scale=1.0)) - n1[s])
-                           for s in seeds)
+    png = statistics.fmean(
+        np.linalg.norm(_as_signal(mix_run, frame_file(mix_run.manifest, "n2", seed=s, scale=1.0)) - n1[s])
+        for s in seeds
+    )
     assert png < 0.8 * fresh  # the PNGs would understate it: the test tells the two apart
     d = n1[seeds[0]].size
     assert abs(fresh - math.sqrt(2 * d)) < 0.05 * math.sqrt(2 * d)
@@ -299,6 +336,7 @@ def test_noise_distances_are_the_float_metrics(chosen, facts, pages, slug):
 
 
 # -- 7. words per model; one typical distance; the few-images caveat -------------------------------
+
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_each_model_has_its_own_words_and_the_one_typical_distance(chosen, facts, pages, slug):
@@ -319,7 +357,7 @@ def test_each_model_has_its_own_words_and_the_one_typical_distance(chosen, facts
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_mix_steps_are_recounted_against_the_typical_distance(chosen, facts, pages, slug):
-    """"Similar noise, similar picture" at the smallest s, and up to which s each seed's picture stays
+    """ "Similar noise, similar picture" at the smallest s, and up to which s each seed's picture stays
     within a quarter of the typical distance: recounted from the float output distances."""
     run, f = chosen[(slug, "mix_noise")], facts[slug]["mix_noise"]
     mix, typical = _cells(run), claims.typical_distance(run)
@@ -337,9 +375,14 @@ def test_the_mix_steps_are_recounted_against_the_typical_distance(chosen, facts,
         until.append(keep)
     words = words_of(pages["mix"], slug)
     if min(until) > 0:
-        assert f"up to s = {min(until):.2f} for the most sensitive seed and up to s = {max(until):.2f} for the least" in words
+        assert (
+            f"up to s = {min(until):.2f} for the most sensitive seed and up to s = {max(until):.2f} for the least"
+            in words
+        )
     else:
-        assert (f"already at s = {small:.2f}, while the least sensitive stays within it up to s = {max(until):.2f}") in words
+        assert (
+            f"already at s = {small:.2f}, while the least sensitive stays within it up to s = {max(until):.2f}"
+        ) in words
     assert f"(median over {len(seeds)} seeds: {statistics.median(until):.2f})" in words
     if close == len(seeds):
         assert f"For every one of the {len(seeds)} seeds the output moves less than a quarter" in words
@@ -372,14 +415,18 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
     words = words_of(pages["patch"], slug)
     medians = ", ".join(f"{pct(statistics.median(ends[k]))} ({k} × {k})" for k in sizes)
     together = ", ".join(str(sum(e < 1 for e in ends[k])) for k in sizes)
-    assert f"the outputs end a median {medians} of the noise distance apart, closer together than they started in {together} of" in words
+    assert (
+        f"the outputs end a median {medians} of the noise distance apart, closer together than they started in {together} of"
+        in words
+    )
     medians = [statistics.median(ends[k]) for k in sizes]
     assert ("DDIM pulls nearby starts together" in words) == all(m < 1 for m in medians)
     # said only where the medians as printed (whole per cent) rise: emoji-32 once printed 46 % and 46 %
     # under "the larger the patch, the less it does"
     printed = [round(100 * m) for m in medians]
-    assert ("the larger the patch, the further apart its outputs end" in words) == all(a < b for a, b in zip(printed, printed[1:]))
+    assert ("the larger the patch, the further apart its outputs end" in words) == all(
+        a < b for a, b in zip(printed, printed[1:])
+    )
     largest = [m["output_distance"] for (s, size, x, y), m in cells.items() if size == sizes[-1]]
     parted = sum(d >= 0.5 * typical for d in largest)
     assert parted and f"(≥ {0.5 * typical:.1f}) in {parted} of {len(largest)} pairs" in words
-

@@ -11,12 +11,10 @@ import re
 
 import numpy as np
 import pytest
+from site_support import frame_file
+from test_claims import MODELS, _all_models, _copy_run, _frame, _render, _ring_power, chosen, facts, words_of  # noqa: F401 (fixtures)
 
 from generate import experiments
-from site_support import frame_file
-from test_claims import MODELS, _copy_run, _frame, _render, _ring_power, chosen, facts, _all_models, words_of  # noqa: F401 (fixtures)
-
-
 
 
 def pct(share: float) -> str:
@@ -50,8 +48,10 @@ def test_each_model_has_its_own_words_with_its_own_numbers(page, facts, slug):
     assert words, f"no words of {slug} on the page"
     steps = f["steps"]
     assert f"at step {f['first_above'] + 1} of {steps}" in words
-    assert (f"holds {pct(f['start_slow'])} of the final picture's power in the slower half of the frequencies "
-            f"and {pct(f['start_fast'])} in the faster half") in words
+    assert (
+        f"holds {pct(f['start_slow'])} of the final picture's power in the slower half of the frequencies "
+        f"and {pct(f['start_fast'])} in the faster half"
+    ) in words
     assert f"from step {f['half_above'] + 1} of {steps}" in words
     if f["all_above"] is not None:
         assert f"all of them from step {f['all_above'] + 1}." in words
@@ -73,7 +73,7 @@ def test_the_estimate_at_step_1_is_measured_on_the_frames(chosen, facts, page, s
     clean = np.mean([_ring_power(finals[s]) for s in seeds], axis=0) * counts
     first = np.mean([_ring_power(estimates[s][0]) for s in seeds], axis=0) * counts
     K = len(clean)
-    slow, fast = first[:K // 2].sum() / clean[:K // 2].sum(), first[K // 2:].sum() / clean[K // 2:].sum()
+    slow, fast = first[: K // 2].sum() / clean[: K // 2].sum(), first[K // 2 :].sum() / clean[K // 2 :].sum()
     assert np.isclose(f["start_slow"], slow, rtol=1e-6) and np.isclose(f["start_fast"], fast, rtol=1e-6)
     assert f["fast_from"] == K // 2 + 1
     assert fast < slow and f["smoother_at_start"]  # smoother than the pictures on both models
@@ -102,8 +102,8 @@ def test_the_last_step_says_what_the_late_steps_change(chosen, facts, page, slug
     change = np.mean([_ring_power(estimates[s][late] - finals[s]) for s in seeds], axis=0) * counts
     picture = np.mean([_ring_power(finals[s]) for s in seeds], axis=0) * counts
     K = len(counts)
-    assert np.isclose(f["late_fast_share"], change[K // 2:].sum() / change.sum(), rtol=1e-6)
-    assert np.isclose(f["picture_fast_share"], picture[K // 2:].sum() / picture.sum(), rtol=1e-6)
+    assert np.isclose(f["late_fast_share"], change[K // 2 :].sum() / change.sum(), rtol=1e-6)
+    assert np.isclose(f["picture_fast_share"], picture[K // 2 :].sum() / picture.sum(), rtol=1e-6)
     # the claim the page makes on both shipped models: what still changes is mostly fine detail
     assert f["late_is_fine"] and f["late_fast_share"] >= 2 * f["picture_fast_share"], f
     assert "is fine detail" in words_of(page, slug)
@@ -115,8 +115,11 @@ def test_the_late_claim_fails_when_the_late_change_is_coarse(chosen, facts):
     slug = MODELS[0]
     run = chosen[(slug, "spectra")]
     steps = run.manifest["axes"]["steps"]
-    first = {f["coords"]["seed"]: f["file"] for f in run.manifest["frames"]
-             if f["coords"].get("panel") == "x0" and f["coords"]["step"] == 0}
+    first = {
+        f["coords"]["seed"]: f["file"]
+        for f in run.manifest["frames"]
+        if f["coords"].get("panel") == "x0" and f["coords"]["step"] == 0
+    }
     frames = copy.deepcopy(run.manifest["frames"])
     for frame in frames:
         if frame["coords"].get("panel") == "x0" and frame["coords"]["step"] >= steps - max(2, round(steps * 0.2)):

@@ -11,12 +11,12 @@ import itertools
 import numpy as np
 import pytest
 import torch
-
-from generate.core.sampling import generators, start_noise
-from generate.site import claims
 from site_support import frame_file
 from test_claims import MODELS, _as_signal, _render, chosen, facts  # noqa: F401 (fixtures)
 from test_claims_spectra import _all_models, words_of
+
+from generate.core.sampling import generators, start_noise
+from generate.site import claims
 
 
 def _start_noises(run) -> np.ndarray:
@@ -24,7 +24,9 @@ def _start_noises(run) -> np.ndarray:
     order (height, width, channel)."""
     shape = _as_signal(run, run.manifest["frames"][0]["file"]).shape
     side, channels = shape[0], (shape[2] if len(shape) == 3 else 1)
-    noise = start_noise((channels, side, side), generators(run.manifest["axes"]["seeds"]), torch.device("cpu"), torch.float32)
+    noise = start_noise(
+        (channels, side, side), generators(run.manifest["axes"]["seeds"]), torch.device("cpu"), torch.float32
+    )
     return noise.double().permute(0, 2, 3, 1).flatten(1).numpy()
 
 
@@ -49,8 +51,9 @@ def test_start_noises_are_measured_on_the_float_noise(chosen, facts, page, slug)
     assert np.isclose(tf["noise_spread"], floats, rtol=1e-5), (tf["noise_spread"], floats)
     assert tf["noise_dimensions"] == noises.shape[1]
     assert abs(floats / np.sqrt(2 * noises.shape[1]) - 1) < 0.05
-    pngs = np.stack([_as_signal(run, frame_file(run.manifest, "x", seed=s, step=0)).ravel()
-                     for s in run.manifest["axes"]["seeds"]])
+    pngs = np.stack(
+        [_as_signal(run, frame_file(run.manifest, "x", seed=s, step=0)).ravel() for s in run.manifest["axes"]["seeds"]]
+    )
     assert np.abs(pngs - np.clip(noises, -1, 1)).max() <= 1 / 255 + 1e-6  # the frame is the clipped noise
     assert _mean_pair_distance(pngs) < 0.85 * floats
     words = words_of(page, slug)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from site_support import REPO, SMALL, tree_bytes
+
 from generate.errors import UsageError
 
 KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each restarted process
@@ -17,8 +17,13 @@ KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each resta
 
 def _run(config: Path, runs: Path, kill_at: int | None) -> subprocess.CompletedProcess:
     env = dict(os.environ, N2I_CRASH_TEST_KILL_AT_WRITE=str(kill_at or 0))
-    return subprocess.run([sys.executable, "-m", "generate", "precompute", "--config", str(config),
-                           "--runs", str(runs), "--quiet"], cwd=REPO, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "generate", "precompute", "--config", str(config), "--runs", str(runs), "--quiet"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_killed_many_times_then_finished_equals_an_uninterrupted_run(tmp_path, tiny_rgb):
@@ -42,8 +47,8 @@ def test_killed_many_times_then_finished_equals_an_uninterrupted_run(tmp_path, t
 
 
 def test_run_folders_may_not_leave_the_runs_folder(tmp_path, tiny_rgb):
-    from generate.precompute.config import load_config
     from generate.precompute import precompute
+    from generate.precompute.config import load_config
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -52,6 +57,7 @@ def test_run_folders_may_not_leave_the_runs_folder(tmp_path, tiny_rgb):
     config = tmp_path / "c.toml"
     config.write_text(f'models = ["{tiny_rgb}"]\nexperiments = ["reverse"]\n[reverse]\nsteps = 2\nseeds = [0]\n')
     from generate.core.loading import load_model
+
     (runs / load_model(str(tiny_rgb)).slug).symlink_to(outside)
     with pytest.raises(UsageError, match="resolves outside the runs folder"):
         precompute(load_config(str(config)), runs, progress=False, log=lambda *a: None)
@@ -65,8 +71,12 @@ def test_verify_reports_every_changed_frame(tmp_path, tiny_rgb):
     frames = sorted((tmp_path / "runs").rglob("*.png"))
     frames[0].write_bytes(frames[0].read_bytes()[:-10])
     frames[1].unlink()
-    result = subprocess.run([sys.executable, "-m", "generate", "verify", "--runs", str(tmp_path / "runs")],
-                            cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "generate", "verify", "--runs", str(tmp_path / "runs")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert f"{frames[0]}: content does not match" in result.stdout and f"{frames[1]}: missing" in result.stdout
     assert "1 manifests checked, 2 problem(s)" in result.stdout
@@ -77,16 +87,18 @@ def test_inputs_named_by_the_author_are_only_read(tmp_path, tiny_rgb):
     import numpy as np
     from PIL import Image
 
-    from generate.precompute.config import load_config
     from generate.precompute import precompute
+    from generate.precompute.config import load_config
 
     source = tmp_path / "source.png"
     Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(source)
     watched = [source, *sorted(p for p in Path(tiny_rgb).rglob("*") if p.is_file())]
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched}
     config = tmp_path / "c.toml"
-    config.write_text(f'models = ["{tiny_rgb}"]\nexperiments = ["forward_backward"]\n'
-                      '[forward_backward]\nsteps = 2\nsource = "source.png"\n')
+    config.write_text(
+        f'models = ["{tiny_rgb}"]\nexperiments = ["forward_backward"]\n'
+        '[forward_backward]\nsteps = 2\nsource = "source.png"\n'
+    )
     precompute(load_config(str(config)), tmp_path / "runs", progress=False, log=lambda *a: None)
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "runs", "source.png"]

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from site_support import REPO, tree_bytes
+
 from generate.precompute.claims import Claims
 
 BIN = Path(sys.executable).parent
@@ -41,13 +41,31 @@ seeds = [0, 1, 2, 3]
 """
 
 
-def _precompute(runs: Path, *launcher: str, config: str = "smoke", env: dict | None = None,
-                quiet: bool = True) -> subprocess.CompletedProcess:
-    command = [*launcher, *([] if launcher else [sys.executable]), "-m", "generate", "precompute",
-               "--config", config, "--runs", str(runs), *(["--quiet"] if quiet else [])]
+def _precompute(
+    runs: Path, *launcher: str, config: str = "smoke", env: dict | None = None, quiet: bool = True
+) -> subprocess.CompletedProcess:
+    command = [
+        *launcher,
+        *([] if launcher else [sys.executable]),
+        "-m",
+        "generate",
+        "precompute",
+        "--config",
+        config,
+        "--runs",
+        str(runs),
+        *(["--quiet"] if quiet else []),
+    ]
     # Its own session, so that a hung launch is killed with all its workers, not only the launcher.
-    process = subprocess.Popen(command, cwd=REPO, env=env or ONE_THREAD, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env or ONE_THREAD,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=180)
     except subprocess.TimeoutExpired:
@@ -88,13 +106,26 @@ def test_torchrun_two_processes_equal_one_process_byte_for_byte(tmp_path, refere
     assert bars and all(f"/{total} " in bar for bar in bars), bars[-3:]
     assert f"{total}/{total} " in bars[-1]
     assert "process 0 on" in done.stdout and "process 1 on" in done.stdout
-    assert [line.startswith("done: ") for line in done.stdout.splitlines()].count(True) == 1  # the main process reports, once
+    assert [line.startswith("done: ") for line in done.stdout.splitlines()].count(
+        True
+    ) == 1  # the main process reports, once
 
 
 def test_accelerate_launch_equals_one_process(tmp_path, reference):
     # `--multi_gpu` is accelerate's torchrun launcher; on a machine without GPUs it runs CPU processes.
-    launcher = [str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no"]
+    launcher = [
+        str(BIN / "accelerate"),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]
     done = _precompute(tmp_path, *launcher)
     assert done.returncode == 0, done.stderr[-3000:]
     assert tree_bytes(tmp_path) == tree_bytes(reference)
@@ -102,8 +133,9 @@ def test_accelerate_launch_equals_one_process(tmp_path, reference):
 
 
 def test_a_process_killed_half_way_then_rerun_with_one_process_equals_it(tmp_path, reference):
-    killed = _precompute(tmp_path, *_torchrun(2), env=dict(ONE_THREAD, N2I_CRASH_TEST_KILL_RANK="1",
-                                                          N2I_CRASH_TEST_KILL_AT_WRITE="30"))
+    killed = _precompute(
+        tmp_path, *_torchrun(2), env=dict(ONE_THREAD, N2I_CRASH_TEST_KILL_RANK="1", N2I_CRASH_TEST_KILL_AT_WRITE="30")
+    )
     assert killed.returncode != 0, "rank 1 was to die at its 30th write"
     markers = list(tmp_path.rglob("units/*.json"))
     assert markers or list(tmp_path.rglob("manifest.json")), "the finished units stay on disk"
@@ -129,8 +161,9 @@ def test_two_independent_launches_share_one_runs_folder(tmp_path, reference):
         assert process.returncode == 0, err.decode()[-3000:]
     assert tree_bytes(tmp_path) == tree_bytes(reference)
     records = _run_records(tmp_path)
-    assert sum(r["units"]["computed"] + r["units"]["reused"] for r in records) == \
-        sum(r["units"]["total"] for r in records), "no unit was computed twice"
+    assert sum(r["units"]["computed"] + r["units"]["reused"] for r in records) == sum(
+        r["units"]["total"] for r in records
+    ), "no unit was computed twice"
 
 
 def test_an_uneven_grid_leaves_no_process_idle_longer_than_one_unit(tmp_path):

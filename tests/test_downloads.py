@@ -29,7 +29,9 @@ def _noise_frames(folder, count: int, size: int = 32) -> list[str]:
 def test_a_50_step_32px_trajectory_gif_stays_under_1_mb(tmp_path):
     names = _noise_frames(tmp_path, 51)  # x_T .. x_0 of 50 steps, all of them pure colour noise: the worst case
     item = Animation("seed0_x_t", [[n] for n in names])
-    done = downloads.encode_animation(tmp_path, item, downloads.scale_for(32), tmp_path / "fashion-32_reverse_seed0_x_t")
+    done = downloads.encode_animation(
+        tmp_path, item, downloads.scale_for(32), tmp_path / "fashion-32_reverse_seed0_x_t"
+    )
     gif, mp4 = tmp_path / "fashion-32_reverse_seed0_x_t.gif", tmp_path / "fashion-32_reverse_seed0_x_t.mp4"
     assert done["gif"] == gif.stat().st_size < 2**20
     assert iio.imread(gif, index=None).shape[:3] == (51, 128, 128)
@@ -42,8 +44,13 @@ def test_a_50_step_32px_trajectory_gif_stays_under_1_mb(tmp_path):
 
 def test_names_keep_their_dots_and_tables_their_rows(tmp_path):
     run = SimpleNamespace(slug="emoji-32", experiment="mix_noise", folder=tmp_path)
-    offers = [Offer("the pairs", [Table(f"seed1_s{s:.2f}", ["scale", "d"], [[s, 2 * s]]) for s in (0.05, 0.5)],
-                    (Axis("scale", 2, fraction=True),))]
+    offers = [
+        Offer(
+            "the pairs",
+            [Table(f"seed1_s{s:.2f}", ["scale", "d"], [[s, 2 * s]]) for s in (0.05, 0.5)],
+            (Axis("scale", 2, fraction=True),),
+        )
+    ]
     data = downloads.write_downloads(run, offers, tmp_path / "out", "../downloads/emoji-32/mix_noise", 32)
     assert data["offers"][0]["names"] == ["emoji-32_mix_noise_seed1_s0.05", "emoji-32_mix_noise_seed1_s0.50"]
     with open(tmp_path / "out" / "emoji-32_mix_noise_seed1_s0.50.csv", newline="") as f:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from site_support import SMALL
 
 from generate.cli import main
 from generate.precompute import precompute
 from generate.precompute.config import load_config
 from generate.precompute.estimate import Cost, Probe, report
-from site_support import SMALL
 
 
 def test_dry_run_counts_exactly_what_the_run_then_does_and_writes_nothing(tmp_path, tiny_rgb):

@@ -76,8 +76,9 @@ def test_float32_weights_give_the_unets_numbers(tmp_path, tiny_grey_v):
     assert frame["metrics"]["max_abs_error"] == frame["metrics"]["max_abs_error_float32"] <= 1e-4
     half = export(tmp_path, tiny_grey_v, name="half")
     graph = lambda r: onnx.load(str(r["path"].parent / r["manifest"]["frames"][0]["file"])).graph
-    large = lambda g, kind: sum(int(np.prod(i.dims)) for i in g.initializer
-                                if i.data_type == kind and np.prod(i.dims) >= HALF_MIN_ELEMENTS)
+    large = lambda g, kind: sum(
+        int(np.prod(i.dims)) for i in g.initializer if i.data_type == kind and np.prod(i.dims) >= HALF_MIN_ELEMENTS
+    )
     # every large weight is stored in half precision (half the bytes), each with its Cast back to float32
     assert large(graph(run), onnx.TensorProto.FLOAT) > 0
     assert large(graph(half), onnx.TensorProto.FLOAT16) == large(graph(run), onnx.TensorProto.FLOAT)
@@ -127,10 +128,21 @@ def test_the_runtime_is_checked_file_by_file(tmp_path):
 
 
 def test_every_figure_model_says_whether_it_can_run_live():
-    figures = {"live": [{"slug": "a", "available": True, "graph": "../frames/a/live/unet-1.onnx", "bytes": 5,
-                         "scheduler_config": {"num_train_timesteps": 1000}, "shape": [1, 32, 32], "start": "ddim"},
-                        {"slug": "b", "available": False, "refused": "2,000,000 parameters, over ..."}],
-               "reverse": [{"slug": "a"}, {"slug": "b"}, {"slug": "c"}]}
+    figures = {
+        "live": [
+            {
+                "slug": "a",
+                "available": True,
+                "graph": "../frames/a/live/unet-1.onnx",
+                "bytes": 5,
+                "scheduler_config": {"num_train_timesteps": 1000},
+                "shape": [1, 32, 32],
+                "start": "ddim",
+            },
+            {"slug": "b", "available": False, "refused": "2,000,000 parameters, over ..."},
+        ],
+        "reverse": [{"slug": "a"}, {"slug": "b"}, {"slug": "c"}],
+    }
     live.attach(figures, None)
     a, b, c = figures["reverse"]
     assert a["live"]["available"] and a["live"]["graph"].endswith("unet-1.onnx") and a["live"]["shape"] == [1, 32, 32]

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
+from site_support import CHROMIUM, REPO
 
 from generate.core.loading import LoadedModel
 from generate.core.sampling import generators, reverse_process, split_prediction, start_noise, to_uint8
 from generate.spacing import sampling_config
-from site_support import CHROMIUM, REPO
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 
@@ -37,8 +37,10 @@ def page(browser):
     page.goto("about:blank")
     for script in SCRIPTS:
         page.add_script_tag(path=str(LIVE / script))
-    assert page.evaluate("typeof NTILive.TorchGenerator + typeof NTILive.Scheduler + typeof NTILive.sample") == \
-        "functionfunctionfunction"
+    assert (
+        page.evaluate("typeof NTILive.TorchGenerator + typeof NTILive.Scheduler + typeof NTILive.sample")
+        == "functionfunctionfunction"
+    )
     yield page
     context.close()
 
@@ -75,8 +77,9 @@ def project_scheduler(config: dict, kind: str):
     """The scheduler exactly as the project's samplers build it: LoadedModel.scheduler(kind)
     (loading.py), i.e. the model's config with generate/spacing.py's sampling rules applied."""
     clean = {k: v for k, v in config.items() if not k.startswith("_")}
-    model = LoadedModel(unet=None, scheduler_config=clean, identity={}, device=torch.device("cpu"),
-                        dtype=torch.float32, slug="test")
+    model = LoadedModel(
+        unet=None, scheduler_config=clean, identity={}, device=torch.device("cpu"), dtype=torch.float32, slug="test"
+    )
     return model.scheduler(kind)
 
 
@@ -112,23 +115,33 @@ def test_randn_seeds_are_truncated_as_torch_truncates_them(page):
     assert js[0] == [5, 5, 2**32 - 1, 2**32 - 1]
     assert max_diff(js[1], torch.randn(20, generator=torch.Generator().manual_seed(-1))) < 1e-5
     # and the test can tell seeds apart: seed 1 is not seed 0
-    assert max_diff(page.evaluate(RANDN_JS, ["1", [64]])[0], torch.randn(64, generator=torch.Generator().manual_seed(0))) > 0.1
+    assert (
+        max_diff(page.evaluate(RANDN_JS, ["1", [64]])[0], torch.randn(64, generator=torch.Generator().manual_seed(0)))
+        > 0.1
+    )
 
 
 # ------------------------------------------------------------------------------------- schedule, timesteps
 
-@pytest.mark.parametrize("schedule", [
-    {"beta_schedule": "linear"},
-    {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012},
-    {"beta_schedule": "squaredcos_cap_v2"},
-    {"beta_schedule": "linear", "rescale_betas_zero_snr": True},
-    {"beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 37},
-])
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"beta_schedule": "linear"},
+        {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012},
+        {"beta_schedule": "squaredcos_cap_v2"},
+        {"beta_schedule": "linear", "rescale_betas_zero_snr": True},
+        {"beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 37},
+    ],
+)
 @pytest.mark.parametrize("kind", ["ddim", "ddpm"])
 def test_alphas_cumprod_equal_diffusers(page, schedule, kind):
     config = {"_class_name": "DDPMScheduler", **schedule}
-    js = page.evaluate("([c, k]) => { const s = new NTILive.Scheduler(c, k); return [Array.from(s.betas), "
-                       "Array.from(s.alphasCumprod), s.finalAlphaCumprod]; }", [config, kind])
+    js = page.evaluate(
+        "([c, k]) => { const s = new NTILive.Scheduler(c, k); return [Array.from(s.betas), "
+        "Array.from(s.alphasCumprod), s.finalAlphaCumprod]; }",
+        [config, kind],
+    )
     reference = diffusers_scheduler(config, kind)
     worst = max(max_diff(js[0], reference.betas), max_diff(js[1], reference.alphas_cumprod))
     final = reference.final_alpha_cumprod if kind == "ddim" else reference.one
@@ -145,8 +158,10 @@ def test_alphas_cumprod_equal_diffusers(page, schedule, kind):
 def test_set_timesteps_equals_diffusers(page, kind, spacing, offset):
     counts = [1, 3, 7, 10, 50, 999, 1000]
     config = {"timestep_spacing": spacing, "steps_offset": offset}
-    js = page.evaluate("([c, k, counts]) => { const s = new NTILive.Scheduler(c, k); "
-                       "return counts.map((n) => s.setTimesteps(n)); }", [config, kind, counts])
+    js = page.evaluate(
+        "([c, k, counts]) => { const s = new NTILive.Scheduler(c, k); return counts.map((n) => s.setTimesteps(n)); }",
+        [config, kind, counts],
+    )
     for n, timesteps in zip(counts, js):
         reference = diffusers_scheduler(config, kind)
         reference.set_timesteps(n)
@@ -182,12 +197,14 @@ def _step_case(page, config: dict, kind: str, steps: int, index: int, seed: int 
     reference.set_timesteps(steps)
     t = reference.timesteps[index]
     result = reference.step(output, t, sample, generator=torch.Generator().manual_seed(seed))
-    js = page.evaluate(STEP_JS, [config, kind, steps, index, output.flatten().tolist(),
-                                 sample.flatten().tolist(), seed])
+    js = page.evaluate(
+        STEP_JS, [config, kind, steps, index, output.flatten().tolist(), sample.flatten().tolist(), seed]
+    )
     # the step moved the sample (a test that cannot pass by returning its input)
     assert max_diff(js[0], sample) > 1e-3
-    return max(max_diff(js[0], result.prev_sample, relative=True),
-               max_diff(js[1], result.pred_original_sample, relative=True))
+    return max(
+        max_diff(js[0], result.prev_sample, relative=True), max_diff(js[1], result.pred_original_sample, relative=True)
+    )
 
 
 @pytest.mark.parametrize("schedule", ["linear", "squaredcos_cap_v2"])
@@ -203,16 +220,26 @@ def test_one_step_equals_diffusers(page, prediction, kind, clip, schedule):
     assert worst < 1e-5
 
 
-@pytest.mark.parametrize("config, kind", [
-    ({"thresholding": True, "prediction_type": "sample", "sample_max_value": 1.4}, "ddim"),
-    ({"thresholding": True, "sample_max_value": 2.0}, "ddpm"),
-    ({"variance_type": "fixed_small_log"}, "ddpm"),
-    ({"variance_type": "fixed_large"}, "ddpm"),
-    ({"set_alpha_to_one": False, "timestep_spacing": "trailing"}, "ddim"),
-    ({"steps_offset": 1, "clip_sample_range": 0.5}, "ddpm"),
-    ({"beta_schedule": "linear", "rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
-      "timestep_spacing": "trailing"}, "ddim"),
-])
+@pytest.mark.parametrize(
+    "config, kind",
+    [
+        ({"thresholding": True, "prediction_type": "sample", "sample_max_value": 1.4}, "ddim"),
+        ({"thresholding": True, "sample_max_value": 2.0}, "ddpm"),
+        ({"variance_type": "fixed_small_log"}, "ddpm"),
+        ({"variance_type": "fixed_large"}, "ddpm"),
+        ({"set_alpha_to_one": False, "timestep_spacing": "trailing"}, "ddim"),
+        ({"steps_offset": 1, "clip_sample_range": 0.5}, "ddpm"),
+        (
+            {
+                "beta_schedule": "linear",
+                "rescale_betas_zero_snr": True,
+                "prediction_type": "v_prediction",
+                "timestep_spacing": "trailing",
+            },
+            "ddim",
+        ),
+    ],
+)
 def test_other_scheduler_options_step_as_diffusers(page, config, kind):
     steps = 25
     worst = max(_step_case(page, config, kind, steps, index) for index in (0, 11, steps - 1))
@@ -228,17 +255,19 @@ def test_add_noise_and_split_prediction_equal_python(page):
         for prediction in ("epsilon", "sample", "v_prediction"):
             cfg = {**config, "prediction_type": prediction}
             scheduler = project_scheduler(cfg, kind)
-            js = page.evaluate("""([c, k, t, x0, noise]) => {
+            js = page.evaluate(
+                """([c, k, t, x0, noise]) => {
                 const s = new NTILive.Scheduler(c, k);
                 const xt = s.addNoise(Float32Array.from(x0), Float32Array.from(noise), t);
                 const split = s.splitPrediction(Float32Array.from(noise), xt, t);
                 return [Array.from(xt), Array.from(split.predEpsilon), Array.from(split.predOriginalSample),
                         Array.from(s.predEpsilon(Float32Array.from(noise), xt, t))];
-            }""", [cfg, kind, t, x0.flatten().tolist(), noise.flatten().tolist()])
+            }""",
+                [cfg, kind, t, x0.flatten().tolist(), noise.flatten().tolist()],
+            )
             xt = scheduler.add_noise(x0, noise, torch.tensor([t]))
             eps, x0_hat = split_prediction(scheduler, noise, xt, t)
-            worst = max(worst, max_diff(js[0], xt), max_diff(js[1], eps), max_diff(js[2], x0_hat),
-                        max_diff(js[3], eps))
+            worst = max(worst, max_diff(js[0], xt), max_diff(js[1], eps), max_diff(js[2], x0_hat), max_diff(js[3], eps))
     report("add_noise, split_prediction", worst)
     assert worst < 1e-5
 
@@ -271,26 +300,32 @@ LOOP_JS = """async ([config, kind, steps, seed, channels, size, startIndex, x0])
 }"""
 
 
-@pytest.mark.parametrize("model, kind, steps, start", [
-    ("fashion-32", "ddim", 50, 0), ("emoji-32", "ddim", 50, 0),
-    ("fashion-32", "ddpm", 20, 0), ("emoji-32", "ddpm", 20, 0),
-    ("emoji-32", "ddim", 50, 20),  # forward then backward: x_0 noised to timesteps[20], then from there
-])
+@pytest.mark.parametrize(
+    "model, kind, steps, start",
+    [
+        ("fashion-32", "ddim", 50, 0),
+        ("emoji-32", "ddim", 50, 0),
+        ("fashion-32", "ddpm", 20, 0),
+        ("emoji-32", "ddpm", 20, 0),
+        ("emoji-32", "ddim", 50, 20),  # forward then backward: x_0 noised to timesteps[20], then from there
+    ],
+)
 def test_a_whole_run_equals_the_projects_reverse_process(page, model, kind, steps, start):
     channels = json.loads((SHIPPED / model / "config.json").read_text())["in_channels"]
     size, seed = 32, 0
     config = sampling_config(shipped_config(model))  # as live's export hands it to the page (live/compute.py)
     page.add_script_tag(content=FAKE_DENOISER_JS)
     x0 = torch.rand((1, channels, size, size), generator=torch.Generator().manual_seed(99)) * 2 - 1
-    js_final, js_estimates = page.evaluate(LOOP_JS, [config, kind, steps, str(seed), channels, size, start,
-                                                     x0.flatten().tolist()])
+    js_final, js_estimates = page.evaluate(
+        LOOP_JS, [config, kind, steps, str(seed), channels, size, start, x0.flatten().tolist()]
+    )
 
     scheduler = project_scheduler(config, kind)
     scheduler.set_timesteps(steps)
     gens = generators([seed])
     x = start_noise((channels, size, size), gens, torch.device("cpu"), torch.float32)
     if start > 0:
-        x = scheduler.add_noise(x0, x, scheduler.timesteps[start:start + 1])
+        x = scheduler.add_noise(x0, x, scheduler.timesteps[start : start + 1])
     estimates = {}
 
     def on_step(index, step):
@@ -326,6 +361,7 @@ def test_the_abort_signal_stops_a_run(page):
 
 # ------------------------------------------------------------------------------------------- to 8-bit
 
+
 def test_to_rgba_equals_to_uint8(page):
     """Edge values, values whose x / 2 + 0.5 lands on k + 0.5 out of 255, and their float neighbours."""
     k = np.arange(255, dtype=np.float64)
@@ -336,8 +372,9 @@ def test_to_rgba_equals_to_uint8(page):
         n = channels * size * size
         x = np.resize(values, n).astype(np.float32)
         x[-50:] = np.random.default_rng(0).uniform(-1.2, 1.2, 50)
-        js = page.evaluate("([x, c, s]) => Array.from(NTILive.toRGBA(Float32Array.from(x), c, s))",
-                           [x.tolist(), channels, size])
+        js = page.evaluate(
+            "([x, c, s]) => Array.from(NTILive.toRGBA(Float32Array.from(x), c, s))", [x.tolist(), channels, size]
+        )
         rgba = np.asarray(js, dtype=np.uint8).reshape(size, size, 4)
         reference = to_uint8(torch.from_numpy(x).reshape(1, channels, size, size))[0].numpy()
         expected = np.repeat(reference, 3, axis=2) if channels == 1 else reference
@@ -348,7 +385,9 @@ def test_to_rgba_equals_to_uint8(page):
 def test_the_scripts_run_in_a_worker(page):
     """importScripts-style loading: the three files as one classic worker script attach to the
     worker's `self` and draw the same noise and step there as on the page."""
-    source = "\n".join((LIVE / script).read_text() for script in SCRIPTS) + """
+    source = (
+        "\n".join((LIVE / script).read_text() for script in SCRIPTS)
+        + """
         self.onmessage = () => {
             const s = new NTILive.Scheduler({prediction_type: "v_prediction"}, "ddpm");
             s.setTimesteps(10);
@@ -356,12 +395,16 @@ def test_the_scripts_run_in_a_worker(page):
             const x = g.randn(64);
             postMessage(Array.from(s.step(x.map((v) => v / 2), s.timesteps[0], x, g).prevSample));
         };"""
-    js = page.evaluate("""(source) => new Promise((resolve, reject) => {
+    )
+    js = page.evaluate(
+        """(source) => new Promise((resolve, reject) => {
         const worker = new Worker(URL.createObjectURL(new Blob([source], {type: "text/javascript"})));
         worker.onmessage = (event) => { resolve(event.data); worker.terminate(); };
         worker.onerror = (event) => reject(new Error(event.message));
         worker.postMessage(null);
-    })""", source)
+    })""",
+        source,
+    )
     scheduler = diffusers_scheduler({"prediction_type": "v_prediction"}, "ddpm")
     scheduler.set_timesteps(10)
     g = torch.Generator().manual_seed(3)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from site_support import make_tiny_model
-from generate.errors import UsageError
-from generate.core.loading import load_model
+
 from generate.core import memory
+from generate.core.loading import load_model
 from generate.core.memory import call_batch_for, cpu_call_bytes, fit_batch
+from generate.errors import UsageError
 from generate.precompute.context import Context
 
 

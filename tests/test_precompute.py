@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
-
 from site_support import SMALL, make_tiny_model, manifests, tree_bytes, viridis_index
+
 from generate import experiments
-from generate.precompute.config import load_config
-from generate.errors import UsageError
-from generate.precompute.encoding import decode_png
 from generate.core.loading import load_model
+from generate.core.sampling import generators, reverse_process, split_prediction, start_noise
+from generate.errors import UsageError
 from generate.manifest import find_manifests, read_manifest, verify_frames
 from generate.precompute import precompute
-from generate.core.sampling import generators, reverse_process, split_prediction, start_noise
+from generate.precompute.config import load_config
+from generate.precompute.encoding import decode_png
 
 
 def small_config(tmp_path: Path, model: Path, max_batch: int = 64, reverse_scheduler: str = "ddpm"):
@@ -40,9 +40,14 @@ def frames_of(runs: Path) -> dict[str, dict]:
         manifest = read_manifest(path)
         experiment = experiments.get(manifest["experiment"])
         result[manifest["experiment"]] = {
-            f["file"]: (decode_png((path.parent / f["file"]).read_bytes()), f["metrics"],
-                        experiment.panel(f["coords"]["panel"]) if "panel" in f["coords"] else None)
-            for f in manifest["frames"] if f["file"].endswith(".png")}
+            f["file"]: (
+                decode_png((path.parent / f["file"]).read_bytes()),
+                f["metrics"],
+                experiment.panel(f["coords"]["panel"]) if "panel" in f["coords"] else None,
+            )
+            for f in manifest["frames"]
+            if f["file"].endswith(".png")
+        }
     return result
 
 
@@ -65,8 +70,19 @@ def batched_runs(tmp_path_factory, tiny_rgb):
 def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     runs, results = batched_runs
     assert sorted(r["experiment"] for r in results) == sorted(
-        ["reverse", "spectra", "schedules", "step_counts", "samplers", "trajectories", "forward_backward", "patch_noise",
-         "mix_noise", "live"])
+        [
+            "reverse",
+            "spectra",
+            "schedules",
+            "step_counts",
+            "samplers",
+            "trajectories",
+            "forward_backward",
+            "patch_noise",
+            "mix_noise",
+            "live",
+        ]
+    )
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         assert manifest["schema"] == 1
@@ -74,7 +90,9 @@ def test_every_experiment_writes_a_valid_frame_set(batched_runs):
         assert verify_frames(path, manifest) == []
     frames = frames_of(runs)
     # live: one frame, the UNet's ONNX graph
-    assert [f["file"] for f in manifests(runs)[(next(iter(manifests(runs)))[0], "live")]["frames"]] == ["frames/unet.onnx"]
+    assert [f["file"] for f in manifests(runs)[(next(iter(manifests(runs)))[0], "live")]["frames"]] == [
+        "frames/unet.onnx"
+    ]
     # reverse: T+1 states, T noise and T x0 panels per seed
     assert len(frames["reverse"]) == 3 * (5 + 4 + 4)
     # spectra: the same panels, each frame with its spectrum (T = 3, 2 seeds; 16 px: k = 1..8)
@@ -97,8 +115,7 @@ def test_every_experiment_writes_a_valid_frame_set(batched_runs):
 def test_batched_equals_one_image_at_a_time(tmp_path, tiny_rgb, batched_runs):
     """max_batch = 1 sends every image through the UNet alone: same frames within float tolerance."""
     runs, _ = batched_runs
-    precompute(small_config(tmp_path, tiny_rgb, max_batch=1), tmp_path / "runs", progress=False,
-               log=lambda *a: None)
+    precompute(small_config(tmp_path, tiny_rgb, max_batch=1), tmp_path / "runs", progress=False, log=lambda *a: None)
     batched, single = frames_of(runs), frames_of(tmp_path / "runs")
     for experiment, frames in batched.items():
         assert frames.keys() == single[experiment].keys(), experiment
@@ -137,8 +154,9 @@ def test_seeds_reproduce_diffusers_pipelines(tmp_path, tiny_rgb, batched_runs):
     assert _recorded_scheduler(runs, "reverse")["timestep_spacing"] == "trailing"
     ddpm = DDPMPipeline(unet=model.unet, scheduler=DDPMScheduler.from_config(_recorded_scheduler(runs, "reverse")))
     for seed in (0, 2):
-        expected = ddpm(generator=torch.Generator().manual_seed(seed), num_inference_steps=4,
-                        output_type="np").images[0]
+        expected = ddpm(generator=torch.Generator().manual_seed(seed), num_inference_steps=4, output_type="np").images[
+            0
+        ]
         ours = _final_image(runs, "reverse", f"frames/s{seed}/x/0004.png")
         assert np.abs((expected * 255).round() - ours).max() <= 1
     ddim = DDIMPipeline(unet=model.unet, scheduler=DDIMScheduler.from_config(_recorded_scheduler(runs, "step_counts")))
@@ -157,8 +175,7 @@ def test_ddim_is_deterministic_and_ddpm_is_not(tiny_rgb):
         scheduler.set_timesteps(6)
         denoise = lambda x, t: model.unet(x, t).sample
         with torch.no_grad():
-            return reverse_process(denoise, scheduler, x_T.clone(), generators([generator_seed]),
-                                   lambda i, s: None)
+            return reverse_process(denoise, scheduler, x_T.clone(), generators([generator_seed]), lambda i, s: None)
 
     assert torch.equal(sample("ddim", 1), sample("ddim", 2))  # same noise -> same image, always
     assert not torch.allclose(sample("ddpm", 1), sample("ddpm", 2))  # fresh noise at every step
@@ -184,13 +201,15 @@ def test_forward_noising_is_the_closed_form(batched_runs, tiny_rgb):
     from generate.core.sampling import stream_seed
 
     # the documented forward-noise stream, not manual_seed(noise_seed): that is the source's own x_T
-    noise = torch.randn((5, 3, 16, 16), generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", 0)))
+    noise = torch.randn(
+        (5, 3, 16, 16), generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", 0))
+    )
     source_start = torch.randn((1, 3, 16, 16), generator=torch.Generator().manual_seed(0))[0]
     assert not torch.allclose(noise[0], source_start)
     for level in (0, 2, 4):
         t = manifest["axes"]["timesteps"][level]
         a = float(DDPMScheduler.from_config(load_model(str(tiny_rgb)).scheduler_config).alphas_cumprod[t])
-        expected = (a ** 0.5 * x0 + (1 - a) ** 0.5 * noise[level]).clamp(-1, 1)
+        expected = (a**0.5 * x0 + (1 - a) ** 0.5 * noise[level]).clamp(-1, 1)
         frame = decode_png((path.parent / f"frames/L{level:04d}/0000.png").read_bytes())
         expected_pixels = ((expected / 2 + 0.5) * 255).round().permute(1, 2, 0).numpy()
         assert np.abs(frame - expected_pixels).max() <= 1, level
@@ -220,13 +239,17 @@ def test_mix_scale_zero_gives_the_same_image_under_ddim(batched_runs):
     assert all(f["metrics"]["output_distance"] > 0 for f in full)
 
 
-@pytest.mark.parametrize("channels,kind,layout", [(1, "epsilon", "flat"), (3, "v_prediction", "pipeline"),
-                                                  (1, "sample", "pipeline"), (3, "epsilon", "pipeline")])
+@pytest.mark.parametrize(
+    "channels,kind,layout",
+    [(1, "epsilon", "flat"), (3, "v_prediction", "pipeline"), (1, "sample", "pipeline"), (3, "epsilon", "pipeline")],
+)
 def test_local_folders_of_either_layout_each_shape_and_prediction_type(tmp_path, channels, kind, layout):
     folder = make_tiny_model(tmp_path / "model", channels=channels, prediction_type=kind, layout=layout)
     config = tmp_path / "c.toml"
-    config.write_text(f'models = ["{folder}"]\nexperiments = ["reverse", "forward_backward"]\n'
-                      "[reverse]\nsteps = 3\nseeds = [0]\n[forward_backward]\nsteps = 3\n")
+    config.write_text(
+        f'models = ["{folder}"]\nexperiments = ["reverse", "forward_backward"]\n'
+        "[reverse]\nsteps = 3\nseeds = [0]\n[forward_backward]\nsteps = 3\n"
+    )
     precompute(load_config(str(config)), tmp_path / "runs", progress=False, log=lambda *a: None)
     frames = frames_of(tmp_path / "runs")
     final = frames["reverse"]["frames/s0/x/0003.png"][0]
@@ -275,14 +298,28 @@ def test_a_changed_grid_recomputes_only_its_new_cells(tmp_path, tiny_rgb, batche
     runs, _ = batched_runs
     shutil.copytree(runs, tmp_path / "runs")
     changed = tmp_path / "changed.toml"
-    changed.write_text(SMALL.format(model=tiny_rgb, max_batch=64, reverse_scheduler="ddpm")
-                       .replace("steps = [2, 5]", "steps = [2, 5, 3]"))
+    changed.write_text(
+        SMALL.format(model=tiny_rgb, max_batch=64, reverse_scheduler="ddpm").replace(
+            "steps = [2, 5]", "steps = [2, 5, 3]"
+        )
+    )
     results = precompute(load_config(str(changed)), tmp_path / "runs", progress=False, log=lambda *a: None)
     calls = {r["experiment"]: r["model_calls"] for r in results}
-    assert calls == {"reverse": 0, "spectra": 0, "schedules": 0, "step_counts": 3, "samplers": 0, "trajectories": 0,
-                     "forward_backward": 0, "patch_noise": 0, "mix_noise": 0, "live": 0}
-    fresh = precompute(load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False,
-                       log=lambda *a: None)
+    assert calls == {
+        "reverse": 0,
+        "spectra": 0,
+        "schedules": 0,
+        "step_counts": 3,
+        "samplers": 0,
+        "trajectories": 0,
+        "forward_backward": 0,
+        "patch_noise": 0,
+        "mix_noise": 0,
+        "live": 0,
+    }
+    fresh = precompute(
+        load_config(str(changed)), tmp_path / "fresh", only=["step_counts"], progress=False, log=lambda *a: None
+    )
     assert fresh[0]["model_calls"] == 2 + 5 + 3 + 2  # both seeds share each call; 2 more: the leading 2-step run
     new_run = Path([r["run_dir"] for r in results if r["experiment"] == "step_counts"][0])
     assert tree_bytes(new_run) == tree_bytes(Path(fresh[0]["run_dir"]))
@@ -298,9 +335,25 @@ def test_hub_ids_load_through_from_pretrained_from_the_local_hub_cache(tmp_path)
     config = tmp_path / "c.toml"
     config.write_text('experiments = ["reverse"]\n[reverse]\nsteps = 2\nseeds = [0]\n')
     env = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, "-m", "generate", "precompute", "--config", str(config), "--model",
-                             "tester/tiny-ddpm", "--runs", str(tmp_path / "runs"), "--quiet"],
-                            cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "generate",
+            "precompute",
+            "--config",
+            str(config),
+            "--model",
+            "tester/tiny-ddpm",
+            "--runs",
+            str(tmp_path / "runs"),
+            "--quiet",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     [manifest] = [read_manifest(p) for p in find_manifests(tmp_path / "runs")]
     assert manifest["model"]["id"] == "tester/tiny-ddpm" and manifest["model"]["source"] == "hub"

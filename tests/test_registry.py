@@ -13,13 +13,13 @@ import subprocess
 import sys
 
 import pytest
+from site_support import REPO, build_for_serving, manifests, serve, wait_until
+from toy_experiment import GUESS, ONE_GUESS
 
 from generate import experiments
 from generate.cli import build_parser, main
 from generate.errors import UsageError
 from generate.precompute.config import load_config
-from site_support import REPO, build_for_serving, manifests, serve, wait_until
-from toy_experiment import GUESS, ONE_GUESS
 
 CONFIG = """version = 1
 experiments = ["one_guess"]
@@ -42,7 +42,9 @@ def test_the_config_validates_the_new_section(toy, tmp_path):
     config = load_config(str(path))
     assert config.one_guess.timesteps == [999, 500, 50] and config.experiments == ["one_guess"]
     path.write_text(CONFIG.replace("[999, 500, 50]", "[999, 1500]"))
-    with pytest.raises(UsageError, match=r"one_guess.timesteps = \[999, 1500\]: 1500 is out of range; allowed: 0 to 999"):
+    with pytest.raises(
+        UsageError, match=r"one_guess.timesteps = \[999, 1500\]: 1500 is out of range; allowed: 0 to 999"
+    ):
         load_config(str(path))
     path.write_text(CONFIG.replace("seeds", "seedz"))
     with pytest.raises(UsageError, match="one_guess.seedz: unknown key; allowed: scheduler, seeds, timesteps"):
@@ -74,8 +76,11 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, b
     assert manifest["experiment"] == "one_guess"
     cells = {(seed, t) for seed in (3, 4) for t in (999, 500, 50)}
     assert {(f["coords"]["seed"], f["coords"]["t"]) for f in manifest["frames"]} == cells
-    assert all(f["file"] == f"frames/{GUESS.file_of(**{k: f['coords'][k] for k in GUESS.coords})}.png"
-               and f["coords"]["panel"] == "guess" for f in manifest["frames"])
+    assert all(
+        f["file"] == f"frames/{GUESS.file_of(**{k: f['coords'][k] for k in GUESS.coords})}.png"
+        and f["coords"]["panel"] == "guess"
+        for f in manifest["frames"]
+    )
 
     built = build_for_serving(runs, tmp_path)
     site = built["site"]
@@ -110,11 +115,21 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, b
         tab.context.close()
 
 
-@pytest.mark.parametrize("module", ["generate.site.figures", "generate.site.claims", "generate.site.downloads",
-                                    "generate.site.pages", "generate.experiments.contract",
-                                    *sorted({e.figure.__module__ for e in experiments.all_experiments()})])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "generate.site.figures",
+        "generate.site.claims",
+        "generate.site.downloads",
+        "generate.site.pages",
+        "generate.experiments.contract",
+        *sorted({e.figure.__module__ for e in experiments.all_experiments()}),
+    ],
+)
 def test_every_module_imports_first_in_a_fresh_interpreter(module):
     """No import circle: each module can be the first one a program imports (the registry loads its
     experiments on first use, not while experiments.contract is being imported)."""
-    result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -18,7 +18,7 @@ positions = [[0, 0], [8, 0], [16, 0], [0, 8], [8, 8], [16, 8], [0, 16], [8, 16],
 RELATIVE = """version = 1
 [patch_noise]
 sizes = [0.125, 0.25, 0.5]
-positions = [[0.0, 0.0], [0.25, 0.0], [0.5, 0.0], [0.0, 0.25], [0.25, 0.25], [0.5, 0.25], [0.0, 0.5], [0.25, 0.5], [0.5, 0.5]]
+positions = [[x, y] for y in (0.0, 0.25, 0.5) for x in (0.0, 0.25, 0.5)]
 """
 
 
@@ -36,8 +36,10 @@ def test_at_32_px_the_relative_grid_is_the_pixel_grid(tmp_path):
     assert all(isinstance(v, int) for v in relative.sizes + [c for p in relative.positions for c in p])
 
 
-@pytest.mark.parametrize("side, sizes, corners", [
-    (28, [4, 7, 14], [0, 7, 14]), (64, [8, 16, 32], [0, 16, 32]), (256, [32, 64, 128], [0, 64, 128])])
+@pytest.mark.parametrize(
+    "side, sizes, corners",
+    [(28, [4, 7, 14], [0, 7, 14]), (64, [8, 16, 32], [0, 16, 32]), (256, [32, 64, 128], [0, 64, 128])],
+)
 def test_the_relative_grid_scales_with_the_image(tmp_path, side, sizes, corners):
     section = section_for_model(_config(tmp_path, RELATIVE), "patch_noise", side)
     assert section.sizes == sizes
@@ -52,14 +54,23 @@ def test_the_default_config_uses_the_relative_form(tmp_path):
     assert section_for_model(load_config("default"), "patch_noise", 32).sizes == [4, 8, 16]
 
 
-@pytest.mark.parametrize("line, message", [
-    ("sizes = [0.5, 1.5]", "patch_noise.sizes = [0.5, 1.5]: 1.5 is out of range; a fraction of the image side must be above 0 to 1"),
-    ("sizes = [0.0]", "patch_noise.sizes = [0.0]: 0.0 is out of range"),
-    ("sizes = [0]", "patch_noise.sizes = [0]: 0 is out of range; allowed: 1 to 4096 pixels"),
-    ("sizes = [\"big\"]", "patch_noise.sizes = [\"big\"]: must be a list of pixel counts (integers) or fractions"),
-    ("positions = [[0.5]]", "patch_noise.positions = [[0.5]]: must be a list of [x, y] pairs of pixel counts"),
-    ("positions = [[0.5, 1.25]]", "patch_noise.positions = [[0.5, 1.25]]: 1.25 is out of range; a fraction of the image side must be 0 to 1"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            "sizes = [0.5, 1.5]",
+            "patch_noise.sizes = [0.5, 1.5]: 1.5 is out of range; a fraction of the image side must be above 0 to 1",
+        ),
+        ("sizes = [0.0]", "patch_noise.sizes = [0.0]: 0.0 is out of range"),
+        ("sizes = [0]", "patch_noise.sizes = [0]: 0 is out of range; allowed: 1 to 4096 pixels"),
+        ('sizes = ["big"]', 'patch_noise.sizes = ["big"]: must be a list of pixel counts (integers) or fractions'),
+        ("positions = [[0.5]]", "patch_noise.positions = [[0.5]]: must be a list of [x, y] pairs of pixel counts"),
+        (
+            "positions = [[0.5, 1.25]]",
+            "patch_noise.positions = [[0.5, 1.25]]: 1.25 is out of range; a fraction of the image side must be 0 to 1",
+        ),
+    ],
+)
 def test_bad_lengths_are_named(tmp_path, line, message):
     with pytest.raises(UsageError, match=re.escape(message)):
         _config(tmp_path, f"version = 1\n[patch_noise]\n{line}\n")

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from site_support import lesson_paths, manifests, page_of
 
 from generate.errors import UsageError
 from generate.site.build import build_site
 from generate.site.runs import latest_runs
-from site_support import lesson_paths, manifests, page_of
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,15 +76,22 @@ def test_every_frame_reference_is_a_manifest_frame_and_the_sheet_cell_is_lossles
 def test_similar_noise_page_states_the_correlation_from_the_data(build):
     """The r the page prints for each model is the Pearson correlation of (noise distance, output
     distance) over that model's mix and patch pairs, computed here from the manifests on their own."""
-    text = "".join((build["site"] / page_of(name) / "index.html").read_text()
-                   for name in sorted({"mix_noise", "patch_noise"}, key=page_of))
+    text = "".join(
+        (build["site"] / page_of(name) / "index.html").read_text()
+        for name in sorted({"mix_noise", "patch_noise"}, key=page_of)
+    )
     found = manifests(build["runs"])
     for slug in sorted({slug for slug, _ in found}):
-        pairs = [(f["metrics"]["noise_distance"], f["metrics"]["output_distance"])
-                 for experiment in ("mix_noise", "patch_noise") for f in found[(slug, experiment)]["frames"]
-                 if f["coords"].get("panel") == "n2"]
+        pairs = [
+            (f["metrics"]["noise_distance"], f["metrics"]["output_distance"])
+            for experiment in ("mix_noise", "patch_noise")
+            for f in found[(slug, experiment)]["frames"]
+            if f["coords"].get("panel") == "n2"
+        ]
         r = float(np.corrcoef(np.array(pairs).T)[0, 1])
-        assert f"Pearson correlation between noise distance and output distance is <strong>r = {r:.2f}</strong>" in text, (slug, r)
+        assert (
+            f"Pearson correlation between noise distance and output distance is <strong>r = {r:.2f}</strong>" in text
+        ), (slug, r)
     assert "r = n/a" not in text
 
 
@@ -159,6 +166,7 @@ def test_manifest_strings_are_escaped(build, tmp_path):
 
 def test_similar_noise_statistics_on_synthetic_numbers():
     from generate.experiments.similar_noise.stats import coin, interpolate, pearson
+
     assert pearson([0, 20, 40], [0, 6, 20]) == pytest.approx(400 / (800 * 632 / 3) ** 0.5)
     curve = [(0, 0), (20, 6), (40, 20)]
     assert interpolate(curve, 10) == 3 and interpolate(curve, 30) == 13 and interpolate(curve, 50) is None
@@ -195,8 +203,11 @@ def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build
     (cards / "no-card-yet").mkdir()
     (cards / "no-card-yet" / "config.json").write_text("{}")
     site_src = tmp_path / "site_src"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "site_src", site_src,
-                    ignore=shutil.ignore_patterns("generated", "frames", "models", "*.md"))
+    shutil.copytree(
+        Path(__file__).resolve().parents[1] / "site_src",
+        site_src,
+        ignore=shutil.ignore_patterns("generated", "frames", "models", "*.md"),
+    )
     result = build_site(run.parents[2], tmp_path / "site", site_src=site_src, cards_dir=cards)
     assert result["cards"] == ["toy-32"]
     page = tmp_path / "site/models/toy-32/index.html"
@@ -207,7 +218,7 @@ def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build
     assert not (tmp_path / "site/models/no-card-yet").exists()
     index = (tmp_path / "site/index.html").read_text()
     assert 'href="models/toy-32/"' in index
-    assert "Models" in index and index.count('models/toy-32/') >= 2  # nav entry and the text link
+    assert "Models" in index and index.count("models/toy-32/") >= 2  # nav entry and the text link
 
 
 def test_sheets_never_mix_grey_and_colour_frames_and_stay_per_track(build):
@@ -246,7 +257,9 @@ def test_a_rebuild_re_encodes_only_the_runs_that_changed(build, tmp_path, monkey
     runs = tmp_path / "runs"
     shutil.copytree(build["runs"], runs)
     site_src = tmp_path / "site_src"
-    shutil.copytree(REPO / "site_src", site_src, ignore=shutil.ignore_patterns("generated", "frames", ".cache", "models"))
+    shutil.copytree(
+        REPO / "site_src", site_src, ignore=shutil.ignore_patterns("generated", "frames", ".cache", "models")
+    )
     writes = []
     real_write = sprites.SheetWriter.write
     monkeypatch.setattr(sprites.SheetWriter, "write", lambda self: writes.append(self.out_dir) or real_write(self))
@@ -356,7 +369,7 @@ def test_forward_backward_triangle_mosaics_hold_the_manifest_frames(build):
                     assert np.array_equal(colour.reshape(want.shape), want), f"{name} cell L{k}/{m - k} differs"
                     assert (alpha == 255).all()
             array = np.asarray(mosaic)
-            assert not array[size:size + gap, :, -1].any() and not array[:, size:size + gap, -1].any()  # gaps
+            assert not array[size : size + gap, :, -1].any() and not array[:, size : size + gap, -1].any()  # gaps
         # a given cell, spelled out: the second level shown, after (up to) three denoising steps
         k = grid["rows"][1]
         j = min(3, steps - k)
@@ -381,7 +394,12 @@ def test_triangle_grid_is_a_spread_subsample_that_fits_and_aligns_with_the_level
     assert columns_for(levels, 50, every_step=True) == list(range(51))
     for count in (1, 2, 9, 11, 1000):
         picked = spread(list(range(count)), 9)
-        assert picked[0] == 0 and picked[-1] == count - 1 and len(picked) == min(count, 9) and picked == sorted(set(picked))
+        assert (
+            picked[0] == 0
+            and picked[-1] == count - 1
+            and len(picked) == min(count, 9)
+            and picked == sorted(set(picked))
+        )
     assert 8 <= len(grid_levels(list(range(1000)), 16)) + 1 <= 11
     assert grid_levels([3, 10, 40], 32) == [3, 10, 40]  # a subset of start levels: all of them, as given
     assert columns_for([3, 10, 40], 50, every_step=True) == list(range(3, 51))
@@ -398,7 +416,10 @@ def test_triangle_mosaics_come_back_from_the_build_cache(build, tmp_path, monkey
     monkeypatch.setattr(mosaic, "triangle", lambda *a, **k: composed.append(1) or real(*a, **k))
     build_site(tmp_path / "runs", tmp_path / "site", cache=cache)
     model = _figure_data(tmp_path / "site", "forward_backward")["models"][0]
-    files = {name: (tmp_path / "site" / "generated" / model["triangle"][name]["url"]).read_bytes() for name in ("grid", "full")}
+    files = {
+        name: (tmp_path / "site" / "generated" / model["triangle"][name]["url"]).read_bytes()
+        for name in ("grid", "full")
+    }
     build_site(tmp_path / "runs", tmp_path / "site2", cache=cache)
     assert len(composed) == 1
     again = _figure_data(tmp_path / "site2", "forward_backward")["models"][0]
@@ -409,9 +430,12 @@ def test_triangle_mosaics_come_back_from_the_build_cache(build, tmp_path, monkey
 
 def test_the_authors_page_shows_both_launch_commands_and_is_in_the_nav(build):
     page = (build["site"] / "make-your-own" / "index.html").read_text()
-    for command in ("torchrun --standalone --nproc_per_node 8 -m generate precompute",
-                    "accelerate launch --multi_gpu --num_processes 8 -m generate precompute",
-                    "--rdzv_endpoint HOST0:29500", "python -m generate site --runs /shared/runs"):
+    for command in (
+        "torchrun --standalone --nproc_per_node 8 -m generate precompute",
+        "accelerate launch --multi_gpu --num_processes 8 -m generate precompute",
+        "--rdzv_endpoint HOST0:29500",
+        "python -m generate site --runs /shared/runs",
+    ):
         assert command in html.unescape(re.sub(r"<[^>]+>", "", page)), command
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "torchrun --standalone --nproc_per_node 8 -m generate precompute" in readme
@@ -438,18 +462,23 @@ def test_every_figure_carries_how_it_was_made_from_its_run(build, tmp_path):
     for experiment in experiments.names():
         for model in _figure_data(build["site"], experiment)["models"]:
             manifest, made = runs[(model["slug"], experiment)], model["provenance"]
-            record = json.loads(next(build["runs"].glob(f"{model['slug']}/{experiment}/{manifest['run_key']}/run.json"))
-                                .read_text())
+            record = json.loads(
+                next(build["runs"].glob(f"{model['slug']}/{experiment}/{manifest['run_key']}/run.json")).read_text()
+            )
             identity = manifest["model"]
             assert made["model"]["slug"] == identity["slug"] and made["model"]["id"] == identity["id"]
             assert made["model"]["source"] == identity["source"]
-            assert len(made["model"]["weights_sha256"]) >= 8 and identity["weights_sha256"].startswith(made["model"]["weights_sha256"])
+            assert len(made["model"]["weights_sha256"]) >= 8 and identity["weights_sha256"].startswith(
+                made["model"]["weights_sha256"]
+            )
             assert made["scheduler"]["class"] == manifest["scheduler"]["class"]
             for key in ("prediction_type", "beta_schedule", "num_train_timesteps"):
                 assert made["scheduler"][key] == manifest["scheduler"]["config"][key], key
             assert made["config"] == manifest["config"]  # seeds, steps, grids: the section as run
             assert made["config"].get("seeds", []) == manifest["config"].get("seeds", [])
-            assert made["environment"] == {k: manifest["environment"][k] for k in ("torch", "diffusers", "device", "dtype")}
+            assert made["environment"] == {
+                k: manifest["environment"][k] for k in ("torch", "diffusers", "device", "dtype")
+            }
             assert made["finished"] == record["finished"] and made["run_key"] == manifest["run_key"]
             # the command: `python -m generate` + arguments the CLI accepts, naming this run's config,
             # model, device, dtype and experiment
@@ -457,8 +486,11 @@ def test_every_figure_carries_how_it_was_made_from_its_run(build, tmp_path):
             assert words[:3] == ["python", "-m", "generate"]
             args = build_parser().parse_args(words[3:])
             assert (args.command, args.config, args.only) == ("precompute", record["config"], [experiment])
-            assert (args.model, args.device, args.dtype) == (identity["path"], manifest["environment"]["device"],
-                                                             manifest["environment"]["dtype"])
+            assert (args.model, args.device, args.dtype) == (
+                identity["path"],
+                manifest["environment"]["device"],
+                manifest["environment"]["dtype"],
+            )
             # ... and it plans this very run: same run key (the test session's precompute ran on 1 thread,
             # which a CPU run key includes)
             threads = torch.get_num_threads()

@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from site_support import CHROMIUM, lesson_paths, serve
 
 from generate.cli import main
-from site_support import CHROMIUM, lesson_paths, serve
 
 REPO = Path(__file__).resolve().parents[1]
 VNU = REPO / ".cache" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -65,33 +65,55 @@ def _slug_escape(run):
 
 
 DAMAGES = {
-    "truncated-png": (_truncate_png, "{run}/manifest.json: 1 frame(s) do not match the manifest, first: "
-                      "{run}/frames/s0/x/0001.png: content does not match the manifest's sha256; rerun the "
-                      "precompute (`python -m generate verify` lists all)"),
-    "newer-schema": (lambda run: _rewrite(run, lambda m: m.update(schema=2)),
-                     "{run}/manifest.json: schema 2 is not supported; this version reads schema 1 (a newer schema "
-                     "needs a newer version of this tool)"),
-    "missing-frame": (lambda run: (run / "frames/s0/eps/0002.png").unlink(),
-                      "{run}/manifest.json: frame frames/s0/eps/0002.png is listed but missing"),
-    "frame-bytes-changed": (lambda run: (run / "frames/s0/x0/0000.png").write_bytes(
-        (run / "frames/s0/x0/0001.png").read_bytes()),
+    "truncated-png": (
+        _truncate_png,
+        "{run}/manifest.json: 1 frame(s) do not match the manifest, first: "
+        "{run}/frames/s0/x/0001.png: content does not match the manifest's sha256; rerun the "
+        "precompute (`python -m generate verify` lists all)",
+    ),
+    "newer-schema": (
+        lambda run: _rewrite(run, lambda m: m.update(schema=2)),
+        "{run}/manifest.json: schema 2 is not supported; this version reads schema 1 (a newer schema "
+        "needs a newer version of this tool)",
+    ),
+    "missing-frame": (
+        lambda run: (run / "frames/s0/eps/0002.png").unlink(),
+        "{run}/manifest.json: frame frames/s0/eps/0002.png is listed but missing",
+    ),
+    "frame-bytes-changed": (
+        lambda run: (run / "frames/s0/x0/0000.png").write_bytes((run / "frames/s0/x0/0001.png").read_bytes()),
         "{run}/manifest.json: 1 frame(s) do not match the manifest, first: {run}/frames/s0/x0/0000.png: content "
-        "does not match the manifest's sha256; rerun the precompute (`python -m generate verify` lists all)"),
-    "frame-list-edited": (lambda run: (run / "manifest.json").write_text(
-        (run / "manifest.json").read_text().replace("frames/s0/x/0001.png", "frames/s0/x/0002.png", 1)),
+        "does not match the manifest's sha256; rerun the precompute (`python -m generate verify` lists all)",
+    ),
+    "frame-list-edited": (
+        lambda run: (run / "manifest.json").write_text(
+            (run / "manifest.json").read_text().replace("frames/s0/x/0001.png", "frames/s0/x/0002.png", 1)
+        ),
         "{run}/manifest.json: frames_sha256 does not match the frame list; the manifest was edited or damaged; "
-        "rerun the precompute"),
-    "path-escapes-run": (_escape_path, "{run}/manifest.json: frame path '../../../../etc/hostname' must be a "
-                         "relative path inside the run folder"),
-    "absolute-path": (_absolute_path, "{run}/manifest.json: frame path '/etc/hostname' must be a relative path "
-                      "inside the run folder"),
-    "symlink-out": (_symlink_out, "{run}/manifest.json: frame path 'frames/s0/x/0000.png' resolves outside the "
-                    "run folder (symlink?)"),
-    "slug-escapes-site": (_slug_escape, "{run}/manifest.json: model.slug '../../outside' must be letters, digits, "
-                          "'.', '_' or '-' (it names a folder of the site)"),
-    "not-json": (lambda run: (run / "manifest.json").write_text("{"),
-                 "{run}/manifest.json: not valid JSON (Expecting property name enclosed in double quotes: line 1 "
-                 "column 2 (char 1))"),
+        "rerun the precompute",
+    ),
+    "path-escapes-run": (
+        _escape_path,
+        "{run}/manifest.json: frame path '../../../../etc/hostname' must be a relative path inside the run folder",
+    ),
+    "absolute-path": (
+        _absolute_path,
+        "{run}/manifest.json: frame path '/etc/hostname' must be a relative path inside the run folder",
+    ),
+    "symlink-out": (
+        _symlink_out,
+        "{run}/manifest.json: frame path 'frames/s0/x/0000.png' resolves outside the run folder (symlink?)",
+    ),
+    "slug-escapes-site": (
+        _slug_escape,
+        "{run}/manifest.json: model.slug '../../outside' must be letters, digits, "
+        "'.', '_' or '-' (it names a folder of the site)",
+    ),
+    "not-json": (
+        lambda run: (run / "manifest.json").write_text("{"),
+        "{run}/manifest.json: not valid JSON (Expecting property name enclosed in double quotes: line 1 "
+        "column 2 (char 1))",
+    ),
 }
 
 
@@ -153,11 +175,10 @@ def test_every_link_image_and_frame_a_page_references_exists(build):
 @pytest.mark.skipif(not VNU.is_file() or not shutil.which("java"), reason="needs Java and npm vnu-jar (make test)")
 def test_every_page_passes_the_w3c_nu_validator(build):
     pages = [str(p) for p in sorted(build["site"].rglob("*.html"))]
-    result = subprocess.run(["java", "-jar", str(VNU), "--errors-only", "--format", "text", *pages],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["java", "-jar", str(VNU), "--errors-only", "--format", "text", *pages], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")

@@ -11,7 +11,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-
 from site_support import frame_file, large_site, lesson_paths, manifests, served, wait_until
 
 PAGE_BUDGET = 1_600_000
@@ -47,8 +46,9 @@ def test_every_sheet_has_a_half_size_preview_close_to_the_frames(large):
         assert np.abs(got - want).mean() < 12, name  # lossy, but the same picture
         exact = Image.open(large["site"] / "generated" / sheet["url"]).convert("RGB")
         x, y = (cell % sheet["cols"]) * 256, (cell // sheet["cols"]) * 256
-        assert np.array_equal(np.asarray(exact.crop((x, y, x + 256, y + 256))),
-                              np.asarray(Image.open(run_dir / name).convert("RGB"))), name
+        assert np.array_equal(
+            np.asarray(exact.crop((x, y, x + 256, y + 256))), np.asarray(Image.open(run_dir / name).convert("RGB"))
+        ), name
     # A quarter of the pixels, lossy: at least 3x lighter on this random-weight model, whose reverse frames
     # are noise from x_T (t = T - 1) on, the content JPEG saves least on (real 256-px models' frames are smooth)
     assert sum(s["preview"]["bytes"] for s in model["sheets"]) * 3 < sum(s["bytes"] for s in model["sheets"])
@@ -71,10 +71,14 @@ def _open(browser, url: str, scale: float = 1):
             sizes[request.url] = request.sizes()["responseBodySize"]
         except Exception:
             pass
+
     page.on("requestfinished", finished)
     page.goto(url)
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.nti-figure')).every("
-                           "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')", timeout=30000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.nti-figure')).every("
+        "f => f.dataset.ready === 'true' || f.dataset.defer === 'true')",
+        timeout=30000,
+    )
     page.wait_for_load_state("networkidle")
     return context, page, sizes, errors
 
@@ -140,8 +144,9 @@ def test_zooming_in_swaps_the_previews_for_the_exact_frames(browser, base, large
         assert canvas.evaluate("c => c.width") == 128
         before = set(sizes)
         cdp = context.new_cdp_session(page)
-        cdp.send("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 450, "deviceScaleFactor": 2,
-                                                        "mobile": False})
+        cdp.send(
+            "Emulation.setDeviceMetricsOverride", {"width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": False}
+        )
         wait_until(canvas, "c => c.width === 256")
         fetched = [url for url in set(sizes) - before if "/frames/" in url and "sheet" in url]
         assert fetched and not any(".preview." in url for url in fetched), fetched

@@ -27,8 +27,9 @@ runpy.run_module("generate", run_name="__main__")
 
 
 def run_without_torch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_site_builds_from_runs_with_torch_unimportable(build, tmp_path):
@@ -38,8 +39,9 @@ def test_site_builds_from_runs_with_torch_unimportable(build, tmp_path):
         assert (tmp_path / "site" / page).is_file(), page
     # the same pages as the build with torch installed (the facts and the figure data do not depend on it)
     for data in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise"):
-        assert (tmp_path / "site/generated" / f"{data}.json").read_bytes() == \
-            (build["site"] / "generated" / f"{data}.json").read_bytes(), data
+        assert (tmp_path / "site/generated" / f"{data}.json").read_bytes() == (
+            build["site"] / "generated" / f"{data}.json"
+        ).read_bytes(), data
     # progress: runs read, sheets per figure, pages, mkdocs
     assert "read " in done.stdout and "sheets" in done.stdout and "pages written" in done.stdout
 

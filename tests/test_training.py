@@ -14,13 +14,19 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from generate.training.data import load_prepared, prepare_emoji, prepare_fashion, save_prepared
 from generate.core.loading import load_model
 from generate.shipped import shipped_models
+from generate.training.data import load_prepared, prepare_emoji, prepare_fashion, save_prepared
 from generate.training.train import TrainConfig, train
 
-TINY = dict(block_out_channels=(8, 16), attention_levels=(1,), norm_num_groups=4, batch_size=4,
-            checkpoint_every=3, warmup_steps=2)
+TINY = dict(
+    block_out_channels=(8, 16),
+    attention_levels=(1,),
+    norm_num_groups=4,
+    batch_size=4,
+    checkpoint_every=3,
+    warmup_steps=2,
+)
 
 
 def _idx(array: np.ndarray) -> bytes:
@@ -53,15 +59,27 @@ def test_emoji_preparation_composites_on_white_and_filters_the_category(tmp_path
     tarball = tmp_path / "emoji.tgz"
     entries = []
     with tarfile.open(tarball, "w:gz") as archive:
-        for i, (category, colour) in enumerate([("Smileys & Emotion", (255, 200, 0, 255)),
-                                                ("Smileys & Emotion", (255, 0, 0, 0)), ("Flags", (0, 0, 255, 255))]):
+        for i, (category, colour) in enumerate(
+            [
+                ("Smileys & Emotion", (255, 200, 0, 255)),
+                ("Smileys & Emotion", (255, 0, 0, 0)),
+                ("Flags", (0, 0, 255, 255)),
+            ]
+        ):
             buffer = io.BytesIO()
             Image.new("RGBA", (64, 64), colour).save(buffer, format="PNG")
             info = tarfile.TarInfo(f"package/img/google/64/{i}.png")
             info.size = len(buffer.getvalue())
             archive.addfile(info, io.BytesIO(buffer.getvalue()))
-            entries.append({"image": f"{i}.png", "category": category, "subcategory": f"sub{i}",
-                            "sort_order": i, "has_img_google": True})
+            entries.append(
+                {
+                    "image": f"{i}.png",
+                    "category": category,
+                    "subcategory": f"sub{i}",
+                    "sort_order": i,
+                    "has_img_google": True,
+                }
+            )
         meta = json.dumps(entries).encode()
         info = tarfile.TarInfo("package/emoji.json")
         info.size = len(meta)
@@ -81,8 +99,14 @@ def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path):
     log = lambda *a: None
     train(tmp_path / "data", tmp_path / "straight", tmp_path / "ck-straight", TrainConfig(steps=6, **TINY), log=log)
     train(tmp_path / "data", tmp_path / "resumed", tmp_path / "ck-resumed", TrainConfig(steps=3, **TINY), log=log)
-    train(tmp_path / "data", tmp_path / "resumed", tmp_path / "ck-resumed", TrainConfig(steps=6, **TINY),
-          resume=True, log=log)
+    train(
+        tmp_path / "data",
+        tmp_path / "resumed",
+        tmp_path / "ck-resumed",
+        TrainConfig(steps=6, **TINY),
+        resume=True,
+        log=log,
+    )
     straight, resumed = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
     assert straight.keys() == resumed.keys()
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)

@@ -36,20 +36,23 @@ class Denoiser:
         """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside."""
         model, outputs, start = self.model, [], 0
         if not self.call_batch:
-            self.call_batch = call_batch_for(model.unet, tuple(x.shape[1:]), model.device, model.dtype,
-                                             self.max_batch, self.host_reserve)
+            self.call_batch = call_batch_for(
+                model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch, self.host_reserve
+            )
         while start < x.shape[0]:
             size = min(self.call_batch, x.shape[0] - start)
-            chunk = x[start:start + size].to(model.device, model.dtype, memory_format=torch.channels_last)
+            chunk = x[start : start + size].to(model.device, model.dtype, memory_format=torch.channels_last)
             began = time.perf_counter()
             try:
-                outputs.append(model.unet(chunk, t[start:start + size].to(model.device)).sample.float())
+                outputs.append(model.unet(chunk, t[start : start + size].to(model.device)).sample.float())
                 if model.device.type == "cuda":
                     torch.cuda.synchronize(model.device)  # the call's own time, not its launch (the step waits anyway)
             except torch.OutOfMemoryError:
                 if size == 1:
-                    raise UsageError(f"out of memory on {model.device} even at one image per UNet call; "
-                                     "use a smaller model, --dtype float16, or another device") from None
+                    raise UsageError(
+                        f"out of memory on {model.device} even at one image per UNet call; "
+                        "use a smaller model, --dtype float16, or another device"
+                    ) from None
                 del chunk
                 self.call_batch = size // 2  # and retry this chunk; the frames stay the same cells
                 if model.device.type == "cuda":

@@ -36,6 +36,7 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # ("size mismatch for conv_in.weight ...") with or without it.
 ONE_LOADING_PATH = {"low_cpu_mem_usage": False}
 
+
 @dataclass
 class LoadedModel:
     unet: UNet2DModel
@@ -86,17 +87,22 @@ def _layout(folder: Path) -> tuple[Path, Path]:
     elif (folder / "config.json").is_file():
         unet_dir, scheduler_file = folder, folder / "scheduler_config.json"
     else:
-        raise UsageError(f"{folder}: not a model folder; expected config.json (flat layout) or "
-                         "unet/config.json (pipeline layout)")
+        raise UsageError(
+            f"{folder}: not a model folder; expected config.json (flat layout) or unet/config.json (pipeline layout)"
+        )
     if not (unet_dir / WEIGHTS).is_file():
         pickled = [name for name in PICKLED if (unet_dir / name).is_file()]
         if pickled:
-            raise UsageError(f"{unet_dir / pickled[0]}: pickled weights can run arbitrary code when loaded; "
-                             f"convert them to {WEIGHTS} or pass --allow-pickle if you trust the file")
+            raise UsageError(
+                f"{unet_dir / pickled[0]}: pickled weights can run arbitrary code when loaded; "
+                f"convert them to {WEIGHTS} or pass --allow-pickle if you trust the file"
+            )
         raise UsageError(f"{unet_dir}: has config.json but no weights; expected {WEIGHTS}")
     if not scheduler_file.is_file():
-        raise UsageError(f"{scheduler_file}: scheduler config not found; the model folder needs one "
-                         "(save it with scheduler.save_pretrained)")
+        raise UsageError(
+            f"{scheduler_file}: scheduler config not found; the model folder needs one "
+            "(save it with scheduler.save_pretrained)"
+        )
     return unet_dir, scheduler_file
 
 
@@ -121,8 +127,10 @@ def weights_hash(unet: UNet2DModel) -> str:
 
 def _check_model(unet: UNet2DModel, scheduler_config: dict, where: str) -> None:
     if unet.config.in_channels not in (1, 3) or unet.config.out_channels != unet.config.in_channels:
-        raise UsageError(f"{where}: in_channels={unet.config.in_channels}, out_channels="
-                         f"{unet.config.out_channels}; allowed: 1 or 3 channels, in == out")
+        raise UsageError(
+            f"{where}: in_channels={unet.config.in_channels}, out_channels="
+            f"{unet.config.out_channels}; allowed: 1 or 3 channels, in == out"
+        )
     kind = scheduler_config.get("prediction_type", "epsilon")
     if kind not in ("epsilon", "v_prediction", "sample"):
         raise UsageError(f"{where}: scheduler prediction_type {kind!r}; allowed: epsilon, v_prediction, sample")
@@ -135,8 +143,11 @@ def _load_folder(folder: Path, allow_pickle: bool) -> tuple[UNet2DModel, dict]:
         if not allow_pickle:
             raise
         unet_dir = folder / "unet" if (folder / "unet").is_dir() else folder
-        scheduler_file = (folder / "scheduler" / "scheduler_config.json"
-                          if (folder / "scheduler").is_dir() else folder / "scheduler_config.json")
+        scheduler_file = (
+            folder / "scheduler" / "scheduler_config.json"
+            if (folder / "scheduler").is_dir()
+            else folder / "scheduler_config.json"
+        )
     scheduler_config = _read_json(scheduler_file)
     _read_json(unet_dir / "config.json")
     try:
@@ -170,11 +181,19 @@ def _from_hub(hub_id: str, revision: str | None, allow_pickle: bool, local_only:
         try:
             with warnings.catch_warnings():  # diffusers passes arguments huggingface_hub deprecated
                 warnings.simplefilter("ignore")
-                unet = UNet2DModel.from_pretrained(hub_id, subfolder=subfolder, revision=revision,
-                                                   use_safetensors=not allow_pickle, local_files_only=local_only,
-                                                   **ONE_LOADING_PATH)
-                scheduler_config = dict(DDPMScheduler.load_config(hub_id, subfolder=scheduler_sub,
-                                                                  revision=revision, local_files_only=local_only))
+                unet = UNet2DModel.from_pretrained(
+                    hub_id,
+                    subfolder=subfolder,
+                    revision=revision,
+                    use_safetensors=not allow_pickle,
+                    local_files_only=local_only,
+                    **ONE_LOADING_PATH,
+                )
+                scheduler_config = dict(
+                    DDPMScheduler.load_config(
+                        hub_id, subfolder=scheduler_sub, revision=revision, local_files_only=local_only
+                    )
+                )
             return unet, scheduler_config
         except Exception as error:  # missing file or layout mismatch: try the next layout
             errors.append(str(error).strip().splitlines()[0][:200] if str(error).strip() else repr(error))
@@ -198,17 +217,27 @@ def _load_hub(hub_id: str, revision: str | None, allow_pickle: bool) -> tuple[UN
     except LookupError:
         pass
     if not _hub_reachable():
-        raise UsageError(f"--model {hub_id}: not in the local Hugging Face cache and the hub is unreachable "
-                         f"(no network?). Shipped models: {', '.join(shipped_models())}; or pass a local folder")
+        raise UsageError(
+            f"--model {hub_id}: not in the local Hugging Face cache and the hub is unreachable "
+            f"(no network?). Shipped models: {', '.join(shipped_models())}; or pass a local folder"
+        )
     try:
         return _from_hub(hub_id, revision, allow_pickle, local_only=False)
     except LookupError as error:
-        raise UsageError(f"--model {hub_id}: could not load it from the hub ({error}). If the repo only has "
-                         ".bin weights, --allow-pickle loads them (unpickling runs code from the file)") from None
+        raise UsageError(
+            f"--model {hub_id}: could not load it from the hub ({error}). If the repo only has "
+            ".bin weights, --allow-pickle loads them (unpickling runs code from the file)"
+        ) from None
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: str | None = None,
-               allow_pickle: bool = False, where: str | None = None) -> LoadedModel:
+def load_model(
+    spec: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    revision: str | None = None,
+    allow_pickle: bool = False,
+    where: str | None = None,
+) -> LoadedModel:
     """`where` names the origin of `spec` in messages (default: the --model option)."""
     where = where or f"--model {spec}"
     dev, torch_dtype = resolve_device(device, dtype)
@@ -226,24 +255,33 @@ def load_model(spec: str, device: str = "auto", dtype: str = "auto", revision: s
         raise UsageError(f"{where}: is a file; a model is a folder (flat or pipeline layout)")
     elif HUB_ID.match(spec) and not spec.startswith((".", "/")):
         unet, scheduler_config = _load_hub(spec, revision, allow_pickle)
-        identity = {"id": spec, "source": "hub", "revision": revision or "main",
-                    "commit": _hub_commit(spec, revision)}
+        identity = {"id": spec, "source": "hub", "revision": revision or "main", "commit": _hub_commit(spec, revision)}
         slug = None
     else:
-        raise UsageError(f"{where}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
-                         "not an existing folder, and not a hub id of the form owner/name")
+        raise UsageError(
+            f"{where}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
+            "not an existing folder, and not a hub id of the form owner/name"
+        )
     _check_model(unet, scheduler_config, identity.get("path", spec))
     identity["weights_sha256"] = weights_hash(unet)
     if slug is None:
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", identity["id"].replace("/", "--")) + "-" + \
-            identity["weights_sha256"][:8]
+        slug = (
+            re.sub(r"[^A-Za-z0-9._-]+", "-", identity["id"].replace("/", "--")) + "-" + identity["weights_sha256"][:8]
+        )
     scheduler_config = {k: v for k, v in scheduler_config.items() if not k.startswith("_")}
     # channels_last on every device: measured on this project's 2-core CPU, fashion-32 runs 24 % faster
     # at batch 1 and 3-7 % at batch 4-64 (oneDNN's NHWC convolutions); on GPUs it feeds tensor cores.
     unet.to(device=dev, dtype=torch_dtype, memory_format=torch.channels_last).eval()
     identity["config"] = {k: v for k, v in dict(unet.config).items() if not k.startswith("_")}
-    return LoadedModel(unet=unet, scheduler_config=scheduler_config, identity=identity, device=dev,
-                       dtype=torch_dtype, slug=slug, label=_label(spec, identity))
+    return LoadedModel(
+        unet=unet,
+        scheduler_config=scheduler_config,
+        identity=identity,
+        device=dev,
+        dtype=torch_dtype,
+        slug=slug,
+        label=_label(spec, identity),
+    )
 
 
 def _label(spec: str, identity: dict) -> str:

@@ -12,11 +12,25 @@ from .sampling import to_uint8
 
 # Viridis at 9 stops (matplotlib's colormap, sampled), linearly interpolated to 256 entries:
 # perceptually ordered and readable by colour-blind readers; dark = no difference.
-_VIRIDIS_STOPS = np.array([
-    [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
-    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=np.float64)
-VIRIDIS = np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS_STOPS[:, c])
-                    for c in range(3)], axis=1).round().astype(np.uint8)
+_VIRIDIS_STOPS = np.array(
+    [
+        [68, 1, 84],
+        [71, 44, 122],
+        [59, 81, 139],
+        [44, 113, 142],
+        [33, 144, 141],
+        [39, 173, 129],
+        [92, 200, 99],
+        [170, 220, 50],
+        [253, 231, 37],
+    ],
+    dtype=np.float64,
+)
+VIRIDIS = (
+    np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS_STOPS[:, c]) for c in range(3)], axis=1)
+    .round()
+    .astype(np.uint8)
+)
 
 
 def image(x: torch.Tensor) -> np.ndarray:
@@ -49,7 +63,7 @@ def heatmap(a: torch.Tensor, b: torch.Tensor, scale: float) -> tuple[np.ndarray,
 
     Returns the (H, W, 3) uint8 image and the Euclidean distance ||a - b||_2.
     """
-    diff = (a.float() - b.float())
+    diff = a.float() - b.float()
     mean_abs = diff.abs().mean(dim=0).cpu().numpy()
     index = np.clip(mean_abs / scale * 255.0, 0, 255).round().astype(np.uint8)
     return VIRIDIS[index], float(torch.linalg.vector_norm(diff))

@@ -33,8 +33,9 @@ def fit_batch(free_bytes: int, per_image_bytes: int, cap: int, headroom: float =
 
 
 @torch.no_grad()
-def per_image_bytes(unet: torch.nn.Module, shape: tuple[int, int, int], device: torch.device,
-                    dtype: torch.dtype) -> int:
+def per_image_bytes(
+    unet: torch.nn.Module, shape: tuple[int, int, int], device: torch.device, dtype: torch.dtype
+) -> int:
     """Peak CUDA memory of a 2-image call minus that of a 1-image call: the cost of one more image."""
     peaks = []
     for batch in (1, 2):
@@ -92,8 +93,14 @@ def cpu_call_bytes(unet: torch.nn.Module, shape: tuple[int, int, int], dtype: to
     return max(1, peak)
 
 
-def call_batch_for(unet: torch.nn.Module, shape: tuple[int, int, int], device: torch.device,
-                   dtype: torch.dtype, max_batch: int, host_reserve: int = 0) -> int:
+def call_batch_for(
+    unet: torch.nn.Module,
+    shape: tuple[int, int, int],
+    device: torch.device,
+    dtype: torch.dtype,
+    max_batch: int,
+    host_reserve: int = 0,
+) -> int:
     """`host_reserve`: RAM the caller keeps for itself (the precompute's frames waiting to be written)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)

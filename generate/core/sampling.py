@@ -50,11 +50,11 @@ def generators(seeds: Sequence[int]) -> list[torch.Generator]:
     return [torch.Generator().manual_seed(int(seed)) for seed in seeds]
 
 
-def start_noise(shape: tuple[int, int, int], gens: list[torch.Generator], device: torch.device,
-                dtype: torch.dtype) -> torch.Tensor:
+def start_noise(
+    shape: tuple[int, int, int], gens: list[torch.Generator], device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
     """x_T ~ N(0, I), one sample per generator, as `DDPMPipeline` / `DDIMPipeline` draw it."""
-    noise = randn_tensor((len(gens), *shape), generator=gens, device=torch.device("cpu"),
-                         dtype=torch.float32)
+    noise = randn_tensor((len(gens), *shape), generator=gens, device=torch.device("cpu"), dtype=torch.float32)
     return noise.to(device=device, dtype=dtype)
 
 
@@ -62,14 +62,15 @@ def alpha_bar(scheduler: Scheduler, timestep: int) -> float:
     return float(scheduler.alphas_cumprod[int(timestep)])
 
 
-def split_prediction(scheduler: Scheduler, model_output: torch.Tensor, sample: torch.Tensor,
-                     timestep: int) -> tuple[torch.Tensor, torch.Tensor]:
+def split_prediction(
+    scheduler: Scheduler, model_output: torch.Tensor, sample: torch.Tensor, timestep: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (eps, x_0) from the model output, whatever the model was trained to predict.
 
     DDPM eq. 4 gives x_t = sqrt(a) x_0 + sqrt(1 - a) eps; v = sqrt(a) eps - sqrt(1 - a) x_0.
     """
     a = alpha_bar(scheduler, timestep)
-    sa, sb = a ** 0.5, (1 - a) ** 0.5
+    sa, sb = a**0.5, (1 - a) ** 0.5
     kind = scheduler.config.prediction_type
     if kind == "epsilon":
         eps = model_output
@@ -85,10 +86,15 @@ def split_prediction(scheduler: Scheduler, model_output: torch.Tensor, sample: t
     return eps, x0
 
 
-def reverse_process(denoise: Denoiser, scheduler: Scheduler, x_T: torch.Tensor,
-                    gens: list[torch.Generator] | None, on_step: Callable[[int, Step], None],
-                    start_index: int = 0, inject: Callable[[int, torch.Tensor], torch.Tensor] | None = None
-                    ) -> torch.Tensor:
+def reverse_process(
+    denoise: Denoiser,
+    scheduler: Scheduler,
+    x_T: torch.Tensor,
+    gens: list[torch.Generator] | None,
+    on_step: Callable[[int, Step], None],
+    start_index: int = 0,
+    inject: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Run the scheduler's timesteps from `start_index` on a batch that shares every timestep.
 
     `inject(i, x)` may grow the batch before step i (the forward/backward triangle adds a freshly

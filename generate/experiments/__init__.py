@@ -36,8 +36,18 @@ def _built_in() -> tuple[Experiment, ...]:
     from .step_counts import STEP_COUNTS
     from .trajectories import TRAJECTORIES
 
-    return (FORWARD_BACKWARD, REVERSE, STEP_COUNTS, SAMPLERS, TRAJECTORIES, PATCH_NOISE, MIX_NOISE,
-            SCHEDULES_EXPERIMENT, SPECTRA, LIVE)
+    return (
+        FORWARD_BACKWARD,
+        REVERSE,
+        STEP_COUNTS,
+        SAMPLERS,
+        TRAJECTORIES,
+        PATCH_NOISE,
+        MIX_NOISE,
+        SCHEDULES_EXPERIMENT,
+        SPECTRA,
+        LIVE,
+    )
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -104,5 +114,3 @@ def pages() -> list[Page]:
         if experiment.page is not None:
             seen.setdefault(experiment.page.file, experiment.page)
     return list(seen.values())
-
-

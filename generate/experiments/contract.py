@@ -22,16 +22,29 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def setting(default: Any, *, low: float | None = None, high: float | None = None,
-            choices: tuple[str, ...] | None = None, help: str = "", allow_empty: bool = False,
-            relative: bool = False) -> Any:
+def setting(
+    default: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    help: str = "",
+    allow_empty: bool = False,
+    relative: bool = False,
+) -> Any:
     """A config field: its default, allowed range or choices, and the help the CLI and errors show.
 
     relative=True: a length in the image (list[float] or list[list[float]]), given as whole pixels
     (integers, checked against low/high) or as fractions of the image side (0.25); the experiment's
     `resolve` turns it into pixels once the model's image size is known."""
-    meta = {"low": low, "high": high, "choices": choices, "help": help, "allow_empty": allow_empty,
-            "relative": relative}
+    meta = {
+        "low": low,
+        "high": high,
+        "choices": choices,
+        "help": help,
+        "allow_empty": allow_empty,
+        "relative": relative,
+    }
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -55,6 +68,7 @@ class Panel:
     viridis heatmap of the channel mean of |a - b| (images in [-1, 1]), bright at this value; one 8-bit
     level of an image then moves the colour index by up to 2 / heat_scale (`generate.core.measure.heatmap`).
     """
+
     name: str
     coords: tuple[str, ...]
     file: str
@@ -80,25 +94,28 @@ class Panel:
 class Page:
     """A lesson page. Experiments shown on one page declare the same Page (none do today: patch and mix
     noise have a page each)."""
-    file: str                 # e.g. "reverse.md": the page's URL is its stem
-    title: str                # in the nav and the overview's list of lessons
-    blurb: str                # one sentence for the overview's list (HTML allowed: it is ours)
-    template: Path            # Jinja template rendered with the figure data and facts
-    script: Path              # the figure script: registers NTI.figures[<experiment name>]
+
+    file: str  # e.g. "reverse.md": the page's URL is its stem
+    title: str  # in the nav and the overview's list of lessons
+    blurb: str  # one sentence for the overview's list (HTML allowed: it is ours)
+    template: Path  # Jinja template rendered with the figure data and facts
+    script: Path  # the figure script: registers NTI.figures[<experiment name>]
     context: Callable[[dict, dict], dict] | None = None  # (figures, facts) -> extra template values
 
 
 @dataclass(frozen=True)
 class Animation:
     """One animated download (GIF and MP4): per animation frame, the manifest frames shown side by side."""
-    name: str                   # the state part of the file name, e.g. "seed0_x_t"
-    frames: list[list[str]]     # [[file, file, ...] per animation frame]; files as the manifest names them
+
+    name: str  # the state part of the file name, e.g. "seed0_x_t"
+    frames: list[list[str]]  # [[file, file, ...] per animation frame]; files as the manifest names them
     fps: float = 10.0
 
 
 @dataclass(frozen=True)
 class Table:
     """One CSV download: the figure's numbers, read from the manifest."""
+
     name: str
     header: list[str]
     rows: list[list]
@@ -108,6 +125,7 @@ class Table:
 class Axis:
     """A key of the figure's state (getState) that picks one item of an offer: an index (a picker:
     seed, position) or a slider fraction 0..1 over `count` positions (fraction=True)."""
+
     key: str
     count: int
     fraction: bool = False
@@ -117,8 +135,9 @@ class Axis:
 class Offer:
     """Downloads of one kind, one item per combination of the axes (row-major, first axis slowest):
     the figure's menu offers the item of the state on show."""
-    what: str                         # the menu's words, e.g. "this seed's trajectory xₜ"
-    items: list                       # Animation or Table items, all of one kind
+
+    what: str  # the menu's words, e.g. "this seed's trajectory xₜ"
+    items: list  # Animation or Table items, all of one kind
     axes: tuple[Axis, ...] = ()
 
 
@@ -134,7 +153,9 @@ class Experiment:
     revision: int = 0  # raised when the code makes other frames from the same config (enters the run key)
     validate: Callable[[Any, str], None] | None = None  # (section, config file) -> None: config-only checks
     check_model: Callable[[Any, str, int], None] | None = None  # (section, config file, image size): needs the model
-    resolve: Callable[[Any, int], Any] | None = None  # (section, image size) -> the section in pixels (relative lengths)
+    resolve: Callable[[Any, int], Any] | None = (
+        None  # (section, image size) -> the section in pixels (relative lengths)
+    )
     facts: Callable[[Any, dict], dict] | None = None  # (run, this model's runs by experiment) -> the page's facts
     downloads: Callable[[Any], list[Offer]] | None = None  # run -> its offers; None: one CSV of the frames' numbers
 
@@ -142,8 +163,9 @@ class Experiment:
         for panel in self.panels:
             if panel.name == name:
                 return panel
-        raise KeyError(f"experiment {self.name!r} has no panel {name!r}; panels: "
-                       f"{', '.join(p.name for p in self.panels)}")
+        raise KeyError(
+            f"experiment {self.name!r} has no panel {name!r}; panels: {', '.join(p.name for p in self.panels)}"
+        )
 
     def planner(self) -> Callable:
         if callable(self.plan):

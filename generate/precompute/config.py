@@ -34,6 +34,7 @@ class RunConfig:
 @dataclass
 class Config:
     """models, [run], the experiments to run, and one section per registered experiment."""
+
     models: list[str] = setting([DEFAULT_MODEL])
     run: RunConfig = field(default_factory=RunConfig)
     experiments: list[str] = field(default_factory=lambda: list(registry.names()))
@@ -55,10 +56,17 @@ class Config:
 
 
 def _type_name(kind: Any) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list[int]: "a list of integers",
-            list[float]: "a list of numbers", list[str]: "a list of strings",
-            list[list[int]]: "a list of [x, y] integer pairs",
-            list[list[float]]: "a list of [x, y] pairs"}[kind]
+    return {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list[int]: "a list of integers",
+        list[float]: "a list of numbers",
+        list[str]: "a list of strings",
+        list[list[int]]: "a list of [x, y] integer pairs",
+        list[list[float]]: "a list of [x, y] pairs",
+    }[kind]
 
 
 def _check_scalar(value: Any, kind: Any) -> bool:
@@ -77,8 +85,10 @@ def _check_lengths(where: str, value: Any, kind: Any, meta: dict) -> list:
     image side as numbers with a decimal point (0.125), so one config fits every image size."""
     pairs = kind == list[list[float]]
     shape = "[x, y] pairs of " if pairs else ""
-    wrong = UsageError(f"{where} = {_show(value)}: must be a list of {shape}pixel counts (integers) or "
-                       "fractions of the image side (numbers such as 0.25)")
+    wrong = UsageError(
+        f"{where} = {_show(value)}: must be a list of {shape}pixel counts (integers) or "
+        "fractions of the image side (numbers such as 0.25)"
+    )
     if not isinstance(value, list) or not value:
         raise wrong if value != [] else UsageError(f"{where} = []: must list at least one value")
     if pairs and not all(isinstance(p, list) and len(p) == 2 for p in value):
@@ -89,11 +99,15 @@ def _check_lengths(where: str, value: Any, kind: Any, meta: dict) -> list:
     low, high, smallest = meta.get("low"), meta.get("high"), 0.0 if pairs else None
     for item in items:
         if isinstance(item, float) and not (0.0 <= item <= 1.0 and (smallest is not None or item > 0.0)):
-            raise UsageError(f"{where} = {_show(value)}: {_show(item)} is out of range; a fraction of the image "
-                             f"side must be {'0' if pairs else 'above 0'} to 1 (whole pixels are integers)")
+            raise UsageError(
+                f"{where} = {_show(value)}: {_show(item)} is out of range; a fraction of the image "
+                f"side must be {'0' if pairs else 'above 0'} to 1 (whole pixels are integers)"
+            )
         if isinstance(item, int) and (low is not None and item < low or high is not None and item > high):
-            raise UsageError(f"{where} = {_show(value)}: {_show(item)} is out of range; allowed: {low} to {high} "
-                             "pixels, or a fraction of the image side (0.25)")
+            raise UsageError(
+                f"{where} = {_show(value)}: {_show(item)} is out of range; allowed: {low} to {high} "
+                "pixels, or a fraction of the image side (0.25)"
+            )
     return value
 
 
@@ -111,7 +125,8 @@ def _check_value(where: str, value: Any, kind: Any, meta: dict) -> Any:
         items = [value]
     elif kind == list[list[int]]:
         if not isinstance(value, list) or not all(
-                isinstance(p, list) and len(p) == 2 and all(_check_scalar(c, int) for c in p) for p in value):
+            isinstance(p, list) and len(p) == 2 and all(_check_scalar(c, int) for c in p) for p in value
+        ):
             raise wrong
         items = [c for p in value for c in p]
     else:
@@ -186,8 +201,10 @@ def load_config(name_or_path: str) -> Config:
         path = CONFIG_DIR / f"{name_or_path}.toml"
         if not path.is_file():
             shipped = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
-            raise UsageError(f"--config {name_or_path!r}: no such file and no shipped config of that name; "
-                             f"shipped: {', '.join(shipped)}")
+            raise UsageError(
+                f"--config {name_or_path!r}: no such file and no shipped config of that name; "
+                f"shipped: {', '.join(shipped)}"
+            )
     if not path.is_file():
         raise UsageError(f"--config {name_or_path}: file not found")
     try:
@@ -223,8 +240,9 @@ def section_for_model(config: Config, experiment: str, sample_size: int) -> Any:
 STEP_COUNT_FIELDS = ("steps", "leading")  # sampling step counts, each at most the model's training timesteps
 
 
-def check_against_model(config: Config, experiment: str, sample_size: int, train_steps: int,
-                        section: Any = None) -> None:
+def check_against_model(
+    config: Config, experiment: str, sample_size: int, train_steps: int, section: Any = None
+) -> None:
     """Checks that need the model: steps within its schedule, then the experiment's own (patches inside its image)."""
     section = section if section is not None else section_for_model(config, experiment, sample_size)
     src = config.source
@@ -232,8 +250,10 @@ def check_against_model(config: Config, experiment: str, sample_size: int, train
         steps = getattr(section, key, [])
         for count in steps if isinstance(steps, list) else [steps]:
             if count > train_steps:
-                raise UsageError(f"{src}: {experiment}.{key} = {_show(steps)}: the model was trained with "
-                                 f"{train_steps} timesteps; allowed: 1 to {train_steps}")
+                raise UsageError(
+                    f"{src}: {experiment}.{key} = {_show(steps)}: the model was trained with "
+                    f"{train_steps} timesteps; allowed: 1 to {train_steps}"
+                )
     check = registry.get(experiment).check_model
     if check:
         check(section, src, sample_size)
@@ -244,8 +264,11 @@ def describe_section(cls: type) -> list[str]:
     lines, hints = [], get_type_hints(cls)
     for spec in fields(cls):
         meta, default = spec.metadata, getattr(cls(), spec.name)
-        allowed = ", ".join(meta["choices"]) if meta.get("choices") else (
-            f"{meta['low']} to {meta['high']}" if meta.get("low") is not None else _type_name(hints[spec.name]))
+        allowed = (
+            ", ".join(meta["choices"])
+            if meta.get("choices")
+            else (f"{meta['low']} to {meta['high']}" if meta.get("low") is not None else _type_name(hints[spec.name]))
+        )
         if meta.get("relative"):
             allowed = f"fractions of the image side, or {allowed} px"
         lines.append(f"{spec.name} = {_show(default)}  ({allowed}){'; ' + meta['help'] if meta.get('help') else ''}")

@@ -7,7 +7,6 @@ import io
 import numpy as np
 from PIL import Image
 
-
 # zlib level 6, not 9: measured on 256-px frames, 12 ms instead of 30 ms per frame for files 1 % larger
 # (at 32 px the two give the same size). Part of every run key: other settings, other bytes.
 PNG_SETTINGS = {"compress_level": 6}

@@ -63,8 +63,13 @@ def probe(model, max_batch: int) -> Probe:
     start = time.perf_counter()
     data = encode_png(frame)
     encode = time.perf_counter() - start
-    return Probe(per_call=max(one - per_image, 1e-6), per_image=per_image, encode=encode,
-                 frame_bytes=len(data), call_batch=denoiser.call_batch or max_batch)
+    return Probe(
+        per_call=max(one - per_image, 1e-6),
+        per_image=per_image,
+        encode=encode,
+        frame_bytes=len(data),
+        call_batch=denoiser.call_batch or max_batch,
+    )
 
 
 @dataclass
@@ -88,8 +93,11 @@ def unit_seconds(unit, found: Probe, extra: bool = True) -> float:
     """Expected seconds of a unit here. extra=False leaves out the work besides its model calls and
     frames (live's ONNX export): the order of the units among processes (costliest first) is by
     their model work, so the frames a lesson shows are done first and the export fills in last."""
-    seconds = (unit_calls(unit, found) * found.per_call + unit.images * found.per_image
-               + unit.frames * found.encode / default_workers())
+    seconds = (
+        unit_calls(unit, found) * found.per_call
+        + unit.images * found.per_image
+        + unit.frames * found.encode / default_workers()
+    )
     return seconds + (unit.extra_calls * (found.per_call + found.per_image) + unit.extra_seconds if extra else 0.0)
 
 
@@ -121,18 +129,24 @@ def _duration(seconds: float) -> str:
 
 def report(model, costs: list[Cost], found: Probe, processes: int = 1) -> list[str]:
     """The lines printed before the first model call (times for one process of `processes`)."""
-    lines = [f"estimate for {model.slug} on {model.device.type} (probe: {found.per_call * 1000:.1f} ms per call "
-             f"+ {found.per_image * 1000:.1f} ms per image, {found.call_batch} images per call)"
-             + (f", shared by {processes} processes like this one:" if processes > 1 else ":")]
+    lines = [
+        f"estimate for {model.slug} on {model.device.type} (probe: {found.per_call * 1000:.1f} ms per call "
+        f"+ {found.per_image * 1000:.1f} ms per image, {found.call_batch} images per call)"
+        + (f", shared by {processes} processes like this one:" if processes > 1 else ":")
+    ]
     total = Cost("total")
     for c in costs:
         for key in ("calls", "images", "frames", "seconds", "disk_bytes"):
             setattr(total, key, getattr(total, key) + getattr(c, key))
     for c in [*costs, total] if len(costs) > 1 else costs:
-        lines.append(f"  {c.name:<18} {c.calls:>7,} model calls {c.images:>9,} images {c.frames:>9,} frames "
-                     f"(up to {_size(c.disk_bytes)})  ~{_duration(c.seconds / processes)}")
+        lines.append(
+            f"  {c.name:<18} {c.calls:>7,} model calls {c.images:>9,} images {c.frames:>9,} frames "
+            f"(up to {_size(c.disk_bytes)})  ~{_duration(c.seconds / processes)}"
+        )
     if total.seconds / processes > LONG_SECONDS and model.device.type == "cpu":
-        lines.append(f"  This takes about {_duration(total.seconds / processes)} on this CPU. On a GPU it is minutes "
-                     "(--device cuda); or use a smaller config (--config smoke, fewer seeds or steps), "
-                     "or run part of it with --only EXPERIMENT.")
+        lines.append(
+            f"  This takes about {_duration(total.seconds / processes)} on this CPU. On a GPU it is minutes "
+            "(--device cuda); or use a smaller config (--config smoke, fewer seeds or steps), "
+            "or run part of it with --only EXPERIMENT."
+        )
     return lines

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import statistics
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -26,8 +26,8 @@ import torch
 
 from ..atomic import remove_stale_temps, write_bytes_atomic, write_json_atomic
 from ..manifest import SCHEMA, frames_digest
-from .context import Context
 from .claims import Claims, claim_file
+from .context import Context
 from .plan import ExperimentRun, Unit
 from .writer import FrameWriter
 
@@ -35,13 +35,19 @@ from .writer import FrameWriter
 def environment(model) -> dict:
     import diffusers
 
-    return {"torch": torch.__version__, "diffusers": diffusers.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "device": model.device.type,
-            "dtype": str(model.dtype).removeprefix("torch.")}
+    return {
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": model.device.type,
+        "dtype": str(model.dtype).removeprefix("torch."),
+    }
 
 
-def compute_unit(run: ExperimentRun, unit: Unit, context: Context, writer: FrameWriter, rank: int,
-                 on_written: Callable[[], None]) -> dict:
+def compute_unit(
+    run: ExperimentRun, unit: Unit, context: Context, writer: FrameWriter, rank: int, on_written: Callable[[], None]
+) -> dict:
     """Compute one unit (or link it from a finished sibling run); its marker follows its frames.
 
     Returns the unit's work record (who computed it, model calls, images, seconds), which also goes
@@ -57,12 +63,16 @@ def compute_unit(run: ExperimentRun, unit: Unit, context: Context, writer: Frame
     context.run_dir = run.run_dir
     frames_of_unit = writer.unit(run.run_dir)
     unit.compute(context, frames_of_unit.emit)
-    work.update(calls=context.calls - calls, images=context.images - images,
-                seconds=round(time.perf_counter() - started, 3), finished_ns=time.time_ns(),
-                images_per_call={str(k): v for k, v in sorted((context.batch_sizes - sizes).items())},
-                seconds_by_part={k: round(v, 3) for k, v in sorted((context.seconds_by_part - parts).items())},
-                call_batch=context.call_batch,
-                call_seconds=[round(seconds, 5) for seconds in context.call_seconds[timed:]])
+    work.update(
+        calls=context.calls - calls,
+        images=context.images - images,
+        seconds=round(time.perf_counter() - started, 3),
+        finished_ns=time.time_ns(),
+        images_per_call={str(k): v for k, v in sorted((context.batch_sizes - sizes).items())},
+        seconds_by_part={k: round(v, 3) for k, v in sorted((context.seconds_by_part - parts).items())},
+        call_batch=context.call_batch,
+        call_seconds=[round(seconds, 5) for seconds in context.call_seconds[timed:]],
+    )
     frames_of_unit.finish(run.marker(unit), unit.key, work, on_written)
     writer.raise_first_error()
     return work
@@ -90,14 +100,22 @@ def finish_run(run: ExperimentRun, model, claims: Claims) -> bool:
             frames.extend(marker["frames"])
             works.append(marker.get("work", {}))
         manifest = {
-            "schema": SCHEMA, "experiment": run.name, "run_key": run.key,
-            "config": asdict(run.section), "model": dict(model.identity, label=model.label, slug=model.slug),
-            "scheduler": run.scheduler, "environment": environment(model), "axes": run.describe,
-            "units": units, "frames": frames, "frames_sha256": frames_digest(frames),
+            "schema": SCHEMA,
+            "experiment": run.name,
+            "run_key": run.key,
+            "config": asdict(run.section),
+            "model": dict(model.identity, label=model.label, slug=model.slug),
+            "scheduler": run.scheduler,
+            "environment": environment(model),
+            "axes": run.describe,
+            "units": units,
+            "frames": frames,
+            "frames_sha256": frames_digest(frames),
         }
         # The manifest last: it is what says "finished" (a kill before it leaves the markers to redo it).
-        write_json_atomic(run.run_dir / "run.json", run_record(run.name, works, [u.key for u in run.units],
-                                                                 run.config_argument))
+        write_json_atomic(
+            run.run_dir / "run.json", run_record(run.name, works, [u.key for u in run.units], run.config_argument)
+        )
         write_json_atomic(manifest_path, manifest)
     finally:
         claims.release(claim)
@@ -125,8 +143,12 @@ def _per_call(seconds: list[float]) -> dict:
     if not seconds:
         return {}
     ordered = sorted(seconds)
-    return {"median": round(statistics.median(ordered), 5), "p10": round(ordered[len(ordered) // 10], 5),
-            "p90": round(ordered[(9 * len(ordered)) // 10], 5), "calls": len(ordered)}
+    return {
+        "median": round(statistics.median(ordered), 5),
+        "p10": round(ordered[len(ordered) // 10], 5),
+        "p90": round(ordered[(9 * len(ordered)) // 10], 5),
+        "calls": len(ordered),
+    }
 
 
 def run_record(name: str, works: list[dict], keys: list[str], config: str = "") -> dict:
@@ -138,37 +160,55 @@ def run_record(name: str, works: list[dict], keys: list[str], config: str = "") 
     for work in computed:
         sizes.update({k: v for k, v in work.get("images_per_call", {}).items()})
         parts.update(work.get("seconds_by_part", {}))
-        who = processes.setdefault((work.get("host", "?"), work.get("rank", 0)),
-                                   {"host": work.get("host", "?"), "rank": work.get("rank", 0),
-                                    "units": 0, "model_calls": 0, "images": 0, "seconds": 0.0})
+        who = processes.setdefault(
+            (work.get("host", "?"), work.get("rank", 0)),
+            {
+                "host": work.get("host", "?"),
+                "rank": work.get("rank", 0),
+                "units": 0,
+                "model_calls": 0,
+                "images": 0,
+                "seconds": 0.0,
+            },
+        )
         who["units"] += 1
         who["model_calls"] += work.get("calls", 0)
         who["images"] += work.get("images", 0)
         who["seconds"] = round(who["seconds"] + work.get("seconds", 0.0), 3)
     started = [w["started_ns"] for w in computed if "started_ns" in w]
     finished = [w["finished_ns"] for w in computed if "finished_ns" in w]
-    return {"experiment": name,
-            "seconds": round(sum(w.get("seconds", 0.0) for w in computed), 3),  # process-seconds of compute
-            "wall_seconds": round((max(finished) - min(started)) / 1e9, 3) if started and finished else 0.0,
-            "model_calls": sum(w.get("calls", 0) for w in computed),
-            "images": sum(w.get("images", 0) for w in computed),
-            "images_per_call": {k: sizes[k] for k in sorted(sizes, key=int)},
-            "call_batch": max((w.get("call_batch", 0) for w in computed), default=0),
-            # what one model call costs: the median over every call of the run (a total from a loaded
-            # machine says little; a median per call is what a page may quote), with the images per call
-            "seconds_per_call": _per_call([s for w in computed for s in w.get("call_seconds", [])]),
-            "seconds_by_part": {k: round(v, 3) for k, v in sorted(parts.items())},
-            "units": {"computed": len(computed), "reused": sum(1 for w in works if w.get("reused")),
-                      "total": len(works)},
-            "processes": sorted(processes.values(), key=lambda p: (p["host"], p["rank"])),
-            # When each unit ran and where (seconds from the first start): how evenly processes shared it.
-            "timeline": [{"unit": key, "host": w.get("host", "?"), "rank": w.get("rank", 0),
-                          "start": round((w["started_ns"] - min(started)) / 1e9, 3), "seconds": w.get("seconds", 0.0),
-                          "started_ns": w["started_ns"]}
-                         for key, w in zip(keys, works) if w and not w.get("reused") and "started_ns" in w],
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "finished_ns": time.time_ns(),
-            "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]],
-            **({"config": config} if config else {})}
+    return {
+        "experiment": name,
+        "seconds": round(sum(w.get("seconds", 0.0) for w in computed), 3),  # process-seconds of compute
+        "wall_seconds": round((max(finished) - min(started)) / 1e9, 3) if started and finished else 0.0,
+        "model_calls": sum(w.get("calls", 0) for w in computed),
+        "images": sum(w.get("images", 0) for w in computed),
+        "images_per_call": {k: sizes[k] for k in sorted(sizes, key=int)},
+        "call_batch": max((w.get("call_batch", 0) for w in computed), default=0),
+        # what one model call costs: the median over every call of the run (a total from a loaded
+        # machine says little; a median per call is what a page may quote), with the images per call
+        "seconds_per_call": _per_call([s for w in computed for s in w.get("call_seconds", [])]),
+        "seconds_by_part": {k: round(v, 3) for k, v in sorted(parts.items())},
+        "units": {"computed": len(computed), "reused": sum(1 for w in works if w.get("reused")), "total": len(works)},
+        "processes": sorted(processes.values(), key=lambda p: (p["host"], p["rank"])),
+        # When each unit ran and where (seconds from the first start): how evenly processes shared it.
+        "timeline": [
+            {
+                "unit": key,
+                "host": w.get("host", "?"),
+                "rank": w.get("rank", 0),
+                "start": round((w["started_ns"] - min(started)) / 1e9, 3),
+                "seconds": w.get("seconds", 0.0),
+                "started_ns": w["started_ns"],
+            }
+            for key, w in zip(keys, works)
+            if w and not w.get("reused") and "started_ns" in w
+        ],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "finished_ns": time.time_ns(),
+        "command": [Path(sys.executable).name, "-m", "generate", *sys.argv[1:]],
+        **({"config": config} if config else {}),
+    }
 
 
 def _reuse(unit: Unit, run: ExperimentRun, marker: Path, work: dict) -> bool:
@@ -188,7 +228,7 @@ def _reuse(unit: Unit, run: ExperimentRun, marker: Path, work: dict) -> bool:
         start = 0
         for entry in manifest.get("units", []):
             if entry.get("hash") == unit.hash:
-                records = manifest["frames"][start:start + entry["frames"]]
+                records = manifest["frames"][start : start + entry["frames"]]
                 sources = [manifest_path.parent / r["file"] for r in records]
                 if not all(p.is_file() for p in sources):
                     break

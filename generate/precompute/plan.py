@@ -50,7 +50,7 @@ class Plan:
 def pack(items: list, cost: int, max_batch: int) -> list[list]:
     """Split `items` (each `cost` images) into groups of at most `max_batch` images, in order."""
     per_group = max(1, max_batch // max(1, cost))
-    return [items[i:i + per_group] for i in range(0, len(items), per_group)]
+    return [items[i : i + per_group] for i in range(0, len(items), per_group)]
 
 
 def round_metric(value: float | list) -> float | None | list:
@@ -78,10 +78,19 @@ def _computation(config: Config, model) -> dict:
     import torch
 
     threads = {"cpu_threads": torch.get_num_threads()} if model.device.type == "cpu" else {}
-    return {"schema": SCHEMA, "model": model.identity, "scheduler_base": model.scheduler_config, "sampling": sampling_config({}),
-            "device": model.device.type, "dtype": str(model.dtype).removeprefix("torch."),
-            "max_batch": config.run.max_batch, "compile": config.run.compile, "png": PNG_SETTINGS,
-            "memory_format": "channels_last", **threads}
+    return {
+        "schema": SCHEMA,
+        "model": model.identity,
+        "scheduler_base": model.scheduler_config,
+        "sampling": sampling_config({}),
+        "device": model.device.type,
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "max_batch": config.run.max_batch,
+        "compile": config.run.compile,
+        "png": PNG_SETTINGS,
+        "memory_format": "channels_last",
+        **threads,
+    }
 
 
 def run_key(experiment: str, config: Config, model, revision: int = 0, section: Any = None) -> str:
@@ -89,8 +98,14 @@ def run_key(experiment: str, config: Config, model, revision: int = 0, section: 
     from the same config (0 leaves the keys of earlier runs as they were). Unit hashes do not take
     it: a unit whose frames change says so in its own content, and unchanged units are reused."""
     section = section if section is not None else config.experiment(experiment)
-    return _hash(dict(_computation(config, model), experiment=experiment,
-                      config=asdict(section), **({"revision": revision} if revision else {})))[:12]
+    return _hash(
+        dict(
+            _computation(config, model),
+            experiment=experiment,
+            config=asdict(section),
+            **({"revision": revision} if revision else {}),
+        )
+    )[:12]
 
 
 def unit_hash(experiment: str, unit: Unit, config: Config, model) -> str:
@@ -135,22 +150,32 @@ def prepare(experiment: Experiment, config: Config, model, runs: Path) -> Experi
     """Validate against the model, plan the units and hash them; nothing is written."""
     name = experiment.name
     section = section_for_model(config, name, model.sample_size)
-    check_against_model(config, name, model.sample_size, int(model.scheduler_config.get("num_train_timesteps", 1000)),
-                        section)
+    check_against_model(
+        config, name, model.sample_size, int(model.scheduler_config.get("num_train_timesteps", 1000)), section
+    )
     key = run_key(name, config, model, experiment.revision, section)
     run_dir = runs / model.slug / name / key
     root = runs.resolve()
     if runs.exists() and root not in run_dir.resolve().parents:
-        raise UsageError(f"{run_dir}: resolves outside the runs folder {root} (a symlink?); "
-                         "the precompute writes only inside --runs")
+        raise UsageError(
+            f"{run_dir}: resolves outside the runs folder {root} (a symlink?); the precompute writes only inside --runs"
+        )
     plan = experiment.planner()(section, model, config.run.max_batch, config.source)
     for unit in plan.units:
         unit.hash = unit_hash(name, unit, config, model)
     # The experiment's sampler; one that compares several (samplers) records the model's own scheduler.
     scheduler = model.scheduler(getattr(section, "scheduler", "ddpm"))
-    return ExperimentRun(name=name, section=section, run_dir=run_dir, units=plan.units, describe=plan.describe,
-                         scheduler={"class": type(scheduler).__name__,
-                                    "config": {k: v for k, v in dict(scheduler.config).items()
-                                               if not k.startswith("_")}},
-                         key=key, cached=(run_dir / "manifest.json").is_file(),
-                         config_argument=config_argument(config))
+    return ExperimentRun(
+        name=name,
+        section=section,
+        run_dir=run_dir,
+        units=plan.units,
+        describe=plan.describe,
+        scheduler={
+            "class": type(scheduler).__name__,
+            "config": {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")},
+        },
+        key=key,
+        cached=(run_dir / "manifest.json").is_file(),
+        config_argument=config_argument(config),
+    )

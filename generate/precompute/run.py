@@ -36,9 +36,18 @@ LOG_INTERVAL = 10.0  # seconds between progress lines when stderr is not a termi
 POLL = 0.25  # seconds between looks at the runs folder while other processes hold the last units
 
 
-def precompute(config: Config, runs: Path, models: list[str] | None = None, only: list[str] | None = None,
-               device: str | None = None, dtype: str | None = None, allow_pickle: bool = False,
-               progress: bool = True, log=print, dry_run: bool = False) -> list[dict]:
+def precompute(
+    config: Config,
+    runs: Path,
+    models: list[str] | None = None,
+    only: list[str] | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    allow_pickle: bool = False,
+    progress: bool = True,
+    log=print,
+    dry_run: bool = False,
+) -> list[dict]:
     """Run the missing experiments; return one timing record per experiment (cached ones included).
 
     Before the first model call it prints what the missing units need and how long they should take
@@ -54,12 +63,19 @@ def precompute(config: Config, runs: Path, models: list[str] | None = None, only
         for spec in models or config.models:
             loaded_at = time.time()
             where = f"--model {spec}" if models else f"{config.source}: models entry {spec!r}"
-            model = load_model(spec, world.device(device or config.run.device), dtype or config.run.dtype,
-                               allow_pickle=allow_pickle, where=where)
-            say(f"model {model.label}: {model.channels} channel(s), {model.sample_size} px, "
+            model = load_model(
+                spec,
+                world.device(device or config.run.device),
+                dtype or config.run.dtype,
+                allow_pickle=allow_pickle,
+                where=where,
+            )
+            say(
+                f"model {model.label}: {model.channels} channel(s), {model.sample_size} px, "
                 f"{model.scheduler_config.get('prediction_type', 'epsilon')}, on {model.device} "
                 f"{str(model.dtype).removeprefix('torch.')} (loaded in {time.time() - loaded_at:.1f} s)"
-                + (f", {world.size} processes" if world.grouped else ""))
+                + (f", {world.size} processes" if world.grouped else "")
+            )
             if config.run.compile:
                 model.unet = torch.compile(model.unet)
             # Plan (and so validate against the model) before anything is written.
@@ -87,8 +103,9 @@ def _estimate(runs_of: list, config: Config, model, log, world: World) -> tuple[
     return costs, found
 
 
-def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: bool, log, world: World,
-                 found: Probe | None) -> list[dict]:
+def _execute_all(
+    runs_of: list[ExperimentRun], config: Config, model, progress: bool, log, world: World, found: Probe | None
+) -> list[dict]:
     """Take units until every run of this model has its manifest; one progress bar for all processes."""
     todo = [run for run in runs_of if not run.cached]
     pending = [(run, unit) for run in todo for unit in run.missing_units()]
@@ -98,19 +115,35 @@ def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: 
     counter = f"images/{model.slug}"
     # A terminal gets a live bar; a log (CI, `make site > log`) a line every LOG_INTERVAL seconds, not one per call.
     terminal = sys.stderr.isatty()
-    bar = tqdm(total=sum(unit.images for _, unit in pending), unit="img", dynamic_ncols=True, desc=model.slug,
-               disable=not (progress and world.main) or not pending, mininterval=0.1 if terminal else LOG_INTERVAL,
-               maxinterval=10.0 if terminal else LOG_INTERVAL, **({} if terminal else {"ascii": True, "ncols": 100}))
+    bar = tqdm(
+        total=sum(unit.images for _, unit in pending),
+        unit="img",
+        dynamic_ncols=True,
+        desc=model.slug,
+        disable=not (progress and world.main) or not pending,
+        mininterval=0.1 if terminal else LOG_INTERVAL,
+        maxinterval=10.0 if terminal else LOG_INTERVAL,
+        **({} if terminal else {"ascii": True, "ncols": 100}),
+    )
 
     def on_calls(images: int) -> None:
         bar.update(world.add(counter, images) - bar.n if world.grouped else images)
 
-    context = Context(model=model, max_batch=config.run.max_batch, on_calls=on_calls,
-                      call_batch=found.call_batch if found else 0)
+    context = Context(
+        model=model, max_batch=config.run.max_batch, on_calls=on_calls, call_batch=found.call_batch if found else 0
+    )
     writer = FrameWriter(None, round_metric)
     claims = Claims(rank=world.rank)
-    mine = {"rank": world.rank, "host": world.host, "device": str(model.device), "units": 0, "model_calls": 0,
-            "images": 0, "seconds": 0.0, "waited": 0.0}
+    mine = {
+        "rank": world.rank,
+        "host": world.host,
+        "device": str(model.device),
+        "units": 0,
+        "model_calls": 0,
+        "images": 0,
+        "seconds": 0.0,
+        "waited": 0.0,
+    }
     announced: set[str] = set()
     say = bar.write if not bar.disable else log
     for run in runs_of:
@@ -127,8 +160,13 @@ def _execute_all(runs_of: list[ExperimentRun], config: Config, model, progress: 
                     _announce(run, say)
             if all(run.finished() for run in todo):
                 break
-            took = _take_one(pending, claims, lambda run, unit, claim: compute_unit(
-                run, unit, context, writer, world.rank, on_written=lambda: claims.release(claim)))
+            took = _take_one(
+                pending,
+                claims,
+                lambda run, unit, claim: compute_unit(
+                    run, unit, context, writer, world.rank, on_written=lambda: claims.release(claim)
+                ),
+            )
             if took is None:
                 writer.raise_first_error()
                 waited = time.perf_counter()
@@ -169,7 +207,9 @@ def _take_one(pending: list, claims: Claims, compute):
         claim = claim_file(run.run_dir, unit.key)
         if not claims.take(claim):
             continue
-        if unit.key not in {u.key for u in run.missing_units()}:  # done by another process between our look and our claim
+        if unit.key not in {
+            u.key for u in run.missing_units()
+        }:  # done by another process between our look and our claim
             claims.release(claim)
             continue
         try:
@@ -182,8 +222,10 @@ def _take_one(pending: list, claims: Claims, compute):
 
 def _announce(run: ExperimentRun, say) -> None:
     record = json.loads((run.run_dir / "run.json").read_text())
-    say(f"  {run.name}: {record['model_calls']} model calls, {record['images']} images "
-        f"in {record['seconds']:.1f} s of compute -> {run.run_dir}")
+    say(
+        f"  {run.name}: {record['model_calls']} model calls, {record['images']} images "
+        f"in {record['seconds']:.1f} s of compute -> {run.run_dir}"
+    )
 
 
 def _summarize(world: World, mine: dict, log) -> None:
@@ -192,13 +234,22 @@ def _summarize(world: World, mine: dict, log) -> None:
     if not world.grouped:
         return
     for r in records:
-        log(f"  process {r['rank']} on {r['host']} ({r['device']}): {r['units']} units, {r['model_calls']} "
-            f"model calls, {r['images']} images, {r['seconds']:.1f} s computing, {r['waited']:.1f} s waiting")
+        log(
+            f"  process {r['rank']} on {r['host']} ({r['device']}): {r['units']} units, {r['model_calls']} "
+            f"model calls, {r['images']} images, {r['seconds']:.1f} s computing, {r['waited']:.1f} s waiting"
+        )
 
 
 def _result(run: ExperimentRun, model) -> dict:
     if run.cached:
-        return {"experiment": run.name, "model": model.slug, "cached": True, "model_calls": 0,
-                "images": 0, "seconds": 0.0, "run_dir": str(run.run_dir)}
+        return {
+            "experiment": run.name,
+            "model": model.slug,
+            "cached": True,
+            "model_calls": 0,
+            "images": 0,
+            "seconds": 0.0,
+            "run_dir": str(run.run_dir),
+        }
     record = json.loads((run.run_dir / "run.json").read_text())
     return dict(record, model=model.slug, cached=False, run_dir=str(run.run_dir))

@@ -36,8 +36,9 @@ def _int_env(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise UsageError(f"environment variable {name}={value!r}: expected an integer "
-                         "(set by torchrun or accelerate launch)") from None
+        raise UsageError(
+            f"environment variable {name}={value!r}: expected an integer (set by torchrun or accelerate launch)"
+        ) from None
 
 
 @dataclass(frozen=True)

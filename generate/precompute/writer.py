@@ -33,12 +33,16 @@ def default_workers() -> int:
 
 
 class FrameWriter:
-    def __init__(self, run_dir: Path | None, round_metric: Callable[[float], float | None],
-                 workers: int | None = None, budget_bytes: int = BUDGET_BYTES):
+    def __init__(
+        self,
+        run_dir: Path | None,
+        round_metric: Callable[[float], float | None],
+        workers: int | None = None,
+        budget_bytes: int = BUDGET_BYTES,
+    ):
         """`run_dir`: where units write unless `unit()` names another run (one pool serves them all)."""
         self.run_dir, self.round_metric = run_dir, round_metric
-        self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(),
-                                       thread_name_prefix="frame-writer")
+        self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="frame-writer")
         self.budget, self.waiting = budget_bytes, 0
         self.room = threading.Condition()
         self.pending: list[Future] = []
@@ -98,8 +102,10 @@ class UnitFrames:
         coords both come from the declaration): an image (uint8 array, PNG-encoded here), or the
         finished bytes of a panel whose suffix is not png."""
         if (panel.suffix == "png") != isinstance(image, np.ndarray):
-            raise TypeError(f"panel {panel.name!r} (.{panel.suffix}) takes "
-                            f"{'a uint8 image array' if panel.suffix == 'png' else 'bytes'}")
+            raise TypeError(
+                f"panel {panel.name!r} (.{panel.suffix}) takes "
+                f"{'a uint8 image array' if panel.suffix == 'png' else 'bytes'}"
+            )
         relative, coords = panel.path_of(**coords), panel.coords_of(**coords)
         slot = len(self.records)
         self.records.append(None)
@@ -108,15 +114,21 @@ class UnitFrames:
         def write() -> None:
             data = encode_png(image) if isinstance(image, np.ndarray) else bytes(image)
             write_bytes_atomic(run_dir / relative, data)
-            self.records[slot] = {"file": relative, "sha256": hashlib.sha256(data).hexdigest(), "coords": coords,
-                                  "metrics": {k: round_metric(v) for k, v in metrics.items()}}
+            self.records[slot] = {
+                "file": relative,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "coords": coords,
+                "metrics": {k: round_metric(v) for k, v in metrics.items()},
+            }
 
         self.writes.append(self.writer.submit(write, len(image) if isinstance(image, bytes) else image.nbytes))
 
-    def finish(self, marker: Path, key: str, work: dict | None = None,
-               on_written: Callable[[], None] = lambda: None) -> None:
+    def finish(
+        self, marker: Path, key: str, work: dict | None = None, on_written: Callable[[], None] = lambda: None
+    ) -> None:
         """Write the unit's marker (its frame records, and `work`: who computed it and at what cost)
         once all its frames are on disk; then call `on_written` (e.g. release the unit's claim)."""
+
         def write_marker() -> None:
             # Submitted after the unit's frames, so every one of them has been picked up by a
             # thread; .result() waits for them and re-raises a failed write (then no marker).

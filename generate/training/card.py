@@ -16,14 +16,13 @@ import torch
 from safetensors.torch import save_file
 
 from ..atomic import write_bytes_atomic, write_json_atomic
-from .data import load_prepared
-from ..precompute.encoding import encode_png
-from ..core.loading import load_model
-from ..shipped import SHIPPED_DIR
-from .quality import (accuracy, features, frechet_distance, nearest, noise_images, principal_axes,
-                      train_classifier)
 from ..core.denoise import Denoiser
+from ..core.loading import load_model
 from ..core.sampling import generators, reverse_process, start_noise, to_uint8
+from ..precompute.encoding import encode_png
+from ..shipped import SHIPPED_DIR
+from .data import load_prepared
+from .quality import accuracy, features, frechet_distance, nearest, noise_images, principal_axes, train_classifier
 
 SAMPLE_STEPS = 50  # DDIM steps for the card's samples (the site's figures use 50 too)
 
@@ -53,7 +52,7 @@ def grid(images: np.ndarray, columns: int, scale: int = 2, gap: int = 2) -> np.n
     for i, img in enumerate(big):
         r, k = divmod(i, columns)
         y, x = gap + r * (h * scale + gap), gap + k * (w * scale + gap)
-        canvas[y:y + h * scale, x:x + w * scale] = img
+        canvas[y : y + h * scale, x : x + w * scale] = img
     return canvas
 
 
@@ -64,21 +63,22 @@ def loss_svg(csv: str, width: int = 480, height: int = 200) -> str:
     xs = 40 + (width - 50) * steps / steps.max()
     ys = height - 25 - (height - 35) * np.clip(losses / top, 0, 1)
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="Training loss from {losses[0]:.3f} to {losses[-1]:.3f} over {int(steps.max())} steps">'
-            f'<rect width="{width}" height="{height}" fill="#fff"/>'
-            f'<polyline fill="none" stroke="#3f51b5" stroke-width="1.5" points="{points}"/>'
-            f'<line x1="40" y1="{height - 25}" x2="{width - 10}" y2="{height - 25}" stroke="#555"/>'
-            f'<line x1="40" y1="10" x2="40" y2="{height - 25}" stroke="#555"/>'
-            f'<text x="40" y="{height - 8}" font-size="11" fill="#333">0</text>'
-            f'<text x="{width - 10}" y="{height - 8}" font-size="11" text-anchor="end" fill="#333">'
-            f'{int(steps.max())} steps</text>'
-            f'<text x="36" y="16" font-size="11" text-anchor="end" fill="#333">{top:.2f}</text>'
-            f'<text x="36" y="{height - 25}" font-size="11" text-anchor="end" fill="#333">0</text></svg>\n')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Training loss from {losses[0]:.3f} to {losses[-1]:.3f} over {int(steps.max())} steps">'
+        f'<rect width="{width}" height="{height}" fill="#fff"/>'
+        f'<polyline fill="none" stroke="#3f51b5" stroke-width="1.5" points="{points}"/>'
+        f'<line x1="40" y1="{height - 25}" x2="{width - 10}" y2="{height - 25}" stroke="#555"/>'
+        f'<line x1="40" y1="10" x2="40" y2="{height - 25}" stroke="#555"/>'
+        f'<text x="40" y="{height - 8}" font-size="11" fill="#333">0</text>'
+        f'<text x="{width - 10}" y="{height - 8}" font-size="11" text-anchor="end" fill="#333">'
+        f"{int(steps.max())} steps</text>"
+        f'<text x="36" y="16" font-size="11" text-anchor="end" fill="#333">{top:.2f}</text>'
+        f'<text x="36" y="{height - 25}" font-size="11" text-anchor="end" fill="#333">0</text></svg>\n'
+    )
 
 
-def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count: int = 500,
-              log=print) -> dict:
+def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count: int = 500, log=print) -> dict:
     folder = SHIPPED_DIR / name
     started = time.time()
     model = load_model(name, device="cpu", dtype="float32")
@@ -95,23 +95,27 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
     count = min(reference_count, len(heldout) // 2) if len(heldout) >= 2 * reference_count else len(heldout)
     real_a = heldout[:count]
     if len(heldout) >= 2 * count:
-        real_b, real_b_name = heldout[len(heldout) // 2:len(heldout) // 2 + count], "held-out images (second half)"
+        real_b, real_b_name = heldout[len(heldout) // 2 : len(heldout) // 2 + count], "held-out images (second half)"
     else:  # too few held out: a seeded random draw of training images (not the first ones: sorted by kind)
         pick = np.random.default_rng(0).choice(len(train), count, replace=False)
         real_b, real_b_name = train[np.sort(pick)], "training images (random draw)"
     samples = sample(model, count)
     noise = noise_images(count, (model.channels, model.sample_size, model.sample_size))
-    feats = {key: features(net, images) for key, images in
-             (("real_a", real_a), ("real_b", real_b), ("samples", samples), ("noise", noise))}
+    feats = {
+        key: features(net, images)
+        for key, images in (("real_a", real_a), ("real_b", real_b), ("samples", samples), ("noise", noise))
+    }
     # A 64 x 64 covariance from a few dozen images is mostly noise: below 4 images per dimension,
     # measure in the leading principal axes of the real features instead.
     dims = min(64, count // 4)
     if dims < 64:
         basis = principal_axes(feats["real_a"], dims)
         feats = {key: value @ basis for key, value in feats.items()}
-    fd = {"model_samples": frechet_distance(feats["samples"], feats["real_a"]),
-          "real_vs_real": frechet_distance(feats["real_b"], feats["real_a"]),
-          "noise": frechet_distance(feats["noise"], feats["real_a"])}
+    fd = {
+        "model_samples": frechet_distance(feats["samples"], feats["real_a"]),
+        "real_vs_real": frechet_distance(feats["real_b"], feats["real_a"]),
+        "noise": frechet_distance(feats["noise"], feats["real_a"]),
+    }
 
     shown = samples[:32]
     index, distance = nearest(shown, train)
@@ -119,11 +123,21 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
     write_bytes_atomic(folder / "nearest.png", encode_png(grid(train[index], 8)))
     write_bytes_atomic(folder / "loss.svg", loss_svg((folder / "loss.csv").read_text()).encode())
     training = json.loads((folder / "training.json").read_text())
-    record = {"model": name, "fd": fd, "count": count, "real_b": real_b_name,
-              "classifier": {"steps": classifier_steps, "heldout_accuracy": held_accuracy, "feature_dim": dims,
-                             "classes": classes},
-              "nearest_rms_distance": [round(float(d), 2) for d in distance],
-              "sample_steps": SAMPLE_STEPS, "seconds": round(time.time() - started, 1)}
+    record = {
+        "model": name,
+        "fd": fd,
+        "count": count,
+        "real_b": real_b_name,
+        "classifier": {
+            "steps": classifier_steps,
+            "heldout_accuracy": held_accuracy,
+            "feature_dim": dims,
+            "classes": classes,
+        },
+        "nearest_rms_distance": [round(float(d), 2) for d in distance],
+        "sample_steps": SAMPLE_STEPS,
+        "seconds": round(time.time() - started, 1),
+    }
     write_json_atomic(folder / "card.json", record)
     write_bytes_atomic(folder / "README.md", render_card(name, training, record).encode())
     log(json.dumps(fd))
@@ -134,9 +148,12 @@ def render_card(name: str, training: dict, card: dict) -> str:
     t, data, fd = training["train"], training["data"], card["fd"]
     minutes = training["seconds"] / 60
     dims = card["classifier"]["feature_dim"]
-    space = ("the 64-dimensional features" if dims == 64 else
-             f"the {dims} leading principal axes of the 64-dimensional features (only {card['count']} "
-             "held-out images exist, too few to estimate a 64 x 64 covariance)")
+    space = (
+        "the 64-dimensional features"
+        if dims == 64
+        else f"the {dims} leading principal axes of the 64-dimensional features (only {card['count']} "
+        "held-out images exist, too few to estimate a 64 x 64 covariance)"
+    )
     where = training.get("where", "on a 2-core CPU (no GPU)")
     return f"""# Model card: `{name}`
 
@@ -145,25 +162,25 @@ Load it by name: `python -m generate precompute --model {name}`.
 
 ## Data
 
-- **Source**: {data['name']} ({data['package']}), licence: {data['licence']}.
-- **Preparation**: {data['transform']}.
-- **Images**: {training['images']} training images of {training['sample_size']} x {training['sample_size']} px,
-  {training['channels']} channel(s). Checksums of the source files and arrays are in `training.json`.
+- **Source**: {data["name"]} ({data["package"]}), licence: {data["licence"]}.
+- **Preparation**: {data["transform"]}.
+- **Images**: {training["images"]} training images of {training["sample_size"]} x {training["sample_size"]} px,
+  {training["channels"]} channel(s). Checksums of the source files and arrays are in `training.json`.
 
 ## Training
 
 | setting | value |
 |---|---|
-| architecture | diffusers `UNet2DModel`, channels {tuple(t['block_out_channels'])}, {t['layers_per_block']} layer(s) per block, self-attention at level(s) {tuple(t['attention_levels'])}, {training['parameters']:,} parameters |
-| schedule | `DDPMScheduler`, {t['num_train_timesteps']} timesteps, `{t['beta_schedule']}`, prediction `{t['prediction_type']}` |
-| optimiser | AdamW, learning rate {t['learning_rate']} (warm-up {t['warmup_steps']} steps), batch {t['batch_size']}, gradient clip {t['grad_clip']} |
-| EMA | decay {t['ema_decay']} (the shipped weights are the EMA weights) |
-| steps | {training['steps_done']} |
+| architecture | diffusers `UNet2DModel`, channels {tuple(t["block_out_channels"])}, {t["layers_per_block"]} layer(s) per block, self-attention at level(s) {tuple(t["attention_levels"])}, {training["parameters"]:,} parameters |
+| schedule | `DDPMScheduler`, {t["num_train_timesteps"]} timesteps, `{t["beta_schedule"]}`, prediction `{t["prediction_type"]}` |
+| optimiser | AdamW, learning rate {t["learning_rate"]} (warm-up {t["warmup_steps"]} steps), batch {t["batch_size"]}, gradient clip {t["grad_clip"]} |
+| EMA | decay {t["ema_decay"]} (the shipped weights are the EMA weights) |
+| steps | {training["steps_done"]} |
 | time | {minutes:.0f} minutes {where} |
-| seed | {t['seed']}, horizontal flips {'on' if t['hflip'] else 'off'} |
+| seed | {t["seed"]}, horizontal flips {"on" if t["hflip"] else "off"} |
 
 Retrain with `python -m generate train --data data/<set> --out generate/models/{name} --checkpoints
-checkpoints/{name} --settings generate/models/settings/{name}.json --steps {training['steps_done']}`
+checkpoints/{name} --settings generate/models/settings/{name}.json --steps {training["steps_done"]}`
 (`--resume` continues exactly after an interruption).
 
 ![Training loss](loss.svg)
@@ -174,26 +191,26 @@ checkpoints/{name} --settings generate/models/settings/{name}.json --steps {trai
 
 ![Samples of {name}](samples.png)
 
-*32 samples, DDIM with {card['sample_steps']} steps, seeds 0 to 31.*
+*32 samples, DDIM with {card["sample_steps"]} steps, seeds 0 to 31.*
 
 ![Nearest training images](nearest.png)
 
 *For each sample above, in the same place, its nearest training image (pixel L2). RMS distances per pixel
-(0 to 255): median {np.median(card['nearest_rms_distance']):.1f}, smallest {min(card['nearest_rms_distance']):.1f}.
+(0 to 255): median {np.median(card["nearest_rms_distance"]):.1f}, smallest {min(card["nearest_rms_distance"]):.1f}.
 Small distances mean a memorised training image; larger ones a new image.*
 
 ## Quality figure
 
 Frechet distance in {space} of a small classifier trained on the same data
-({card['classifier']['classes']} classes, held-out accuracy {card['classifier']['heldout_accuracy']:.1%}),
-each set {card['count']} images, measured against {card['count']} held-out real images. Lower is closer
+({card["classifier"]["classes"]} classes, held-out accuracy {card["classifier"]["heldout_accuracy"]:.1%}),
+each set {card["count"]} images, measured against {card["count"]} held-out real images. Lower is closer
 to real data; the number only means something next to its references.
 
 | image set | Frechet distance |
 |---|---|
-| real {card['real_b']} (the floor) | {fd['real_vs_real']:.2f} |
-| **samples of `{name}`** | **{fd['model_samples']:.2f}** |
-| Gaussian noise images (the ceiling) | {fd['noise']:.2f} |
+| real {card["real_b"]} (the floor) | {fd["real_vs_real"]:.2f} |
+| **samples of `{name}`** | **{fd["model_samples"]:.2f}** |
+| Gaussian noise images (the ceiling) | {fd["noise"]:.2f} |
 {floor_note(fd)}"""
 
 
@@ -202,6 +219,8 @@ def floor_note(fd: dict) -> str:
     good as real ones: only that this small feature space cannot tell them apart."""
     if fd["model_samples"] > fd["real_vs_real"] * 1.1:
         return ""
-    return ("\nThe samples score at the floor: in these features they cannot be told from real images. That "
-            "says more about the features (a small classifier's) than about the samples; the grid above shows "
-            "what the eye still sees.\n")
+    return (
+        "\nThe samples score at the floor: in these features they cannot be told from real images. That "
+        "says more about the features (a small classifier's) than about the samples; the grid above shows "
+        "what the eye still sees.\n"
+    )

@@ -69,8 +69,7 @@ def prepare_fashion(source_dir: Path = FASHION_DIR) -> Prepared:
                 "`apt-get install dataset-fashion-mnist` or pass --source DIR."
             )
     pad = lambda images: np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None]  # 28 -> 32 px, 1 channel
-    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     return Prepared(
         train=pad(_read_idx(files["train_images"])),
         heldout=pad(_read_idx(files["test_images"])),
@@ -93,16 +92,17 @@ def _fetch_emoji_tarball(cache: Path) -> Path:
     if existing:
         return existing[-1]
     try:
-        subprocess.run(["npm", "pack", EMOJI_PACKAGE, "--silent"], cwd=cache, check=True,
-                       capture_output=True)
+        subprocess.run(["npm", "pack", EMOJI_PACKAGE, "--silent"], cwd=cache, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as error:
-        raise UsageError(f"could not fetch the npm package {EMOJI_PACKAGE} ({error}); "
-                         "pass --source PATH.tgz of a downloaded copy") from None
+        raise UsageError(
+            f"could not fetch the npm package {EMOJI_PACKAGE} ({error}); pass --source PATH.tgz of a downloaded copy"
+        ) from None
     return sorted(cache.glob("emoji-datasource-google-*.tgz"))[-1]
 
 
-def prepare_emoji(tarball: Path, category: str = DEFAULT_EMOJI_CATEGORY, size: int = 32,
-                  heldout_every: int = 5) -> Prepared:
+def prepare_emoji(
+    tarball: Path, category: str = DEFAULT_EMOJI_CATEGORY, size: int = 32, heldout_every: int = 5
+) -> Prepared:
     """Composite each 64 px Noto emoji of `category` on white and shrink it to `size` px.
 
     Every `heldout_every`-th emoji (in the package's sort order) is held out for the quality figure.
@@ -114,8 +114,9 @@ def prepare_emoji(tarball: Path, category: str = DEFAULT_EMOJI_CATEGORY, size: i
         categories = sorted({entry["category"] for entry in meta})
         if category not in categories:
             raise UsageError(f"--category {category!r}: no such emoji category; allowed: {categories}")
-        chosen = sorted((e for e in meta if e["category"] == category and e.get("has_img_google")),
-                        key=lambda e: e["sort_order"])
+        chosen = sorted(
+            (e for e in meta if e["category"] == category and e.get("has_img_google")), key=lambda e: e["sort_order"]
+        )
         subcategories = sorted({e["subcategory"] for e in chosen})
         images, labels = [], []
         for entry in chosen:
@@ -128,8 +129,10 @@ def prepare_emoji(tarball: Path, category: str = DEFAULT_EMOJI_CATEGORY, size: i
     images_arr, labels_arr = np.stack(images), np.asarray(labels, dtype=np.int64)
     held = np.arange(len(images_arr)) % heldout_every == heldout_every - 1
     return Prepared(
-        train=images_arr[~held], heldout=images_arr[held],
-        train_labels=labels_arr[~held], heldout_labels=labels_arr[held],
+        train=images_arr[~held],
+        heldout=images_arr[held],
+        train_labels=labels_arr[~held],
+        heldout_labels=labels_arr[held],
         class_names=subcategories,
         source={
             "name": f"Noto Color Emoji, category {category!r}",
@@ -137,23 +140,31 @@ def prepare_emoji(tarball: Path, category: str = DEFAULT_EMOJI_CATEGORY, size: i
             "package": f"npm {EMOJI_PACKAGE}",
             "files": {"tarball": {"path": tarball.name, "sha256": sha256_file(tarball)}},
             "transform": f"64 px PNG composited on white, Lanczos-resized to {size}x{size}, RGB; "
-                         f"every {heldout_every}th emoji held out",
+            f"every {heldout_every}th emoji held out",
         },
     )
 
 
 def save_prepared(prepared: Prepared, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    arrays = {"train": prepared.train, "heldout": prepared.heldout,
-              "train_labels": prepared.train_labels, "heldout_labels": prepared.heldout_labels}
+    arrays = {
+        "train": prepared.train,
+        "heldout": prepared.heldout,
+        "train_labels": prepared.train_labels,
+        "heldout_labels": prepared.heldout_labels,
+    }
     checksums = {}
     for name, array in arrays.items():
         buffer = io.BytesIO()
         np.save(buffer, array)
         write_bytes_atomic(out / f"{name}.npy", buffer.getvalue())
         checksums[name] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    record = dict(prepared.source, class_names=prepared.class_names, arrays=checksums,
-                  shapes={k: list(v.shape) for k, v in arrays.items()})
+    record = dict(
+        prepared.source,
+        class_names=prepared.class_names,
+        arrays=checksums,
+        shapes={k: list(v.shape) for k, v in arrays.items()},
+    )
     write_json_atomic(out / "source.json", record)
     return record
 
@@ -162,6 +173,7 @@ def load_prepared(folder: Path, split: str = "train") -> tuple[np.ndarray, dict]
     """Return the uint8 (N, H, W, C) images of one split and the data set's source record."""
     source_file = folder / "source.json"
     if not source_file.is_file():
-        raise UsageError(f"{source_file}: not a prepared data set; "
-                         "run `python -m generate prepare-data fashion|emoji` first")
+        raise UsageError(
+            f"{source_file}: not a prepared data set; run `python -m generate prepare-data fashion|emoji` first"
+        )
     return np.load(folder / f"{split}.npy"), json.loads(source_file.read_text())

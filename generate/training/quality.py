@@ -23,9 +23,17 @@ class FeatureNet(nn.Module):
     def __init__(self, channels: int, classes: int, dim: int = 64):
         super().__init__()
         block = lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(8, cout), nn.SiLU()]
-        self.body = nn.Sequential(*block(channels, 32), nn.MaxPool2d(2), *block(32, 64), nn.MaxPool2d(2),
-                                  *block(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Linear(128, dim), nn.SiLU())
+        self.body = nn.Sequential(
+            *block(channels, 32),
+            nn.MaxPool2d(2),
+            *block(32, 64),
+            nn.MaxPool2d(2),
+            *block(64, 128),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(128, dim),
+            nn.SiLU(),
+        )
         self.head = nn.Linear(dim, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -37,8 +45,9 @@ def to_input(images: np.ndarray) -> torch.Tensor:
     return from_uint8(images)
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray, classes: int, steps: int, seed: int = 0,
-                     batch: int = 128, log=print) -> FeatureNet:
+def train_classifier(
+    images: np.ndarray, labels: np.ndarray, classes: int, steps: int, seed: int = 0, batch: int = 128, log=print
+) -> FeatureNet:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     net = FeatureNet(images.shape[-1], classes)
@@ -61,13 +70,13 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, classes: int, steps
 @torch.no_grad()
 def features(net: FeatureNet, images: np.ndarray, batch: int = 512) -> np.ndarray:
     data = to_input(images)
-    return torch.cat([net.body(data[i:i + batch]) for i in range(0, len(data), batch)]).double().numpy()
+    return torch.cat([net.body(data[i : i + batch]) for i in range(0, len(data), batch)]).double().numpy()
 
 
 @torch.no_grad()
 def accuracy(net: FeatureNet, images: np.ndarray, labels: np.ndarray) -> float:
     data = to_input(images)
-    predicted = torch.cat([net(data[i:i + 512]).argmax(1) for i in range(0, len(data), 512)])
+    predicted = torch.cat([net(data[i : i + 512]).argmax(1) for i in range(0, len(data), 512)])
     return float((predicted.numpy() == labels).mean())
 
 
@@ -106,8 +115,8 @@ def nearest(samples: np.ndarray, training: np.ndarray, chunk: int = 4096) -> tup
     best_d = np.full(len(samples), np.inf, np.float32)
     best_i = np.zeros(len(samples), np.int64)
     for start in range(0, len(training), chunk):
-        block = training[start:start + chunk].reshape(-1, flat.shape[1]).astype(np.float32)
-        d = (flat ** 2).sum(1)[:, None] - 2 * flat @ block.T + (block ** 2).sum(1)[None]
+        block = training[start : start + chunk].reshape(-1, flat.shape[1]).astype(np.float32)
+        d = (flat**2).sum(1)[:, None] - 2 * flat @ block.T + (block**2).sum(1)[None]
         i = d.argmin(1)
         better = d[np.arange(len(flat)), i] < best_d
         best_d[better] = d[np.arange(len(flat)), i][better]

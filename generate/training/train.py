@@ -27,9 +27,9 @@ import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
 from ..atomic import write_bytes_atomic, write_json_atomic
-from .data import load_prepared
-from ..errors import UsageError
 from ..core.sampling import from_uint8
+from ..errors import UsageError
+from .data import load_prepared
 
 
 @dataclass
@@ -57,26 +57,30 @@ class TrainConfig:
 def build_unet(config: TrainConfig, sample_size: int, channels: int) -> UNet2DModel:
     levels = range(len(config.block_out_channels))
     return UNet2DModel(
-        sample_size=sample_size, in_channels=channels, out_channels=channels,
+        sample_size=sample_size,
+        in_channels=channels,
+        out_channels=channels,
         block_out_channels=tuple(config.block_out_channels),
         layers_per_block=config.layers_per_block,
-        down_block_types=tuple("AttnDownBlock2D" if i in config.attention_levels else "DownBlock2D"
-                               for i in levels),
-        up_block_types=tuple("AttnUpBlock2D" if i in config.attention_levels else "UpBlock2D"
-                             for i in reversed(levels)),
+        down_block_types=tuple("AttnDownBlock2D" if i in config.attention_levels else "DownBlock2D" for i in levels),
+        up_block_types=tuple(
+            "AttnUpBlock2D" if i in config.attention_levels else "UpBlock2D" for i in reversed(levels)
+        ),
         norm_num_groups=config.norm_num_groups,
         attention_head_dim=min(32, min(config.block_out_channels)),  # heads = channels // head_dim >= 1
     )
 
 
 def build_scheduler(config: TrainConfig) -> DDPMScheduler:
-    return DDPMScheduler(num_train_timesteps=config.num_train_timesteps,
-                         beta_schedule=config.beta_schedule,
-                         prediction_type=config.prediction_type, clip_sample=True)
+    return DDPMScheduler(
+        num_train_timesteps=config.num_train_timesteps,
+        beta_schedule=config.beta_schedule,
+        prediction_type=config.prediction_type,
+        clip_sample=True,
+    )
 
 
-def training_target(scheduler: DDPMScheduler, x0: torch.Tensor, eps: torch.Tensor,
-                    t: torch.Tensor) -> torch.Tensor:
+def training_target(scheduler: DDPMScheduler, x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     kind = scheduler.config.prediction_type
     if kind == "epsilon":
         return eps
@@ -103,8 +107,9 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
-def train(data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConfig,
-          resume: bool = False, log=print) -> dict:
+def train(
+    data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConfig, resume: bool = False, log=print
+) -> dict:
     images, source = load_prepared(data_dir, "train")
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -122,13 +127,21 @@ def train(data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConf
     losses: list[float] = []
     step = 0
     checkpoint = checkpoint_dir / "checkpoint.pt"
-    settings = {"train": asdict(config), "data": source, "data_dir": str(data_dir),
-                "images": n, "sample_size": size, "channels": channels}
+    settings = {
+        "train": asdict(config),
+        "data": source,
+        "data_dir": str(data_dir),
+        "images": n,
+        "sample_size": size,
+        "channels": channels,
+    }
     if resume and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True)
         if state["settings"]["train"] | {"steps": 0, "threads": 0} != settings["train"] | {"steps": 0, "threads": 0}:
-            raise UsageError(f"{checkpoint}: was made with other training settings; "
-                             "resume with the same settings or choose another --checkpoints folder")
+            raise UsageError(
+                f"{checkpoint}: was made with other training settings; "
+                "resume with the same settings or choose another --checkpoints folder"
+            )
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
@@ -140,10 +153,19 @@ def train(data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConf
     alphas_cumprod = scheduler.alphas_cumprod
 
     def save(at_step: int) -> None:
-        _save_checkpoint(checkpoint, {
-            "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
-            "generator": generator.get_state(), "losses": losses, "step": at_step,
-            "settings": settings, "seconds": settings["seconds"]})
+        _save_checkpoint(
+            checkpoint,
+            {
+                "model": model.state_dict(),
+                "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "losses": losses,
+                "step": at_step,
+                "settings": settings,
+                "seconds": settings["seconds"],
+            },
+        )
 
     window = time.time()
     model.train()
@@ -173,27 +195,34 @@ def train(data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConf
             settings["seconds"] += now - window
             window = now
             per_step = settings["seconds"] / step
-            log(f"step {step}/{config.steps} loss {np.mean(losses[-25:]):.4f} "
-                f"{per_step:.2f} s/step ETA {per_step * (config.steps - step) / 60:.1f} min")
+            log(
+                f"step {step}/{config.steps} loss {np.mean(losses[-25:]):.4f} "
+                f"{per_step:.2f} s/step ETA {per_step * (config.steps - step) / 60:.1f} min"
+            )
         if step % config.checkpoint_every == 0 or step == config.steps:
             save(step)
     return export(ema, scheduler, settings, losses, out_dir)
 
 
-def export(ema: UNet2DModel, scheduler: DDPMScheduler, settings: dict, losses: list[float],
-           out_dir: Path) -> dict:
+def export(ema: UNet2DModel, scheduler: DDPMScheduler, settings: dict, losses: list[float], out_dir: Path) -> dict:
     """Write the EMA weights (safetensors) and scheduler config in the flat google/ddpm-* layout."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ema.save_pretrained(out_dir, safe_serialization=True)
     scheduler.save_pretrained(out_dir)
-    settings = dict(settings, steps_done=len(losses),
-                    parameters=sum(p.numel() for p in ema.parameters()),
-                    torch=torch.__version__, python=sys.version.split()[0])
+    settings = dict(
+        settings,
+        steps_done=len(losses),
+        parameters=sum(p.numel() for p in ema.parameters()),
+        torch=torch.__version__,
+        python=sys.version.split()[0],
+    )
     write_json_atomic(out_dir / "training.json", settings)
     # Loss curve: mean per 50 steps keeps the file small and the curve readable.
     chunk = 50
-    rows = [f"{min((i + 1) * chunk, len(losses))},{np.mean(losses[i * chunk:(i + 1) * chunk]):.5f}"
-            for i in range(math.ceil(len(losses) / chunk))]
+    rows = [
+        f"{min((i + 1) * chunk, len(losses))},{np.mean(losses[i * chunk : (i + 1) * chunk]):.5f}"
+        for i in range(math.ceil(len(losses) / chunk))
+    ]
     write_bytes_atomic(out_dir / "loss.csv", ("step,loss\n" + "\n".join(rows) + "\n").encode())
     return settings
 

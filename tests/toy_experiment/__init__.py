@@ -34,7 +34,11 @@ ONE_GUESS = Experiment(
     panels=(GUESS,),
     plan="toy_experiment.compute:plan",
     figure=figure.build,
-    page=Page(file="one-guess.md", title="One guess", template=HERE / "one_guess.md.j2",
-              script=HERE / "fig-one-guess.js",
-              blurb="what the model makes of pure noise when told how noisy it is."),
+    page=Page(
+        file="one-guess.md",
+        title="One guess",
+        template=HERE / "one_guess.md.j2",
+        script=HERE / "fig-one-guess.js",
+        blurb="what the model makes of pure noise when told how noisy it is.",
+    ),
 )

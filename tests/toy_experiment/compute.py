@@ -22,9 +22,19 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         t = torch.tensor([t for _, t in cells], device=model.device)
         output = ctx.denoise(x, t)
         for b, (seed, level) in enumerate(cells):
-            _, x0 = split_prediction(scheduler, output[b:b + 1], x[b:b + 1], level)
+            _, x0 = split_prediction(scheduler, output[b : b + 1], x[b : b + 1], level)
             emit(GUESS, images(x0.clamp(-1, 1))[0], {}, seed=seed, t=level)
 
-    return Plan(units=[Unit(key="all", images=len(cells), compute=compute, calls=1, frames=len(cells),
-                            content={"seeds": list(cfg.seeds), "timesteps": list(cfg.timesteps)})],
-                describe={"seeds": list(cfg.seeds), "timesteps": list(cfg.timesteps)})
+    return Plan(
+        units=[
+            Unit(
+                key="all",
+                images=len(cells),
+                compute=compute,
+                calls=1,
+                frames=len(cells),
+                content={"seeds": list(cfg.seeds), "timesteps": list(cfg.timesteps)},
+            )
+        ],
+        describe={"seeds": list(cfg.seeds), "timesteps": list(cfg.timesteps)},
+    )

@@ -36,20 +36,28 @@ class ForwardBackwardConfig:
     source: str = setting("generated", help="'generated' (a sample of the model) or an image file")
     source_seed: int = setting(0, low=0, high=2**32 - 1, help="seed of the generated source")
     noise_seed: int = setting(0, low=0, high=2**32 - 1, help="seed of the forward noise stream")
-    noise: str = setting("independent", choices=("independent", "source"),
-                         help="forward noise: 'independent' (its own stream) or 'source' (the source's start noise)")
-    start_levels: list[int] = setting([], low=0, high=999, allow_empty=True,
-                                      help="indices into the sampling steps; [] = all")
+    noise: str = setting(
+        "independent",
+        choices=("independent", "source"),
+        help="forward noise: 'independent' (its own stream) or 'source' (the source's start noise)",
+    )
+    start_levels: list[int] = setting(
+        [], low=0, high=999, allow_empty=True, help="indices into the sampling steps; [] = all"
+    )
 
 
 def validate(cfg: ForwardBackwardConfig, src: str) -> None:
     if cfg.noise == "source" and cfg.source != "generated":
-        raise UsageError(f"{src}: forward_backward.noise = \"source\" reuses the start noise of the generated "
-                         f"source image, but source = \"{cfg.source}\"; allowed with an image file: \"independent\"")
+        raise UsageError(
+            f'{src}: forward_backward.noise = "source" reuses the start noise of the generated '
+            f'source image, but source = "{cfg.source}"; allowed with an image file: "independent"'
+        )
     for level in cfg.start_levels:
         if level >= cfg.steps:
-            raise UsageError(f"{src}: forward_backward.start_levels contains {level}: a start level is an "
-                             f"index into the {cfg.steps} sampling steps; allowed: 0 to {cfg.steps - 1}")
+            raise UsageError(
+                f"{src}: forward_backward.start_levels contains {level}: a start level is an "
+                f"index into the {cfg.steps} sampling steps; allowed: 0 to {cfg.steps - 1}"
+            )
 
 
 def check_model(cfg: ForwardBackwardConfig, src: str, image_size: int) -> None:
@@ -59,18 +67,28 @@ def check_model(cfg: ForwardBackwardConfig, src: str, image_size: int) -> None:
     if not source.is_absolute():
         source = Path(src).parent / source
     if not source.is_file():
-        raise UsageError(f"{src}: forward_backward.source = {cfg.source!r}: file not found; "
-                         "allowed: 'generated' or the path of an image file")
+        raise UsageError(
+            f"{src}: forward_backward.source = {cfg.source!r}: file not found; "
+            "allowed: 'generated' or the path of an image file"
+        )
 
 
 ORIGINAL = Panel("original", (), "original", "the source image x0 (8-bit), where every level starts")
-X = Panel("x", ("level", "step"), "L{level:04d}/{step:04d}",
-          "level k after `step` denoising steps; step 0 is x0 noised to t_k", tagged=False)
-DIFF = Panel("diff", ("level",), "L{level:04d}/diff", "|reconstruction - original|, viridis",
-             heat_scale=DIFF_SCALE)
-VERDICT = Panel("verdict", ("level",), "L{level:04d}/verdict",
-                "the model's classifier on the reconstruction and the original: classes and probabilities (JSON)",
-                suffix="json")
+X = Panel(
+    "x",
+    ("level", "step"),
+    "L{level:04d}/{step:04d}",
+    "level k after `step` denoising steps; step 0 is x0 noised to t_k",
+    tagged=False,
+)
+DIFF = Panel("diff", ("level",), "L{level:04d}/diff", "|reconstruction - original|, viridis", heat_scale=DIFF_SCALE)
+VERDICT = Panel(
+    "verdict",
+    ("level",),
+    "L{level:04d}/verdict",
+    "the model's classifier on the reconstruction and the original: classes and probabilities (JSON)",
+    suffix="json",
+)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
@@ -88,8 +106,12 @@ FORWARD_BACKWARD = Experiment(
     revision=2,
     validate=validate,
     check_model=check_model,
-    page=Page(file="forward-backward.md", title="Forward and backward", template=TEMPLATES / "forward_backward.md.j2",
-              script=SCRIPTS / "fig-forward-backward.js",
-              blurb="add noise to a finished image, then denoise it back. How much noise must you add "
-                    "before the result is a different picture?"),
+    page=Page(
+        file="forward-backward.md",
+        title="Forward and backward",
+        template=TEMPLATES / "forward_backward.md.j2",
+        script=SCRIPTS / "fig-forward-backward.js",
+        blurb="add noise to a finished image, then denoise it back. How much noise must you add "
+        "before the result is a different picture?",
+    ),
 )

@@ -41,11 +41,12 @@ def load_source(path: Path, size: int, channels: int) -> torch.Tensor:
         raise UsageError(f"{path}: forward_backward.source is not a readable image ({error})") from None
     wanted = {1: "L", 3: "RGB"}[channels]
     if (width, height) != (size, size):
-        raise UsageError(f"{path}: forward_backward.source is {width}x{height}; the model takes "
-                         f"{size}x{size} images")
+        raise UsageError(f"{path}: forward_backward.source is {width}x{height}; the model takes {size}x{size} images")
     if mode != wanted:
-        raise UsageError(f"{path}: forward_backward.source has mode {mode}; the model takes {channels} "
-                         f"channel(s), allowed mode: {wanted}")
+        raise UsageError(
+            f"{path}: forward_backward.source has mode {mode}; the model takes {channels} "
+            f"channel(s), allowed mode: {wanted}"
+        )
     array = array[..., None] if array.ndim == 2 else array
     return from_uint8(array.copy()[None])
 
@@ -80,8 +81,10 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         """eps_k for every level k (row k); see the module notes on the two choices."""
         if cfg.noise == "source":
             return x_T.expand(steps, *shape).clone()
-        return torch.randn((steps, *shape),
-                           generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", cfg.noise_seed)))
+        return torch.randn(
+            (steps, *shape),
+            generator=torch.Generator().manual_seed(stream_seed("forward_backward.noise", cfg.noise_seed)),
+        )
 
     def compute(ctx, emit) -> None:
         x0, x_T = source_image(ctx, emit)
@@ -95,10 +98,15 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             if m not in levels:
                 return x
             t = scheduler.timesteps[m]
-            noised = scheduler.add_noise(x0, noise[m:m + 1].to(x0.device), t.reshape(1))  # DDPM eq. 4
+            noised = scheduler.add_noise(x0, noise[m : m + 1].to(x0.device), t.reshape(1))  # DDPM eq. 4
             a = alpha_bar(scheduler, int(t))
-            emit(X, image(noised[0]), {"timestep": int(t), "alpha_bar": a,
-                                       "distance": float(torch.linalg.vector_norm(noised - x0))}, level=m, step=0)
+            emit(
+                X,
+                image(noised[0]),
+                {"timestep": int(t), "alpha_bar": a, "distance": float(torch.linalg.vector_norm(noised - x0))},
+                level=m,
+                step=0,
+            )
             rows.append(m)
             if ddpm:
                 gens.append(torch.Generator().manual_seed(stream_seed(f"forward_backward.ddpm.{m}", cfg.noise_seed)))
@@ -111,15 +119,20 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                 done = m - level + 1
                 emit(X, frames[b], {"timestep": next_t}, level=level, step=done)
                 if m == steps - 1:
-                    recon = from_uint8(frames[b:b + 1])[0]
+                    recon = from_uint8(frames[b : b + 1])[0]
                     heat, distance = heatmap(recon, x0[0].cpu(), DIFF_SCALE)
                     t0 = int(scheduler.timesteps[level])
-                    emit(DIFF, heat, {"distance": distance, "start_timestep": t0,
-                                      "start_alpha_bar": alpha_bar(scheduler, t0)}, level=level)
+                    emit(
+                        DIFF,
+                        heat,
+                        {"distance": distance, "start_timestep": t0, "start_alpha_bar": alpha_bar(scheduler, t0)},
+                        level=level,
+                    )
 
         empty = torch.zeros((0, *shape), device=model.device)
-        reverse_process(ctx.denoise, scheduler, empty, gens if ddpm else None, on_step,
-                        start_index=levels[0], inject=inject)
+        reverse_process(
+            ctx.denoise, scheduler, empty, gens if ddpm else None, on_step, start_index=levels[0], inject=inject
+        )
 
     judge = find_judge(model.identity)
 
@@ -142,17 +155,33 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     scheduler = model.scheduler(cfg.scheduler)
     scheduler.set_timesteps(steps)
     timesteps = [int(t) for t in scheduler.timesteps]
-    content = dict(vars(cfg), source_sha256=hashlib.sha256(source_path.read_bytes()).hexdigest()
-                   if source_path else None)
+    content = dict(
+        vars(cfg), source_sha256=hashlib.sha256(source_path.read_bytes()).hexdigest() if source_path else None
+    )
     calls = steps - levels[0] + (steps if cfg.source == "generated" else 0)
     frames = 1 + sum(steps - level + 2 for level in levels)  # original; per level its row and its diff
     units = [Unit(key="triangle", images=image_count, compute=compute, content=content, calls=calls, frames=frames)]
     if judge is not None:
-        units.append(Unit(key="verdicts", images=0, compute=verdicts, reads_frames=True, frames=len(levels),
-                          content={"triangle": content, "levels": levels, "judge": judge.method,
-                                   "judge_sha256": judge.sha256}))
-    return Plan(units=units,
-                describe={"steps": steps, "levels": levels, "timesteps": timesteps,
-                          "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
-                          "diff_scale": DIFF_SCALE, "value_range": [-1, 1], "noise": cfg.noise,
-                          "judge": judge.describe() if judge else None})
+        units.append(
+            Unit(
+                key="verdicts",
+                images=0,
+                compute=verdicts,
+                reads_frames=True,
+                frames=len(levels),
+                content={"triangle": content, "levels": levels, "judge": judge.method, "judge_sha256": judge.sha256},
+            )
+        )
+    return Plan(
+        units=units,
+        describe={
+            "steps": steps,
+            "levels": levels,
+            "timesteps": timesteps,
+            "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
+            "diff_scale": DIFF_SCALE,
+            "value_range": [-1, 1],
+            "noise": cfg.noise,
+            "judge": judge.describe() if judge else None,
+        },
+    )

@@ -45,6 +45,7 @@ TRUSTED_ACCURACY = 0.5  # a classifier right on fewer held-out images than this 
 @dataclass(frozen=True)
 class Judge:
     """How a model's reconstructions are matched to the original, described without torch (plan time)."""
+
     method: str  # "classifier" or "nearest"
     path: Path  # the classifier's weights, or the training set
     sha256: str
@@ -53,9 +54,14 @@ class Judge:
     training_images: int | None = None
 
     def describe(self) -> dict:
-        return {"method": self.method, "file": f"{self.path.parent.name}/{self.path.name}", "sha256": self.sha256,
-                "classes": self.class_names, "heldout_accuracy": self.heldout_accuracy,
-                "training_images": self.training_images}
+        return {
+            "method": self.method,
+            "file": f"{self.path.parent.name}/{self.path.name}",
+            "sha256": self.sha256,
+            "classes": self.class_names,
+            "heldout_accuracy": self.heldout_accuracy,
+            "training_images": self.training_images,
+        }
 
 
 def model_folder(identity: dict) -> Path | None:
@@ -155,5 +161,7 @@ def match(judge: Judge, frames: np.ndarray) -> list[dict]:
         index, rms = nearest(frames, train)
         return [{"match": int(i), "nearest_rms": float(d)} for i, d in zip(index, rms)]
     probabilities = classify(load_classifier(judge), frames)
-    return [{"match": int(p.argmax()), "probability": float(p.max()),
-             "probabilities": [round(float(v), 6) for v in p]} for p in probabilities]
+    return [
+        {"match": int(p.argmax()), "probability": float(p.max()), "probabilities": [round(float(v), 6) for v in p]}
+        for p in probabilities
+    ]

@@ -28,12 +28,17 @@ GRAPH_TOLERANCE = 1e-4  # float32 graph vs PyTorch, max |difference| of the mode
 @dataclass
 class LiveConfig:
     scheduler: str = setting("ddim", choices=("ddim", "ddpm"), help="the sampler live mode starts with")
-    max_parameters: int = setting(20_000_000, low=0, high=10**10,
-                                  help="larger models get no browser graph (download size, speed)")
-    weights: str = setting("float16", choices=("float16", "float32"),
-                           help="how the graph stores its weights (the arithmetic is float32 either way)")
-    tolerance: float = setting(0.02, low=0.0, high=1.0,
-                               help="max |ONNX Runtime - PyTorch| of the model output allowed at export")
+    max_parameters: int = setting(
+        20_000_000, low=0, high=10**10, help="larger models get no browser graph (download size, speed)"
+    )
+    weights: str = setting(
+        "float16",
+        choices=("float16", "float32"),
+        help="how the graph stores its weights (the arithmetic is float32 either way)",
+    )
+    tolerance: float = setting(
+        0.02, low=0.0, high=1.0, help="max |ONNX Runtime - PyTorch| of the model output allowed at export"
+    )
     opset: int = setting(OPSET, low=OPSET, high=OPSET, help="ONNX opset of the graph (pinned)")
 
 

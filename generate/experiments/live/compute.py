@@ -44,12 +44,25 @@ EXPORT_CALLS, EXPORT_SECONDS = 80, 1.0  # the estimate of an export (estimate.py
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
     count = parameters(model.unet)
     shape = [model.channels, model.sample_size, model.sample_size]
-    describe = {"shape": shape, "scheduler_config": sampling_config(model.scheduler_config), "scheduler": cfg.scheduler,
-                "opset": cfg.opset, "weights": cfg.weights, "parameters": count}
+    describe = {
+        "shape": shape,
+        "scheduler_config": sampling_config(model.scheduler_config),
+        "scheduler": cfg.scheduler,
+        "opset": cfg.opset,
+        "weights": cfg.weights,
+        "parameters": count,
+    }
     if count > cfg.max_parameters:
-        return Plan(units=[], describe=dict(describe, refused=(
-            f"{count:,} parameters, over live.max_parameters = {cfg.max_parameters:,}: too large to "
-            "download and run in a browser tab")))
+        return Plan(
+            units=[],
+            describe=dict(
+                describe,
+                refused=(
+                    f"{count:,} parameters, over live.max_parameters = {cfg.max_parameters:,}: too large to "
+                    "download and run in a browser tab"
+                ),
+            ),
+        )
 
     def compute(ctx, emit) -> None:
         graph, metrics = export(model.unet, shape, cfg.opset, cfg.weights, cfg.tolerance)
@@ -57,9 +70,21 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
     # The export's cost, measured on the shipped 32-px models (2.7 M parameters): 1.7-2.6 s, 60-100
     # one-image calls' worth of tracing, checking and encoding, plus a second of ONNX set-up.
-    unit = Unit(key="export", images=0, compute=compute, frames=1, extra_calls=EXPORT_CALLS, extra_seconds=EXPORT_SECONDS,
-                content={"opset": cfg.opset, "weights": cfg.weights, "tolerance": cfg.tolerance,
-                         "half_min_elements": HALF_MIN_ELEMENTS, "check": CHECK_TIMESTEPS})
+    unit = Unit(
+        key="export",
+        images=0,
+        compute=compute,
+        frames=1,
+        extra_calls=EXPORT_CALLS,
+        extra_seconds=EXPORT_SECONDS,
+        content={
+            "opset": cfg.opset,
+            "weights": cfg.weights,
+            "tolerance": cfg.tolerance,
+            "half_min_elements": HALF_MIN_ELEMENTS,
+            "check": CHECK_TIMESTEPS,
+        },
+    )
     return Plan(units=[unit], describe=describe)
 
 
@@ -72,9 +97,16 @@ def export(unet: torch.nn.Module, shape: list[int], opset: int, weights: str, to
     with torch.no_grad(), warnings.catch_warnings():
         # the tracer's notes on diffusers' shape asserts (constant for a fixed image size) are noise here
         warnings.simplefilter("ignore")
-        torch.onnx.export(cpu, (sample, timestep), buffer, dynamo=False, opset_version=opset,
-                          input_names=["sample", "timestep"], output_names=["model_output"],
-                          dynamic_axes={"sample": {0: "batch"}, "timestep": {0: "batch"}, "model_output": {0: "batch"}})
+        torch.onnx.export(
+            cpu,
+            (sample, timestep),
+            buffer,
+            dynamo=False,
+            opset_version=opset,
+            input_names=["sample", "timestep"],
+            output_names=["model_output"],
+            dynamic_axes={"sample": {0: "batch"}, "timestep": {0: "batch"}, "model_output": {0: "batch"}},
+        )
         expected = cpu(sample, timestep).numpy()
     graph = buffer.getvalue()
     graph_error = _check(graph, sample, timestep, expected, GRAPH_TOLERANCE, "as exported (float32)")
@@ -100,8 +132,9 @@ def half_weights(graph: bytes) -> bytes:
         if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= HALF_MIN_ELEMENTS:
             half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), f"{init.name}.float16")
             kept.append(half)
-            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
-                                          name=f"{init.name}.cast"))
+            casts.append(
+                helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}.cast")
+            )
         else:
             kept.append(init)
     del model.graph.initializer[:]
@@ -113,14 +146,17 @@ def half_weights(graph: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def _check(graph: bytes, sample: torch.Tensor, timestep: torch.Tensor, expected: np.ndarray,
-           tolerance: float, what: str) -> float:
+def _check(
+    graph: bytes, sample: torch.Tensor, timestep: torch.Tensor, expected: np.ndarray, tolerance: float, what: str
+) -> float:
     """ONNX Runtime (CPU, one thread) on the check inputs; refuse a graph further than `tolerance`."""
     try:
         import onnxruntime as ort
     except ImportError:
-        raise UsageError("[live]: checking the exported graph needs onnxruntime; install the precompute "
-                         "extra (pip install -e '.[precompute]') or leave live out (--only ...)") from None
+        raise UsageError(
+            "[live]: checking the exported graph needs onnxruntime; install the precompute "
+            "extra (pip install -e '.[precompute]') or leave live out (--only ...)"
+        ) from None
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
@@ -128,7 +164,9 @@ def _check(graph: bytes, sample: torch.Tensor, timestep: torch.Tensor, expected:
     got = session.run(None, {"sample": sample.numpy(), "timestep": timestep.numpy()})[0]
     error = float(np.abs(got - expected).max())
     if not np.isfinite(error) or error > tolerance:
-        raise UsageError(f"[live]: the ONNX graph {what} differs from PyTorch by {error:.3g} (max |difference| "
-                         f"of the model output; allowed {tolerance:g}, live.tolerance); this model does not "
-                         "export faithfully: set live.weights = \"float32\", or leave live out (--only ...)")
+        raise UsageError(
+            f"[live]: the ONNX graph {what} differs from PyTorch by {error:.3g} (max |difference| "
+            f"of the model output; allowed {tolerance:g}, live.tolerance); this model does not "
+            'export faithfully: set live.weights = "float32", or leave live out (--only ...)'
+        )
     return error

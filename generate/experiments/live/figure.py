@@ -21,7 +21,15 @@ def build(run, sheets) -> dict:
     name = f"unet-{frame['sha256'][:16]}.onnx"
     sheets.out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run.folder / frame["file"], sheets.out_dir / name)
-    return {"available": True, "graph": f"{sheets.url_prefix}/{name}", "bytes": (run.folder / frame["file"]).stat().st_size,
-            "sha256": frame["sha256"], "metrics": frame.get("metrics", {}),
-            "scheduler_config": axis(run, "scheduler_config"), "shape": axis(run, "shape"),
-            "start": axis(run, "scheduler"), "opset": axis(run, "opset"), "weights": axis(run, "weights")}
+    return {
+        "available": True,
+        "graph": f"{sheets.url_prefix}/{name}",
+        "bytes": (run.folder / frame["file"]).stat().st_size,
+        "sha256": frame["sha256"],
+        "metrics": frame.get("metrics", {}),
+        "scheduler_config": axis(run, "scheduler_config"),
+        "shape": axis(run, "shape"),
+        "start": axis(run, "scheduler"),
+        "opset": axis(run, "opset"),
+        "weights": axis(run, "weights"),
+    }

@@ -39,8 +39,12 @@ REVERSE = Experiment(
     figure=figure.build,
     facts=figure.facts,
     downloads=figure.downloads,
-    page=Page(file="reverse.md", title="The reverse process", template=TEMPLATES / "reverse.md.j2",
-              script=SCRIPTS / "fig-reverse.js",
-              blurb="what goes into the denoiser, what comes out, and how the scheduler turns that guess "
-                    "into a slightly cleaner image."),
+    page=Page(
+        file="reverse.md",
+        title="The reverse process",
+        template=TEMPLATES / "reverse.md.j2",
+        script=SCRIPTS / "fig-reverse.js",
+        blurb="what goes into the denoiser, what comes out, and how the scheduler turns that guess "
+        "into a slightly cleaner image.",
+    ),
 )

@@ -14,7 +14,7 @@ from ...core.measure import images, rms_each, snr
 from ...core.sampling import alpha_bar, generators, reverse_process, start_noise
 from ...precompute.plan import Plan, Unit, pack, round_metric
 from ..contract import Panel
-from . import EPS, X, X0
+from . import EPS, X0, X
 
 Measure = Callable[[Panel, torch.Tensor], list[dict]]  # (panel, batch) -> extra metrics per sample
 
@@ -23,8 +23,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     return trajectory_plan(cfg, model, max_batch, (X, EPS, X0))
 
 
-def trajectory_plan(cfg, model, max_batch: int, panels: tuple[Panel, Panel | None, Panel],
-                    measure: Measure | None = None) -> Plan:
+def trajectory_plan(
+    cfg, model, max_batch: int, panels: tuple[Panel, Panel | None, Panel], measure: Measure | None = None
+) -> Plan:
     """x_t (steps 0..T), eps (0..T-1, left out when its panel is None) and the x0 estimate (0..T-1)
     for every seed of `cfg.seeds`, sampled with `cfg.scheduler` in `cfg.steps` steps."""
     x_panel, eps_panel, x0_panel = panels
@@ -47,8 +48,9 @@ def trajectory_plan(cfg, model, max_batch: int, panels: tuple[Panel, Panel | Non
                     panels.append((eps_panel, i, step.pred_epsilon, common))
                 panels.append((x0_panel, i, step.pred_original_sample, common))
                 if last:  # the final image is the "next x_t" of the last step
-                    panels.append((x_panel, i + 1, step.prev_sample,
-                                   {"timestep": -1, "alpha_bar": 1.0, "snr": float("inf")}))
+                    panels.append(
+                        (x_panel, i + 1, step.prev_sample, {"timestep": -1, "alpha_bar": 1.0, "snr": float("inf")})
+                    )
                 for panel, index, batch, metrics in panels:
                     extra = measure(panel, batch) if measure else [{}] * len(seeds)
                     for seed, frame, size, more in zip(seeds, images(batch), rms_each(batch), extra):
@@ -56,15 +58,26 @@ def trajectory_plan(cfg, model, max_batch: int, panels: tuple[Panel, Panel | Non
 
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
 
-        return Unit(key="seeds-" + "-".join(map(str, seeds)), images=cfg.steps * len(seeds),
-                    calls=cfg.steps, frames=(per_step * cfg.steps + 1) * len(seeds),
-                    content={"seeds": seeds, "steps": cfg.steps, "scheduler": cfg.scheduler},
-                    compute=compute)
+        return Unit(
+            key="seeds-" + "-".join(map(str, seeds)),
+            images=cfg.steps * len(seeds),
+            calls=cfg.steps,
+            frames=(per_step * cfg.steps + 1) * len(seeds),
+            content={"seeds": seeds, "steps": cfg.steps, "scheduler": cfg.scheduler},
+            compute=compute,
+        )
 
     scheduler = model.scheduler(cfg.scheduler)
     scheduler.set_timesteps(cfg.steps)
     timesteps = [int(t) for t in scheduler.timesteps]
-    return Plan(units=[make(group) for group in pack(list(cfg.seeds), 1, max_batch)],
-                describe={"seeds": list(cfg.seeds), "steps": cfg.steps, "timesteps": timesteps,
-                          "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
-                          "panels": [p.name for p in panels if p], "value_range": [-1, 1]})
+    return Plan(
+        units=[make(group) for group in pack(list(cfg.seeds), 1, max_batch)],
+        describe={
+            "seeds": list(cfg.seeds),
+            "steps": cfg.steps,
+            "timesteps": timesteps,
+            "alpha_bar": [round_metric(alpha_bar(scheduler, t)) for t in timesteps],
+            "panels": [p.name for p in panels if p],
+            "value_range": [-1, 1],
+        },
+    )

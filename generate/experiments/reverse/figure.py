@@ -10,8 +10,7 @@ from ...site.claims import EDGE_NOISE_CORRELATION, correlation, edges, pixels, s
 from ...site.downloads import frames_table
 from ...site.figures import Frames, axis, snr
 from ..contract import Animation, Axis, Offer
-from . import EPS, X, X0
-
+from . import EPS, X0, X
 
 THUMBS = 6  # x0 estimates in the strip under the panels
 
@@ -29,16 +28,27 @@ def build(run, sheets) -> dict:
     seeds = []
     for index, seed in enumerate(axis(run, "seeds")):
         track = {"track": f"seed {seed}", "group": index}  # one seed's trajectory: all its panels together
-        seeds.append({"seed": seed,
-                      "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
-                      "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
-                      "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track),
-                      # The strip's x0 estimates again, in a sheet of their own: at 256 px a sheet holds
-                      # 8 frames, and the strip would otherwise open one sheet per thumbnail at first view.
-                      "thumbs": sheets.add([frames.file(X0, seed=seed, step=i) for i in strip],
-                                           track=f"seed {seed} strip", group=index)})
-    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
-            "snr": [snr(a) for a in alpha_bar], "thumb_steps": strip, "seeds": seeds}
+        seeds.append(
+            {
+                "seed": seed,
+                "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
+                "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
+                "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track),
+                # The strip's x0 estimates again, in a sheet of their own: at 256 px a sheet holds
+                # 8 frames, and the strip would otherwise open one sheet per thumbnail at first view.
+                "thumbs": sheets.add(
+                    [frames.file(X0, seed=seed, step=i) for i in strip], track=f"seed {seed} strip", group=index
+                ),
+            }
+        )
+    return {
+        "steps": steps,
+        "timesteps": axis(run, "timesteps"),
+        "alpha_bar": alpha_bar,
+        "snr": [snr(a) for a in alpha_bar],
+        "thumb_steps": strip,
+        "seeds": seeds,
+    }
 
 
 def facts(run, runs: dict) -> dict:
@@ -59,16 +69,23 @@ def facts(run, runs: dict) -> dict:
             row[f"{name}_rms"] = eps["metrics"]["rms"]
             row[f"{name}_edge_r"] = correlation(np.abs(pixels(run, eps)).mean(axis=2), outline)
         per_seed.append(row)
-    median = {key: statistics.median(r[key] for r in per_seed)
-              for key in ("first_rms", "last_rms", "first_edge_r", "last_edge_r", "coarse_at", "fine_at")}
-    return {"seeds": per_seed, **median, "steps": steps,
-            "first_alpha_bar": float(run.manifest["axes"]["alpha_bar"][0]), "edge_line": EDGE_NOISE_CORRELATION,
-            "coarse_first": all(r["coarse_at"] < r["fine_at"] for r in per_seed),
-            # seeds whose last noise estimate shows the outline; the claim holds for most of them, and the
-            # page says how many (on emoji-32 one seed's r of 0.09 sits just under the 0.1 line)
-            "outline_seeds": sum(abs(r["last_edge_r"]) >= EDGE_NOISE_CORRELATION for r in per_seed),
-            "outline_visible": 2 * sum(abs(r["last_edge_r"]) >= EDGE_NOISE_CORRELATION for r in per_seed) > len(per_seed),
-            "plain_noise_first": all(abs(r["first_edge_r"]) < EDGE_NOISE_CORRELATION for r in per_seed)}
+    median = {
+        key: statistics.median(r[key] for r in per_seed)
+        for key in ("first_rms", "last_rms", "first_edge_r", "last_edge_r", "coarse_at", "fine_at")
+    }
+    return {
+        "seeds": per_seed,
+        **median,
+        "steps": steps,
+        "first_alpha_bar": float(run.manifest["axes"]["alpha_bar"][0]),
+        "edge_line": EDGE_NOISE_CORRELATION,
+        "coarse_first": all(r["coarse_at"] < r["fine_at"] for r in per_seed),
+        # seeds whose last noise estimate shows the outline; the claim holds for most of them, and the
+        # page says how many (on emoji-32 one seed's r of 0.09 sits just under the 0.1 line)
+        "outline_seeds": sum(abs(r["last_edge_r"]) >= EDGE_NOISE_CORRELATION for r in per_seed),
+        "outline_visible": 2 * sum(abs(r["last_edge_r"]) >= EDGE_NOISE_CORRELATION for r in per_seed) > len(per_seed),
+        "plain_noise_first": all(abs(r["first_edge_r"]) < EDGE_NOISE_CORRELATION for r in per_seed),
+    }
 
 
 def downloads(run) -> list:
@@ -76,6 +93,14 @@ def downloads(run) -> list:
     frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
     per_seed = (Axis("seed", len(seeds)),)
     movies = [Animation(f"seed{s}_x_t", [[frames.file(X, seed=s, step=i)] for i in range(steps + 1)]) for s in seeds]
-    tables = [frames_table(f"seed{s}", [frames.get(p, seed=s, step=i) for i in range(steps + 1)
-                                        for p in (X, EPS, X0) if p is X or i < steps]) for s in seeds]
-    return [Offer("this seed's trajectory xₜ", movies, per_seed), Offer("this seed's numbers, per step", tables, per_seed)]
+    tables = [
+        frames_table(
+            f"seed{s}",
+            [frames.get(p, seed=s, step=i) for i in range(steps + 1) for p in (X, EPS, X0) if p is X or i < steps],
+        )
+        for s in seeds
+    ]
+    return [
+        Offer("this seed's trajectory xₜ", movies, per_seed),
+        Offer("this seed's numbers, per step", tables, per_seed),
+    ]

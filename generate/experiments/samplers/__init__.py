@@ -39,11 +39,20 @@ class SamplersConfig:
     seeds: list[int] = setting([0, 1, 2, 3], low=0, high=2**32 - 1, help="one start noise per seed")
 
 
-X = Panel("x", ("sampler", "calls", "seed", "step"), "{sampler}/c{calls}/s{seed}/{step:04d}",
-          "the sampler's image after `step` of its steps at a budget of `calls` model calls")
+X = Panel(
+    "x",
+    ("sampler", "calls", "seed", "step"),
+    "{sampler}/c{calls}/s{seed}/{step:04d}",
+    "the sampler's image after `step` of its steps at a budget of `calls` model calls",
+)
 REF = Panel("ref", ("seed",), "reference/s{seed}", "the converged image: DDIM with `reference` steps")
-DIFF = Panel("diff", ("sampler", "calls", "seed"), "{sampler}/c{calls}/s{seed}/diff", "|final - ref|, viridis",
-             heat_scale=DIFF_SCALE)
+DIFF = Panel(
+    "diff",
+    ("sampler", "calls", "seed"),
+    "{sampler}/c{calls}/s{seed}/diff",
+    "|final - ref|, viridis",
+    heat_scale=DIFF_SCALE,
+)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
@@ -56,8 +65,12 @@ SAMPLERS = Experiment(
     figure=figure.build,
     facts=figure.facts,
     revision=1,  # 1: the noise level of every model call in the manifest (axes.call_sigmas)
-    page=Page(file="samplers.md", title="Samplers", template=TEMPLATES / "samplers.md.j2",
-              script=SCRIPTS / "fig-samplers.js",
-              blurb="five samplers, one start noise: which reach the converged picture in the fewest "
-                    "network calls, and what holds the slowest back?"),
+    page=Page(
+        file="samplers.md",
+        title="Samplers",
+        template=TEMPLATES / "samplers.md.j2",
+        script=SCRIPTS / "fig-samplers.js",
+        blurb="five samplers, one start noise: which reach the converged picture in the fewest "
+        "network calls, and what holds the slowest back?",
+    ),
 )

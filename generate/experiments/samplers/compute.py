@@ -9,13 +9,18 @@ from __future__ import annotations
 import math
 
 import torch
-from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler,
-                       HeunDiscreteScheduler)
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerDiscreteScheduler,
+    HeunDiscreteScheduler,
+)
 
 from ...core.measure import heatmap, images
 from ...core.sampling import from_uint8, generators, start_noise
-from ...spacing import sampling_config
 from ...precompute.plan import Plan, Unit, pack, round_metric
+from ...spacing import sampling_config
 from . import DIFF, DIFF_SCALE, REF, X
 
 
@@ -61,8 +66,12 @@ def as_x_t(scheduler, x: torch.Tensor) -> torch.Tensor:
     dividing by sqrt(sigma^2 + 1) gives x_t back (sigma of the state just reached)."""
     if not hasattr(scheduler, "sigmas") or isinstance(scheduler, DPMSolverMultistepScheduler):
         return x
-    sigma = float(scheduler.sigmas[scheduler.step_index]) if scheduler.step_index is not None else float(scheduler.sigmas[0])
-    return x / math.sqrt(sigma ** 2 + 1)
+    sigma = (
+        float(scheduler.sigmas[scheduler.step_index])
+        if scheduler.step_index is not None
+        else float(scheduler.sigmas[0])
+    )
+    return x / math.sqrt(sigma**2 + 1)
 
 
 def sample(denoise, scheduler, x_T: torch.Tensor, gens, on_state) -> torch.Tensor:
@@ -76,7 +85,9 @@ def sample(denoise, scheduler, x_T: torch.Tensor, gens, on_state) -> torch.Tenso
         model_input = scheduler.scale_model_input(x, t)
         t_batch = torch.full((x.shape[0],), float(t), device=x.device)
         output = denoise(model_input, t_batch)
-        x = scheduler.step(output, t, x, **({"generator": gens} if isinstance(scheduler, DDPMScheduler) else {})).prev_sample
+        x = scheduler.step(
+            output, t, x, **({"generator": gens} if isinstance(scheduler, DDPMScheduler) else {})
+        ).prev_sample
         # Heun: a step ends after its corrector call, but its last step (to sigma = 0) is a lone Euler call
         if getattr(scheduler, "state_in_first_order", True) or i == last:
             k += 1
@@ -104,22 +115,33 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
             sample(ctx.denoise, scheduler, x, gens, on_state)
 
-        return Unit(key=f"{kind}-c{calls}-seeds-" + "-".join(map(str, seeds)), calls=calls_of(kind, steps),
-                    images=calls_of(kind, steps) * len(seeds), frames=(steps + 1) * len(seeds), compute=compute,
-                    content={"sampler": kind, "calls": calls, "steps": steps, "seeds": seeds})
+        return Unit(
+            key=f"{kind}-c{calls}-seeds-" + "-".join(map(str, seeds)),
+            calls=calls_of(kind, steps),
+            images=calls_of(kind, steps) * len(seeds),
+            frames=(steps + 1) * len(seeds),
+            compute=compute,
+            content={"sampler": kind, "calls": calls, "steps": steps, "seeds": seeds},
+        )
 
     def reference(seeds: list[int]) -> Unit:
         def compute(ctx, emit) -> None:
             scheduler = scheduler_for("ddim", model.scheduler_config, cfg.reference)
             gens = generators(seeds)
-            final = sample(ctx.denoise, scheduler, start_noise(shape, gens, model.device, torch.float32), None,
-                           lambda k, x: None)
+            final = sample(
+                ctx.denoise, scheduler, start_noise(shape, gens, model.device, torch.float32), None, lambda k, x: None
+            )
             for seed, frame in zip(seeds, images(final)):
                 emit(REF, frame, {"steps": cfg.reference}, seed=seed)
 
-        return Unit(key="reference-seeds-" + "-".join(map(str, seeds)), calls=cfg.reference,
-                    images=cfg.reference * len(seeds), frames=len(seeds), compute=compute,
-                    content={"sampler": "ddim", "steps": cfg.reference, "seeds": seeds})
+        return Unit(
+            key="reference-seeds-" + "-".join(map(str, seeds)),
+            calls=cfg.reference,
+            images=cfg.reference * len(seeds),
+            frames=len(seeds),
+            compute=compute,
+            content={"sampler": "ddim", "steps": cfg.reference, "seeds": seeds},
+        )
 
     def distances(ctx, emit) -> None:
         """|final - ref| and ||final - ref|| on the 8-bit images the figure shows."""
@@ -129,20 +151,46 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                 for calls in budgets:
                     final = ctx.read_frame(X, sampler=kind, calls=calls, seed=seed, step=steps_for(kind, calls))
                     heat, distance = heatmap(from_uint8(final[None])[0], ref, DIFF_SCALE)
-                    emit(DIFF, heat, {"distance_to_reference": distance,
-                                      "model_calls": calls_of(kind, steps_for(kind, calls))},
-                         sampler=kind, calls=calls, seed=seed)
+                    emit(
+                        DIFF,
+                        heat,
+                        {"distance_to_reference": distance, "model_calls": calls_of(kind, steps_for(kind, calls))},
+                        sampler=kind,
+                        calls=calls,
+                        seed=seed,
+                    )
 
     groups = pack(list(cfg.seeds), 1, max_batch)
     units = [reference(group) for group in groups]
     units += [trajectory(kind, calls, group) for kind in kinds for calls in budgets for group in groups]
-    units.append(Unit(key="distances", images=0, compute=distances, reads_frames=True,
-                      frames=len(kinds) * len(budgets) * len(cfg.seeds),
-                      content={"samplers": kinds, "calls": budgets, "reference": cfg.reference,
-                               "seeds": list(cfg.seeds), "diff_scale": DIFF_SCALE}))
+    units.append(
+        Unit(
+            key="distances",
+            images=0,
+            compute=distances,
+            reads_frames=True,
+            frames=len(kinds) * len(budgets) * len(cfg.seeds),
+            content={
+                "samplers": kinds,
+                "calls": budgets,
+                "reference": cfg.reference,
+                "seeds": list(cfg.seeds),
+                "diff_scale": DIFF_SCALE,
+            },
+        )
+    )
     sigmas = {k: {str(c): call_sigmas(k, model.scheduler_config, steps_for(k, c)) for c in budgets} for k in kinds}
-    return Plan(units=units, describe={"samplers": kinds, "calls": budgets, "seeds": list(cfg.seeds),
-                                       "call_sigmas": sigmas,  # the noise level of every model call's input
-                                       "reference": cfg.reference, "diff_scale": DIFF_SCALE,
-                                       "steps": {k: {str(c): steps_for(k, c) for c in budgets} for k in kinds},
-                                       "panels": [X.name, REF.name, DIFF.name], "value_range": [-1, 1]})
+    return Plan(
+        units=units,
+        describe={
+            "samplers": kinds,
+            "calls": budgets,
+            "seeds": list(cfg.seeds),
+            "call_sigmas": sigmas,  # the noise level of every model call's input
+            "reference": cfg.reference,
+            "diff_scale": DIFF_SCALE,
+            "steps": {k: {str(c): steps_for(k, c) for c in budgets} for k in kinds},
+            "panels": [X.name, REF.name, DIFF.name],
+            "value_range": [-1, 1],
+        },
+    )

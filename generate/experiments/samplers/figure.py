@@ -31,8 +31,10 @@ def build(run, sheets) -> dict:
     kinds, budgets, steps = axis(run, "samplers"), axis(run, "calls"), axis(run, "steps")
     counts = sorted({steps[k][str(b)] for k in kinds for b in budgets})
     positions = progress_positions(counts)
-    steps_at = {k: {str(b): [progress_index(p, positions, steps[k][str(b)]) for p in range(positions + 1)]
-                    for b in budgets} for k in kinds}
+    steps_at = {
+        k: {str(b): [progress_index(p, positions, steps[k][str(b)]) for p in range(positions + 1)] for b in budgets}
+        for k in kinds
+    }
     seeds = []
     for index, seed in enumerate(axis(run, "seeds")):
         tracks, finals = {}, {}
@@ -47,36 +49,54 @@ def build(run, sheets) -> dict:
                 if start is None:
                     start = records[0]["sha256"]
                     start_ref = sheets.add([records[0]["file"]], track=f"seed {seed} start", group=index)[0]
-                first = ([[start_ref[0], start_ref[1], records[0]["file"]]] if records[0]["sha256"] == start
-                         else sheets.add([records[0]["file"]], track=f"seed {seed} start", group=index))
+                first = (
+                    [[start_ref[0], start_ref[1], records[0]["file"]]]
+                    if records[0]["sha256"] == start
+                    else sheets.add([records[0]["file"]], track=f"seed {seed} start", group=index)
+                )
                 tracks[kind][str(budget)] = first + sheets.add(
-                    [r["file"] for r in records[1:]], track=f"seed {seed}, {kind}, {budget} calls", group=index)
+                    [r["file"] for r in records[1:]], track=f"seed {seed}, {kind}, {budget} calls", group=index
+                )
                 diff = frames.get(DIFF, sampler=kind, calls=budget, seed=seed)
                 # one small sheet per seed and budget: the heatmaps a view shows together
-                finals[kind][str(budget)] = {"diff": sheets.add([diff["file"]], track=f"diffs {seed} {budget}",
-                                                                group=index)[0],
-                                             "distance": diff["metrics"]["distance_to_reference"],
-                                             "calls": diff["metrics"]["model_calls"]}
+                finals[kind][str(budget)] = {
+                    "diff": sheets.add([diff["file"]], track=f"diffs {seed} {budget}", group=index)[0],
+                    "distance": diff["metrics"]["distance_to_reference"],
+                    "calls": diff["metrics"]["model_calls"],
+                }
         reference = sheets.add([frames.file(REF, seed=seed)], track="references")[0]
         seeds.append({"seed": seed, "reference": reference, "tracks": tracks, "finals": finals})
-    return {"samplers": [{"kind": k, "name": NAMES[k], "order": ORDER[k], "deterministic": k in DETERMINISTIC}
-                         for k in kinds],
-            "budgets": budgets, "steps": steps, "positions": positions, "steps_at": steps_at, "seeds": seeds,
-            "reference": axis(run, "reference"), "diff_scale": float(axis(run, "diff_scale")),
-            # the chart of noise levels: every call's sigma, and Heun's first-step factor per budget
-            "call_sigmas": axis(run, "call_sigmas"),
-            "heun_factor": {str(b): heun_factor(run, b) for b in budgets} if "heun" in kinds else {},
-            # a sampler whose finals are another's (Euler's are DDIM's): the chart draws it over that one
-            # and the legend says so
-            "identical": identical_pairs(run)}
+    return {
+        "samplers": [
+            {"kind": k, "name": NAMES[k], "order": ORDER[k], "deterministic": k in DETERMINISTIC} for k in kinds
+        ],
+        "budgets": budgets,
+        "steps": steps,
+        "positions": positions,
+        "steps_at": steps_at,
+        "seeds": seeds,
+        "reference": axis(run, "reference"),
+        "diff_scale": float(axis(run, "diff_scale")),
+        # the chart of noise levels: every call's sigma, and Heun's first-step factor per budget
+        "call_sigmas": axis(run, "call_sigmas"),
+        "heun_factor": {str(b): heun_factor(run, b) for b in budgets} if "heun" in kinds else {},
+        # a sampler whose finals are another's (Euler's are DDIM's): the chart draws it over that one
+        # and the legend says so
+        "identical": identical_pairs(run),
+    }
 
 
 def distances(run) -> dict[str, dict[int, list[float]]]:
     """Per sampler and budget, each seed's distance of the final to the converged image."""
     frames = Frames(run)
     kinds, budgets, seeds = axis(run, "samplers"), axis(run, "calls"), axis(run, "seeds")
-    return {k: {b: [frames.get(DIFF, sampler=k, calls=b, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
-                for b in budgets} for k in kinds}
+    return {
+        k: {
+            b: [frames.get(DIFF, sampler=k, calls=b, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
+            for b in budgets
+        }
+        for k in kinds
+    }
 
 
 def identical_within(run) -> float:
@@ -132,36 +152,59 @@ def facts(run, runs: dict) -> dict:
     frames = Frames(run)
     typical = typical_distance(runs.get("mix_noise"))
     per_seed = distances(run)
-    rows = {k: [{"budget": b, "calls": frames.get(DIFF, sampler=k, calls=b, seed=seeds[0])["metrics"]["model_calls"],
-                 "distances": per_seed[k][b], "mean": statistics.fmean(per_seed[k][b])} for b in budgets]
-            for k in kinds}
+    rows = {
+        k: [
+            {
+                "budget": b,
+                "calls": frames.get(DIFF, sampler=k, calls=b, seed=seeds[0])["metrics"]["model_calls"],
+                "distances": per_seed[k][b],
+                "mean": statistics.fmean(per_seed[k][b]),
+            }
+            for b in budgets
+        ]
+        for k in kinds
+    }
     mean = {k: {b: statistics.fmean(per_seed[k][b]) for b in budgets} for k in kinds}
     close = CLOSE * typical if typical else None
     deterministic = [k for k in kinds if k in DETERMINISTIC]
     converged = [k for k in deterministic if close is not None and mean[k][budgets[-1]] <= close]
     first_order = [k for k in ("ddim", "euler") if k in kinds]
-    second_order = ({str(b): all(mean["dpmpp_2m"][b] < mean[k][b] for k in first_order) for b in budgets}
-                    if "dpmpp_2m" in kinds and first_order else {})
+    second_order = (
+        {str(b): all(mean["dpmpp_2m"][b] < mean[k][b] for k in first_order) for b in budgets}
+        if "dpmpp_2m" in kinds and first_order
+        else {}
+    )
     euler_ddim_gap = largest_gap(run, "euler", "ddim") if {"euler", "ddim"} <= set(kinds) else None
     sigmas = axis(run, "call_sigmas")
     return {
         "samplers": [{"kind": k, "name": NAMES[k], "rows": rows[k], "last": mean[k][budgets[-1]]} for k in kinds],
         "mean": {k: {str(b): mean[k][b] for b in budgets} for k in kinds},
-        "names": {k: NAMES[k] for k in kinds}, "budgets": budgets, "reference": axis(run, "reference"),
-        "seeds": len(seeds), "typical": typical, "close": close, "close_share": CLOSE,
+        "names": {k: NAMES[k] for k in kinds},
+        "budgets": budgets,
+        "reference": axis(run, "reference"),
+        "seeds": len(seeds),
+        "typical": typical,
+        "close": close,
+        "close_share": CLOSE,
         "sigma_max": sigmas[kinds[0]][str(budgets[0])][0],
         # the noise level every first step ends at: the second call's (any sampler, any budget), at most
-        "sigma_1_max": max((v[1] for by_budget in sigmas.values() for v in by_budget.values() if len(v) > 1), default=None),
+        "sigma_1_max": max(
+            (v[1] for by_budget in sigmas.values() for v in by_budget.values() if len(v) > 1), default=None
+        ),
         "schedule": SCHEDULES.get(run.manifest["scheduler"]["config"].get("beta_schedule"), "noise"),
-        "converged": converged, "astray": [k for k in deterministic if k not in converged],
+        "converged": converged,
+        "astray": [k for k in deterministic if k not in converged],
         "close_at": {str(b): [k for k in kinds if close is not None and mean[k][b] <= close] for b in budgets},
-        "second_order": second_order, "second_order_everywhere": bool(second_order) and all(second_order.values()),
+        "second_order": second_order,
+        "second_order_everywhere": bool(second_order) and all(second_order.values()),
         "saving": saving(mean, budgets) if {"dpmpp_2m", "ddim"} <= set(kinds) else None,
-        "euler_is_ddim": bool(identical_pairs(run)), "euler_ddim_gap": euler_ddim_gap,
+        "euler_is_ddim": bool(identical_pairs(run)),
+        "euler_ddim_gap": euler_ddim_gap,
         "identical_within": identical_within(run),
         "heun": heun_facts(run, mean["heun"], typical) if "heun" in kinds else None,
-        "ddpm_elsewhere": "ddpm" in kinds and typical is not None and all(
-            r["mean"] >= 0.5 * typical for r in rows["ddpm"]),
+        "ddpm_elsewhere": "ddpm" in kinds
+        and typical is not None
+        and all(r["mean"] >= 0.5 * typical for r in rows["ddpm"]),
     }
 
 
@@ -181,14 +224,24 @@ def heun_facts(run, mean: dict[int, float], typical: float | None) -> dict:
     `broken`: the budgets where that distance is above the typical distance (another picture, or none)."""
     budgets = axis(run, "calls")
     sigmas = axis(run, "call_sigmas")["heun"]
-    per_budget = [{"budget": b, "steps": axis(run, "steps")["heun"][str(b)],
-                   "sigma_1": sigmas[str(b)][1] if len(sigmas[str(b)]) > 1 else None,
-                   "factor": heun_factor(run, b), "mean": mean[b],
-                   "broken": typical is not None and mean[b] > typical} for b in budgets]
-    return {"budgets": per_budget, "broken": [r["budget"] for r in per_budget if r["broken"]],
-            "fine": [r["budget"] for r in per_budget if not r["broken"]],
-            "pinned": pinned_after_first_step(run, "heun", budgets[0]),
-            "pinned_ddim": pinned_after_first_step(run, "ddim", budgets[0]) if "ddim" in axis(run, "samplers") else None}
+    per_budget = [
+        {
+            "budget": b,
+            "steps": axis(run, "steps")["heun"][str(b)],
+            "sigma_1": sigmas[str(b)][1] if len(sigmas[str(b)]) > 1 else None,
+            "factor": heun_factor(run, b),
+            "mean": mean[b],
+            "broken": typical is not None and mean[b] > typical,
+        }
+        for b in budgets
+    ]
+    return {
+        "budgets": per_budget,
+        "broken": [r["budget"] for r in per_budget if r["broken"]],
+        "fine": [r["budget"] for r in per_budget if not r["broken"]],
+        "pinned": pinned_after_first_step(run, "heun", budgets[0]),
+        "pinned_ddim": pinned_after_first_step(run, "ddim", budgets[0]) if "ddim" in axis(run, "samplers") else None,
+    }
 
 
 def pinned_after_first_step(run, kind: str, budget: int) -> float | None:
@@ -199,6 +252,8 @@ def pinned_after_first_step(run, kind: str, budget: int) -> float | None:
     if axis(run, "steps")[kind][str(budget)] < 2:
         return None
     frames = Frames(run)
-    shares = [float((np.abs(pixels(run, frames.get(X, sampler=kind, calls=budget, seed=seed, step=1))) >= 1.0).mean())
-              for seed in axis(run, "seeds")]
+    shares = [
+        float((np.abs(pixels(run, frames.get(X, sampler=kind, calls=budget, seed=seed, step=1))) >= 1.0).mean())
+        for seed in axis(run, "seeds")
+    ]
     return statistics.fmean(shares)

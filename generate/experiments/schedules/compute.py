@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler
 
-from ...core.measure import image, images
+from ...core.measure import images
 from ...core.sampling import from_uint8, generators, reverse_process, start_noise, stream_seed
 from ...precompute.plan import Plan, Unit, round_metric
 from . import CURVE_STRIDE, LINEAR_BETAS, NAMES, NOISED, SCHEDULES, SOURCE, X0_EPS, X0_V
@@ -25,8 +25,9 @@ THRESHOLDS_DB = (0.0, -20.0)
 
 def schedule(kind: str, steps: int) -> DDPMScheduler:
     """diffusers' scheduler with this beta schedule; only its alphas_cumprod (alpha_bar) is used."""
-    return DDPMScheduler(num_train_timesteps=steps, beta_schedule=kind, beta_start=LINEAR_BETAS[0],
-                         beta_end=LINEAR_BETAS[1])
+    return DDPMScheduler(
+        num_train_timesteps=steps, beta_schedule=kind, beta_start=LINEAR_BETAS[0], beta_end=LINEAR_BETAS[1]
+    )
 
 
 def alpha_bars(kind: str, steps: int) -> list[float]:
@@ -74,8 +75,15 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         # the 8-bit sources the page shows, read back, are the x0 of every cell
         x0 = from_uint8(np.stack([ctx.read_frame(SOURCE, source=seed) for seed in seeds]))
         # one eps per source, its own stream (never the start noise of any seed)
-        eps = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(
-            stream_seed(f"schedules.noise.s{seed}", cfg.noise_seed))) for seed in seeds])
+        eps = torch.stack(
+            [
+                torch.randn(
+                    shape,
+                    generator=torch.Generator().manual_seed(stream_seed(f"schedules.noise.s{seed}", cfg.noise_seed)),
+                )
+                for seed in seeds
+            ]
+        )
 
         # 2. x_t = sqrt(ab) x0 + sqrt(1 - ab) eps (DDPM eq. 4, diffusers' add_noise), every cell
         index = {seed: i for i, seed in enumerate(seeds)}
@@ -84,7 +92,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         pieces = []  # cells are schedule-major, so the pieces concatenate in cell order
         for kind in SCHEDULES:
             mine = [i for i, cell in enumerate(cells) if cell[0] == kind]
-            pieces.append(schedule(kind, steps).add_noise(clean[mine], noise[mine], torch.tensor([cells[i][2] for i in mine])))
+            pieces.append(
+                schedule(kind, steps).add_noise(clean[mine], noise[mine], torch.tensor([cells[i][2] for i in mine]))
+            )
         x_t = torch.cat(pieces)
 
         # 3. one batched call, each cell at the model's step of its noise level
@@ -107,37 +117,79 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         delta_rms = delta.pow(2).flatten(1).mean(1).sqrt()
         for i, (kind, seed, t) in enumerate(cells):
             a = float(ab[i])
-            emit(NOISED, noised[i], {"alpha_bar": a, "snr_db": snr_db(a), "t_model": t_model[i],
-                                     "alpha_bar_model": model_ab[t_model[i]]}, schedule=kind, source=seed, t=t)
+            emit(
+                NOISED,
+                noised[i],
+                {"alpha_bar": a, "snr_db": snr_db(a), "t_model": t_model[i], "alpha_bar_model": model_ab[t_model[i]]},
+                schedule=kind,
+                source=seed,
+                t=t,
+            )
         for panel, (estimate, factor) in estimates.items():
             shown = images(estimate.float())
             error = (estimate - x0d).pow(2).flatten(1).mean(1).sqrt()
             error_shown = (from_uint8(shown).double() - x0d).pow(2).flatten(1).mean(1).sqrt()
             for i, (kind, seed, t) in enumerate(cells):
-                emit(panel, shown[i], {"rms_error": float(error[i]), "rms_shown": float(error_shown[i]),
-                                       "amplification": float(factor.flatten()[i]), "delta_rms": float(delta_rms[i])},
-                     schedule=kind, source=seed, t=t)
+                emit(
+                    panel,
+                    shown[i],
+                    {
+                        "rms_error": float(error[i]),
+                        "rms_shown": float(error_shown[i]),
+                        "amplification": float(factor.flatten()[i]),
+                        "delta_rms": float(delta_rms[i]),
+                    },
+                    schedule=kind,
+                    source=seed,
+                    t=t,
+                )
 
     stride = list(range(0, steps, CURVE_STRIDE)) + ([steps - 1] if (steps - 1) % CURVE_STRIDE else [])
     describe = {
-        "schedules": list(SCHEDULES), "names": dict(NAMES), "levels": levels, "sources": seeds,
-        "source_steps": cfg.source_steps, "steps": steps, "prediction": prediction,
+        "schedules": list(SCHEDULES),
+        "names": dict(NAMES),
+        "levels": levels,
+        "sources": seeds,
+        "source_steps": cfg.source_steps,
+        "steps": steps,
+        "prediction": prediction,
         "measured_panel": {"v_prediction": X0_V.name, "epsilon": X0_EPS.name}.get(prediction),
         "model_schedule": str(model.scheduler_config.get("beta_schedule", "linear")),
         "linear_betas": list(LINEAR_BETAS),
-        "curves": {"t": stride,
-                   "alpha_bar": {k: [round_metric(curves[k][t]) for t in stride] for k in SCHEDULES},
-                   "snr_db": {k: [round_metric(snr_db(curves[k][t])) for t in stride] for k in SCHEDULES}},
-        "at_levels": {k: {"alpha_bar": [round_metric(curves[k][t]) for t in levels],
-                          "snr_db": [round_metric(snr_db(curves[k][t])) for t in levels]} for k in SCHEDULES},
+        "curves": {
+            "t": stride,
+            "alpha_bar": {k: [round_metric(curves[k][t]) for t in stride] for k in SCHEDULES},
+            "snr_db": {k: [round_metric(snr_db(curves[k][t])) for t in stride] for k in SCHEDULES},
+        },
+        "at_levels": {
+            k: {
+                "alpha_bar": [round_metric(curves[k][t]) for t in levels],
+                "snr_db": [round_metric(snr_db(curves[k][t])) for t in levels],
+            }
+            for k in SCHEDULES
+        },
         "thresholds": {k: thresholds(curves[k]) for k in SCHEDULES},
-        "panels": [SOURCE.name, NOISED.name, X0_V.name, X0_EPS.name], "value_range": [-1, 1],
+        "panels": [SOURCE.name, NOISED.name, X0_V.name, X0_EPS.name],
+        "value_range": [-1, 1],
     }
     content = dict(vars(cfg), levels=levels, source_seeds=seeds)
     # Two units, each with batches of one size (what the cost estimate assumes): the sources, T calls of
     # one image per source; then the cells, one call of them all, after the sources are on disk.
-    sources = Unit(key="sources", calls=cfg.source_steps, images=cfg.source_steps * len(seeds), frames=len(seeds),
-                   compute=make_sources, content={k: content[k] for k in ("source_seeds", "source_steps", "scheduler")})
-    noised = Unit(key="cells", calls=1, images=len(cells), frames=3 * len(cells), compute=compute, content=content,
-                  reads_frames=True)
+    sources = Unit(
+        key="sources",
+        calls=cfg.source_steps,
+        images=cfg.source_steps * len(seeds),
+        frames=len(seeds),
+        compute=make_sources,
+        content={k: content[k] for k in ("source_seeds", "source_steps", "scheduler")},
+    )
+    noised = Unit(
+        key="cells",
+        calls=1,
+        images=len(cells),
+        frames=3 * len(cells),
+        compute=compute,
+        content=content,
+        reads_frames=True,
+    )
     return Plan(units=[sources, noised], describe=describe)

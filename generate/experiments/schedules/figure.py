@@ -35,16 +35,24 @@ def build(run, sheets) -> dict:
             for panel in (NOISED, *ESTIMATES):
                 records = [frames.get(panel, schedule=kind, source=seed, t=t) for t in levels]
                 # one sheet per (source, schedule, panel): a view shows one cell of six of them
-                tracks[kind][panel.name] = sheets.add([r["file"] for r in records], track=f"s{seed} {kind} {panel.name}",
-                                                      group=index)
+                tracks[kind][panel.name] = sheets.add(
+                    [r["file"] for r in records], track=f"s{seed} {kind} {panel.name}", group=index
+                )
                 if panel is not NOISED:
                     errors[kind][panel.name] = [r["metrics"]["rms_error"] for r in records]
         source = sheets.add([frames.file(SOURCE, source=seed)], track=f"s{seed} source", group=index)[0]
         sources.append({"seed": seed, "source": source, "tracks": tracks, "rms": errors})
-    return {"schedules": [{"kind": k, "name": NAMES.get(k, k)} for k in kinds], "levels": levels,
-            "model_schedule": axis(run, "model_schedule"), "prediction": axis(run, "prediction"),
-            "measured_panel": run.manifest["axes"].get("measured_panel"), "curves": axis(run, "curves"),
-            "at_levels": axis(run, "at_levels"), "steps": axis(run, "steps"), "seeds": sources}
+    return {
+        "schedules": [{"kind": k, "name": NAMES.get(k, k)} for k in kinds],
+        "levels": levels,
+        "model_schedule": axis(run, "model_schedule"),
+        "prediction": axis(run, "prediction"),
+        "measured_panel": run.manifest["axes"].get("measured_panel"),
+        "curves": axis(run, "curves"),
+        "at_levels": axis(run, "at_levels"),
+        "steps": axis(run, "steps"),
+        "seeds": sources,
+    }
 
 
 def amplification(ab: float) -> float:
@@ -77,11 +85,16 @@ def facts(run, runs: dict) -> dict:
         ab_top = frames.get(NOISED, schedule=kind, source=seeds[0], t=top)["metrics"]["alpha_bar"]
         th = thresholds[kind]
         rows[kind] = {
-            "kind": kind, "name": NAMES.get(kind, kind),
-            "alpha_bar_last": curves["alpha_bar"][kind][-1], "snr_db_last": curves["snr_db"][kind][-1],
-            "t_0db": th["first_below_db"]["0"], "t_minus_20db": th["first_below_db"]["-20"],
-            "below_minus_20db": th["steps_below_minus_20_db"], "share_below_minus_20db": th["steps_below_minus_20_db"] / th["steps"],
-            "alpha_bar_top": ab_top, "amplification_top": amplification(ab_top),
+            "kind": kind,
+            "name": NAMES.get(kind, kind),
+            "alpha_bar_last": curves["alpha_bar"][kind][-1],
+            "snr_db_last": curves["snr_db"][kind][-1],
+            "t_0db": th["first_below_db"]["0"],
+            "t_minus_20db": th["first_below_db"]["-20"],
+            "below_minus_20db": th["steps_below_minus_20_db"],
+            "share_below_minus_20db": th["steps_below_minus_20_db"] / th["steps"],
+            "alpha_bar_top": ab_top,
+            "amplification_top": amplification(ab_top),
             "v_rms_top": statistics.fmean(m["rms_error"] for m in at_top[X0_V.name]),
             "eps_rms_top": statistics.fmean(m["rms_error"] for m in at_top[X0_EPS.name]),
             "delta_rms_top": statistics.fmean(m["delta_rms"] for m in at_top[X0_V.name]),
@@ -90,26 +103,41 @@ def facts(run, runs: dict) -> dict:
         # eps_hat - eps = sqrt(ab) (v_hat - v), so sqrt(ab) times the measured error
         rows[kind]["eps_needed_top"] = math.sqrt(ab_top) * rows[kind]["delta_rms_top"]
         # the first level shown where the what-if eps estimate is off by more than the pixel range's half (1)
-        eps_mean = [statistics.fmean(frames.get(X0_EPS, schedule=kind, source=s, t=t)["metrics"]["rms_error"]
-                                     for s in seeds) for t in levels]
+        eps_mean = [
+            statistics.fmean(frames.get(X0_EPS, schedule=kind, source=s, t=t)["metrics"]["rms_error"] for s in seeds)
+            for t in levels
+        ]
         rows[kind]["eps_over_1_from"] = next((t for t, e in zip(levels, eps_mean) if e > 1.0), None)
-        rows[kind]["ratio_top"] = rows[kind]["eps_rms_top"] / rows[kind]["v_rms_top"] if rows[kind]["v_rms_top"] else None
+        rows[kind]["ratio_top"] = (
+            rows[kind]["eps_rms_top"] / rows[kind]["v_rms_top"] if rows[kind]["v_rms_top"] else None
+        )
     first = seeds[0]
     shown = {"seed": first, "grey_rms": _grey_rms(run, frames, first)}
     for kind in kinds:
-        shown[NAMES.get(kind, kind)] = {p.name: frames.get(p, schedule=kind, source=first, t=top)["metrics"]["rms_error"]
-                                        for p in ESTIMATES}
+        shown[NAMES.get(kind, kind)] = {
+            p.name: frames.get(p, schedule=kind, source=first, t=top)["metrics"]["rms_error"] for p in ESTIMATES
+        }
     lin, cos = rows.get("linear"), rows.get("squaredcos_cap_v2")
     both = lin is not None and cos is not None
     model_schedule, prediction = axis(run, "model_schedule"), axis(run, "prediction")
     return {
-        "schedules": rows, "linear": lin, "cosine": cos, "steps": steps, "top": top, "sources": len(seeds),
-        "model_schedule": NAMES.get(model_schedule, model_schedule), "prediction": prediction,
-        "linear_drowns_sooner": both and lin["t_0db"] is not None and (cos["t_0db"] is None or lin["t_0db"] < cos["t_0db"]),
+        "schedules": rows,
+        "linear": lin,
+        "cosine": cos,
+        "steps": steps,
+        "top": top,
+        "sources": len(seeds),
+        "model_schedule": NAMES.get(model_schedule, model_schedule),
+        "prediction": prediction,
+        "linear_drowns_sooner": both
+        and lin["t_0db"] is not None
+        and (cos["t_0db"] is None or lin["t_0db"] < cos["t_0db"]),
         "linear_wastes_more": both and lin["below_minus_20db"] > cos["below_minus_20db"],
-        "eps_ruined": all(r["ratio_top"] is not None and r["ratio_top"] >= BLOWS_UP and r["eps_rms_top"] > 1.0
-                          for r in rows.values()),
-        "blows_up": BLOWS_UP, "shown": shown,
+        "eps_ruined": all(
+            r["ratio_top"] is not None and r["ratio_top"] >= BLOWS_UP and r["eps_rms_top"] > 1.0 for r in rows.values()
+        ),
+        "blows_up": BLOWS_UP,
+        "shown": shown,
         "grey_rms_mean": statistics.fmean(_grey_rms(run, frames, seed) for seed in seeds),
         "model_is_cosine_v": model_schedule == "squaredcos_cap_v2" and prediction == "v_prediction",
     }

@@ -57,15 +57,24 @@ def build_patch(run, sheets) -> dict:
     sizes, positions = [int(s) for s in axis(run, "sizes")], [[int(x), int(y)] for x, y in axis(run, "positions")]
     variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
     seeds = [_pair_seed(frames, panels, sheets, seed, i, variants) for i, seed in enumerate(axis(run, "seeds"))]
-    return {"sizes": sizes, "positions": positions, "image_size": axis(run, "image_size"),
-            "variants": variants, "seeds": seeds, "heat_scales": heat_scales(run), "steps": int(axis(run, "steps"))}
+    return {
+        "sizes": sizes,
+        "positions": positions,
+        "image_size": axis(run, "image_size"),
+        "variants": variants,
+        "seeds": seeds,
+        "heat_scales": heat_scales(run),
+        "steps": int(axis(run, "steps")),
+    }
 
 
 def build_mix(run, sheets) -> dict:
     frames, panels = Frames(run), {p.name: p for p in MIX_PANELS}
     scales = [float(s) for s in axis(run, "scales")]
-    seeds = [_pair_seed(frames, panels, sheets, seed, i, [{"scale": s} for s in scales])
-             for i, seed in enumerate(axis(run, "seeds"))]
+    seeds = [
+        _pair_seed(frames, panels, sheets, seed, i, [{"scale": s} for s in scales])
+        for i, seed in enumerate(axis(run, "seeds"))
+    ]
     return {"scales": scales, "seeds": seeds, "heat_scales": heat_scales(run), "steps": int(axis(run, "steps"))}
 
 
@@ -76,7 +85,7 @@ def build_mix(run, sheets) -> dict:
 # (inside or outside the patch) is read from the output frames, |o1 - o2| per pixel.
 
 CLOSE = 0.25  # an output within this share of the typical distance keeps its picture ("close")
-PARTS = 0.5   # an output at least this share of the typical distance away has become another picture
+PARTS = 0.5  # an output at least this share of the typical distance away has become another picture
 FEW_TRAINING_IMAGES = 1000  # fewer: little variety, say so where it matters (the overview's SMALL_TRAINING_SET)
 
 
@@ -108,17 +117,25 @@ def training_set(slug: str) -> dict | None:
         nearest = json.loads((folder / "card.json").read_text(encoding="utf-8")).get("nearest_rms_distance") or []
     except (OSError, ValueError, AttributeError):
         nearest = []
-    return {"images": known["train_images"], "dataset": known["dataset"],
-            "few": known["train_images"] < FEW_TRAINING_IMAGES,
-            "nearest_median": statistics.median(nearest) if nearest else None}
+    return {
+        "images": known["train_images"],
+        "dataset": known["dataset"],
+        "few": known["train_images"] < FEW_TRAINING_IMAGES,
+        "nearest_median": statistics.median(nearest) if nearest else None,
+    }
 
 
 def _shared(run, mix) -> dict:
     """What both lessons quote: the typical distance (one definition, claims.typical_distance), the
     DDIM steps, the heatmaps' colour scales, the seeds, and the model's training set (its caveat)."""
-    return {"typical": typical_distance(mix), "steps": int(run.manifest["axes"]["steps"]), "heat": heat_scales(run),
-            "seeds": len(run.manifest["axes"]["seeds"]), "d": _values(run),
-            "training": training_set(run.manifest["model"]["slug"])}
+    return {
+        "typical": typical_distance(mix),
+        "steps": int(run.manifest["axes"]["steps"]),
+        "heat": heat_scales(run),
+        "seeds": len(run.manifest["axes"]["seeds"]),
+        "d": _values(run),
+        "training": training_set(run.manifest["model"]["slug"]),
+    }
 
 
 def patch_facts(run, runs: dict) -> dict:
@@ -131,7 +148,9 @@ def patch_facts(run, runs: dict) -> dict:
     side, sizes = int(axes["image_size"]), sorted(int(s) for s in axes["sizes"])
     facts = _shared(run, runs.get("mix_noise"))
     rows, larger_more, pairs_ = [], 0, 0
-    by_cell = {(seed, int(c["size"]), int(c["x"]), int(c["y"])): c for seed, cells in _pairs(run).items() for c in cells}
+    by_cell = {
+        (seed, int(c["size"]), int(c["x"]), int(c["y"])): c for seed, cells in _pairs(run).items() for c in cells
+    }
     for size in sizes:
         outside_shares, ratios, noise, output, kept = [], [], [], [], []
         for seed in axes["seeds"]:
@@ -144,22 +163,28 @@ def patch_facts(run, runs: dict) -> dict:
                     kept.append(cell["x_gap"][-1] / cell["x_gap"][0])
                 change = np.abs(pixels(run, index.get(o2_, seed=seed, size=size, x=x, y=y)) - o1).mean(axis=2)
                 inside = np.zeros(change.shape, dtype=bool)
-                inside[y:y + size, x:x + size] = True
+                inside[y : y + size, x : x + size] = True
                 if change.sum() > 0 and change[~inside].sum() > 0:
                     outside_shares.append(float(change[~inside].sum() / change.sum()))
                     ratios.append(float(change[inside].mean() / change[~inside].mean()))
-        rows.append({"size": size, "cells": len(noise), "pixels_outside": 1 - size * size / (side * side),
-                     "change_outside": statistics.median(outside_shares) if outside_shares else None,
-                     "ratio": statistics.median(ratios) if ratios else None,
-                     "noise_distance": statistics.fmean(noise),
-                     # E||n1 - n2||^2 = 2 C size^2: the square's values differ by two independent N(0, 1) draws
-                     "noise_expected": math.sqrt(2 * facts["d"] / (side * side) * size * size),
-                     "output_distance": statistics.median(output),
-                     # pairs whose pictures part: at least PARTS of the typical distance apart
-                     "parted": sum(d >= PARTS * facts["typical"] for d in output) if facts["typical"] else None,
-                     # how the trajectories end: closer together than they started (DDIM pulls them together)?
-                     "together": sum(k < 1 for k in kept) if kept else None,
-                     "end_share": statistics.median(kept) if kept else None})
+        rows.append(
+            {
+                "size": size,
+                "cells": len(noise),
+                "pixels_outside": 1 - size * size / (side * side),
+                "change_outside": statistics.median(outside_shares) if outside_shares else None,
+                "ratio": statistics.median(ratios) if ratios else None,
+                "noise_distance": statistics.fmean(noise),
+                # E||n1 - n2||^2 = 2 C size^2: the square's values differ by two independent N(0, 1) draws
+                "noise_expected": math.sqrt(2 * facts["d"] / (side * side) * size * size),
+                "output_distance": statistics.median(output),
+                # pairs whose pictures part: at least PARTS of the typical distance apart
+                "parted": sum(d >= PARTS * facts["typical"] for d in output) if facts["typical"] else None,
+                # how the trajectories end: closer together than they started (DDIM pulls them together)?
+                "together": sum(k < 1 for k in kept) if kept else None,
+                "end_share": statistics.median(kept) if kept else None,
+            }
+        )
     for seed in axes["seeds"]:
         for x, y in axes["positions"]:
             distances = [by_cell[(seed, size, x, y)]["output_distance"] for size in sizes]
@@ -168,17 +193,26 @@ def patch_facts(run, runs: dict) -> dict:
                 larger_more += b > a
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     ends = [r["end_share"] for r in rows]
-    return {**facts, "side": side, "parts": PARTS,
-            "pulled_together": None not in ends and all(e < 1 for e in ends),
-            # the medians as the page prints them (whole per cent) rise with the patch: equal ones say nothing
-            "larger_ends_further": None not in ends and all(round(100 * a) < round(100 * b) for a, b in zip(ends, ends[1:])), "channels": facts["d"] // (side * side), "positions": len(axes["positions"]), "rows": rows,
-            "larger": stats.coin(larger_more, pairs_),
-            # per pixel the change is larger inside the square (at every size) ...
-            "denser_inside": bool(ratios) and all(r > 1 for r in ratios),
-            "ratio_low": min(ratios, default=None), "ratio_high": max(ratios, default=None),
-            # ... while most of it lies outside the square (at the smallest size, or at every size)
-            "most_outside_smallest": rows[0]["change_outside"] is not None and rows[0]["change_outside"] > 0.5,
-            "most_outside_everywhere": all(r["change_outside"] is not None and r["change_outside"] > 0.5 for r in rows)}
+    return {
+        **facts,
+        "side": side,
+        "parts": PARTS,
+        "pulled_together": None not in ends and all(e < 1 for e in ends),
+        # the medians as the page prints them (whole per cent) rise with the patch: equal ones say nothing
+        "larger_ends_further": None not in ends
+        and all(round(100 * a) < round(100 * b) for a, b in zip(ends, ends[1:])),
+        "channels": facts["d"] // (side * side),
+        "positions": len(axes["positions"]),
+        "rows": rows,
+        "larger": stats.coin(larger_more, pairs_),
+        # per pixel the change is larger inside the square (at every size) ...
+        "denser_inside": bool(ratios) and all(r > 1 for r in ratios),
+        "ratio_low": min(ratios, default=None),
+        "ratio_high": max(ratios, default=None),
+        # ... while most of it lies outside the square (at the smallest size, or at every size)
+        "most_outside_smallest": rows[0]["change_outside"] is not None and rows[0]["change_outside"] > 0.5,
+        "most_outside_everywhere": all(r["change_outside"] is not None and r["change_outside"] > 0.5 for r in rows),
+    }
 
 
 def mix_facts(mix, runs: dict) -> dict:
@@ -202,19 +236,28 @@ def mix_facts(mix, runs: dict) -> dict:
     fresh = [c[1.0]["noise_distance"] for c in curves.values() if 1.0 in c]
     nearby = [c[small]["noise_distance"] for c in curves.values() if small in c]
     middle = min(scales, key=lambda s: abs(s - 0.5)) if scales else None
-    return {**facts, **_trajectory_facts(curves, small, typical), **_answers(mix, runs.get("patch_noise")),
-            "scales": scales, "smallest_scale": small, "middle_scale": middle, "close": CLOSE,
-            "close_at_smallest": close_at_small, "close_at_smallest_all": close_at_small == len(curves),
-            # similar noise, similar picture for most seeds: at least three in four keep their picture
-            "mostly_similar": bool(curves) and close_at_small * 4 >= 3 * len(curves),
-            "close_until": close_until, "close_until_low": min(close_until, default=None),
-            "close_until_high": max(close_until, default=None),
-            "close_until_median": statistics.median(close_until) if close_until else None,
-            "noise_at_smallest": statistics.fmean(nearby) if nearby else None,
-            # E||n2 - n1||^2 = 2d (1 - sqrt(1 - s^2)) (the page's maths)
-            "noise_expected_at_smallest": math.sqrt(2 * facts["d"] * (1 - math.sqrt(1 - small * small))) if small else None,
-            "noise_at_fresh": statistics.fmean(fresh) if fresh else None,
-            "noise_expected_at_fresh": math.sqrt(2 * facts["d"])}
+    return {
+        **facts,
+        **_trajectory_facts(curves, small, typical),
+        **_answers(mix, runs.get("patch_noise")),
+        "scales": scales,
+        "smallest_scale": small,
+        "middle_scale": middle,
+        "close": CLOSE,
+        "close_at_smallest": close_at_small,
+        "close_at_smallest_all": close_at_small == len(curves),
+        # similar noise, similar picture for most seeds: at least three in four keep their picture
+        "mostly_similar": bool(curves) and close_at_small * 4 >= 3 * len(curves),
+        "close_until": close_until,
+        "close_until_low": min(close_until, default=None),
+        "close_until_high": max(close_until, default=None),
+        "close_until_median": statistics.median(close_until) if close_until else None,
+        "noise_at_smallest": statistics.fmean(nearby) if nearby else None,
+        # E||n2 - n1||^2 = 2d (1 - sqrt(1 - s^2)) (the page's maths)
+        "noise_expected_at_smallest": math.sqrt(2 * facts["d"] * (1 - math.sqrt(1 - small * small))) if small else None,
+        "noise_at_fresh": statistics.fmean(fresh) if fresh else None,
+        "noise_expected_at_fresh": math.sqrt(2 * facts["d"]),
+    }
 
 
 def _trajectory_facts(curves: dict[int, dict[float, dict]], small: float | None, typical: float | None) -> dict:
@@ -238,10 +281,16 @@ def _trajectory_facts(curves: dict[int, dict[float, dict]], small: float | None,
         for s in parts:
             x0, end = by_scale[s]["x0_gap"], by_scale[s]["x_gap"][-1]
             parts_by.append(next((i for i, g in enumerate(x0) if g >= 0.9 * end), len(x0)))
-    return {"gaps": True, "together_at_smallest": together, "gap_seeds": len(gapped), "parts": PARTS,
-            "parting_median": statistics.median(parting) if parting else None, "parting_seeds": len(parting),
-            "x0_parts_by": statistics.median(parts_by) if parts_by else None,
-            "gap_steps": len(next(iter(next(iter(gapped.values())).values()))["x0_gap"])}
+    return {
+        "gaps": True,
+        "together_at_smallest": together,
+        "gap_seeds": len(gapped),
+        "parts": PARTS,
+        "parting_median": statistics.median(parting) if parting else None,
+        "parting_seeds": len(parting),
+        "x0_parts_by": statistics.median(parts_by) if parts_by else None,
+        "gap_steps": len(next(iter(next(iter(gapped.values())).values()))["x0_gap"]),
+    }
 
 
 def _answers(mix, patch) -> dict:
@@ -261,8 +310,14 @@ def _answers(mix, patch) -> dict:
             if expected is not None:
                 compared += 1
                 larger += cell["output_distance"] > expected
-    return {"mix_points": len(mixed), "patch_points": len(patched), "r_all": r(mixed + patched),
-            "r_mix": r(mixed), "r_patch": r(patched), "patch_vs_mix": stats.coin(larger, compared)}
+    return {
+        "mix_points": len(mixed),
+        "patch_points": len(patched),
+        "r_all": r(mixed + patched),
+        "r_mix": r(mixed),
+        "r_patch": r(patched),
+        "patch_vs_mix": stats.coin(larger, compared),
+    }
 
 
 FLIP_FPS = 1.0  # the notebook's flip: one second on each noise and its output
@@ -271,9 +326,18 @@ FLIP_FPS = 1.0  # the notebook's flip: one second on each noise and its output
 def _flips(run, panels: dict, variants: list[dict], name) -> tuple[list, list]:
     """Per seed and variant, the flip [n1 | o1] <-> [n2 | o2] (GIF, MP4); the pairs' distances (CSV)."""
     frames, seeds = Frames(run), axis(run, "seeds")
-    flips = [Animation(f"seed{s}_{name(v)}_flip", [[frames.file(panels["n1"], seed=s), frames.file(panels["o1"], seed=s)],
-                                                   [frames.file(panels["n2"], seed=s, **v), frames.file(panels["o2"], seed=s, **v)]],
-                       fps=FLIP_FPS) for s in seeds for v in variants]
+    flips = [
+        Animation(
+            f"seed{s}_{name(v)}_flip",
+            [
+                [frames.file(panels["n1"], seed=s), frames.file(panels["o1"], seed=s)],
+                [frames.file(panels["n2"], seed=s, **v), frames.file(panels["o2"], seed=s, **v)],
+            ],
+            fps=FLIP_FPS,
+        )
+        for s in seeds
+        for v in variants
+    ]
     distances = frames_table("distances", [frames.get(panels["n2"], seed=s, **v) for s in seeds for v in variants])
     return flips, [distances]
 
@@ -282,8 +346,7 @@ def downloads_mix(run) -> list:
     panels, scales = {p.name: p for p in MIX_PANELS}, [float(s) for s in axis(run, "scales")]
     flips, tables = _flips(run, panels, [{"scale": s} for s in scales], lambda v: f"s{v['scale']:.2f}")
     axes = (Axis("seed", len(axis(run, "seeds"))), Axis("scale", len(scales), fraction=True))
-    return [Offer("the flip between n₁, n₂ and their outputs", flips, axes),
-            Offer("every pair's distances", tables)]
+    return [Offer("the flip between n₁, n₂ and their outputs", flips, axes), Offer("every pair's distances", tables)]
 
 
 def downloads_patch(run) -> list:
@@ -291,6 +354,9 @@ def downloads_patch(run) -> list:
     sizes, positions = [int(s) for s in axis(run, "sizes")], [[int(x), int(y)] for x, y in axis(run, "positions")]
     variants = [{"size": s, "x": x, "y": y} for s in sizes for x, y in positions]
     flips, tables = _flips(run, panels, variants, lambda v: f"patch{v['size']}px_x{v['x']}_y{v['y']}")
-    axes = (Axis("seed", len(axis(run, "seeds"))), Axis("size", len(sizes), fraction=True), Axis("position", len(positions)))
-    return [Offer("the flip between n₁, n₂ and their outputs", flips, axes),
-            Offer("every pair's distances", tables)]
+    axes = (
+        Axis("seed", len(axis(run, "seeds"))),
+        Axis("size", len(sizes), fraction=True),
+        Axis("position", len(positions)),
+    )
+    return [Offer("the flip between n₁, n₂ and their outputs", flips, axes), Offer("every pair's distances", tables)]

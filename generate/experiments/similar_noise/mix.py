@@ -20,5 +20,7 @@ def _mixed(scale: float):
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
     variants = [(MIX_VARIANT.format(scale=scale), {"scale": scale}, _mixed(scale)) for scale in cfg.scales]
-    return Plan(units=pairs.units(cfg, model, max_batch, variants, MIX_PANELS),
-                describe=dict(pairs.describe(cfg), scales=list(cfg.scales)))
+    return Plan(
+        units=pairs.units(cfg, model, max_batch, variants, MIX_PANELS),
+        describe=dict(pairs.describe(cfg), scales=list(cfg.scales)),
+    )

@@ -71,25 +71,40 @@ def units(cfg, model, max_batch: int, variants: list[Variant], panels: tuple[Pan
                     n2, o2 = x[base + v], out[base + v]
                     heat_noise, noise_distance = heatmap(x[base], n2, NOISE_HEAT_SCALE)
                     heat_out, output_distance = heatmap(out[base], o2, OUTPUT_HEAT_SCALE)
-                    metrics = {"noise_distance": noise_distance, "output_distance": output_distance,
-                               "n2_rms": rms(n2)}
+                    metrics = {"noise_distance": noise_distance, "output_distance": output_distance, "n2_rms": rms(n2)}
                     # the trajectories' distances, once per cell (on the n2 frame): the last x_t is the output
-                    trajectory = {"x_gap": x_gaps[b, v - 1].tolist() + [output_distance],
-                                  "x0_gap": x0_gaps[b, v - 1].tolist()}
+                    trajectory = {
+                        "x_gap": x_gaps[b, v - 1].tolist() + [output_distance],
+                        "x0_gap": x0_gaps[b, v - 1].tolist(),
+                    }
                     emit(n2_, noise_frames[base + v], dict(metrics, **trajectory), seed=seed, **coords)
                     emit(o2_, out_frames[base + v], metrics, seed=seed, **coords)
                     emit(heat_noise_, heat_noise, metrics, seed=seed, **coords)
                     emit(heat_out_, heat_out, metrics, seed=seed, **coords)
 
-        return Unit(key="seeds-" + "-".join(map(str, seeds)), calls=cfg.steps, frames=(2 + 4 * len(variants)) * len(seeds),
-                    content={"seeds": seeds, "steps": cfg.steps, "variants": [name for name, _, _ in variants],
-                             "measures": ["x_gap", "x0_gap"]},
-                    images=cfg.steps * per_seed * len(seeds), compute=compute)
+        return Unit(
+            key="seeds-" + "-".join(map(str, seeds)),
+            calls=cfg.steps,
+            frames=(2 + 4 * len(variants)) * len(seeds),
+            content={
+                "seeds": seeds,
+                "steps": cfg.steps,
+                "variants": [name for name, _, _ in variants],
+                "measures": ["x_gap", "x0_gap"],
+            },
+            images=cfg.steps * per_seed * len(seeds),
+            compute=compute,
+        )
 
     return [make(group) for group in pack(list(cfg.seeds), per_seed, max_batch)]
 
 
 def describe(cfg) -> dict:
-    return {"seeds": list(cfg.seeds), "steps": cfg.steps, "fresh_noise": "second draw of the seed's generator",
-            "noise_heat_scale": NOISE_HEAT_SCALE, "output_heat_scale": OUTPUT_HEAT_SCALE,
-            "value_range": [-1, 1]}
+    return {
+        "seeds": list(cfg.seeds),
+        "steps": cfg.steps,
+        "fresh_noise": "second draw of the seed's generator",
+        "noise_heat_scale": NOISE_HEAT_SCALE,
+        "output_heat_scale": OUTPUT_HEAT_SCALE,
+        "value_range": [-1, 1],
+    }

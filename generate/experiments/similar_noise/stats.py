@@ -28,7 +28,7 @@ def pearson(xs: list[float], ys: list[float]) -> float | None:
 
 def _fair(n: int) -> list[float]:
     """P(X = i) for X ~ Binomial(n, 1/2), i = 0..n (exact: comb / 2^n)."""
-    return [math.comb(n, i) / 2 ** n for i in range(n + 1)]
+    return [math.comb(n, i) / 2**n for i in range(n + 1)]
 
 
 def coin(k: int, n: int) -> dict:
@@ -48,8 +48,16 @@ def coin(k: int, n: int) -> dict:
     while tail + probability[low] <= 0.025:
         tail += probability[low]
         low += 1
-    return {"k": k, "n": n, "share": k / n, "p": p, "low": low, "high": n - low, "tendency": p < CHANCE,
-            "more": (k * 2 > n) if p < CHANCE else None}
+    return {
+        "k": k,
+        "n": n,
+        "share": k / n,
+        "p": p,
+        "low": low,
+        "high": n - low,
+        "tendency": p < CHANCE,
+        "more": (k * 2 > n) if p < CHANCE else None,
+    }
 
 
 def interpolate(curve: list[tuple[float, float]], x: float) -> float | None:
@@ -64,5 +72,9 @@ def spread(name: str, values: list[float]) -> dict:
     """Lowest, median and highest of a per-seed quantity, and how many seeds it rests on."""
     if not values:
         return {f"{name}_low": None, f"{name}_median": None, f"{name}_high": None, f"{name}_seeds": 0}
-    return {f"{name}_low": min(values), f"{name}_median": statistics.median(values), f"{name}_high": max(values),
-            f"{name}_seeds": len(values)}
+    return {
+        f"{name}_low": min(values),
+        f"{name}_median": statistics.median(values),
+        f"{name}_high": max(values),
+        f"{name}_seeds": len(values),
+    }

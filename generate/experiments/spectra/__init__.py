@@ -27,13 +27,18 @@ from ..contract import Experiment, Page, Panel, setting
 class SpectraConfig:
     scheduler: str = setting("ddim", choices=("ddim", "ddpm"), help="sampler: ddim (deterministic) or ddpm")
     steps: int = setting(50, low=1, high=1000, help="sampling steps T")
-    seeds: list[int] = setting(list(range(8)), low=0, high=2**32 - 1,
-                               help="one trajectory per seed; the chart averages their spectra")
+    seeds: list[int] = setting(
+        list(range(8)), low=0, high=2**32 - 1, help="one trajectory per seed; the chart averages their spectra"
+    )
 
 
-X = Panel("x", ("seed", "step"), "s{seed}/x/{step:04d}", "x_t at step i (metrics: its spectrum); step T is the final image")
+X = Panel(
+    "x", ("seed", "step"), "s{seed}/x/{step:04d}", "x_t at step i (metrics: its spectrum); step T is the final image"
+)
 EPS = Panel("eps", ("seed", "step"), "s{seed}/eps/{step:04d}", "the predicted noise at step i (metrics: its spectrum)")
-X0 = Panel("x0", ("seed", "step"), "s{seed}/x0/{step:04d}", "the clean-image estimate at step i (metrics: its spectrum)")
+X0 = Panel(
+    "x0", ("seed", "step"), "s{seed}/x0/{step:04d}", "the clean-image estimate at step i (metrics: its spectrum)"
+)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
@@ -45,8 +50,12 @@ SPECTRA = Experiment(
     plan="generate.experiments.spectra.compute:plan",
     figure=figure.build,
     facts=figure.facts,
-    page=Page(file="spectra.md", title="Coarse to fine", template=TEMPLATES / "spectra.md.j2",
-              script=SCRIPTS / "fig-spectra.js",
-              blurb="the power spectrum of every step: noise drowns fine detail first, so the model "
-                    "draws large shapes first and fine detail last."),
+    page=Page(
+        file="spectra.md",
+        title="Coarse to fine",
+        template=TEMPLATES / "spectra.md.j2",
+        script=SCRIPTS / "fig-spectra.js",
+        blurb="the power spectrum of every step: noise drowns fine detail first, so the model "
+        "draws large shapes first and fine detail last.",
+    ),
 )

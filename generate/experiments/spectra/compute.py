@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...precompute.plan import Plan
 from ..reverse.compute import trajectory_plan
-from . import EPS, X, X0
+from . import EPS, X0, X
 from .spectrum import frequencies, radial_power
 
 

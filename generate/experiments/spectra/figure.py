@@ -22,7 +22,7 @@ import numpy as np
 
 from ...site.claims import pixels
 from ...site.figures import Frames, axis
-from . import EPS, X, X0
+from . import EPS, X0, X
 from .spectrum import radial_power, ring_counts
 
 SETTLED = 0.01  # error power within 1 % of the picture's: amplitude within 10 % (the reverse page's 90 %)
@@ -31,8 +31,9 @@ BLUR = 0.1  # the step-1 estimate "is a blur": under a tenth of the pictures' po
 
 
 def _mean_spectra(frames: Frames, panel, seeds: list[int], steps: range) -> list[list[float]]:
-    return np.mean([[frames.get(panel, seed=s, step=i)["metrics"]["spectrum"] for i in steps] for s in seeds],
-                   axis=0).tolist()
+    return np.mean(
+        [[frames.get(panel, seed=s, step=i)["metrics"]["spectrum"] for i in steps] for s in seeds], axis=0
+    ).tolist()
 
 
 def build(run, sheets) -> dict:
@@ -42,19 +43,31 @@ def build(run, sheets) -> dict:
     rows = []
     for index, seed in enumerate(seeds):
         track = {"track": f"seed {seed}", "group": index}
-        rows.append({"seed": seed,
-                     "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
-                     "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
-                     "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track)})
+        rows.append(
+            {
+                "seed": seed,
+                "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
+                "eps": sheets.add([frames.file(EPS, seed=seed, step=i) for i in range(steps)], **track),
+                "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track),
+            }
+        )
     eps = _mean_spectra(frames, EPS, seeds, range(steps))
-    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": alpha_bar,
-            "frequencies": axis(run, "frequencies"), "seeds": rows,
-            "spectra": {"x": _mean_spectra(frames, X, seeds, range(steps)),
-                        "x0": _mean_spectra(frames, X0, seeds, range(steps)),
-                        # the noise inside x_t: sqrt(1 - alpha_bar) eps, power (1 - alpha_bar) P_eps
-                        "noise": [[(1 - a) * p for p in row] for a, row in zip(alpha_bar, eps)]},
-            "clean": _mean_spectra(frames, X, seeds, range(steps, steps + 1))[0],
-            "above": measured["above"], "settle": measured["settle"]}
+    return {
+        "steps": steps,
+        "timesteps": axis(run, "timesteps"),
+        "alpha_bar": alpha_bar,
+        "frequencies": axis(run, "frequencies"),
+        "seeds": rows,
+        "spectra": {
+            "x": _mean_spectra(frames, X, seeds, range(steps)),
+            "x0": _mean_spectra(frames, X0, seeds, range(steps)),
+            # the noise inside x_t: sqrt(1 - alpha_bar) eps, power (1 - alpha_bar) P_eps
+            "noise": [[(1 - a) * p for p in row] for a, row in zip(alpha_bar, eps)],
+        },
+        "clean": _mean_spectra(frames, X, seeds, range(steps, steps + 1))[0],
+        "above": measured["above"],
+        "settle": measured["settle"],
+    }
 
 
 _MEASURED: dict[tuple, dict] = {}  # one measurement of a run's frames per site build: build and facts share it
@@ -86,21 +99,26 @@ def _measure(run) -> dict:
     covered = ~visible
     counts = ring_counts(finals.shape[1])
     late = max(0, steps - max(2, round(steps * LATE)))  # never the last step: its estimate is the final
-    return {"clean": clean.tolist(), "settle": settle, "above": above,
-            # where the noise covers a frequency, the estimate holds less power there than the picture
-            "under_where_covered": float((power < clean[None, :])[covered].mean()) if covered.any() else None,
-            # the estimate's power against the final's, median over the (step, k) pairs where the noise
-            # covers the picture, and where the picture stands above it (the baseline)
-            "ratio_covered": float(np.median((power / clean[None, :])[covered])) if covered.any() else None,
-            "ratio_visible": float(np.median((power / clean[None, :])[visible])) if visible.any() else None,
-            "start_ratio": (power[0] / clean).tolist(),  # estimate / final at step 1, per k
-            # ... and over each half of the frequencies, as shares of power (ring means times ring sizes)
-            "start_slow": _power_ratio(power[0], clean, counts, slice(0, len(clean) // 2)),
-            "start_fast": _power_ratio(power[0], clean, counts, slice(len(clean) // 2, None)),
-            "late_step": late, "late_fast_share": _fast_share(errors[late], counts),
-            "picture_fast_share": _fast_share(clean, counts),
-            # the size of that late change against the final pictures' (RMS, both about their means)
-            "late_size": float(np.sqrt((errors[late] * counts).sum() / (clean * counts).sum()))}
+    return {
+        "clean": clean.tolist(),
+        "settle": settle,
+        "above": above,
+        # where the noise covers a frequency, the estimate holds less power there than the picture
+        "under_where_covered": float((power < clean[None, :])[covered].mean()) if covered.any() else None,
+        # the estimate's power against the final's, median over the (step, k) pairs where the noise
+        # covers the picture, and where the picture stands above it (the baseline)
+        "ratio_covered": float(np.median((power / clean[None, :])[covered])) if covered.any() else None,
+        "ratio_visible": float(np.median((power / clean[None, :])[visible])) if visible.any() else None,
+        "start_ratio": (power[0] / clean).tolist(),  # estimate / final at step 1, per k
+        # ... and over each half of the frequencies, as shares of power (ring means times ring sizes)
+        "start_slow": _power_ratio(power[0], clean, counts, slice(0, len(clean) // 2)),
+        "start_fast": _power_ratio(power[0], clean, counts, slice(len(clean) // 2, None)),
+        "late_step": late,
+        "late_fast_share": _fast_share(errors[late], counts),
+        "picture_fast_share": _fast_share(clean, counts),
+        # the size of that late change against the final pictures' (RMS, both about their means)
+        "late_size": float(np.sqrt((errors[late] * counts).sum() / (clean * counts).sum())),
+    }
 
 
 def _power_ratio(spectrum: np.ndarray, reference: np.ndarray, counts: np.ndarray, band: slice) -> float | None:
@@ -113,7 +131,7 @@ def _fast_share(spectrum: np.ndarray, counts: np.ndarray) -> float | None:
     """The share of an image's power (k >= 1) in the faster half of the frequencies, k > K / 2: each
     ring's mean power times its number of coefficients (Parseval). None for an image without power."""
     total = spectrum * counts
-    return float(total[len(total) // 2:].sum() / total.sum()) if total.sum() > 0 else None
+    return float(total[len(total) // 2 :].sum() / total.sum()) if total.sum() > 0 else None
 
 
 def facts(run, runs: dict) -> dict:
@@ -140,30 +158,42 @@ def facts(run, runs: dict) -> dict:
     half = (len(ks) + 1) // 2
     middle = max(1, len(ks) // 4)
     return {
-        "steps": steps, "seeds": len(axis(run, "seeds")), "frequencies": ks, "settle": settle, "above": above,
+        "steps": steps,
+        "seeds": len(axis(run, "seeds")),
+        "frequencies": ks,
+        "settle": settle,
+        "above": above,
         "octaves": [k for k in ks if k & (k - 1) == 0],  # 1, 2, 4, ...: what the page's table shows
         # how steeply the final pictures' spectrum falls: its power at k = 1 over its power at k = K
         "clean_fall": measured["clean"][0] / measured["clean"][-1] if measured["clean"][-1] > 0 else None,
-        "coarse": {"k": ks[0], "step": settle[0]}, "middle": {"k": ks[middle - 1], "step": settle[middle - 1]},
+        "coarse": {"k": ks[0], "step": settle[0]},
+        "middle": {"k": ks[middle - 1], "step": settle[middle - 1]},
         "fine": {"k": ks[-1], "step": settle[-1]},
         "coarse_first": float(np.mean(settle[:third])) < float(np.mean(settle[-third:])),
         "floor_lifts": all(b >= a for a, b in zip(above, above[1:])),
         "first_above": next((i for i, n in enumerate(above) if n >= 1), None),
-        "half_above": next((i for i, n in enumerate(above) if n >= half), None), "half": half,
+        "half_above": next((i for i, n in enumerate(above) if n >= half), None),
+        "half": half,
         "all_above": next((i for i, n in enumerate(above) if n >= len(ks)), None),
-        "last_above": above[-1], "settled_share": SETTLED,
+        "last_above": above[-1],
+        "settled_share": SETTLED,
         # step 1: the estimate's power / the final's, in the slower and the faster half of the frequencies
-        "start_slow": measured["start_slow"], "start_fast": measured["start_fast"], "fast_from": ks[len(ks) // 2],
+        "start_slow": measured["start_slow"],
+        "start_fast": measured["start_fast"],
+        "fast_from": ks[len(ks) // 2],
         "blur_at_start": measured["start_fast"] is not None and measured["start_fast"] < BLUR,
         "smoother_at_start": None not in (measured["start_fast"], measured["start_slow"])
-                             and measured["start_fast"] < measured["start_slow"],
+        and measured["start_fast"] < measured["start_slow"],
         "below_at_start": max(measured["start_ratio"]) < 1,  # ... and under the picture's at every k
         "under_where_covered": measured["under_where_covered"],
-        "ratio_covered": measured["ratio_covered"], "ratio_visible": measured["ratio_visible"],
-        "late_step": measured["late_step"], "late_size": measured["late_size"],
-        "late_fast_share": measured["late_fast_share"], "picture_fast_share": measured["picture_fast_share"],
+        "ratio_covered": measured["ratio_covered"],
+        "ratio_visible": measured["ratio_visible"],
+        "late_step": measured["late_step"],
+        "late_size": measured["late_size"],
+        "late_fast_share": measured["late_fast_share"],
+        "picture_fast_share": measured["picture_fast_share"],
         "late_is_fine": None not in (measured["late_fast_share"], measured["picture_fast_share"])
-                        and measured["late_fast_share"] >= 2 * measured["picture_fast_share"],
+        and measured["late_fast_share"] >= 2 * measured["picture_fast_share"],
         # x_t at step 1 is noise: its spectrum (manifest, float) within a factor 2 of flat
         "flat_start": _flat(Frames(run), axis(run, "seeds")),
     }

@@ -26,22 +26,38 @@ DIFF_SCALE = 0.5  # heatmap of |final - reference|: bright at a mean difference 
 @dataclass
 class StepCountsConfig:
     scheduler: str = setting("ddim", choices=("ddpm", "ddim"), help="sampler of every trajectory")
-    steps: list[int] = setting([2, 5, 10, 50, 1000], low=1, high=1000,
-                               help="step counts compared; the largest is the reference")
+    steps: list[int] = setting(
+        [2, 5, 10, 50, 1000], low=1, high=1000, help="step counts compared; the largest is the reference"
+    )
     seeds: list[int] = setting([0, 1, 2, 3], low=0, high=2**32 - 1, help="one start noise per seed")
-    leading: list[int] = setting([2, 5, 10, 50], low=1, high=1000, allow_empty=True,
-                                 help="step counts also run with diffusers' default 'leading' spacing, which "
-                                      "starts n steps at t = T - T/n (900 for 10) from pure noise")
+    leading: list[int] = setting(
+        [2, 5, 10, 50],
+        low=1,
+        high=1000,
+        allow_empty=True,
+        help="step counts also run with diffusers' default 'leading' spacing, which "
+        "starts n steps at t = T - T/n (900 for 10) from pure noise",
+    )
 
 
 X = Panel("x", ("steps", "seed", "step"), "n{steps}/s{seed}/x/{step:04d}", "the image after `step` of `steps` steps")
 X0 = Panel("x0", ("steps", "seed", "step"), "n{steps}/s{seed}/x0/{step:04d}", "the clean-image estimate at that step")
-DIFF = Panel("diff", ("steps", "seed"), "n{steps}/s{seed}/diff", "|final - reference final|, viridis",
-             heat_scale=DIFF_SCALE)
-LEADING = Panel("leading", ("steps", "seed"), "n{steps}/s{seed}/leading",
-                "the final image of `steps` steps with leading spacing (metrics: its first timestep and alpha_bar)")
-LEADING_DIFF = Panel("leading_diff", ("steps", "seed"), "n{steps}/s{seed}/leading_diff",
-                     "|leading final - reference final|, viridis", heat_scale=DIFF_SCALE)
+DIFF = Panel(
+    "diff", ("steps", "seed"), "n{steps}/s{seed}/diff", "|final - reference final|, viridis", heat_scale=DIFF_SCALE
+)
+LEADING = Panel(
+    "leading",
+    ("steps", "seed"),
+    "n{steps}/s{seed}/leading",
+    "the final image of `steps` steps with leading spacing (metrics: its first timestep and alpha_bar)",
+)
+LEADING_DIFF = Panel(
+    "leading_diff",
+    ("steps", "seed"),
+    "n{steps}/s{seed}/leading_diff",
+    "|leading final - reference final|, viridis",
+    heat_scale=DIFF_SCALE,
+)
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
@@ -55,8 +71,11 @@ STEP_COUNTS = Experiment(
     facts=figure.facts,
     downloads=figure.downloads,
     revision=1,  # 1: adds the "diffs" unit (differences to the reference final)
-    page=Page(file="step-counts.md", title="Number of steps", template=TEMPLATES / "step_counts.md.j2",
-              script=SCRIPTS / "fig-step-counts.js",
-              blurb="fewer steps cost fewer network calls; how far from the 1000-step picture does each "
-                    "shortcut land?"),
+    page=Page(
+        file="step-counts.md",
+        title="Number of steps",
+        template=TEMPLATES / "step_counts.md.j2",
+        script=SCRIPTS / "fig-step-counts.js",
+        blurb="fewer steps cost fewer network calls; how far from the 1000-step picture does each shortcut land?",
+    ),
 )

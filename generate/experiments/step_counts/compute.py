@@ -13,7 +13,7 @@ import torch
 from ...core.measure import heatmap, images
 from ...core.sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise
 from ...precompute.plan import Plan, Unit, pack
-from . import DIFF, DIFF_SCALE, LEADING, LEADING_DIFF, X, X0
+from . import DIFF, DIFF_SCALE, LEADING, LEADING_DIFF, X0, X
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
@@ -42,27 +42,44 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
             ctx.note_seconds(f"steps={count}", time.perf_counter() - started)
 
-        return Unit(key=f"n{count}-seeds-" + "-".join(map(str, seeds)), calls=count, frames=(2 * count + 1) * len(seeds),
-                    content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler},
-                    images=count * len(seeds), compute=compute)
+        return Unit(
+            key=f"n{count}-seeds-" + "-".join(map(str, seeds)),
+            calls=count,
+            frames=(2 * count + 1) * len(seeds),
+            content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler},
+            images=count * len(seeds),
+            compute=compute,
+        )
 
     def make_leading(count: int, seeds: list[int]) -> Unit:
         """The same count with leading spacing: only its final image is kept, with where it started."""
+
         def compute(ctx, emit) -> None:
             scheduler = model.scheduler(cfg.scheduler, spacing="leading")
             scheduler.set_timesteps(count)
             gens = generators(seeds)
             x = start_noise(shape, gens, model.device, torch.float32)
-            final = reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None,
-                                    lambda i, step: None)
+            final = reverse_process(
+                ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, lambda i, step: None
+            )
             first = int(scheduler.timesteps[0])
             for seed, frame in zip(seeds, images(final)):
-                emit(LEADING, frame, {"first_timestep": first, "alpha_bar": alpha_bar(scheduler, first)},
-                     steps=count, seed=seed)
+                emit(
+                    LEADING,
+                    frame,
+                    {"first_timestep": first, "alpha_bar": alpha_bar(scheduler, first)},
+                    steps=count,
+                    seed=seed,
+                )
 
-        return Unit(key=f"leading-n{count}-seeds-" + "-".join(map(str, seeds)), calls=count, frames=len(seeds),
-                    content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler, "spacing": "leading"},
-                    images=count * len(seeds), compute=compute)
+        return Unit(
+            key=f"leading-n{count}-seeds-" + "-".join(map(str, seeds)),
+            calls=count,
+            frames=len(seeds),
+            content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler, "spacing": "leading"},
+            images=count * len(seeds),
+            compute=compute,
+        )
 
     def compare(ctx, emit) -> None:
         """|final_n - final_N| and ||final_n - final_N|| on the 8-bit finals the figure shows."""
@@ -79,17 +96,39 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     leading = sorted(set(cfg.leading))
     units = [make(count, group) for count in counts for group in pack(list(cfg.seeds), 1, max_batch)]
     units += [make_leading(count, group) for count in leading for group in pack(list(cfg.seeds), 1, max_batch)]
-    units.append(Unit(key="diffs", images=0, compute=compare, reads_frames=True,
-                      frames=(len(counts) + len(leading)) * len(cfg.seeds),
-                      content={"seeds": list(cfg.seeds), "steps": counts, "reference": reference,
-                               "scheduler": cfg.scheduler, "diff_scale": DIFF_SCALE,
-                               **({"leading": leading} if leading else {})}))
-    return Plan(units=units, describe={"steps": counts, "seeds": list(cfg.seeds), "reference": reference,
-                                       "panels": [X.name, X0.name, DIFF.name], "diff_scale": DIFF_SCALE,
-                                       "value_range": [-1, 1], "leading": leading,
-                                       "first_timesteps": {"trailing": first_timesteps(model, cfg.scheduler, counts),
-                                                           "leading": first_timesteps(model, cfg.scheduler, leading,
-                                                                                      "leading")}})
+    units.append(
+        Unit(
+            key="diffs",
+            images=0,
+            compute=compare,
+            reads_frames=True,
+            frames=(len(counts) + len(leading)) * len(cfg.seeds),
+            content={
+                "seeds": list(cfg.seeds),
+                "steps": counts,
+                "reference": reference,
+                "scheduler": cfg.scheduler,
+                "diff_scale": DIFF_SCALE,
+                **({"leading": leading} if leading else {}),
+            },
+        )
+    )
+    return Plan(
+        units=units,
+        describe={
+            "steps": counts,
+            "seeds": list(cfg.seeds),
+            "reference": reference,
+            "panels": [X.name, X0.name, DIFF.name],
+            "diff_scale": DIFF_SCALE,
+            "value_range": [-1, 1],
+            "leading": leading,
+            "first_timesteps": {
+                "trailing": first_timesteps(model, cfg.scheduler, counts),
+                "leading": first_timesteps(model, cfg.scheduler, leading, "leading"),
+            },
+        },
+    )
 
 
 def first_timesteps(model, kind: str, counts: list[int], spacing: str | None = None) -> dict[str, dict]:

@@ -51,26 +51,42 @@ def build(run, sheets) -> dict:
         tracks, finals = {}, {}
         for n in counts:
             shown = sorted(set(steps_at[str(n)]))
-            refs = sheets.add([frames.file(X, steps=n, seed=seed, step=i) for i in shown],
-                              track=f"seed {seed}, {n} steps", group=index)
+            refs = sheets.add(
+                [frames.file(X, steps=n, seed=seed, step=i) for i in shown],
+                track=f"seed {seed}, {n} steps",
+                group=index,
+            )
             track = [None] * (n + 1)  # steps no slider position reaches are not shipped
             for i, ref in zip(shown, refs):
                 track[i] = ref
             tracks[str(n)] = track
             diff = frames.get(DIFF, steps=n, seed=seed)
             # every seed's difference heatmaps share one small colour sheet that the first view loads
-            finals[str(n)] = {"diff": sheets.add([diff["file"]], track="diffs")[0],
-                              "distance": diff["metrics"].get("distance_to_reference")}
+            finals[str(n)] = {
+                "diff": sheets.add([diff["file"]], track="diffs")[0],
+                "distance": diff["metrics"].get("distance_to_reference"),
+            }
         leading = {}
         for n in leading_counts(run):
             final = frames.get(LEADING, steps=n, seed=seed)
             diff = frames.get(LEADING_DIFF, steps=n, seed=seed)
-            leading[str(n)] = {"final": sheets.add([final["file"]], track=f"seed {seed}, leading", group=index)[0],
-                               "distance": diff["metrics"].get("distance_to_reference")}
+            leading[str(n)] = {
+                "final": sheets.add([final["file"]], track=f"seed {seed}, leading", group=index)[0],
+                "distance": diff["metrics"].get("distance_to_reference"),
+            }
         seeds.append({"seed": seed, "tracks": tracks, "finals": finals, "leading": leading})
-    return {"counts": counts, "positions": positions, "steps_at": steps_at, "seeds": seeds, "reference": counts[-1],
-            "calls": counts, "per_call": per_call(run), "diff_scale": float(axis(run, "diff_scale")),
-            "leading": leading_counts(run), "starts": starts(run)}
+    return {
+        "counts": counts,
+        "positions": positions,
+        "steps_at": steps_at,
+        "seeds": seeds,
+        "reference": counts[-1],
+        "calls": counts,
+        "per_call": per_call(run),
+        "diff_scale": float(axis(run, "diff_scale")),
+        "leading": leading_counts(run),
+        "starts": starts(run),
+    }
 
 
 def leading_counts(run) -> list[int]:
@@ -102,16 +118,32 @@ def facts(run, runs: dict) -> dict:
     rows, first = [], starts(run)
     for n in counts:
         distances = [index.get(DIFF, steps=n, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
-        rows.append({"steps": n, "calls": n, "distances": distances, "mean": statistics.fmean(distances),
-                     "low": min(distances), "high": max(distances), **first.get("trailing", {}).get(str(n), {})})
+        rows.append(
+            {
+                "steps": n,
+                "calls": n,
+                "distances": distances,
+                "mean": statistics.fmean(distances),
+                "low": min(distances),
+                "high": max(distances),
+                **first.get("trailing", {}).get(str(n), {}),
+            }
+        )
     leading = []
     for n in leading_counts(run):
         distances = [index.get(LEADING_DIFF, steps=n, seed=s)["metrics"]["distance_to_reference"] for s in seeds]
         trailing = next((r for r in rows if r["steps"] == n), None)
-        leading.append({"steps": n, "distances": distances, "mean": statistics.fmean(distances),
-                        "low": min(distances), "high": max(distances),
-                        "trailing_mean": trailing["mean"] if trailing else None,
-                        **first.get("leading", {}).get(str(n), {})})
+        leading.append(
+            {
+                "steps": n,
+                "distances": distances,
+                "mean": statistics.fmean(distances),
+                "low": min(distances),
+                "high": max(distances),
+                "trailing_mean": trailing["mean"] if trailing else None,
+                **first.get("leading", {}).get(str(n), {}),
+            }
+        )
     others = rows[:-1]
     # "fewer steps are worse": the mean distance to the reference never grows as the count grows
     monotone = all(a["mean"] >= b["mean"] for a, b in zip(others, others[1:]))
@@ -119,11 +151,19 @@ def facts(run, runs: dict) -> dict:
     # the count where a late start does most harm: its leading final furthest from the reference
     # relative to the same count started at t = T - 1
     worst = max((r for r in leading if r["trailing_mean"]), key=lambda r: r["mean"] - r["trailing_mean"], default=None)
-    return {"counts": counts, "reference": counts[-1], "rows": rows, "seeds": len(seeds), "typical": typical,
-            "leading": leading, "worst_leading": worst, "per_call": per_call(run),
-            "fewer_is_worse": monotone and bool(others) and others[0]["mean"] > others[-1]["mean"],
-            # the fewest steps give a visibly other picture: at least a quarter of an unrelated sample's distance
-            "fewest_visibly_different": bool(others) and typical is not None and others[0]["mean"] >= 0.25 * typical}
+    return {
+        "counts": counts,
+        "reference": counts[-1],
+        "rows": rows,
+        "seeds": len(seeds),
+        "typical": typical,
+        "leading": leading,
+        "worst_leading": worst,
+        "per_call": per_call(run),
+        "fewer_is_worse": monotone and bool(others) and others[0]["mean"] > others[-1]["mean"],
+        # the fewest steps give a visibly other picture: at least a quarter of an unrelated sample's distance
+        "fewest_visibly_different": bool(others) and typical is not None and others[0]["mean"] >= 0.25 * typical,
+    }
 
 
 RACE_POSITIONS = 50  # frames of the race download: every count at each fiftieth of the way
@@ -134,8 +174,18 @@ def downloads(run) -> list:
     final's distance to the reference with its model calls, every seed and count (CSV)."""
     frames, counts, seeds = Frames(run), sorted(int(n) for n in axis(run, "steps")), axis(run, "seeds")
     positions = min(RACE_POSITIONS, max(counts))
-    races = [Animation(f"seed{s}_race", [[frames.file(X, steps=n, seed=s, step=progress_index(p, positions, n)) for n in counts]
-                                         for p in range(positions + 1)]) for s in seeds]
+    races = [
+        Animation(
+            f"seed{s}_race",
+            [
+                [frames.file(X, steps=n, seed=s, step=progress_index(p, positions, n)) for n in counts]
+                for p in range(positions + 1)
+            ],
+        )
+        for s in seeds
+    ]
     finals = frames_table("finals", [frames.get(DIFF, steps=n, seed=s) for s in seeds for n in counts])
-    return [Offer(f"this seed's race of {', '.join(map(str, counts))} steps", races, (Axis("seed", len(seeds)),)),
-            Offer("every final's distance to the reference", [finals])]
+    return [
+        Offer(f"this seed's race of {', '.join(map(str, counts))} steps", races, (Axis("seed", len(seeds)),)),
+        Offer("every final's distance to the reference", [finals]),
+    ]

@@ -24,8 +24,12 @@ from ..contract import Experiment, Page, Panel, setting
 class TrajectoriesConfig:
     scheduler: str = setting("ddim", choices=("ddim", "ddpm"), help="sampler: ddim (deterministic) or ddpm")
     steps: int = setting(50, low=1, high=1000, help="sampling steps T")
-    seeds: list[int] = setting(list(range(16)), low=0, high=2**32 - 1,
-                               help="one trajectory per seed, all on one chart (at least 2; 16 or more reads best)")
+    seeds: list[int] = setting(
+        list(range(16)),
+        low=0,
+        high=2**32 - 1,
+        help="one trajectory per seed, all on one chart (at least 2; 16 or more reads best)",
+    )
 
 
 X = Panel("x", ("seed", "step"), "s{seed}/x/{step:04d}", "x_t at step i; step T is the final image")
@@ -36,8 +40,10 @@ def _validate(cfg: TrajectoriesConfig, source: str) -> None:
     from ...errors import UsageError
 
     if len(set(cfg.seeds)) < 2:
-        raise UsageError(f"{source}: trajectories.seeds: give at least 2 different seeds (a projection of "
-                         "one trajectory shows nothing of where the others go); 16 or more reads best")
+        raise UsageError(
+            f"{source}: trajectories.seeds: give at least 2 different seeds (a projection of "
+            "one trajectory shows nothing of where the others go); 16 or more reads best"
+        )
 
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
@@ -52,8 +58,12 @@ TRAJECTORIES = Experiment(
     facts=figure.facts,
     validate=_validate,
     revision=1,  # 1: float distances about noise (the x0 frames' gap, the axes' start_noise)
-    page=Page(file="trajectories.md", title="Where trajectories go", template=TEMPLATES / "trajectories.md.j2",
-              script=SCRIPTS / "fig-trajectories.js",
-              blurb="sixteen start noises on one map: the estimates start as one blurry average and "
-                    "fan out, each to its own picture."),
+    page=Page(
+        file="trajectories.md",
+        title="Where trajectories go",
+        template=TEMPLATES / "trajectories.md.j2",
+        script=SCRIPTS / "fig-trajectories.js",
+        blurb="sixteen start noises on one map: the estimates start as one blurry average and "
+        "fan out, each to its own picture.",
+    ),
 )

@@ -21,7 +21,7 @@ import torch
 from ...core.sampling import generators, start_noise
 from ...precompute.plan import Plan, round_metric
 from ..reverse.compute import trajectory_plan
-from . import X, X0
+from . import X0, X
 
 MEASURES = ["gap"]  # in every unit's content: units made before these metrics are not reused
 
@@ -29,11 +29,18 @@ MEASURES = ["gap"]  # in every unit's content: units made before these metrics a
 def start_noise_distances(seeds: list[int], shape: tuple[int, int, int]) -> dict:
     """Every pair's float distance between start noises; the mean is what the page quotes."""
     noise = start_noise(shape, generators(seeds), torch.device("cpu"), torch.float32).double().flatten(1)
-    pairs = [(a, b, float(torch.linalg.vector_norm(noise[i] - noise[j])))
-             for (i, a), (j, b) in itertools.combinations(enumerate(seeds), 2)]
+    pairs = [
+        (a, b, float(torch.linalg.vector_norm(noise[i] - noise[j])))
+        for (i, a), (j, b) in itertools.combinations(enumerate(seeds), 2)
+    ]
     values = [d for _, _, d in pairs]
-    return {"mean": round_metric(statistics.fmean(values)), "min": round_metric(min(values)),
-            "max": round_metric(max(values)), "pairs": len(pairs), "dimensions": noise.shape[1]}
+    return {
+        "mean": round_metric(statistics.fmean(values)),
+        "min": round_metric(min(values)),
+        "max": round_metric(max(values)),
+        "pairs": len(pairs),
+        "dimensions": noise.shape[1],
+    }
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ...site.claims import typical_distance
 from ...site.figures import Frames, axis
-from . import X, X0
+from . import X0, X
 from .projection import project
 
 _LOADED: dict[tuple, dict] = {}  # one decode of a run's frames per site build: build and facts share it
@@ -34,15 +34,25 @@ def _states(run) -> dict:
         frames, steps, seeds = Frames(run), int(axis(run, "steps")), axis(run, "seeds")
 
         def load(panel, count):
-            return np.stack([np.stack([np.asarray(Image.open(run.folder / frames.file(panel, seed=s, step=i))).ravel()
-                                       for i in range(count)]) for s in seeds])
+            return np.stack(
+                [
+                    np.stack(
+                        [
+                            np.asarray(Image.open(run.folder / frames.file(panel, seed=s, step=i))).ravel()
+                            for i in range(count)
+                        ]
+                    )
+                    for s in seeds
+                ]
+            )
 
         _LOADED.clear()
         states = {"x": load(X, steps + 1), "x0": load(X0, steps)}
         s = len(seeds)
         # the plane, fitted once: build draws it, facts quote its share of the variance
-        states["plane"] = project(np.concatenate([states["x"].reshape(s * (steps + 1), -1),
-                                                  states["x0"].reshape(s * steps, -1)]))
+        states["plane"] = project(
+            np.concatenate([states["x"].reshape(s * (steps + 1), -1), states["x0"].reshape(s * steps, -1)])
+        )
         _LOADED[key] = states
     return _LOADED[key]
 
@@ -63,18 +73,27 @@ def build(run, sheets) -> dict:
     states = _states(run)
     s = len(seeds)
     coords, explained = states["plane"]
-    xs = coords[:s * (steps + 1)].reshape(s, steps + 1, 2)
-    x0s = coords[s * (steps + 1):].reshape(s, steps, 2)
+    xs = coords[: s * (steps + 1)].reshape(s, steps + 1, 2)
+    x0s = coords[s * (steps + 1) :].reshape(s, steps, 2)
     rows = []
     for index, seed in enumerate(seeds):
         track = {"track": f"seed {seed}", "group": index}
-        rows.append({"seed": seed,
-                     "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
-                     "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track)})
+        rows.append(
+            {
+                "seed": seed,
+                "x": sheets.add([frames.file(X, seed=seed, step=i) for i in range(steps + 1)], **track),
+                "x0": sheets.add([frames.file(X0, seed=seed, step=i) for i in range(steps)], **track),
+            }
+        )
     r = lambda a: np.round(a, 3).tolist()
-    return {"steps": steps, "timesteps": axis(run, "timesteps"), "alpha_bar": axis(run, "alpha_bar"),
-            "seeds": rows, "explained": [round(e, 4) for e in explained],
-            "points": {"x": r(xs), "x0": r(x0s)}}
+    return {
+        "steps": steps,
+        "timesteps": axis(run, "timesteps"),
+        "alpha_bar": axis(run, "alpha_bar"),
+        "seeds": rows,
+        "explained": [round(e, 4) for e in explained],
+        "points": {"x": r(xs), "x0": r(x0s)},
+    }
 
 
 def facts(run, runs: dict) -> dict:
@@ -103,21 +122,34 @@ def facts(run, runs: dict) -> dict:
     gap = [float(np.mean(g)) for g in gaps] if all(v is not None for g in gaps for v in g) else None
     noise = run.manifest["axes"].get("start_noise") or {}
     coords = states["plane"][0]
-    on_plane = {"noise": _spread_2d(coords[0:s * (steps + 1):steps + 1]),  # each seed's x_T: step 0 of its row
-                "finals": _spread_2d(coords[steps:s * (steps + 1):steps + 1])}  # ... and its final: step T
-    return {"steps": steps, "seeds": s, "explained": explained, "plane_share": sum(explained),
-            # the estimates move apart: their spread at the last step at least 3 times that at step 1
-            "fans_out": x0_spread[-1] >= 3 * x0_spread[0],
-            # x_t comes to meet its estimate: their distance at the last step a tenth of the first's
-            "gap": gap, "meet": gap is not None and gap[1] <= 0.1 * gap[0],
-            "x0_start_spread": x0_spread[0], "final_spread": final_spread, "typical": typical,
-            # the float start noises (None for a run made before they were measured)
-            "noise_spread": noise.get("mean"), "noise_dimensions": noise.get("dimensions"),
-            "x0_spread": x0_spread,
-            # the same spreads measured on the plane: what the figure draws (the noise nearly vanishes)
-            "plane_noise_spread": on_plane["noise"], "plane_final_spread": on_plane["finals"],
-            "together_at_start": x0_spread[0] < 0.5 * baseline,
-            "commit": commit, "own_at_step": own.tolist(),
-            # how many seeds' estimates are nearest their own final, per step (chance: 1 of the seeds)
-            "own_count": nearest_own.sum(axis=0).tolist(),
-            "own_half_from": next((i for i in range(steps) if nearest_own[:, i].sum() * 2 > s), None)}
+    on_plane = {
+        "noise": _spread_2d(coords[0 : s * (steps + 1) : steps + 1]),  # each seed's x_T: step 0 of its row
+        "finals": _spread_2d(coords[steps : s * (steps + 1) : steps + 1]),
+    }  # ... and its final: step T
+    return {
+        "steps": steps,
+        "seeds": s,
+        "explained": explained,
+        "plane_share": sum(explained),
+        # the estimates move apart: their spread at the last step at least 3 times that at step 1
+        "fans_out": x0_spread[-1] >= 3 * x0_spread[0],
+        # x_t comes to meet its estimate: their distance at the last step a tenth of the first's
+        "gap": gap,
+        "meet": gap is not None and gap[1] <= 0.1 * gap[0],
+        "x0_start_spread": x0_spread[0],
+        "final_spread": final_spread,
+        "typical": typical,
+        # the float start noises (None for a run made before they were measured)
+        "noise_spread": noise.get("mean"),
+        "noise_dimensions": noise.get("dimensions"),
+        "x0_spread": x0_spread,
+        # the same spreads measured on the plane: what the figure draws (the noise nearly vanishes)
+        "plane_noise_spread": on_plane["noise"],
+        "plane_final_spread": on_plane["finals"],
+        "together_at_start": x0_spread[0] < 0.5 * baseline,
+        "commit": commit,
+        "own_at_step": own.tolist(),
+        # how many seeds' estimates are nearest their own final, per step (chance: 1 of the seeds)
+        "own_count": nearest_own.sum(axis=0).tolist(),
+        "own_half_from": next((i for i in range(steps) if nearest_own[:, i].sum() * 2 > s), None),
+    }

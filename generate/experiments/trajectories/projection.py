@@ -21,7 +21,7 @@ def gram(states: np.ndarray) -> np.ndarray:
     n, d = states.shape
     g = np.zeros((n, n))
     for start in range(0, d, BLOCK):
-        block = states[:, start:start + BLOCK].astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+        block = states[:, start : start + BLOCK].astype(np.float32) / np.float32(127.5) - np.float32(1.0)
         block -= block.mean(axis=0, keepdims=True)
         g += (block @ block.T).astype(np.float64)
     return g
