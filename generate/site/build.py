@@ -48,7 +48,7 @@ def stage_sources(site_src: Path, docs: Path) -> Path:
     """A fresh copy of the hand-written sources (assets, overrides) to generate into: the previous
     build's pages, sheets and data go, so a run that disappeared leaves nothing behind."""
     shutil.rmtree(docs, ignore_errors=True)
-    shutil.copytree(site_src, docs, ignore=shutil.ignore_patterns(".cache", "generated", "frames", "models", "*.md"))
+    shutil.copytree(site_src, docs, ignore=shutil.ignore_patterns(".cache", "generated", "frames", "models", "*.md", "eslint.config.*"))
     for name in ("frames", "generated"):
         (docs / name).mkdir(parents=True)
     return docs

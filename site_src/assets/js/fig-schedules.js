@@ -75,7 +75,6 @@
     create(body, model) {
       let seed = 0;
       const L = model.levels.length;
-      const names = Object.fromEntries(model.schedules.map((s) => [s.kind, s.name]));
       const own = model.measured_panel; // the model's own estimate; the other is the what-if
       const what = (panel) => (panel === "x0_v" ? "v target" : "ε target") + (own === panel ? "" : " (what-if)");
       const clean = NTI.panel("clean x₀");

@@ -4,7 +4,6 @@
 window.NTI = window.NTI || { figures: {} };
 (function (NTI) {
   "use strict";
-  const sheets = new Map(); // absolute URL -> Promise<HTMLImageElement>
 
   NTI.el = function (tag, attrs, children) {
     const node = document.createElement(tag);

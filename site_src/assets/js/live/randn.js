@@ -191,10 +191,13 @@
     return (lost > 0) === (v > 0) ? f32(r + 2 * v) : r;
   }
 
+  // Cephes' constants as published (f32() rounds them to float32, as the reference does)
+  // eslint-disable-next-line no-loss-of-precision
   const SQRTHF = f32(0.707106781186547524);
   const LOG_P = [7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1, 1.4249322787E-1,
     -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1].map(f32);
   const LOG_Q1 = f32(-2.12194440e-4), LOG_Q2 = f32(0.693359375);
+  // eslint-disable-next-line no-loss-of-precision
   const DP1 = f32(-0.78515625), DP2 = f32(-2.4187564849853515625e-4), DP3 = f32(-3.77489497744594108e-8);
   const SIN_P = [-1.9515295891E-4, 8.3321608736E-3, -1.6666654611E-1].map(f32);
   const COS_P = [2.443315711809948E-005, -1.388731625493765E-003, 4.166664568298827E-002].map(f32);

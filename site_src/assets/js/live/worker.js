@@ -13,7 +13,7 @@
 //                {type: "cancel", id}
 // Messages out:  {type: "loading", id, what}  {type: "step", id, index, total, t, x, eps, x0, next, ms}
 //                {type: "done", id, x, ms, calls, backend}  {type: "error", id, message}  {type: "cancelled", id}
-/* global ort, NTILive */
+/* global NTILive */
 "use strict";
 const BASE = new URL(".", self.location.href).href;
 importScripts(BASE + "randn.js", BASE + "scheduler.js", BASE + "sampler.js",
