@@ -192,8 +192,15 @@
       shrinkable = null;
       const layout = Object.assign({ perRow: [3, 3], reserve: 0, thumbs: 0 }, kind.layout);
       const gap = parseFloat(getComputedStyle(root).getPropertyValue("--nti-gap")) || 6;
-      const size = model.size, perRow = layout.perRow[width < PHONE_PX ? 1 : 0];
-      const widest = NTI.panelScale({ width, size, perRow, gap, reserve: layout.reserve, maxPx: MAX_PANEL_PX });
+      const size = model.size;
+      let perRow = layout.perRow[width < PHONE_PX ? 1 : 0];
+      let widest = NTI.panelScale({ width, size, perRow, gap, reserve: layout.reserve, maxPx: MAX_PANEL_PX });
+      // small frames never below 2x: where a full row would draw them at 1x (five 32-px panels on a
+      // 360-px phone), fewer go in a row and the rest wrap
+      while (widest < 2 && perRow > 2 && size <= 64) {
+        perRow -= 1;
+        widest = NTI.panelScale({ width, size, perRow, gap, reserve: layout.reserve, maxPx: MAX_PANEL_PX });
+      }
       let scale = widest;
       const thumbFit = layout.thumbs ? NTI.panelScale({ width, size, perRow: layout.thumbs, gap, maxPx: MAX_PANEL_PX }) : 0;
       const apply = (s) => {
