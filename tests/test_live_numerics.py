@@ -3,7 +3,7 @@
 randn.js must draw torch's CPU numbers for a seed, scheduler.js must step as diffusers' DDIM (eta 0)
 and DDPM schedulers do, sampler.js must run generate/core/sampling.py's reverse process and map to
 8-bit as its `to_uint8` does. Each test prints the measured max |JS - Python| (`pytest -s` shows
-them; README.md "Live mode" quotes them). The three scripts are added to a blank page as classic
+them; GUIDE.md "Live mode" quotes them). The three scripts are added to a blank page as classic
 scripts, as the worker's importScripts() and a page's <script> load them.
 """
 
