@@ -55,6 +55,7 @@ test: install browser-deps live-runtime lint
 
 benchmarks: install
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/tables.py
 
 clean:
 	rm -rf $(RUNS) $(OUT) .$(OUT).docs .$(OUT).cache .$(OUT).mkdocs.yml
