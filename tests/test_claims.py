@@ -677,19 +677,22 @@ def _all_models(chosen) -> dict:
     for slug in MODELS:
         for name in figures:
             if (slug, name) in chosen:
-                figures[name].append(
-                    {
-                        "slug": slug,
-                        "label": slug,
-                        "size": 32,
-                        "channels": 1,
-                        "levels": [],
-                        "prediction": "v_prediction",
-                        "scales": [],
-                        "seeds": [],
-                    }
-                )
+                figures[name].append(_stub_figure(slug))
     return figures
+
+
+def _stub_figure(slug: str) -> dict:
+    """A model's entry in the templates' figure lists: enough for the words, no figure data."""
+    return {
+        "slug": slug,
+        "label": slug,
+        "size": 32,
+        "channels": 1,
+        "levels": [],
+        "prediction": "v_prediction",
+        "scales": [],
+        "seeds": [],
+    }
 
 
 def words_of(text: str, slug: str) -> str:
@@ -707,18 +710,7 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
     figures = {name: [] for name in experiments.names()}
     for (slug, experiment), run in chosen.items():
         if slug == model:
-            figures[experiment].append(
-                {
-                    "slug": slug,
-                    "label": slug,
-                    "size": 32,
-                    "channels": 1,
-                    "levels": [],
-                    "prediction": "v_prediction",
-                    "scales": [],
-                    "seeds": [],
-                }
-            )
+            figures[experiment].append(_stub_figure(slug))
     return figures
 
 

@@ -158,6 +158,14 @@
     return { el, show };
   };
 
+  // The row of the figure's tools at the end of its caption (templates' scrolly macro), where they go
+  // on stacked layouts; the caption itself for a page built without the row; null without a caption.
+  NTI.captionTools = function (root) {
+    const figure = root.closest("figure");
+    const caption = figure ? figure.querySelector(":scope > figcaption") : null;
+    return caption ? caption.querySelector(":scope > .nti-caption-tools") || caption : null;
+  };
+
   NTI.mount = async function (root) {
     const kind = NTI.figures[root.dataset.kind];
     const dataUrl = new URL(root.dataset.src, window.location.href).href;
@@ -433,7 +441,7 @@
     // pinned and every line of it costs the panels room, it goes under the caption, which scrolls away.
     const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;
     // (into the caption's row of tools, which the page keeps from the start: nothing moves when they arrive)
-    const tools = caption ? caption.querySelector(":scope > .nti-caption-tools") || caption : null;
+    const tools = NTI.captionTools(root);
     const placeCard = () => { if (STACKED.matches && tools) tools.append(card.el); else head.append(card.el); };
     placeCard();
     STACKED.addEventListener("change", placeCard);

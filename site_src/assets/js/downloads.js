@@ -121,8 +121,7 @@
     // as the provenance card and the live button go (controls.js).
     const head = root.querySelector(".nti-figure-head");
     const follow = head ? head.querySelector(".nti-follow") : null;
-    const caption = root.closest("figure") ? root.closest("figure").querySelector(":scope > figcaption") : null;
-    const tools = caption ? caption.querySelector(":scope > .nti-caption-tools") || caption : null;
+    const tools = NTI.captionTools(root);
     const place = () => {
       if (STACKED.matches && tools) tools.insertBefore(wrap, tools.querySelector(":scope > .nti-prov"));
       else if (follow) follow.before(wrap);
