@@ -41,12 +41,14 @@ browser-deps:
 	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
 	@test -f .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar || npm install --prefix .cache/npm --silent --no-audit --no-fund vnu-jar@26.9.27
 
-# ruff's checks and formatter (pyproject.toml [tool.ruff]) and eslint over the site's scripts
+# ruff's checks and formatter (pyproject.toml [tool.ruff]), import-linter's contracts (layers that point
+# down, no torch in the site stage: [tool.importlinter]) and eslint over the site's scripts
 # (site_src/eslint.config.mjs): part of `make test`, so CI runs them.
 ESLINT := eslint@9.39.1 @eslint/js@9.39.1 globals@16.5.0
 lint: install
 	$(PY) -m ruff check generate tests benchmarks
 	$(PY) -m ruff format --check generate tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	@test -x .cache/npm/node_modules/.bin/eslint || npm install --prefix .cache/npm --silent --no-audit --no-fund $(ESLINT)
 	cd site_src && ../.cache/npm/node_modules/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
 

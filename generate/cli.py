@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 from .errors import UsageError
+from .shipped import DEFAULT_CONFIG
 
 PACKAGE = Path(__file__).resolve().parent
 PRECOMPUTE_MODULES = ("torch", "diffusers", "safetensors")  # the precompute extra; the site stage needs none
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pre.add_argument(
         "--config",
-        default="default",
+        default=DEFAULT_CONFIG,
         help="a TOML file, or the name of a shipped config: default (the whole explainer), "
         "smoke (tiny grids, seconds on CPU)",
     )

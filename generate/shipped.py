@@ -9,6 +9,7 @@ from pathlib import Path
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = "fashion-32"  # what `make site` shows and the reader sees first
+DEFAULT_CONFIG = "default"  # the shipped config `generate precompute` runs without --config (the whole explainer)
 
 
 def shipped_models() -> list[str]:

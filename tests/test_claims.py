@@ -20,11 +20,13 @@ from PIL import Image
 from site_support import default_runs, frame_file
 
 from generate import experiments
+from generate.experiments.similar_noise.distance import typical_distance
 from generate.precompute.config import load_config
 from generate.site import claims
 from generate.site.build import page_context
 from generate.site.pages import environment
-from generate.site.runs import Run, latest_runs
+from generate.site.runs import latest_runs
+from generate.toolkit.runs import Run
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = load_config("default").models
@@ -656,7 +658,7 @@ def test_the_trajectory_distances_start_at_the_noise_and_end_at_the_pictures(cho
             cells.setdefault(seed, {})[scale] = m
     small = sn["smallest_scale"]
     assert sn["together_at_smallest"] == sum(c[small]["x_gap"][-1] < c[small]["x_gap"][0] for c in cells.values())
-    typical = claims.typical_distance(run)
+    typical = typical_distance(run)
     firsts = [min(s for s, m in c.items() if s > 0 and m["output_distance"] >= 0.5 * typical) for c in cells.values()]
     assert sn["parting_median"] == statistics.median(firsts)
 

@@ -19,7 +19,7 @@ from site_support import frame_file
 from test_claims import MODELS, REPO, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
 
 from generate import experiments
-from generate.site import claims
+from generate.experiments.similar_noise.distance import typical_distance
 
 FB = "forward_backward"
 
@@ -41,9 +41,9 @@ def _matches(run, frames: np.ndarray) -> tuple[str, list[int]]:
     import torch
     from safetensors.torch import load_file
 
+    from generate.core.quality import FeatureNet, nearest, to_input
     from generate.paths import REPO as ROOT
     from generate.shipped import SHIPPED_DIR
-    from generate.training.quality import FeatureNet, nearest, to_input
 
     folder = SHIPPED_DIR / run.slug
     card, training = (json.loads((folder / name).read_text()) for name in ("card.json", "training.json"))
@@ -94,7 +94,7 @@ def test_same_picture_verdicts_are_the_match_and_the_distance(chosen, facts, slu
     3-4, 6-10 and 12 (the same ankle boot, redrawn) counted as different pictures, and emoji-32's
     levels 6, 9, 11, 13 and 26 (other emoji, 7.8-11.1 away) as the same."""
     run, fb = chosen[(slug, FB)], facts[slug][FB]
-    typical = claims.typical_distance(chosen[(slug, "mix_noise")])
+    typical = typical_distance(chosen[(slug, "mix_noise")])
     assert fb["typical"] == typical  # the one site-wide definition of "two unrelated samples"
     assert fb["bound"] == pytest.approx(fb["same_share"] * typical)
     method, expected = _judged_from_frames(run, typical, fb["same_share"])

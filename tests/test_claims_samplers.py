@@ -18,7 +18,7 @@ from site_support import frame_file
 from test_claims import MODELS, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
 
 from generate import experiments
-from generate.site import claims
+from generate.experiments.similar_noise.distance import typical_distance
 
 TEMPLATE = "samplers.md.j2"
 NAME = {"ddim": "DDIM", "dpmpp_2m": "DPM-Solver++", "euler": "Euler", "heun": "Heun", "ddpm": "DDPM"}
@@ -145,7 +145,7 @@ def test_heuns_failure_is_a_step_with_its_broken_budgets_and_the_noise_levels(ch
     them with the noise levels of its first step: sigma_1 and the corrector's factor (sigma_0 -
     sigma_1) / (2 sigma_1), read off the manifest's noise level of every call."""
     run = chosen[(slug, "samplers")]
-    typical = claims.typical_distance(chosen[(slug, "mix_noise")])
+    typical = typical_distance(chosen[(slug, "mix_noise")])
     budgets = run.manifest["axes"]["calls"]
     means = {b: _mean(run, "heun", b) for b in budgets}
     broken = [b for b in budgets if means[b] > typical]
@@ -276,9 +276,9 @@ def test_the_converged_image_is_the_step_counts_final(chosen, slug):
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_two_unrelated_samples_is_the_sites_typical_distance(chosen, facts, page, slug):
-    """The page's "two unrelated samples lie X apart" is claims.typical_distance, the value every page
+    """The page's "two unrelated samples lie X apart" is typical_distance, the value every page
     shows (was the samplers' own mean between seeds' converged images: 26.3 against 20.9 on fashion)."""
-    typical = claims.typical_distance(chosen[(slug, "mix_noise")])
+    typical = typical_distance(chosen[(slug, "mix_noise")])
     assert facts[slug]["samplers"]["typical"] == typical
     assert f"two unrelated {slug} samples lie {typical:.1f} apart" in _step(page, "Same noise, same destination.", slug)
     assert f"two unrelated samples: {typical:.1f})" in _text(page)

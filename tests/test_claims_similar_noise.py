@@ -22,8 +22,8 @@ from site_support import CHROMIUM, REPO, frame_file
 from test_claims import MODELS, _all_models, _as_signal, _render, chosen, facts, words_of  # noqa: F401 (fixtures)
 
 from generate import experiments
+from generate.experiments.similar_noise.distance import typical_distance
 from generate.shipped import SHIPPED_DIR
-from generate.site import claims
 
 PATCH, MIX = "similar_noise_patch.md.j2", "similar_noise_mix.md.j2"
 JS = REPO / "site_src" / "assets" / "js"
@@ -341,9 +341,9 @@ def test_noise_distances_are_the_float_metrics(chosen, facts, pages, slug):
 @pytest.mark.parametrize("slug", MODELS)
 def test_each_model_has_its_own_words_and_the_one_typical_distance(chosen, facts, pages, slug):
     """Today the words are fashion-32's whatever the menu shows. Each model's block names the model
-    and carries its numbers; "two unrelated samples" is claims.typical_distance of its mix run on both
+    and carries its numbers; "two unrelated samples" is typical_distance of its mix run on both
     pages, the same value every lesson uses."""
-    typical = claims.typical_distance(chosen[(slug, "mix_noise")])
+    typical = typical_distance(chosen[(slug, "mix_noise")])
     assert facts[slug]["mix_noise"]["typical"] == typical == facts[slug]["patch_noise"]["typical"]
     for lesson in ("patch", "mix"):
         words = words_of(pages[lesson], slug)
@@ -351,7 +351,7 @@ def test_each_model_has_its_own_words_and_the_one_typical_distance(chosen, facts
         assert f"{typical:.1f}" in words
     others = [m for m in MODELS if m != slug]
     for other in others:
-        if f"{claims.typical_distance(chosen[(other, 'mix_noise')]):.1f}" != f"{typical:.1f}":
+        if f"{typical_distance(chosen[(other, 'mix_noise')]):.1f}" != f"{typical:.1f}":
             assert words_of(pages["mix"], slug) != words_of(pages["mix"], other)
 
 
@@ -360,7 +360,7 @@ def test_the_mix_steps_are_recounted_against_the_typical_distance(chosen, facts,
     """ "Similar noise, similar picture" at the smallest s, and up to which s each seed's picture stays
     within a quarter of the typical distance: recounted from the float output distances."""
     run, f = chosen[(slug, "mix_noise")], facts[slug]["mix_noise"]
-    mix, typical = _cells(run), claims.typical_distance(run)
+    mix, typical = _cells(run), typical_distance(run)
     seeds, scales = run.manifest["axes"]["seeds"], sorted(float(s) for s in run.manifest["axes"]["scales"])
     small = scales[1]
     close = sum(mix[(s, small)]["output_distance"] < 0.25 * typical for s in seeds)
@@ -409,7 +409,7 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
     apart against where they started, per size, and how many of the largest patches part the pictures
     (at least half the typical distance: then the flip shows another picture)."""
     run = chosen[(slug, "patch_noise")]
-    cells, typical = _cells(run), claims.typical_distance(chosen[(slug, "mix_noise")])
+    cells, typical = _cells(run), typical_distance(chosen[(slug, "mix_noise")])
     sizes = sorted(run.manifest["axes"]["sizes"])
     ends = {k: [m["x_gap"][-1] / m["x_gap"][0] for (s, size, x, y), m in cells.items() if size == k] for k in sizes}
     words = words_of(pages["patch"], slug)

@@ -16,7 +16,7 @@ from test_claims import MODELS, _as_signal, _render, chosen, facts  # noqa: F401
 from test_claims_spectra import _all_models, words_of
 
 from generate.core.sampling import generators, start_noise
-from generate.site import claims
+from generate.experiments.similar_noise.distance import typical_distance
 
 
 def _start_noises(run) -> np.ndarray:
@@ -79,10 +79,10 @@ def test_x_t_meets_its_estimate_measured_on_the_floats(chosen, facts, page, slug
 @pytest.mark.parametrize("slug", MODELS)
 def test_two_unrelated_samples_is_the_sites_one_value(chosen, facts, page, slug):
     """Today this page quotes its own 16 finals' spread (22.4 on fashion-32) where every other page
-    quotes the mix run's (20.9): one definition, claims.typical_distance, and the estimates' first
+    quotes the mix run's (20.9): one definition, typical_distance, and the estimates' first
     spread is judged against it."""
     tf = facts[slug]["trajectories"]
-    typical = claims.typical_distance(chosen[(slug, "mix_noise")])
+    typical = typical_distance(chosen[(slug, "mix_noise")])
     assert typical is not None and tf["typical"] == typical
     assert tf["together_at_start"] and tf["x0_start_spread"] < 0.5 * typical
     words = words_of(page, slug)

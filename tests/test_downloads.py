@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generate.experiments.contract import Animation, Axis, Offer, Table
 from generate.site import downloads
+from generate.toolkit.contract import Animation, Axis, Offer, Table
 
 
 def _noise_frames(folder, count: int, size: int = 32) -> list[str]:

@@ -23,7 +23,7 @@ from generate.errors import UsageError
 from generate.manifest import find_manifests, read_manifest, verify_frames
 from generate.precompute import precompute
 from generate.precompute.config import load_config
-from generate.precompute.encoding import decode_png
+from generate.toolkit.png import decode_png
 
 
 def small_config(tmp_path: Path, model: Path, max_batch: int = 64, reverse_scheduler: str = "ddpm"):

@@ -122,13 +122,15 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, b
         "generate.site.claims",
         "generate.site.downloads",
         "generate.site.pages",
-        "generate.experiments.contract",
+        "generate.toolkit.contract",
+        "generate.toolkit.frames",
+        "generate.experiments",
         *sorted({e.figure.__module__ for e in experiments.all_experiments()}),
     ],
 )
 def test_every_module_imports_first_in_a_fresh_interpreter(module):
     """No import circle: each module can be the first one a program imports (the registry loads its
-    experiments on first use, not while experiments.contract is being imported)."""
+    experiments on first use, not while the contract is being imported)."""
     result = subprocess.run(
         [sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True, timeout=120
     )

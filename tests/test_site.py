@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -382,7 +384,7 @@ def test_forward_backward_triangle_mosaics_hold_the_manifest_frames(build):
 
 
 def test_triangle_grid_is_a_spread_subsample_that_fits_and_aligns_with_the_levels():
-    from generate.site.mosaic import columns_for, gap_for, grid_levels, spread
+    from generate.experiments.forward_backward.mosaic import columns_for, gap_for, grid_levels, spread
 
     levels = list(range(50))
     rows = grid_levels(levels, 32)
@@ -408,7 +410,7 @@ def test_triangle_grid_is_a_spread_subsample_that_fits_and_aligns_with_the_level
 def test_triangle_mosaics_come_back_from_the_build_cache(build, tmp_path, monkeypatch):
     """The mosaics live in the run's sheet folder, so a rebuild from the cache ships them unchanged
     without composing them again."""
-    from generate.site import mosaic
+    from generate.experiments.forward_backward import mosaic
 
     _one_run_copy(build, tmp_path, "forward_backward")
     cache, composed = tmp_path / "cache", []
@@ -549,14 +551,24 @@ def test_the_tex_filter_refuses_what_it_cannot_write_as_plain_mathml():
 
 def test_the_figure_cache_key_covers_every_module_a_figure_uses():
     """An edit to code a figure builder calls (its own package's helpers, another experiment's figure
-    code, the torch-free shared modules) must rebuild its figure, not serve the cached one."""
+    code, the toolkit, the torch-free shared modules) must rebuild its figure, not serve the cached one:
+    every module of the package that the site stage loads, with every experiment registered, is hashed."""
     from generate import experiments
     from generate.site import figures
 
-    package = Path(figures.__file__).resolve().parents[1]
-    covered = {path.relative_to(package).as_posix() for path in figures.code_files()}
-    for experiment in experiments.all_experiments():
-        folder = Path(experiment.figure.__code__.co_filename).parent
-        for path in folder.glob("*.py"):  # every module of its package, not only figure.py
-            assert path.relative_to(package).as_posix() in covered, path
-    assert {"streams.py", "spacing.py", "site/figures.py", "site/sprites.py"} <= covered
+    program = (
+        "import sys; import generate.site.build; from generate import experiments\n"
+        "for e in experiments.all_experiments(): __import__(e.figure.__module__)\n"
+        "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('generate') and m.__file__))"
+    )
+    repo = Path(figures.__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", program], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = {Path(line).resolve() for line in result.stdout.split()}
+    covered = {path.resolve() for path in figures.code_files()}
+    assert len(loaded) > 20 and loaded <= covered, sorted(str(p) for p in loaded - covered)
+    for experiment in experiments.all_experiments():  # every module of its package, loaded or not
+        for path in Path(experiment.figure.__code__.co_filename).parent.glob("*.py"):
+            assert path.resolve() in covered, path
+    package = repo / "generate"
+    assert not any(p.is_relative_to(package / "core") for p in loaded), "the site stage loaded the torch core"

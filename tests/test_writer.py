@@ -8,8 +8,8 @@ import time
 import numpy as np
 
 import generate.precompute.writer as writer_module
-from generate.experiments.contract import Panel
 from generate.precompute.writer import FrameWriter
+from generate.toolkit.contract import Panel
 
 FRAME = Panel("f", ("i",), "f/{i:02d}", "a test frame")
 

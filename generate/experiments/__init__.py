@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from ..errors import UsageError
-from .contract import Experiment, Page
+from ..toolkit.contract import Experiment, Page
 
 
 def _built_in() -> tuple[Experiment, ...]:
@@ -23,9 +23,8 @@ def _built_in() -> tuple[Experiment, ...]:
     noise as the picture's address (similar noise), then the theory of the noise levels (schedules)
     and of frequencies (coarse to fine). Live last (no page: the figures use it).
 
-    Imported on the registry's first use, not with this package: a figure module imports
-    generate.site.figures, which imports experiments.contract, and loading every experiment package
-    with the registry made `import generate.site.figures` a circle (issue 26)."""
+    Imported on the registry's first use, not with this package: `precompute --help` and the
+    toolkit's users need the registry's functions, not every figure module."""
     from .forward_backward import FORWARD_BACKWARD
     from .live import LIVE
     from .reverse import REVERSE

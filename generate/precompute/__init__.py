@@ -5,7 +5,6 @@
     execute.py   compute missing units, reuse finished ones, write the manifest and run.json
     context.py   what a unit's compute gets: the batched denoiser, read_frame, note_seconds
     writer.py    PNG encoding and atomic writes on a thread pool, with back-pressure
-    encoding.py  the PNG settings (part of every run key)
     claims.py    per-unit claims: many processes (torchrun, accelerate, machines) share one runs folder
     world.py     the processes of this precompute, as torchrun or accelerate launched them
     run.py       `precompute()`: every experiment of every model, units claimed costliest first, one progress bar

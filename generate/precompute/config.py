@@ -17,8 +17,8 @@ from typing import Any, get_type_hints
 
 from .. import experiments as registry
 from ..errors import UsageError
-from ..experiments.contract import setting
 from ..shipped import DEFAULT_MODEL
+from ..toolkit.contract import setting
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 

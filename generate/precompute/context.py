@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.denoise import Denoiser
-from ..experiments.contract import Panel
-from .encoding import decode_png
+from ..toolkit.contract import Panel
+from ..toolkit.png import decode_png
 from .writer import BUDGET_BYTES
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..core.denoise import Denoiser
-from .encoding import encode_png
+from ..toolkit.png import encode_png
 from .writer import BUDGET_BYTES, default_workers
 
 LONG_SECONDS = 30 * 60  # beyond this a CPU run suggests a GPU, a smaller config or --only

@@ -10,58 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
+from typing import Any
 
 from ..atomic import dumps_json
 from ..errors import UsageError
-from ..experiments.contract import Experiment
 from ..manifest import SCHEMA
 from ..spacing import sampling_config
+from ..toolkit.contract import Experiment
+from ..toolkit.png import PNG_SETTINGS
+from ..toolkit.units import Plan, Unit, pack, round_metric  # noqa: F401  (the precompute's names for them)
 from .config import Config, check_against_model, config_argument, section_for_model
-from .encoding import PNG_SETTINGS
-
-
-@dataclass
-class Unit:
-    key: str  # stable name of the cells it holds, e.g. "seeds-0-1"
-    images: int  # images denoised (UNet call x batch)
-    compute: Callable[[Any, Callable], None]  # (context, emit) -> None; emit(panel, frame, metrics, **coords)
-    content: dict = field(default_factory=dict)  # everything of the config that shapes its frames
-    hash: str = ""  # set by `prepare`: content + model + scheduler + device + batch composition
-    reads_frames: bool = False  # computed from frames of earlier units (ctx.read_frame), not by the model
-    calls: int = 0  # denoiser invocations (reverse steps); each costs ceil(batch / call_batch) model calls
-    frames: int = 0  # frames it emits: for the cost estimate before a run (estimate.py)
-    # work besides its model calls, for the estimate: one-image calls' worth (tracing a graph scales with
-    # the model) plus fixed seconds (the estimate only; never part of the unit's hash)
-    extra_calls: int = 0
-    extra_seconds: float = 0.0
-
-
-@dataclass
-class Plan:
-    units: list[Unit]
-    describe: dict  # axes and display facts the site needs (written into the manifest as "axes")
-
-
-def pack(items: list, cost: int, max_batch: int) -> list[list]:
-    """Split `items` (each `cost` images) into groups of at most `max_batch` images, in order."""
-    per_group = max(1, max_batch // max(1, cost))
-    return [items[i : i + per_group] for i in range(0, len(items), per_group)]
-
-
-def round_metric(value: float | list) -> float | None | list:
-    """Six significant digits: stable JSON across runs, ample for charts. A list (a spectrum) is
-    rounded element by element."""
-    if isinstance(value, (list, tuple)):
-        return [round_metric(v) for v in value]
-    value = float(value)
-    if not np.isfinite(value):
-        return None
-    return float(f"{value:.6g}")
 
 
 def _hash(value: Any) -> str:

@@ -22,8 +22,8 @@ from typing import Callable
 import numpy as np
 
 from ..atomic import write_bytes_atomic, write_json_atomic
-from ..experiments.contract import Panel
-from .encoding import encode_png
+from ..toolkit.contract import Panel
+from ..toolkit.png import encode_png
 
 BUDGET_BYTES = 256 * 2**20  # raw frames waiting to be encoded, at most
 

@@ -23,40 +23,53 @@ import yaml
 
 from .. import experiments
 from ..errors import UsageError
-from ..experiments.contract import Page
 from ..paths import MKDOCS_YML, SITE_SRC, TEMPLATES
 from ..shipped import DEFAULT_MODEL, SHIPPED_DIR
+from ..toolkit.contract import Page
+from ..toolkit.runs import Run
 from . import cache as sheet_cache
 from . import cards as model_cards
 from . import claims, csp, live, tidy
 from .figures import build_figure
 from .pages import GUIDES, render_pages
 from .provenance import provenance
-from .runs import Run, latest_runs
+from .runs import latest_runs
 
 CARDS = SHIPPED_DIR  # shipped models; each one's README.md is its card
 SCRIPT_ANCHOR = "assets/js/main.js"  # figure scripts load before the entry point, which mounts them
 
 
 def build_paths(out: Path) -> dict[str, Path]:
-    """Where a build into `out` stages its sources, derived config and cache: beside `out`, never in the repo's sources."""
-    return {"docs": out.parent / f".{out.name}.docs", "config": out.parent / f".{out.name}.mkdocs.yml",
-            "cache": out.parent / f".{out.name}.cache"}
+    """Where a build into `out` stages its sources, derived config and cache: beside `out`, never in the
+    repo's sources."""
+    return {
+        "docs": out.parent / f".{out.name}.docs",
+        "config": out.parent / f".{out.name}.mkdocs.yml",
+        "cache": out.parent / f".{out.name}.cache",
+    }
 
 
 def stage_sources(site_src: Path, docs: Path) -> Path:
     """A fresh copy of the hand-written sources (assets, overrides) to generate into: the previous
     build's pages, sheets and data go, so a run that disappeared leaves nothing behind."""
     shutil.rmtree(docs, ignore_errors=True)
-    shutil.copytree(site_src, docs, ignore=shutil.ignore_patterns(".cache", "generated", "frames", "models", "*.md", "eslint.config.*"))
+    shutil.copytree(
+        site_src,
+        docs,
+        ignore=shutil.ignore_patterns(".cache", "generated", "frames", "models", "*.md", "eslint.config.*"),
+    )
     for name in ("frames", "generated"):
         (docs / name).mkdir(parents=True)
     return docs
 
 
-def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Path,
-                      log: Callable[[str], None] = lambda line: None,
-                      no_runtime: str | None = None) -> dict[str, list[dict]]:
+def write_figure_data(
+    chosen: dict[tuple[str, str], Run],
+    docs: Path,
+    cache: Path,
+    log: Callable[[str], None] = lambda line: None,
+    no_runtime: str | None = None,
+) -> dict[str, list[dict]]:
     """One JSON file per experiment listing every model's figure data; sheets under docs/frames/.
     Each model also says whether live mode can run it (`no_runtime`: why no model can)."""
     figures: dict[str, list[dict]] = {name: [] for name in experiments.names()}
@@ -79,16 +92,26 @@ def write_figure_data(chosen: dict[tuple[str, str], Run], docs: Path, cache: Pat
     return figures
 
 
-def page_context(figures: dict[str, list[dict]], cards: list[dict] | None = None,
-                 facts: dict[str, dict] | None = None, pages: list[Page] | None = None) -> dict:
+def page_context(
+    figures: dict[str, list[dict]],
+    cards: list[dict] | None = None,
+    facts: dict[str, dict] | None = None,
+    pages: list[Page] | None = None,
+) -> dict:
     """What every template sees: figure data, each model's facts (by which the lessons word what
     the figures show), the model cards and the lessons in reading order. A page adds its own values
     through its declared `context`."""
     pages = experiments.pages() if pages is None else pages
     labels = sorted({m["label"] for models in figures.values() for m in models})
     lessons = [{"title": p.title, "file": p.file, "blurb": p.blurb} for p in pages]
-    return {"figures": figures, "has": {k: bool(v) for k, v in figures.items()}, "labels": labels,
-            "cards": cards or [], "facts": facts or {}, "lessons": lessons}
+    return {
+        "figures": figures,
+        "has": {k: bool(v) for k, v in figures.items()},
+        "labels": labels,
+        "cards": cards or [],
+        "facts": facts or {},
+        "lessons": lessons,
+    }
 
 
 def stage_scripts(pages: list[Page], site_src: Path, docs: Path) -> list[str]:
@@ -108,9 +131,15 @@ def stage_scripts(pages: list[Page], site_src: Path, docs: Path) -> list[str]:
     return scripts
 
 
-def mkdocs_config(mkdocs_yml: Path, docs: Path, derived: Path, site_url: str | None = None,
-                  cards: list[dict] | None = None, pages: list[Page] | None = None,
-                  scripts: list[str] | None = None) -> Path:
+def mkdocs_config(
+    mkdocs_yml: Path,
+    docs: Path,
+    derived: Path,
+    site_url: str | None = None,
+    cards: list[dict] | None = None,
+    pages: list[Page] | None = None,
+    scripts: list[str] | None = None,
+) -> Path:
     """The repo's mkdocs.yml pointed at the staged docs, with site_url, the lessons and the model
     cards in the nav, and the lessons' figure scripts (before the entry point, which mounts them).
 
@@ -133,21 +162,40 @@ def mkdocs_config(mkdocs_yml: Path, docs: Path, derived: Path, site_url: str | N
 
 
 def run_mkdocs(config_file: Path, out: Path) -> None:
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "-q",
-               "-f", str(config_file), "-d", str(out.resolve())]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--clean",
+        "-q",
+        "-f",
+        str(config_file),
+        "-d",
+        str(out.resolve()),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=config_file.parent)
     if done.returncode != 0:
         raise UsageError(f"mkdocs build --strict failed ({config_file}):\n{done.stdout}{done.stderr}".rstrip())
 
 
-def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Path = MKDOCS_YML,
-               templates: Path = TEMPLATES, site_url: str | None = None, cards_dir: Path = CARDS,
-               cache: Path | None = None, log: Callable[[str], None] = lambda line: None) -> dict:
+def build_site(
+    runs: Path,
+    out: Path,
+    site_src: Path = SITE_SRC,
+    mkdocs_yml: Path = MKDOCS_YML,
+    templates: Path = TEMPLATES,
+    site_url: str | None = None,
+    cards_dir: Path = CARDS,
+    cache: Path | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> dict:
     """`log` receives one line per stage (runs read, sheets encoded or reused, pages, mkdocs)."""
     started = time.time()
     paths = build_paths(out)
     cache = cache or paths["cache"]
-    chosen = latest_runs(runs)                 # validates manifests and frame files first
+    chosen = latest_runs(runs)  # validates manifests and frame files first
     models = sorted({slug for slug, _ in chosen})
     log(f"read {len(chosen)} runs of {len(models)} model(s) ({', '.join(models)}) from {runs}; frames verified")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -155,16 +203,28 @@ def build_site(runs: Path, out: Path, site_src: Path = SITE_SRC, mkdocs_yml: Pat
     lessons = experiments.pages()
     scripts = stage_scripts(lessons, site_src, docs)
     no_runtime = live.stage_runtime(docs)
-    log(f"live mode left out: {no_runtime}" if no_runtime else f"live mode: onnxruntime-web {live.VERSION} under {live.VENDOR}")
+    log(
+        f"live mode left out: {no_runtime}"
+        if no_runtime
+        else f"live mode: onnxruntime-web {live.VERSION} under {live.VENDOR}"
+    )
     figures = write_figure_data(chosen, docs, cache, log, no_runtime)
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs)
     facts = claims.for_models(chosen)
     pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons)
-    log(f"pages written: {', '.join(p.name for p in pages)} and {len(cards)} model card(s), worded from the runs' facts")
+    log(
+        f"pages written: {', '.join(p.name for p in pages)} and {len(cards)} model card(s), worded from the runs' facts"
+    )
     log("mkdocs build --strict ...")
     run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards, lessons, scripts), out)
     tidy.drop_empty_tabindex(out)
     hashes = csp.apply_csp(out)
-    return {"runs": len(chosen), "pages": [p.name for p in pages], "cards": [c["name"] for c in cards],
-            "out": str(out), "csp_hashes": len(hashes), "cache": cached}
+    return {
+        "runs": len(chosen),
+        "pages": [p.name for p in pages],
+        "cards": [c["name"] for c in cards],
+        "out": str(out),
+        "csp_hashes": len(hashes),
+        "cache": cached,
+    }

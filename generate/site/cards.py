@@ -6,11 +6,11 @@ them beside it. A model folder without a README.md (its card not written yet) is
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from ..shipped import SHIPPED_DIR, shipped_models
+from ..toolkit.cards import training_set
 
 ASSET_SUFFIXES = (".png", ".svg")
 
@@ -20,18 +20,10 @@ def card_names(cards_dir: Path) -> list[str]:
     if cards_dir.resolve() == SHIPPED_DIR.resolve():
         names = shipped_models()
     else:  # a test's or another checkout's models folder: the same rule as shipped_models()
-        names = sorted(p.name for p in cards_dir.iterdir() if (p / "config.json").is_file()) if cards_dir.is_dir() else []
+        names = (
+            sorted(p.name for p in cards_dir.iterdir() if (p / "config.json").is_file()) if cards_dir.is_dir() else []
+        )
     return [name for name in names if (cards_dir / name / "README.md").is_file()]
-
-
-def training_set(folder: Path) -> dict:
-    """What the model learnt from (training.json, written by `generate train`): the data set's name and
-    its number of training images; {} where the folder has no such record."""
-    try:
-        data = json.loads((folder / "training.json").read_text(encoding="utf-8"))["data"]
-        return {"dataset": str(data["name"]), "train_images": int(data["shapes"]["train"][0])}
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return {}
 
 
 def copy_cards(cards_dir: Path, site_src: Path) -> list[dict]:

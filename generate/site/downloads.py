@@ -28,13 +28,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..experiments.contract import Animation, Offer, Table
+from ..toolkit.contract import Animation, Offer, Table
+from ..toolkit.tables import frames_table, scalar
 
-TILE_PX = 128          # an animation's frames are upscaled to at least this side (whole multiples)
-RACE_TILE_PX = 96      # rows of many frames (the step-count race) use smaller tiles
-GAP_PX = 4             # white gap between frames shown side by side
-MP4 = {"plugin": "FFMPEG", "extension": ".mp4", "codec": "libx264", "pixelformat": "yuv420p",
-       "macro_block_size": 2, "ffmpeg_log_level": "error", "output_params": ["-crf", "18"]}
+TILE_PX = 128  # an animation's frames are upscaled to at least this side (whole multiples)
+RACE_TILE_PX = 96  # rows of many frames (the step-count race) use smaller tiles
+GAP_PX = 4  # white gap between frames shown side by side
+MP4 = {
+    "plugin": "FFMPEG",
+    "extension": ".mp4",
+    "codec": "libx264",
+    "pixelformat": "yuv420p",
+    "macro_block_size": 2,
+    "ffmpeg_log_level": "error",
+    "output_params": ["-crf", "18"],
+}
 
 
 def named(out: Path, kind: str) -> Path:
@@ -71,15 +79,20 @@ def encode_animation(run_folder: Path, item: Animation, scale: int, out: Path) -
     frames = np.stack([frame_strip(run_folder, files, scale) for files in item.frames])
     gif = named(out, "gif")
     # duration in ms per frame; loop=0 plays forever
-    gif.write_bytes(iio.imwrite("<bytes>", frames, extension=".gif", plugin="pillow",
-                                duration=round(1000 / item.fps), loop=0))
+    gif.write_bytes(
+        iio.imwrite("<bytes>", frames, extension=".gif", plugin="pillow", duration=round(1000 / item.fps), loop=0)
+    )
     mp4 = named(out, "mp4")
     iio.imwrite(mp4, frames, fps=item.fps, **MP4)
     # A GIF holds a frame identical to the one before it as a longer delay (Pillow merges them: the
     # flip at s = 0, where n2 is n1), so its count is read back, not assumed.
-    return {"gif": gif.stat().st_size, "mp4": mp4.stat().st_size,
-            "frames": {"gif": sum(1 for _ in iio.imiter(gif)), "mp4": len(frames)},
-            "width": int(frames.shape[2]), "height": int(frames.shape[1])}
+    return {
+        "gif": gif.stat().st_size,
+        "mp4": mp4.stat().st_size,
+        "frames": {"gif": sum(1 for _ in iio.imiter(gif)), "mp4": len(frames)},
+        "width": int(frames.shape[2]),
+        "height": int(frames.shape[1]),
+    }
 
 
 def encode_table(item: Table, out: Path) -> dict:
@@ -90,22 +103,6 @@ def encode_table(item: Table, out: Path) -> dict:
     path = named(out, "csv")
     path.write_text(text.getvalue(), encoding="utf-8")
     return {"csv": path.stat().st_size, "rows": len(item.rows)}
-
-
-def scalar(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def frames_table(name: str, records: list[dict]) -> Table:
-    """Manifest frames as rows: their file, coords, then every number of their metrics (lists, such
-    as a spectrum, are left to the manifest). Columns in the order they first appear."""
-    coords, metrics = [], []
-    for record in records:
-        coords += [k for k in record["coords"] if k not in coords]
-        metrics += [k for k, v in record.get("metrics", {}).items() if scalar(v) and k not in metrics]
-    rows = [[record["file"]] + [record["coords"].get(k, "") for k in coords]
-            + [record.get("metrics", {}).get(k, "") for k in metrics] for record in records]
-    return Table(name, ["file"] + coords + metrics, rows)
 
 
 def default_offers(run) -> list[Offer]:
@@ -121,8 +118,10 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
     jobs = []
     for offer in offers:
         if len(offer.items) != math.prod(a.count for a in offer.axes):
-            raise ValueError(f"{run.experiment}: offer {offer.what!r} has {len(offer.items)} items for axes "
-                             f"{[(a.key, a.count) for a in offer.axes]}")
+            raise ValueError(
+                f"{run.experiment}: offer {offer.what!r} has {len(offer.items)} items for axes "
+                f"{[(a.key, a.count) for a in offer.axes]}"
+            )
         for item in offer.items:
             out = out_dir / f"{stem}_{item.name}"
             if isinstance(item, Animation):
@@ -135,14 +134,20 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
         done = list(pool.map(lambda job: job[0](*job[1]), jobs))
     entries, at = [], 0
     for offer in offers:
-        results = done[at:at + len(offer.items)]
+        results = done[at : at + len(offer.items)]
         at += len(offer.items)
         kinds = ("gif", "mp4") if isinstance(offer.items[0], Animation) else ("csv",)
-        entry = {"what": offer.what, "axes": [{"key": a.key, "count": a.count, "fraction": a.fraction} for a in offer.axes],
-                 "names": [f"{stem}_{item.name}" for item in offer.items],
-                 "bytes": {kind: [r[kind] for r in results] for kind in kinds}}
+        entry = {
+            "what": offer.what,
+            "axes": [{"key": a.key, "count": a.count, "fraction": a.fraction} for a in offer.axes],
+            "names": [f"{stem}_{item.name}" for item in offer.items],
+            "bytes": {kind: [r[kind] for r in results] for kind in kinds},
+        }
         if "gif" in kinds:  # what the menu says of the animation: frames and pixel size (the same for every item)
-            entry.update(frames={kind: [r["frames"][kind] for r in results] for kind in kinds},
-                         width=results[0]["width"], height=results[0]["height"])
+            entry.update(
+                frames={kind: [r["frames"][kind] for r in results] for kind in kinds},
+                width=results[0]["width"],
+                height=results[0]["height"],
+            )
         entries.append(entry)
     return {"base": url, "offers": entries}

@@ -17,41 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import UsageError
-from ..experiments.contract import Panel
+from ..toolkit.runs import Run
 from . import downloads
-from .runs import Run
 from .sprites import SheetWriter
-
-
-class Frames:
-    """Look frames up by their coords; a missing one is an error naming the manifest."""
-
-    def __init__(self, run: Run):
-        self.run = run
-        self.by_coords = {self._key(f["coords"]): f for f in run.manifest["frames"]}
-
-    @staticmethod
-    def _key(coords: dict) -> tuple:
-        return tuple(sorted((k, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-                            for k, v in coords.items()))
-
-    def get(self, panel: Panel, **coords) -> dict:
-        """The manifest record of the declared `panel` at `coords`."""
-        wanted = panel.coords_of(**coords)
-        frame = self.by_coords.get(self._key(wanted))
-        if frame is None:
-            raise UsageError(f"{self.run.path}: no frame with coords {wanted}; the manifest is incomplete")
-        return frame
-
-    def file(self, panel: Panel, **coords) -> str:
-        return self.get(panel, **coords)["file"]
-
-
-def axis(run: Run, name: str) -> list | int | float:
-    value = run.manifest["axes"].get(name)
-    if value is None:
-        raise UsageError(f"{run.path}: axes.{name} is missing")
-    return value
 
 
 def frame_size(run: Run) -> int:
@@ -70,15 +38,16 @@ def frame_size(run: Run) -> int:
 def model_info(run: Run, size: int) -> dict:
     model = run.manifest["model"]
     config = model.get("config") or {}
-    return {"slug": model["slug"], "label": str(model.get("label") or model.get("id") or model["slug"]),
-            "id": str(model.get("id", "")), "size": size, "channels": config.get("in_channels"),
-            "run_key": run.manifest["run_key"], "scheduler": run.manifest["scheduler"].get("class", ""),
-            "prediction": str((run.manifest["scheduler"].get("config") or {}).get("prediction_type", "epsilon"))}
-
-
-def snr(a: float) -> float | None:
-    """Signal-to-noise ratio of a noise level (None where it is infinite: JSON has no inf)."""
-    return a / (1 - a) if a < 1 else None
+    return {
+        "slug": model["slug"],
+        "label": str(model.get("label") or model.get("id") or model["slug"]),
+        "id": str(model.get("id", "")),
+        "size": size,
+        "channels": config.get("in_channels"),
+        "run_key": run.manifest["run_key"],
+        "scheduler": run.manifest["scheduler"].get("class", ""),
+        "prediction": str((run.manifest["scheduler"].get("config") or {}).get("prediction_type", "epsilon")),
+    }
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # generate/
@@ -87,9 +56,10 @@ _PACKAGE = Path(__file__).resolve().parents[1]  # generate/
 def code_files() -> list[Path]:
     """Every file of the code that shapes figure data and sheets, for the cache key: the site stage,
     every experiment package (a figure may use another's helpers: samplers uses step_counts' figure
-    code, trajectories its projection) and the torch-free modules beside them (streams, spacing).
-    An edit to any of them rebuilds the figures; a stale figure is worse than a slower rebuild."""
-    return sorted([*_PACKAGE.glob("*.py"), *(_PACKAGE / "site").glob("*.py"), *(_PACKAGE / "experiments").rglob("*.py")])
+    code, trajectories its projection), the toolkit and the torch-free modules beside them (streams,
+    spacing). An edit to any of them rebuilds the figures; a stale figure is worse than a slower rebuild."""
+    folders = ("site", "toolkit", "experiments")
+    return sorted([*_PACKAGE.glob("*.py"), *(p for folder in folders for p in (_PACKAGE / folder).rglob("*.py"))])
 
 
 def _code_hash() -> str:
@@ -118,8 +88,9 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
     files_dir = frames_root.parent / "downloads" / run.slug / run.experiment
     files_url = posixpath.join(posixpath.dirname(url_root), "downloads", run.slug, run.experiment)
     timings = json.dumps(run.seconds_by_part, sort_keys=True)  # shown by some figures, kept out of the manifest
-    key = hashlib.sha256(f"{_CODE}|{url_root}|{run.slug}|{run.experiment}|{timings}|".encode()
-                         + run.path.read_bytes()).hexdigest()
+    key = hashlib.sha256(
+        f"{_CODE}|{url_root}|{run.slug}|{run.experiment}|{timings}|".encode() + run.path.read_bytes()
+    ).hexdigest()
     entry = cache / key if cache else None
     if entry is not None and (entry / "figure.json").is_file():
         shutil.copytree(entry / "sheets", out_dir, dirs_exist_ok=True)
@@ -130,8 +101,12 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
     sheets = SheetWriter(run.folder, run.path, out_dir, f"{url_root}/{run.slug}/{run.experiment}", size)
     data = builder(run, sheets)
     offers = experiment.downloads(run) if experiment.downloads else downloads.default_offers(run)
-    figure = dict(model_info(run, size), sheets=sheets.write(), **data,
-                  downloads=downloads.write_downloads(run, offers, files_dir, files_url, size))
+    figure = dict(
+        model_info(run, size),
+        sheets=sheets.write(),
+        **data,
+        downloads=downloads.write_downloads(run, offers, files_dir, files_url, size),
+    )
     if entry is not None:
         shutil.rmtree(entry, ignore_errors=True)
         shutil.copytree(out_dir, entry / "sheets")

@@ -74,4 +74,6 @@ def attach(figures: dict[str, list[dict]], missing_runtime: str | None) -> None:
             elif not record.get("available"):
                 model["live"] = {"available": False, "why": record.get("refused", "not exported")}
             else:
-                model["live"] = {k: record[k] for k in ("available", "graph", "bytes", "scheduler_config", "shape", "start")}
+                model["live"] = {
+                    k: record[k] for k in ("available", "graph", "bytes", "scheduler_config", "shape", "start")
+                }

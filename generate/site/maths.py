@@ -28,14 +28,22 @@ def _mathml(latex: str, display: bool) -> str:
     def char(match: re.Match) -> str:
         c = chr(int(match.group(1), 16))
         return match.group(0) if c in "<>&\"'" else c
+
     mathml = re.sub(r"&#x([0-9A-Fa-f]+);", char, mathml)
     # What the converter cannot express it writes as <merror> or a bare "&" (alignment); named
     # negative spaces (from \\!) are not MathML Core; "~" as an identifier is how it writes \\sim.
     # Refuse them here, naming the formula, rather than ship a page with a broken equation.
-    if "<merror" in mathml or _BARE_AMP.search(mathml) or " style=" in mathml or "negative" in mathml \
-            or "<mi>~</mi>" in mathml:
-        raise UsageError(f"equation {latex!r}: latex2mathml cannot write it as plain MathML (no alignment "
-                         "'&', colours or \\!; \\thicksim for \\sim); split or rewrite it")
+    if (
+        "<merror" in mathml
+        or _BARE_AMP.search(mathml)
+        or " style=" in mathml
+        or "negative" in mathml
+        or "<mi>~</mi>" in mathml
+    ):
+        raise UsageError(
+            f"equation {latex!r}: latex2mathml cannot write it as plain MathML (no alignment "
+            "'&', colours or \\!; \\thicksim for \\sim); split or rewrite it"
+        )
     return mathml
 
 

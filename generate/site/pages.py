@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
-from ..experiments.contract import Page
+from ..toolkit.contract import Page
 from .maths import tex
 
 INDEX = ("index.md", "index.md.j2")
@@ -33,7 +33,7 @@ def _small(value, digits: int = 3) -> str:
     that as one significant figure times a power of ten ("4 × 10⁻⁹"), never a row of zeros."""
     if value is None:
         return "n/a"
-    if value == 0 or abs(value) >= 10 ** -digits:
+    if value == 0 or abs(value) >= 10**-digits:
         return f"{value:.{digits}f}"
     mantissa, exponent = f"{value:.0e}".split("e")
     return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
@@ -52,11 +52,19 @@ def _template_name(templates: Path, page: Page) -> str:
 
 def environment(templates: Path, pages: list[Page] = ()) -> Environment:
     # templates of experiments outside templates/ are found under their page's stem
-    elsewhere = {Path(p.file).stem: FileSystemLoader(str(p.template.parent)) for p in pages if not _inside(templates, p)}
+    elsewhere = {
+        Path(p.file).stem: FileSystemLoader(str(p.template.parent)) for p in pages if not _inside(templates, p)
+    }
     loader = ChoiceLoader([FileSystemLoader(str(templates)), PrefixLoader(elsewhere)])
     # autoescape everything: model ids and labels come from manifests and must never become markup
-    env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["fmt"] = _fmt
     env.filters["small"] = _small
     env.filters["tex"] = tex  # LaTeX -> MathML at build time (templates/_maths.j2)
@@ -68,8 +76,13 @@ def render_pages(templates: Path, docs: Path, context: dict, pages: list[Page]) 
     """The overview, one page per lesson page (each with the shared context plus its own), the guides."""
     env, written = environment(templates, pages), []
     jobs = [(INDEX[0], INDEX[1], {})] + [
-        (page.file, _template_name(templates, page),
-         page.context(context["figures"], context["facts"]) if page.context else {}) for page in pages]
+        (
+            page.file,
+            _template_name(templates, page),
+            page.context(context["figures"], context["facts"]) if page.context else {},
+        )
+        for page in pages
+    ]
     jobs += [(file, template, {}) for file, template, _ in GUIDES]
     for page_file, template, extra in jobs:
         root = "" if page_file == "index.md" else "../"  # use_directory_urls: every page but index is one level down

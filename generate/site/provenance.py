@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import shlex
 
-from .runs import Run
+from ..shipped import DEFAULT_CONFIG
+from ..toolkit.runs import Run
 
 SCHEDULER_KEYS = ("prediction_type", "beta_schedule", "num_train_timesteps", "timestep_spacing")
 ENVIRONMENT_KEYS = ("torch", "diffusers", "device", "dtype")
@@ -30,7 +31,7 @@ def _config_of(record: dict) -> str | None:
     command = record.get("command")
     if not isinstance(command, list) or not all(isinstance(a, str) for a in command):
         return None
-    args = command[command.index("generate") + 1:] if "generate" in command else []
+    args = command[command.index("generate") + 1 :] if "generate" in command else []
     if not args or args[0] != "precompute":
         return None  # e.g. the precompute called from Python (a test, a notebook): argv is not its
     for i, arg in enumerate(args):
@@ -38,9 +39,7 @@ def _config_of(record: dict) -> str | None:
             return args[i + 1]
         if arg.startswith("--config="):
             return arg.split("=", 1)[1]
-    from ..cli import build_parser  # the CLI's own default, not a copy of it
-
-    return build_parser().parse_args(["precompute"]).config
+    return DEFAULT_CONFIG  # what the CLI runs without --config
 
 
 def _model_argument(model: dict) -> str:
@@ -54,8 +53,16 @@ def command(run: Run) -> str | None:
     if config is None:
         return None
     environment = run.manifest.get("environment") or {}
-    args = ["python", "-m", "generate", "precompute", "--config", config,
-            "--model", _model_argument(run.manifest["model"])]
+    args = [
+        "python",
+        "-m",
+        "generate",
+        "precompute",
+        "--config",
+        config,
+        "--model",
+        _model_argument(run.manifest["model"]),
+    ]
     for flag in ("device", "dtype"):
         if environment.get(flag):
             args += [f"--{flag}", str(environment[flag])]
@@ -78,8 +85,10 @@ def provenance(run: Run) -> dict:
         "experiment": run.experiment,
         "run_key": manifest["run_key"],
         "model": identity,
-        "scheduler": dict({"class": str(scheduler.get("class", ""))},
-                          **{k: scheduler_config[k] for k in SCHEDULER_KEYS if k in scheduler_config}),
+        "scheduler": dict(
+            {"class": str(scheduler.get("class", ""))},
+            **{k: scheduler_config[k] for k in SCHEDULER_KEYS if k in scheduler_config},
+        ),
         "config": manifest.get("config") or {},
         "environment": {k: str(environment[k]) for k in ENVIRONMENT_KEYS if environment.get(k)},
         "command": command(run),

@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 from ..errors import UsageError
 from ..manifest import find_manifests, read_manifest, verify_frames
+from ..toolkit.runs import Run
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # becomes a folder name under the site's frames/
-
-
-@dataclass
-class Run:
-    path: Path        # the manifest file
-    manifest: dict
-    finished_ns: int
-    seconds_by_part: dict[str, float]  # from run.json: measured time of named parts (not in the manifest)
-    record: dict = field(default_factory=dict)  # run.json itself ({} without one): when, and from which config
-
-    @property
-    def folder(self) -> Path:
-        return self.path.parent
-
-    @property
-    def slug(self) -> str:
-        return self.manifest["model"]["slug"]
-
-    @property
-    def experiment(self) -> str:
-        return self.manifest["experiment"]
 
 
 def _run_record(manifest_path: Path) -> dict:
@@ -54,8 +32,9 @@ def seconds_by_part(record: dict) -> dict[str, float]:
     parts = record.get("seconds_by_part")
     if not isinstance(parts, dict):
         return {}
-    return {str(k): float(v) for k, v in parts.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0}
+    return {
+        str(k): float(v) for k, v in parts.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+    }
 
 
 def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
@@ -70,11 +49,12 @@ def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
         if not isinstance(model, dict) or not isinstance(model.get("slug"), str):
             raise UsageError(f"{path}: field model must be an object with a slug")
         if not SLUG.match(model["slug"]) or ".." in model["slug"]:
-            raise UsageError(f"{path}: model.slug {model['slug']!r} must be letters, digits, '.', '_' or '-' "
-                             "(it names a folder of the site)")
+            raise UsageError(
+                f"{path}: model.slug {model['slug']!r} must be letters, digits, '.', '_' or '-' "
+                "(it names a folder of the site)"
+            )
         if manifest["experiment"] not in known:
-            raise UsageError(f"{path}: experiment {manifest['experiment']!r} is unknown; allowed: "
-                             f"{', '.join(known)}")
+            raise UsageError(f"{path}: experiment {manifest['experiment']!r} is unknown; allowed: {', '.join(known)}")
         record = _run_record(path)
         finished = record.get("finished_ns", 0)
         run = Run(path, manifest, finished if isinstance(finished, int) else 0, seconds_by_part(record), record)
@@ -86,6 +66,8 @@ def latest_runs(runs: Path) -> dict[tuple[str, str], Run]:
     for run in chosen.values():  # the site shows only frames whose bytes the manifest vouches for
         problems = verify_frames(run.path, run.manifest)
         if problems:
-            raise UsageError(f"{run.path}: {len(problems)} frame(s) do not match the manifest, first: "
-                             f"{problems[0]}; rerun the precompute (`python -m generate verify` lists all)")
+            raise UsageError(
+                f"{run.path}: {len(problems)} frame(s) do not match the manifest, first: "
+                f"{problems[0]}; rerun the precompute (`python -m generate verify` lists all)"
+            )
     return chosen

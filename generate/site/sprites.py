@@ -49,9 +49,9 @@ class SheetWriter:
     def __init__(self, run_folder: Path, manifest_path: Path, out_dir: Path, url_prefix: str, size: int):
         self.run_folder, self.manifest_path = run_folder, manifest_path
         self.out_dir, self.url_prefix, self.size = out_dir, url_prefix, size
-        self.sheets: list[dict] = []      # [{url, cols, count, group, bytes}] in the figure data
+        self.sheets: list[dict] = []  # [{url, cols, count, group, bytes}] in the figure data
         self._files: list[list[str]] = []
-        self._info: list[dict] = []        # per sheet: mode, track, group
+        self._info: list[dict] = []  # per sheet: mode, track, group
         self._open: dict[tuple, int] = {}  # (track, mode) -> index of the sheet still taking cells
 
     def add(self, files: list[str], track: str, group: int | None = None) -> list[list]:
@@ -88,8 +88,13 @@ class SheetWriter:
         suffix, data = smallest_encoding(sheet, large)
         name = f"sheet{index:03d}.{suffix}"
         (self.out_dir / name).write_bytes(data)
-        entry = {"url": f"{self.url_prefix}/{name}", "cols": cols, "count": len(files),
-                 "group": info["group"], "bytes": len(data)}
+        entry = {
+            "url": f"{self.url_prefix}/{name}",
+            "cols": cols,
+            "count": len(files),
+            "group": info["group"],
+            "bytes": len(data),
+        }
         if large:
             suffix, data = preview_encoding(sheet.reduce(2))
             name = f"sheet{index:03d}.preview.{suffix}"
@@ -117,8 +122,10 @@ class SheetWriter:
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise UsageError(f"{self.manifest_path}: frame {name} is not a readable PNG ({error})") from None
         if frame.size != (self.size, self.size):
-            raise UsageError(f"{self.manifest_path}: frame {name} is {frame.width}x{frame.height}; "
-                             f"expected {self.size}x{self.size} like the rest of the run")
+            raise UsageError(
+                f"{self.manifest_path}: frame {name} is {frame.width}x{frame.height}; "
+                f"expected {self.size}x{self.size} like the rest of the run"
+            )
         return frame if frame.mode in ("L", "RGB") else frame.convert("RGB")
 
 

@@ -18,11 +18,11 @@ from safetensors.torch import save_file
 from ..atomic import write_bytes_atomic, write_json_atomic
 from ..core.denoise import Denoiser
 from ..core.loading import load_model
+from ..core.quality import accuracy, features, frechet_distance, nearest, noise_images, principal_axes, train_classifier
 from ..core.sampling import generators, reverse_process, start_noise, to_uint8
-from ..precompute.encoding import encode_png
 from ..shipped import SHIPPED_DIR
+from ..toolkit.png import encode_png
 from .data import load_prepared
-from .quality import accuracy, features, frechet_distance, nearest, noise_images, principal_axes, train_classifier
 
 SAMPLE_STEPS = 50  # DDIM steps for the card's samples (the site's figures use 50 too)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generate.experiments.contract import Experiment, Page, Panel, setting
+from generate.toolkit.contract import Experiment, Page, Panel, setting
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,7 +6,7 @@ import torch
 
 from generate.core.measure import images
 from generate.core.sampling import generators, split_prediction, start_noise
-from generate.precompute.plan import Plan, Unit
+from generate.toolkit.units import Plan, Unit
 
 from . import GUESS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generate.site.figures import Frames, axis
+from generate.toolkit.frames import Frames, axis
 
 from . import GUESS
 

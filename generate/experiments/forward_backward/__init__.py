@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import Experiment, Page, Panel, setting
 
 DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
 

@@ -25,7 +25,7 @@ from ...atomic import dumps_json
 from ...core.measure import heatmap, image, images
 from ...core.sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise, stream_seed
 from ...errors import UsageError
-from ...precompute.plan import Plan, Unit, round_metric
+from ...toolkit.units import Plan, Unit, round_metric
 from . import DIFF, DIFF_SCALE, ORIGINAL, VERDICT, X
 from .judge import find_judge, match
 

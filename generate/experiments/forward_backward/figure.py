@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-from ...site import mosaic
-from ...site.claims import typical_distance
-from ...site.downloads import frames_table
-from ...site.figures import Frames, axis
 from ...streams import stream_seed
-from ..contract import Animation, Axis, Offer
-from . import DIFF, ORIGINAL, VERDICT, X
+from ...toolkit.contract import Animation, Axis, Offer
+from ...toolkit.frames import Frames, axis
+from ...toolkit.tables import frames_table
+from ..similar_noise.distance import typical_distance
+from . import DIFF, ORIGINAL, VERDICT, X, mosaic
 
 
 def build(run, sheets) -> dict:

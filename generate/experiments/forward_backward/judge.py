@@ -6,7 +6,7 @@ emoji can lie nearer than the same one redrawn. So the page calls a reconstructi
 when it MATCHES the original and lies within a distance bound (the site's facts, figure.py: a share
 of the site-wide typical distance). What "matches" means depends on what the model ships:
 
-    classifier  the model's small classifier (generate/training/quality.py, trained on the model's
+    classifier  the model's small classifier (generate/core/quality.py, trained on the model's
                 training data for its card) gives it the original's class. Used when the classifier
                 is right on most held-out images (card.json's heldout_accuracy >= TRUSTED_ACCURACY):
                 fashion-32's is right 84 % of the time over 10 classes.
@@ -124,7 +124,7 @@ def load_classifier(judge: Judge):
     """The FeatureNet of quality.py with the shipped weights, on the CPU, in eval mode."""
     from safetensors.torch import load_file
 
-    from ...training.quality import FeatureNet
+    from ...core.quality import FeatureNet
 
     state = load_file(str(judge.path))
     try:
@@ -142,7 +142,7 @@ def classify(net, frames: np.ndarray) -> np.ndarray:
     """Class probabilities (N, classes) of uint8 (N, H, W, C) frames, as the page shows them."""
     import torch
 
-    from ...training.quality import to_input
+    from ...core.quality import to_input
 
     with torch.no_grad():
         return net(to_input(frames)).softmax(dim=1).double().numpy()
@@ -153,7 +153,7 @@ def match(judge: Judge, frames: np.ndarray) -> list[dict]:
     and the numbers behind it (the winning class's probability, or the RMS distance 0..255 to the
     nearest training image)."""
     if judge.method == "nearest":
-        from ...training.quality import nearest
+        from ...core.quality import nearest
 
         train = np.load(judge.path)
         if train.shape[1:] != frames.shape[1:]:

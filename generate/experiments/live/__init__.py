@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..contract import Experiment, Panel, setting
+from ...toolkit.contract import Experiment, Panel, setting
 from . import figure
 
 OPSET = 17  # pinned: ONNX Runtime Web 1.30 runs it; a new opset is a new run key (it enters the section)

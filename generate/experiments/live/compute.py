@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from ...errors import UsageError
-from ...precompute.plan import Plan, Unit
 from ...spacing import sampling_config
+from ...toolkit.units import Plan, Unit
 from . import GRAPH_TOLERANCE, UNET
 
 HALF_MIN_ELEMENTS = 4096  # smaller tensors (biases, norms, the timestep embedding's frequencies) stay float32

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 
-from ...site.figures import axis
+from ...toolkit.frames import axis
 
 
 def build(run, sheets) -> dict:

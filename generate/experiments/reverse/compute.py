@@ -12,8 +12,8 @@ import torch
 
 from ...core.measure import images, rms_each, snr
 from ...core.sampling import alpha_bar, generators, reverse_process, start_noise
-from ...precompute.plan import Plan, Unit, pack, round_metric
-from ..contract import Panel
+from ...toolkit.contract import Panel
+from ...toolkit.units import Plan, Unit, pack, round_metric
 from . import EPS, X0, X
 
 Measure = Callable[[Panel, torch.Tensor], list[dict]]  # (panel, batch) -> extra metrics per sample

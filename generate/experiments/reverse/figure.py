@@ -6,10 +6,10 @@ import statistics
 
 import numpy as np
 
-from ...site.claims import EDGE_NOISE_CORRELATION, correlation, edges, pixels, settled_steps
-from ...site.downloads import frames_table
-from ...site.figures import Frames, axis, snr
-from ..contract import Animation, Axis, Offer
+from ...toolkit.contract import Animation, Axis, Offer
+from ...toolkit.frames import Frames, axis, snr
+from ...toolkit.measures import EDGE_NOISE_CORRELATION, correlation, edges, pixels, settled_steps
+from ...toolkit.tables import frames_table
 from . import EPS, X0, X
 
 THUMBS = 6  # x0 estimates in the strip under the panels

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import Experiment, Page, Panel, setting
 
 DIFF_SCALE = 0.5
 KINDS = ("ddim", "dpmpp_2m", "euler", "heun", "ddpm")

@@ -19,8 +19,8 @@ from diffusers import (
 
 from ...core.measure import heatmap, images
 from ...core.sampling import from_uint8, generators, start_noise
-from ...precompute.plan import Plan, Unit, pack, round_metric
 from ...spacing import sampling_config
+from ...toolkit.units import Plan, Unit, pack, round_metric
 from . import DIFF, DIFF_SCALE, REF, X
 
 

@@ -12,8 +12,9 @@ import statistics
 
 import numpy as np
 
-from ...site.claims import pixels, typical_distance
-from ...site.figures import Frames, axis
+from ...toolkit.frames import Frames, axis
+from ...toolkit.measures import pixels
+from ..similar_noise.distance import typical_distance
 from ..step_counts.figure import progress_index, progress_positions
 from . import DETERMINISTIC, DIFF, NAMES, ORDER, REF, X
 

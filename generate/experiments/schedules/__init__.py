@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import Experiment, Page, Panel, setting
 
 SCHEDULES = ("linear", "squaredcos_cap_v2")  # diffusers' beta_schedule names
 NAMES = {"linear": "linear", "squaredcos_cap_v2": "cosine"}

@@ -17,7 +17,7 @@ from diffusers import DDPMScheduler
 
 from ...core.measure import images
 from ...core.sampling import from_uint8, generators, reverse_process, start_noise, stream_seed
-from ...precompute.plan import Plan, Unit, round_metric
+from ...toolkit.units import Plan, Unit, round_metric
 from . import CURVE_STRIDE, LINEAR_BETAS, NAMES, NOISED, SCHEDULES, SOURCE, X0_EPS, X0_V
 
 THRESHOLDS_DB = (0.0, -20.0)

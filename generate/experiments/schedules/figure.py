@@ -16,8 +16,8 @@ import statistics
 
 import numpy as np
 
-from ...site.claims import pixels
-from ...site.figures import Frames, axis
+from ...toolkit.frames import Frames, axis
+from ...toolkit.measures import pixels
 from . import NAMES, NOISED, SOURCE, X0_EPS, X0_V
 
 ESTIMATES = (X0_V, X0_EPS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from ...errors import UsageError
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, resolve_length, setting
+from ...toolkit.contract import Experiment, Page, Panel, resolve_length, setting
 
 NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
 OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)

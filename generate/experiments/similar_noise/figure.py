@@ -10,12 +10,13 @@ import statistics
 import numpy as np
 
 from ...shipped import SHIPPED_DIR
-from ...site.cards import training_set as card_training_set
-from ...site.claims import pixels, typical_distance
-from ...site.downloads import frames_table
-from ...site.figures import Frames, axis
-from ..contract import Animation, Axis, Offer
+from ...toolkit.cards import training_set as card_training_set
+from ...toolkit.contract import Animation, Axis, Offer
+from ...toolkit.frames import Frames, axis
+from ...toolkit.measures import pixels
+from ...toolkit.tables import frames_table
 from . import MIX_PANELS, PATCH_PANELS, stats
+from .distance import typical_distance
 
 CELL_PANELS = ("n2", "o2", "heat_noise", "heat_out")  # what the figure shows of each variant
 

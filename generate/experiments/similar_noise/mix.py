@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ...precompute.plan import Plan
+from ...toolkit.units import Plan
 from . import MIX_PANELS, MIX_VARIANT, pairs
 
 

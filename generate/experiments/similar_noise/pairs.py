@@ -22,8 +22,8 @@ import torch
 
 from ...core.measure import heatmap, images, rms
 from ...core.sampling import generators, reverse_process, start_noise
-from ...experiments.contract import Panel
-from ...precompute.plan import Unit, pack
+from ...toolkit.contract import Panel
+from ...toolkit.units import Unit, pack
 from . import NOISE_HEAT_SCALE, OUTPUT_HEAT_SCALE
 
 Variant = tuple[str, dict, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]  # name, coords, (n1, n') -> n2

@@ -7,7 +7,7 @@ of the change lies outside it, where most of the image is; a larger patch usuall
 
 from __future__ import annotations
 
-from ...precompute.plan import Plan
+from ...toolkit.units import Plan
 from . import PATCH_PANELS, PATCH_VARIANT, pairs
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import Experiment, Page, Panel, setting
 
 
 @dataclass

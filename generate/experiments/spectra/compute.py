@@ -3,7 +3,7 @@ power spectrum of every state in the frame's metrics, measured on the float tens
 
 from __future__ import annotations
 
-from ...precompute.plan import Plan
+from ...toolkit.units import Plan
 from ..reverse.compute import trajectory_plan
 from . import EPS, X0, X
 from .spectrum import frequencies, radial_power

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...site.claims import pixels
-from ...site.figures import Frames, axis
+from ...toolkit.frames import Frames, axis
+from ...toolkit.measures import pixels
 from . import EPS, X0, X
 from .spectrum import radial_power, ring_counts
 

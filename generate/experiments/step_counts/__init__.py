@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ..contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import Experiment, Page, Panel, setting
 
 DIFF_SCALE = 0.5  # heatmap of |final - reference|: bright at a mean difference of 0.5 (a quarter of the range)
 

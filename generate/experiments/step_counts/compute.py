@@ -12,7 +12,7 @@ import torch
 
 from ...core.measure import heatmap, images
 from ...core.sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise
-from ...precompute.plan import Plan, Unit, pack
+from ...toolkit.units import Plan, Unit, pack
 from . import DIFF, DIFF_SCALE, LEADING, LEADING_DIFF, X0, X
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import statistics
 
-from ...site.claims import typical_distance
-from ...site.downloads import frames_table
-from ...site.figures import Frames, axis
-from ..contract import Animation, Axis, Offer
+from ...toolkit.contract import Animation, Axis, Offer
+from ...toolkit.frames import Frames, axis
+from ...toolkit.tables import frames_table
+from ..similar_noise.distance import typical_distance
 from . import DIFF, LEADING, LEADING_DIFF, X
 
 MAX_POSITIONS = 200  # finer than the pixels of a slider track; see progress_positions

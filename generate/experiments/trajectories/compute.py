@@ -19,7 +19,7 @@ import statistics
 import torch
 
 from ...core.sampling import generators, start_noise
-from ...precompute.plan import Plan, round_metric
+from ...toolkit.units import Plan, round_metric
 from ..reverse.compute import trajectory_plan
 from . import X0, X
 

@@ -19,8 +19,8 @@ import itertools
 import numpy as np
 from PIL import Image
 
-from ...site.claims import typical_distance
-from ...site.figures import Frames, axis
+from ...toolkit.frames import Frames, axis
+from ..similar_noise.distance import typical_distance
 from . import X0, X
 from .projection import project
 

@@ -21,7 +21,7 @@
     return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
   }
 
-  // The triangle of runs as images (generate/site/mosaic.py): row = start level k (noisiest on top),
+  // The triangle of runs as images (experiments/forward_backward/mosaic.py): row = start level k (noisiest on top),
   // column = sampling step m, so cell (k, m) shows L{k}/{m-k}; the right-hand column holds every
   // level's reconstruction. The cells are copied from one small mosaic image onto a canvas drawn at
   // an integer scale; where the column is too narrow for all of them (a phone) every other row is

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.sampling import from_uint8
+from .sampling import from_uint8
 
 
 class FeatureNet(nn.Module):

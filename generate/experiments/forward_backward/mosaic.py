@@ -28,8 +28,9 @@ from pathlib import Path
 from PIL import Image
 
 GRID_WIDTH = 340  # px the subsampled grid may take at 1x (a desktop figure column; phones show every other row)
-MAX_CELL = 32  # larger frames (256 px) are shown reduced in the mosaics (pixel means), laid out as 32-px ones: a full triangle of
-               # 50 x 51 cells of 256 px would be a 13,600-px square picture
+# larger frames (256 px) are shown reduced in the mosaics (pixel means), laid out as 32-px ones: a full
+# triangle of 50 x 51 cells of 256 px would be a 13,600-px square picture
+MAX_CELL = 32
 MIN_ROWS, MAX_ROWS = 2, 9  # odd: every other row (the phone view) is then evenly spread too
 STRIP_COLUMNS = 10  # reconstructions to a row: levels 1-10, 11-20, ... (easy to count); 340 px at 1x fits a phone
 
@@ -73,8 +74,9 @@ def cells(rows: Sequence[int], cols: Sequence[int]) -> list[tuple[int, int, int,
     return [(r, c, k, m - k) for r, k in enumerate(rows) for c, m in enumerate(cols) if m >= k]
 
 
-def compose(rows: Sequence[int], cols: Sequence[int], size: int, gap: int,
-            frame: Callable[[int, int], Image.Image]) -> Image.Image:
+def compose(
+    rows: Sequence[int], cols: Sequence[int], size: int, gap: int, frame: Callable[[int, int], Image.Image]
+) -> Image.Image:
     """The mosaic image; frame(k, j) gives the (size x size, L or RGB) image of L{k}/{j}."""
     filled = cells(rows, cols)
     frames = {(r, c): frame(k, j) for r, c, k, j in filled}
@@ -94,8 +96,14 @@ def write(image: Image.Image, path: Path) -> int:
     return path.stat().st_size
 
 
-def triangle(levels: Sequence[int], steps: int, size: int, frame: Callable[[int, int], Image.Image],
-             out_dir: Path, url_prefix: str) -> dict:
+def triangle(
+    levels: Sequence[int],
+    steps: int,
+    size: int,
+    frame: Callable[[int, int], Image.Image],
+    out_dir: Path,
+    url_prefix: str,
+) -> dict:
     """Write both mosaics into out_dir; return the figure data that describes them.
 
     {cell, gap, grid: {url, rows, cols, width, height, bytes}, full: {...}}: rows are start levels k,
@@ -117,13 +125,25 @@ def triangle(levels: Sequence[int], steps: int, size: int, frame: Callable[[int,
         cols = columns_for(rows, steps, every_step)
         image = compose(rows, cols, size, gap, cached)
         file = f"triangle-{name}.png"
-        data[name] = {"url": f"{url_prefix}/{file}", "rows": rows, "cols": cols, "width": image.width,
-                      "height": image.height, "bytes": write(image, out_dir / file)}
+        data[name] = {
+            "url": f"{url_prefix}/{file}",
+            "rows": rows,
+            "cols": cols,
+            "width": image.width,
+            "height": image.height,
+            "bytes": write(image, out_dir / file),
+        }
     return data
 
 
-def strip(levels: Sequence[int], size: int, frame: Callable[[int], Image.Image], out_dir: Path, url_prefix: str,
-          columns: int = STRIP_COLUMNS) -> dict:
+def strip(
+    levels: Sequence[int],
+    size: int,
+    frame: Callable[[int], Image.Image],
+    out_dir: Path,
+    url_prefix: str,
+    columns: int = STRIP_COLUMNS,
+) -> dict:
     """Every level's reconstruction (frame(k)) in rows of `columns`, each with a transparent border of
     `gap` px all round; write reconstructions.png into out_dir and return its figure data:
     {url, levels, cell, gap, pitch, columns, rows, width, height, bytes}."""
@@ -140,6 +160,15 @@ def strip(levels: Sequence[int], size: int, frame: Callable[[int], Image.Image],
         r, c = divmod(index, columns)
         picture.paste(image.convert(picture.mode), (c * pitch + gap, r * pitch + gap))
     file = "reconstructions.png"
-    return {"url": f"{url_prefix}/{file}", "levels": levels, "cell": cell, "gap": gap, "pitch": pitch,
-            "columns": columns, "rows": rows, "width": picture.width, "height": picture.height,
-            "bytes": write(picture, out_dir / file)}
+    return {
+        "url": f"{url_prefix}/{file}",
+        "levels": levels,
+        "cell": cell,
+        "gap": gap,
+        "pitch": pitch,
+        "columns": columns,
+        "rows": rows,
+        "width": picture.width,
+        "height": picture.height,
+        "bytes": write(picture, out_dir / file),
+    }
