@@ -94,16 +94,18 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
     return load_file(folder / "diffusion_pytorch_model.safetensors")
 
 
-def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path):
+@pytest.mark.parametrize("conditional", [False, True], ids=["unconditional", "class-conditional"])
+def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path, conditional):
     save_prepared(prepare_fashion(fashion_dir), tmp_path / "data")
     log = lambda *a: None
-    train(tmp_path / "data", tmp_path / "straight", tmp_path / "ck-straight", TrainConfig(steps=6, **TINY), log=log)
-    train(tmp_path / "data", tmp_path / "resumed", tmp_path / "ck-resumed", TrainConfig(steps=3, **TINY), log=log)
+    tiny = dict(TINY, class_conditional=conditional, class_dropout=0.5)
+    train(tmp_path / "data", tmp_path / "straight", tmp_path / "ck-straight", TrainConfig(steps=6, **tiny), log=log)
+    train(tmp_path / "data", tmp_path / "resumed", tmp_path / "ck-resumed", TrainConfig(steps=3, **tiny), log=log)
     train(
         tmp_path / "data",
         tmp_path / "resumed",
         tmp_path / "ck-resumed",
-        TrainConfig(steps=6, **TINY),
+        TrainConfig(steps=6, **tiny),
         resume=True,
         log=log,
     )
@@ -113,6 +115,13 @@ def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path):
     settings = json.loads((tmp_path / "resumed" / "training.json").read_text())
     assert settings["steps_done"] == 6 and settings["train"]["prediction_type"] == "v_prediction"
     assert (tmp_path / "resumed" / "scheduler_config.json").is_file()
+    config = json.loads((tmp_path / "resumed" / "config.json").read_text())
+    classes = len(prepare_fashion(fashion_dir).class_names)
+    # conditional: one embedding row per class plus the "no class" label that label dropout trains
+    assert config["num_class_embeds"] == (classes + 1 if conditional else None)
+    assert ("class_embedding.weight" in straight) == conditional
+    if conditional:
+        assert straight["class_embedding.weight"].shape[0] == classes + 1 and settings["classes"] == classes
 
 
 @pytest.mark.parametrize("name,channels", [("fashion-32", 1), ("emoji-32", 3)])

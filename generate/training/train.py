@@ -8,6 +8,11 @@ Notation (Ho et al. 2020, "DDPM"; Salimans & Ho 2022 for v):
     target  eps (epsilon), x0 (sample) or v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x0
 
 Algorithm 1 of DDPM, one step per batch: draw x0, t, eps; minimise ||target - model(x_t, t)||^2.
+
+Class-conditional (class_conditional=True; Ho & Salimans 2022, "Classifier-free diffusion guidance"):
+    c       the image's class label, replaced by the extra label K ("no class") with probability
+            class_dropout, so one network learns both eps(x_t, c) and eps(x_t, no class)
+    model   a UNet2DModel with num_class_embeds = K + 1 (K classes plus "no class")
 Resuming is exact: the checkpoint holds the weights, the EMA weights, the optimiser state, the step
 and the state of the one random generator that draws batches, timesteps, flips and noise.
 """
@@ -51,12 +56,16 @@ class TrainConfig:
     hflip: bool = True
     checkpoint_every: int = 250
     threads: int = 0  # 0: torch's default
+    class_conditional: bool = False  # a class embedding (K classes + "no class") for classifier-free guidance
+    class_dropout: float = 0.1  # share of training images shown as "no class" (conditional models only)
     extra: dict = field(default_factory=dict)
 
 
-def build_unet(config: TrainConfig, sample_size: int, channels: int) -> UNet2DModel:
+def build_unet(config: TrainConfig, sample_size: int, channels: int, classes: int = 0) -> UNet2DModel:
+    """The UNet; with `classes` > 0, a class embedding of classes + 1 labels (the last: "no class")."""
     levels = range(len(config.block_out_channels))
     return UNet2DModel(
+        num_class_embeds=classes + 1 if classes else None,
         sample_size=sample_size,
         in_channels=channels,
         out_channels=channels,
@@ -111,14 +120,24 @@ def train(
     data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConfig, resume: bool = False, log=print
 ) -> dict:
     images, source = load_prepared(data_dir, "train")
+    classes = 0
+    if config.class_conditional:
+        labels = torch.from_numpy(np.load(data_dir / "train_labels.npy")).long()
+        classes = len(source.get("class_names") or []) or int(labels.max()) + 1
+        if len(labels) != len(images) or not 0 <= config.class_dropout < 1:
+            raise UsageError(
+                f"{data_dir}: a class-conditional model needs one label per training image "
+                f"(train_labels.npy) and class_dropout in [0, 1); got {len(labels)} labels, "
+                f"{len(images)} images, class_dropout {config.class_dropout}"
+            )
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)  # only the initial weights depend on the global generator
     n, size, _, channels = images.shape
     data = from_uint8(images)
 
-    model = build_unet(config, size, channels)
-    ema = build_unet(config, size, channels)
+    model = build_unet(config, size, channels, classes)
+    ema = build_unet(config, size, channels, classes)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     scheduler = build_scheduler(config)
@@ -134,10 +153,12 @@ def train(
         "images": n,
         "sample_size": size,
         "channels": channels,
+        **({"classes": classes} if classes else {}),
     }
     if resume and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True)
-        if state["settings"]["train"] | {"steps": 0, "threads": 0} != settings["train"] | {"steps": 0, "threads": 0}:
+        saved = asdict(TrainConfig()) | state["settings"]["train"]  # settings added since keep their defaults
+        if saved | {"steps": 0, "threads": 0} != settings["train"] | {"steps": 0, "threads": 0}:
             raise UsageError(
                 f"{checkpoint}: was made with other training settings; "
                 "resume with the same settings or choose another --checkpoints folder"
@@ -180,7 +201,13 @@ def train(
         eps = torch.randn(x0.shape, generator=generator)
         a = alphas_cumprod[t].view(-1, 1, 1, 1)
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps  # DDPM eq. 4
-        loss = torch.nn.functional.mse_loss(model(x_t, t).sample, training_target(scheduler, x0, eps, t))
+        if classes:  # label dropout: the same network learns the unconditional prediction (label `classes`)
+            c = labels[index]
+            c = torch.where(torch.rand(config.batch_size, generator=generator) < config.class_dropout, classes, c)
+            predicted = model(x_t, t, class_labels=c).sample
+        else:
+            predicted = model(x_t, t).sample
+        loss = torch.nn.functional.mse_loss(predicted, training_target(scheduler, x0, eps, t))
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(config, step)
         optimizer.zero_grad(set_to_none=True)
