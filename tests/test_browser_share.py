@@ -10,6 +10,8 @@ import pytest
 from site_support import CHROMIUM, frame_file, manifests, wait_until
 from test_browser import READY, Watch, panel_frames, slider_value
 
+from generate import experiments
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 
 
@@ -133,4 +135,27 @@ def test_an_old_link_falls_back_to_the_nearest_view(context, base_url, build):
     steps, seed = manifest["axes"]["steps"], manifest["axes"]["seeds"][0]
     wait_until(figure, f"f => f.querySelector('[role=slider]').getAttribute('aria-valuenow') === '{steps - 1}'")
     assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=steps - 1)
+    page.watch.assert_clean()
+
+
+@pytest.mark.parametrize("experiment", [e for e in experiments.all_experiments() if e.page], ids=lambda e: e.name)
+def test_every_figure_reports_exactly_its_declared_state(context, base_url, build, experiment):
+    """The state a figure writes into a link (its script's getState) has exactly the keys its
+    experiment declares, in the declared order, each value of its kind: the declaration that the link
+    parser, the text steps' check and the download axes read is the figure's own."""
+    page = _page(context)
+    figure = _figure(page, base_url + experiment.page.file.removesuffix(".md") + "/", experiment.name)
+    figure.locator("[role=slider]").first.focus()
+    figure.locator("[role=slider]").first.press("End")
+    page.wait_for_function(f"() => new URL(location.href).searchParams.has({experiment.name!r})")
+    written = parse_qs(urlparse(page.url).query)[experiment.name][0]
+    pairs = [part.split(":", 1) for part in written.split(",") if not part.startswith("model:")]
+    declared = {key: kind for key, kind in experiment.state_kinds().items() if kind != "toggle"}  # never linked
+    assert [key for key, _ in pairs] == list(declared), (written, declared)
+    for key, raw in pairs:
+        value = float(raw)
+        if declared[key] == "index":
+            assert value == int(value) and value >= 0, (key, raw)
+        elif declared[key] == "fraction":
+            assert 0 <= value <= 1, (key, raw)
     page.watch.assert_clean()

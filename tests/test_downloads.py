@@ -48,10 +48,12 @@ def test_names_keep_their_dots_and_tables_their_rows(tmp_path):
         Offer(
             "the pairs",
             [Table(f"seed1_s{s:.2f}", ["scale", "d"], [[s, 2 * s]]) for s in (0.05, 0.5)],
-            (Axis("scale", 2, fraction=True),),
+            (Axis("scale", 2),),
         )
     ]
-    data = downloads.write_downloads(run, offers, tmp_path / "out", "../downloads/emoji-32/mix_noise", 32)
+    data = downloads.write_downloads(
+        run, offers, tmp_path / "out", "../downloads/emoji-32/mix_noise", 32, {"scale": "fraction"}
+    )
     assert data["offers"][0]["names"] == ["emoji-32_mix_noise_seed1_s0.05", "emoji-32_mix_noise_seed1_s0.50"]
     with open(tmp_path / "out" / "emoji-32_mix_noise_seed1_s0.50.csv", newline="") as f:
         assert list(csv.reader(f)) == [["scale", "d"], ["0.5", "1.0"]]
@@ -61,4 +63,14 @@ def test_an_offer_needs_one_item_per_state(tmp_path):
     run = SimpleNamespace(slug="m", experiment="e", folder=tmp_path)
     offers = [Offer("per seed", [Table("seed0", ["a"], [[1]])], (Axis("seed", 2),))]
     with pytest.raises(ValueError, match="1 items for axes"):
-        downloads.write_downloads(run, offers, tmp_path / "out", "x", 32)
+        downloads.write_downloads(run, offers, tmp_path / "out", "x", 32, {"seed": "index"})
+
+
+def test_an_offer_axis_must_be_a_declared_state_key(tmp_path):
+    """A download menu picks its item by the figure's state: an axis the experiment does not declare
+    (or declares as a value in its own units) could never be matched, so the build refuses it."""
+    run = SimpleNamespace(slug="m", experiment="e", folder=tmp_path)
+    offers = [Offer("per seed", [Table("seed0", ["a"], [[1]])], (Axis("seed", 1),))]
+    for state in ({}, {"step": "fraction"}, {"seed": "value"}):
+        with pytest.raises(ValueError, match="axis 'seed'.*declared state"):
+            downloads.write_downloads(run, offers, tmp_path / "out", "x", 32, state)

@@ -572,3 +572,30 @@ def test_the_figure_cache_key_covers_every_module_a_figure_uses():
             assert path.resolve() in covered, path
     package = repo / "generate"
     assert not any(p.is_relative_to(package / "core") for p in loaded), "the site stage loaded the torch core"
+
+
+def test_text_steps_set_only_declared_state_keys_of_their_kind():
+    """A template's step({...}) is checked at build time against its figure's declared state: a key
+    the figure does not have, or a value not of the key's kind, stops the build naming the template."""
+    from generate.site.pages import check_steps
+
+    states = {"reverse": {"step": "fraction", "seed": "index", "flip": "toggle"}}
+    figure = '<div class="nti-figure" data-kind="reverse" data-src="x"></div>'
+
+    def step(state: str) -> str:
+        return f'<div class="nti-step" data-state="{html.escape(state)}" markdown>'
+
+    check_steps(figure + step('{"step":0.5,"seed":1}') + step('{"view":1,"flip":true}'), "reverse.md.j2", states)
+    bad = {
+        '{"stepp":0.5}': "sets 'stepp'; its state keys are step, seed, flip",
+        '{"flip":1}': "flip=1; flip is true or false",
+        '{"step":1.5}': "step=1.5; step is a fraction from 0 to 1",
+        '{"seed":0.5}': "seed=0.5; seed is a whole number from 0",
+        '{"view":-1}': "view=-1; view is a whole number from 0",
+    }
+    for state, message in bad.items():
+        with pytest.raises(UsageError, match=re.escape(message)) as error:
+            check_steps(figure + step(state), "reverse.md.j2", states)
+        assert str(error.value).startswith("reverse.md.j2: ")
+    with pytest.raises(UsageError, match="follows no figure of a registered experiment"):
+        check_steps(step('{"step":0}'), "index.md.j2", states)

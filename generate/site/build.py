@@ -87,7 +87,11 @@ def write_figure_data(
             log(f"  {slug}/{experiment}: {len(figure['sheets'])} sheets {how} ({time.time() - begun:.1f} s)")
     live.attach(figures, no_runtime)
     for experiment, models in figures.items():
-        text = json.dumps({"experiment": experiment, "models": models}, separators=(",", ":"), allow_nan=False)
+        # the figure's state keys and their kinds (the experiment's `state`): what share.js takes from a link
+        state = experiments.get(experiment).state_kinds()
+        text = json.dumps(
+            {"experiment": experiment, "state": state, "models": models}, separators=(",", ":"), allow_nan=False
+        )
         (docs / "generated" / f"{experiment}.json").write_text(text, encoding="utf-8")
     return figures
 
@@ -212,7 +216,8 @@ def build_site(
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs)
     facts = claims.for_models(chosen)
-    pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons)
+    states = {e.name: e.state_kinds() for e in experiments.all_experiments()}
+    pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons, states)
     log(
         f"pages written: {', '.join(p.name for p in pages)} and {len(cards)} model card(s), worded from the runs' facts"
     )

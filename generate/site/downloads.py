@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..toolkit.contract import Animation, Offer, Table
+from ..toolkit.contract import FRACTION, INDEX, Animation, Offer, Table
 from ..toolkit.tables import frames_table, scalar
 
 TILE_PX = 128  # an animation's frames are upscaled to at least this side (whole multiples)
@@ -111,12 +111,19 @@ def default_offers(run) -> list[Offer]:
     return [Offer("the numbers of every frame", [frames_table("frames", records)])] if records else []
 
 
-def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int) -> dict:
-    """Encode every item of every offer under out_dir; the figure data's "downloads" entry."""
+def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int, state: dict[str, str]) -> dict:
+    """Encode every item of every offer under out_dir; the figure data's "downloads" entry. An offer's
+    axes are keys of the figure's declared `state` ({key: kind}): a picker index or a slider fraction."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{run.slug}_{run.experiment}"
     jobs = []
     for offer in offers:
+        for a in offer.axes:
+            if state.get(a.key) not in (INDEX, FRACTION):
+                raise ValueError(
+                    f"{run.experiment}: offer {offer.what!r} has axis {a.key!r}, which is not an index or fraction "
+                    f"key of the experiment's declared state ({state or 'none declared'})"
+                )
         if len(offer.items) != math.prod(a.count for a in offer.axes):
             raise ValueError(
                 f"{run.experiment}: offer {offer.what!r} has {len(offer.items)} items for axes "
@@ -139,7 +146,7 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
         kinds = ("gif", "mp4") if isinstance(offer.items[0], Animation) else ("csv",)
         entry = {
             "what": offer.what,
-            "axes": [{"key": a.key, "count": a.count, "fraction": a.fraction} for a in offer.axes],
+            "axes": [{"key": a.key, "count": a.count, "fraction": state[a.key] == FRACTION} for a in offer.axes],
             "names": [f"{stem}_{item.name}" for item in offer.items],
             "bytes": {kind: [r[kind] for r in results] for kind in kinds},
         }

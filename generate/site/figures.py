@@ -105,7 +105,7 @@ def build_figure(run: Run, frames_root: Path, url_root: str, cache: Path | None 
         model_info(run, size),
         sheets=sheets.write(),
         **data,
-        downloads=downloads.write_downloads(run, offers, files_dir, files_url, size),
+        downloads=downloads.write_downloads(run, offers, files_dir, files_url, size, experiment.state_kinds()),
     )
     if entry is not None:
         shutil.rmtree(entry, ignore_errors=True)

@@ -6,11 +6,15 @@ template may live anywhere: an experiment outside the repository brings its own)
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 
+from ..errors import UsageError
+from ..toolkit import contract
 from ..toolkit.contract import Page
 from .maths import tex
 
@@ -72,8 +76,55 @@ def environment(templates: Path, pages: list[Page] = ()) -> Environment:
     return env
 
 
-def render_pages(templates: Path, docs: Path, context: dict, pages: list[Page]) -> list[Path]:
-    """The overview, one page per lesson page (each with the shared context plus its own), the guides."""
+_FIGURE_OR_STEP = re.compile(r'data-kind="([^"]+)"|class="nti-step" data-state="([^"]*)"')
+VIEW = "view"  # a step may also name the view of a compact figure (controls.js), an index
+
+
+def check_steps(text: str, where: str, states: dict[str, dict[str, str]]) -> None:
+    """Every text step sets only keys its figure declares (the experiment's `state`), each value of its
+    kind: a fraction in 0..1, an index a whole number from 0. A step belongs to the figure before it."""
+    kind = None
+    for match in _FIGURE_OR_STEP.finditer(text):
+        if match.group(1) is not None:
+            kind = match.group(1)
+            continue
+        state = json.loads(html.unescape(match.group(2)))
+        declared = states.get(kind)
+        if declared is None:
+            raise UsageError(
+                f"{where}: a text step {state} follows no figure of a registered experiment (figure: {kind})"
+            )
+        for key, value in state.items():
+            allowed = declared.get(key, contract.INDEX if key == VIEW else None)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if allowed is None:
+                raise UsageError(
+                    f"{where}: a text step of the {kind} figure sets {key!r}; its state keys are "
+                    f"{', '.join(declared) or 'none'} (and view): declare the key on the experiment"
+                )
+            if allowed == contract.TOGGLE:
+                if not isinstance(value, bool):
+                    raise UsageError(
+                        f"{where}: a text step of the {kind} figure sets {key}={value!r}; {key} is true or false"
+                    )
+                continue
+            if (
+                not number
+                or (allowed == contract.FRACTION and not 0 <= value <= 1)
+                or (allowed == contract.INDEX and (value < 0 or value != int(value)))
+            ):
+                what = {contract.FRACTION: "a fraction from 0 to 1", contract.INDEX: "a whole number from 0"}
+                raise UsageError(
+                    f"{where}: a text step of the {kind} figure sets {key}={value!r}; {key} is "
+                    f"{what.get(allowed, 'a number')}"
+                )
+
+
+def render_pages(
+    templates: Path, docs: Path, context: dict, pages: list[Page], states: dict[str, dict[str, str]] | None = None
+) -> list[Path]:
+    """The overview, one page per lesson page (each with the shared context plus its own), the guides.
+    `states`: each experiment's declared state keys, against which every text step is checked."""
     env, written = environment(templates, pages), []
     jobs = [(INDEX[0], INDEX[1], {})] + [
         (
@@ -87,6 +138,8 @@ def render_pages(templates: Path, docs: Path, context: dict, pages: list[Page]) 
     for page_file, template, extra in jobs:
         root = "" if page_file == "index.md" else "../"  # use_directory_urls: every page but index is one level down
         text = env.get_template(template).render(context, **extra, root=root, page_file=page_file)
+        if states is not None:
+            check_steps(text, template, states)
         target = docs / page_file
         target.write_text(text, encoding="utf-8")
         written.append(target)

@@ -7,6 +7,8 @@
       plan       the precompute side, "module:function" (imported only by the precompute: it needs torch)
       figure     the site side: a validated run -> the JSON-ready data its figure script reads
       page       where it is shown: page file, nav title, template, figure script (pages may be shared)
+      state      the keys of its figure's state (getState) and their kinds: what a shared link may
+                 carry, what the text's steps may set, what a download's axes pick by
       downloads  what a reader may download besides the frame on screen: animations and tables, one
                  per state of the figure (generate/site/downloads.py writes them at build time)
 
@@ -121,14 +123,35 @@ class Table:
     rows: list[list]
 
 
+# The kinds of a figure's state key: how a link, a text step or a download reads its value.
+INDEX = "index"  # a picker's position: a whole number from 0 (seed, patch position, step budget)
+FRACTION = "fraction"  # a slider's position as a fraction 0..1 of its range (whatever its length per model)
+VALUE = "value"  # a quantity in the figure's own units, matched to the nearest it has (schedules' level t)
+TOGGLE = "toggle"  # a switch the text's steps may set (true/false); a motion, not a view: links leave it out
+STATE_KINDS = (INDEX, FRACTION, VALUE, TOGGLE)
+
+
+@dataclass(frozen=True)
+class StateKey:
+    """One key of a figure's state, as its script's getState reports it and setState takes it."""
+
+    key: str
+    kind: str  # INDEX, FRACTION or VALUE
+
+    def __post_init__(self) -> None:
+        if self.kind not in STATE_KINDS:
+            raise ValueError(
+                f"state key {self.key!r}: kind {self.kind!r} is unknown; allowed: {', '.join(STATE_KINDS)}"
+            )
+
+
 @dataclass(frozen=True)
 class Axis:
-    """A key of the figure's state (getState) that picks one item of an offer: an index (a picker:
-    seed, position) or a slider fraction 0..1 over `count` positions (fraction=True)."""
+    """A key of the figure's state that picks one item of an offer, over `count` positions: an index
+    (a picker) or a slider fraction, as the experiment's `state` declares the key."""
 
     key: str
     count: int
-    fraction: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +181,11 @@ class Experiment:
     )
     facts: Callable[[Any, dict], dict] | None = None  # (run, this model's runs by experiment) -> the page's facts
     downloads: Callable[[Any], list[Offer]] | None = None  # run -> its offers; None: one CSV of the frames' numbers
+    state: tuple[StateKey, ...] = ()  # its figure's state keys (links, text steps, download axes read them)
+
+    def state_kinds(self) -> dict[str, str]:
+        """{key: kind} of the declared state, in declaration order: shipped in the figure data."""
+        return {s.key: s.kind for s in self.state}
 
     def panel(self, name: str) -> Panel:
         for panel in self.panels:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generate.toolkit.contract import Experiment, Page, Panel, setting
+from generate.toolkit.contract import FRACTION, Experiment, Page, Panel, StateKey, setting
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,6 +34,7 @@ ONE_GUESS = Experiment(
     panels=(GUESS,),
     plan="toy_experiment.compute:plan",
     figure=figure.build,
+    state=(StateKey("level", FRACTION),),
     page=Page(
         file="one-guess.md",
         title="One guess",

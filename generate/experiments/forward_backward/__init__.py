@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import FRACTION, Experiment, Page, Panel, StateKey, setting
 
 DIFF_SCALE = 1.0  # heatmap of |reconstruction - original|: bright at a mean difference of 1 (of 2)
 
@@ -113,5 +113,9 @@ FORWARD_BACKWARD = Experiment(
         script=SCRIPTS / "fig-forward-backward.js",
         blurb="add noise to a finished image, then denoise it back. How much noise must you add "
         "before the result is a different picture?",
+    ),
+    state=(
+        StateKey("level", FRACTION),
+        StateKey("step", FRACTION),
     ),
 )

@@ -283,7 +283,7 @@ def downloads(run) -> list:
     ]
     distances = frames_table("distances", [frames.get(DIFF, level=k) for k in levels])
     offers = [
-        Offer("this start level's row", rows, (Axis("level", len(levels), fraction=True),)),
+        Offer("this start level's row", rows, (Axis("level", len(levels)),)),
         Offer("every start level's distance to the original", [distances]),
     ]
     if verdicts(run):  # class or training-image indices; the manifest's axes.judge says which

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import FRACTION, INDEX, Experiment, Page, Panel, StateKey, setting
 
 SCHEDULERS = ("ddpm", "ddim")
 
@@ -46,5 +46,9 @@ REVERSE = Experiment(
         script=SCRIPTS / "fig-reverse.js",
         blurb="what goes into the denoiser, what comes out, and how the scheduler turns that guess "
         "into a slightly cleaner image.",
+    ),
+    state=(
+        StateKey("step", FRACTION),
+        StateKey("seed", INDEX),
     ),
 )

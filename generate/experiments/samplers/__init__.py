@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import FRACTION, INDEX, Experiment, Page, Panel, StateKey, setting
 
 DIFF_SCALE = 0.5
 KINDS = ("ddim", "dpmpp_2m", "euler", "heun", "ddpm")
@@ -72,5 +72,10 @@ SAMPLERS = Experiment(
         script=SCRIPTS / "fig-samplers.js",
         blurb="five samplers, one start noise: which reach the converged picture in the fewest "
         "network calls, and what holds the slowest back?",
+    ),
+    state=(
+        StateKey("progress", FRACTION),
+        StateKey("seed", INDEX),
+        StateKey("budget", INDEX),
     ),
 )

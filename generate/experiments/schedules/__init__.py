@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import INDEX, VALUE, Experiment, Page, Panel, StateKey, setting
 
 SCHEDULES = ("linear", "squaredcos_cap_v2")  # diffusers' beta_schedule names
 NAMES = {"linear": "linear", "squaredcos_cap_v2": "cosine"}
@@ -87,5 +87,9 @@ SCHEDULES_EXPERIMENT = Experiment(
         script=SCRIPTS / "fig-schedules.js",
         blurb="linear against cosine: how fast each one drowns a small image, and why these models "
         "predict v rather than the noise.",
+    ),
+    state=(
+        StateKey("t", VALUE),
+        StateKey("seed", INDEX),
     ),
 )

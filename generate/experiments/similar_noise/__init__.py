@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from ...errors import UsageError
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, resolve_length, setting
+from ...toolkit.contract import FRACTION, INDEX, TOGGLE, Experiment, Page, Panel, StateKey, resolve_length, setting
 
 NOISE_HEAT_SCALE = 2.0  # bright at a mean |n1 - n2| of 2 (two standard deviations)
 OUTPUT_HEAT_SCALE = 1.0  # bright at a mean |o1 - o2| of 1 (half the value range)
@@ -130,6 +130,7 @@ PATCH_NOISE = Experiment(
     resolve=in_pixels,
     page=PATCH_PAGE,
     revision=1,
+    state=(StateKey("size", FRACTION), StateKey("position", INDEX), StateKey("seed", INDEX), StateKey("flip", TOGGLE)),
 )  # 1: the trajectories' distances per step (x_gap, x0_gap) in the manifest
 
 MIX_NOISE = Experiment(
@@ -143,4 +144,5 @@ MIX_NOISE = Experiment(
     downloads=figure.downloads_mix,
     page=MIX_PAGE,
     revision=1,
+    state=(StateKey("scale", FRACTION), StateKey("seed", INDEX), StateKey("flip", TOGGLE)),
 )  # 1: as patch_noise

@@ -346,7 +346,7 @@ def _flips(run, panels: dict, variants: list[dict], name) -> tuple[list, list]:
 def downloads_mix(run) -> list:
     panels, scales = {p.name: p for p in MIX_PANELS}, [float(s) for s in axis(run, "scales")]
     flips, tables = _flips(run, panels, [{"scale": s} for s in scales], lambda v: f"s{v['scale']:.2f}")
-    axes = (Axis("seed", len(axis(run, "seeds"))), Axis("scale", len(scales), fraction=True))
+    axes = (Axis("seed", len(axis(run, "seeds"))), Axis("scale", len(scales)))
     return [Offer("the flip between n₁, n₂ and their outputs", flips, axes), Offer("every pair's distances", tables)]
 
 
@@ -357,7 +357,7 @@ def downloads_patch(run) -> list:
     flips, tables = _flips(run, panels, variants, lambda v: f"patch{v['size']}px_x{v['x']}_y{v['y']}")
     axes = (
         Axis("seed", len(axis(run, "seeds"))),
-        Axis("size", len(sizes), fraction=True),
+        Axis("size", len(sizes)),
         Axis("position", len(positions)),
     )
     return [Offer("the flip between n₁, n₂ and their outputs", flips, axes), Offer("every pair's distances", tables)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import FRACTION, INDEX, Experiment, Page, Panel, StateKey, setting
 
 
 @dataclass
@@ -57,5 +57,9 @@ SPECTRA = Experiment(
         script=SCRIPTS / "fig-spectra.js",
         blurb="the power spectrum of every step: noise drowns fine detail first, so the model "
         "draws large shapes first and fine detail last.",
+    ),
+    state=(
+        StateKey("step", FRACTION),
+        StateKey("seed", INDEX),
     ),
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import FRACTION, INDEX, Experiment, Page, Panel, StateKey, setting
 
 DIFF_SCALE = 0.5  # heatmap of |final - reference|: bright at a mean difference of 0.5 (a quarter of the range)
 
@@ -77,5 +77,9 @@ STEP_COUNTS = Experiment(
         template=TEMPLATES / "step_counts.md.j2",
         script=SCRIPTS / "fig-step-counts.js",
         blurb="fewer steps cost fewer network calls; how far from the 1000-step picture does each shortcut land?",
+    ),
+    state=(
+        StateKey("progress", FRACTION),
+        StateKey("seed", INDEX),
     ),
 )

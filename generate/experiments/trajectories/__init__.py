@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...paths import SCRIPTS, TEMPLATES
-from ...toolkit.contract import Experiment, Page, Panel, setting
+from ...toolkit.contract import FRACTION, INDEX, Experiment, Page, Panel, StateKey, setting
 
 
 @dataclass
@@ -65,5 +65,9 @@ TRAJECTORIES = Experiment(
         script=SCRIPTS / "fig-trajectories.js",
         blurb="sixteen start noises on one map: the estimates start as one blurry average and "
         "fan out, each to its own picture.",
+    ),
+    state=(
+        StateKey("step", FRACTION),
+        StateKey("seed", INDEX),
     ),
 )

@@ -98,6 +98,18 @@
   // Fractions used by the text's steps (0 = start of a slider, 1 = its end) -> slider values.
   NTI.fromFraction = (fraction, max) => Math.round(Math.min(1, Math.max(0, fraction)) * max);
 
+  // The state of a figure that follows one seed's run along one slider (reverse, spectra,
+  // trajectories): { step: the slider's position as a fraction, seed: the picker's index }, as their
+  // experiments declare it; focus is the seed on show. setSeed shows a seed (picker, drawing).
+  NTI.seedStepState = ({ slider, last, seeds, seed, setSeed }) => ({
+    focus: seed,
+    getState: () => ({ step: last > 0 ? slider.value / last : 0, seed: seed() }),
+    setState(state) {
+      if (state.seed !== undefined && state.seed < seeds.length) setSeed(state.seed);
+      if (state.step !== undefined) slider.set(NTI.fromFraction(state.step, last));
+    },
+  });
+
   // "How this was made": the run behind the figure, for the model on show, from its manifest and
   // run.json (packed by the site build, generate/site/provenance.py: nothing here is typed by hand).
   // A native <details>, so keyboard and screen readers know how to open it; its content floats over
@@ -489,6 +501,7 @@
       refit() { fit(true); },
       getState: () => (current ? current.getState() : {}),
       models: data.models.map((m) => m.slug),
+      stateKinds: data.state || {}, // the experiment's declared state keys and their kinds (share.js)
       async select(index) { if (modelPicker) modelPicker.set(index); await show(index); },
       takeOver() { shell.userControlled = true; follow.hidden = false; },
       destroy() {

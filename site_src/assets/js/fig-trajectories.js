@@ -87,14 +87,8 @@
       picker = NTI.SeedPicker(model.seeds, controls, (index) => { seed = index; draw(slider.value); });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), chart.el, info, controls);
       draw(0);
-      return {
-        focus: () => seed,
-        getState: () => ({ step: last > 0 ? slider.value / last : 0, seed }),
-        setState(state) {
-          if (state.seed !== undefined && state.seed < model.seeds.length) { seed = state.seed; if (picker) picker.set(seed); draw(slider.value); }
-          if (state.step !== undefined) slider.set(NTI.fromFraction(state.step, last));
-        },
-      };
+      return NTI.seedStepState({ slider, last, seeds: model.seeds, seed: () => seed,
+        setSeed(index) { seed = index; if (picker) picker.set(seed); draw(slider.value); } });
     },
   };
 })(window.NTI);

@@ -4,14 +4,14 @@
 // reader scrubs), read back when the figure mounts, also after instant navigation. A "Copy link"
 // button per figure puts that address on the clipboard.
 //
-// Values from a link are untrusted. Only the keys the figure itself reports (getState) are taken,
-// each a plain decimal number in range (integers for pickers, 0..1 for slider fractions), and a
-// model only by the slug of a model the figure offers; anything else is dropped without a word, so
-// an old link whose values no longer exist lands on the nearest valid view (setState clamps).
+// Values from a link are untrusted. Only the keys the experiment declares for its figure (its
+// `state`, shipped in the figure data as {key: kind}) and the figure reports (getState) are taken,
+// each a plain decimal number of its kind (an index: a whole number; a fraction: 0..1; a value in
+// the figure's own units), and a model only by the slug of a model the figure offers; anything else
+// is dropped without a word, so an old link whose values no longer exist lands on the nearest valid
+// view (setState clamps).
 (function (NTI) {
   "use strict";
-  const INTEGER_KEYS = new Set(["seed", "position", "budget"]); // indices into a figure's pickers
-  const FRACTION_KEYS = new Set(["step", "progress", "level", "size", "scale"]); // slider positions, 0..1
   const MAX_INTEGER = 100000, MAX_VALUE = 1e6, MAX_PARAM = 400; // longer values are not ours
   const NUMBER = /^\d{1,7}(\.\d{1,8})?$/;
   const WRITE_DELAY_MS = 300;
@@ -24,8 +24,9 @@
     return parts.join(",");
   }
 
-  // The safe part of a link's value for this figure: { model, state }.
-  NTI.parseShared = function (text, known, slugs) {
+  // The safe part of a link's value for this figure: { model, state }. `kinds`: {key: kind} of the
+  // keys this figure takes.
+  NTI.parseShared = function (text, kinds, slugs) {
     const result = { model: null, state: {} };
     if (typeof text !== "string" || text.length > MAX_PARAM) return result;
     for (const part of text.split(",")) {
@@ -36,13 +37,13 @@
         if (slugs.includes(raw)) result.model = raw;
         continue;
       }
-      if (!Object.prototype.hasOwnProperty.call(known, key) || !NUMBER.test(raw)) continue;
+      if (!Object.prototype.hasOwnProperty.call(kinds, key) || !NUMBER.test(raw)) continue;
       const value = Number(raw);
-      if (INTEGER_KEYS.has(key)) {
+      if (kinds[key] === "index") {
         if (Number.isInteger(value) && value <= MAX_INTEGER) result.state[key] = value;
-      } else if (FRACTION_KEYS.has(key)) {
+      } else if (kinds[key] === "fraction") {
         result.state[key] = Math.min(1, value);
-      } else if (value <= MAX_VALUE) {
+      } else if (kinds[key] === "value" && value <= MAX_VALUE) {
         result.state[key] = value; // a level in the figure's own units (schedules: t), matched to the nearest
       }
     }
@@ -61,7 +62,9 @@
     const slugs = controller.models;
     const link = new URL(window.location.href).searchParams.get(kind);
     if (link) {
-      const { model, state } = NTI.parseShared(link, controller.getState(), slugs);
+      const reported = controller.getState(), kinds = {};
+      for (const [key, kind] of Object.entries(controller.stateKinds)) if (key in reported) kinds[key] = kind;
+      const { model, state } = NTI.parseShared(link, kinds, slugs);
       if (model && slugs.indexOf(model) !== controller.model) await controller.select(slugs.indexOf(model));
       if (Object.keys(state).length || model) {
         controller.setState(state);
