@@ -29,6 +29,13 @@ def _cmd_prepare_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    from .precompute.config import load_config, to_toml
+
+    sys.stdout.write(to_toml(load_config(args.config)))
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .training.train import config_from_json, train
 
@@ -216,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--count", type=int, default=500, help="images per set in the Frechet distance")
     card.set_defaults(func=_cmd_card)
 
+    shown = commands.add_parser(
+        "config",
+        help="print a config in full as TOML, every key with its help (a starting point to copy and edit)",
+    )
+    shown.add_argument("config", nargs="?", default=DEFAULT_CONFIG, help="a shipped config's name or a TOML file")
+    shown.set_defaults(func=_cmd_config)
     tr = commands.add_parser("train", help="train a UNet2DModel + DDPMScheduler on a prepared data set")
     tr.add_argument("--data", required=True, help="prepared data folder (prepare-data)")
     tr.add_argument("--out", required=True, help="where the final EMA model is written")

@@ -251,8 +251,11 @@ def wait_until(locator, predicate: str, timeout: float = 15000) -> None:
 
 
 # A small grid of every experiment (test_precompute, test_crash): {model}, {max_batch}, {reverse_scheduler}.
+# An experiment not named here runs its declared tiny grid (grid = "smoke"); these sections are the
+# grids whose frame counts and seeds the tests check.
 SMALL = """
 models = ["{model}"]
+grid = "smoke"
 [run]
 max_batch = {max_batch}
 [reverse]

@@ -69,20 +69,7 @@ def batched_runs(tmp_path_factory, tiny_rgb):
 
 def test_every_experiment_writes_a_valid_frame_set(batched_runs):
     runs, results = batched_runs
-    assert sorted(r["experiment"] for r in results) == sorted(
-        [
-            "reverse",
-            "spectra",
-            "schedules",
-            "step_counts",
-            "samplers",
-            "trajectories",
-            "forward_backward",
-            "patch_noise",
-            "mix_noise",
-            "live",
-        ]
-    )
+    assert sorted(r["experiment"] for r in results) == sorted(experiments.names())
     for path in find_manifests(runs):
         manifest = read_manifest(path)
         assert manifest["schema"] == 1
@@ -358,3 +345,37 @@ def test_hub_ids_load_through_from_pretrained_from_the_local_hub_cache(tmp_path)
     [manifest] = [read_manifest(p) for p in find_manifests(tmp_path / "runs")]
     assert manifest["model"]["id"] == "tester/tiny-ddpm" and manifest["model"]["source"] == "hub"
     assert manifest["model"]["config"]["in_channels"] == 1 and manifest["model"]["commit"] == commit
+
+
+def test_a_smoke_grid_config_takes_each_experiments_declared_tiny_grid(tmp_path):
+    """`grid = "smoke"`: a section the file leaves out is the experiment's declared tiny grid (so a new
+    experiment brings its own and no shared config lists it); a section given wins key by key."""
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('grid = "smoke"\n[reverse]\nsteps = 7\n')
+    config = load_config(str(config_file))
+    for experiment in experiments.all_experiments():
+        section = config.sections[experiment.name]
+        for key, value in experiment.smoke.items():
+            if (experiment.name, key) != ("reverse", "steps"):
+                assert getattr(section, key) == value, (experiment.name, key)
+    assert (
+        config.sections["reverse"].steps == 7
+        and config.sections["reverse"].seeds == experiments.get("reverse").smoke["seeds"]
+    )
+    (tmp_path / "plain.toml").write_text("")  # no grid: every section at its declared defaults
+    plain = load_config(str(tmp_path / "plain.toml"))
+    assert all(plain.sections[e.name] == e.config() for e in experiments.all_experiments())
+
+
+@pytest.mark.parametrize("name", ["default", "smoke"])
+def test_the_printed_config_loads_back_to_the_same_config(name, tmp_path):
+    """`generate config NAME` spells out every key with its help; the file it prints is the same config."""
+    from generate.precompute.config import to_toml
+
+    config = load_config(name)
+    text = to_toml(config)
+    (tmp_path / "printed.toml").write_text(text)
+    again = load_config(str(tmp_path / "printed.toml"))
+    assert again.models == config.models and again.run == config.run and again.experiments == config.experiments
+    assert again.sections == config.sections
+    assert "# most images per UNet call" in text and "[mix_noise]  # similar noise" in text

@@ -157,10 +157,28 @@ def _build_section(cls: type, table: dict, prefix: str, source: str) -> Any:
     return cls(**values)
 
 
+GRIDS = ("default", "smoke")  # `grid`: what the sections a config leaves out hold
+
+
+def _with_grid(table: dict, source: str) -> dict:
+    """`grid = "smoke"`: every section the file does not give is the experiment's declared tiny grid
+    (its `smoke`) instead of its defaults; the file's own sections still win, key by key."""
+    grid = table.pop("grid", "default")
+    if grid not in GRIDS:
+        raise UsageError(f"{source}: grid = {_show(grid)}: allowed: {', '.join(GRIDS)}")
+    if grid == "smoke":
+        for experiment in registry.all_experiments():
+            given = table.get(experiment.name, {})
+            if isinstance(given, dict):
+                table[experiment.name] = {**experiment.smoke, **given}
+    return table
+
+
 def _build(table: dict, source: str) -> Config:
+    table = _with_grid(dict(table), source)
     sections = {e.name: e.config for e in registry.all_experiments()}
     top = {"models": fields(Config)[0], "experiments": None, "run": None}
-    allowed = sorted([*top, *sections])
+    allowed = sorted([*top, *sections, "grid"])
     values: dict[str, Any] = {"sections": {}}
     for key, value in table.items():
         where = f"{source}: {key}"
@@ -257,6 +275,32 @@ def check_against_model(
     check = registry.get(experiment).check_model
     if check:
         check(section, src, sample_size)
+
+
+def to_toml(config: Config) -> str:
+    """The whole config as a TOML file, every key spelt out with its help as a comment: what
+    `generate config NAME` prints for an author to copy and edit (it loads back to the same config)."""
+
+    def section(obj: Any) -> list[str]:
+        lines = []
+        for spec in fields(obj):
+            help_text = spec.metadata.get("help", "")
+            line = f"{spec.name} = {_show(getattr(obj, spec.name))}"
+            lines.append(f"{line}  # {help_text}" if help_text else line)
+        return lines
+
+    out = [
+        "# Noise to Image precompute config, every key spelt out (`python -m generate config` printed it).",
+        "version = 1",
+        f"models = {_show(config.models)}",
+        f"experiments = {_show(config.experiments)}",
+        "",
+        "[run]",
+        *section(config.run),
+    ]
+    for experiment in registry.all_experiments():
+        out += ["", f"[{experiment.name}]  # {experiment.summary}", *section(config.sections[experiment.name])]
+    return "\n".join(out) + "\n"
 
 
 def describe_section(cls: type) -> list[str]:

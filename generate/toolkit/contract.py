@@ -7,6 +7,7 @@
       plan       the precompute side, "module:function" (imported only by the precompute: it needs torch)
       figure     the site side: a validated run -> the JSON-ready data its figure script reads
       page       where it is shown: page file, nav title, template, figure script (pages may be shared)
+      smoke      its tiny grid (config keys), for `grid = "smoke"` configs: tests and a quick look
       state      the keys of its figure's state (getState) and their kinds: what a shared link may
                  carry, what the text's steps may set, what a download's axes pick by
       downloads  what a reader may download besides the frame on screen: animations and tables, one
@@ -182,6 +183,7 @@ class Experiment:
     facts: Callable[[Any, dict], dict] | None = None  # (run, this model's runs by experiment) -> the page's facts
     downloads: Callable[[Any], list[Offer]] | None = None  # run -> its offers; None: one CSV of the frames' numbers
     state: tuple[StateKey, ...] = ()  # its figure's state keys (links, text steps, download axes read them)
+    smoke: dict = field(default_factory=dict)  # its tiny grid (seconds on a CPU): the `grid = "smoke"` section
 
     def state_kinds(self) -> dict[str, str]:
         """{key: kind} of the declared state, in declaration order: shipped in the figure data."""

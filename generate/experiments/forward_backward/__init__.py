@@ -118,4 +118,5 @@ FORWARD_BACKWARD = Experiment(
         StateKey("level", FRACTION),
         StateKey("step", FRACTION),
     ),
+    smoke={"steps": 6},
 )

@@ -52,4 +52,5 @@ LIVE = Experiment(
     plan="generate.experiments.live.compute:plan",
     figure=figure.build,
     page=None,
+    smoke={"weights": "float16"},
 )

@@ -51,4 +51,5 @@ REVERSE = Experiment(
         StateKey("step", FRACTION),
         StateKey("seed", INDEX),
     ),
+    smoke={"steps": 4, "seeds": [0, 1]},
 )

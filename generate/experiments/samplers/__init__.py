@@ -78,4 +78,5 @@ SAMPLERS = Experiment(
         StateKey("seed", INDEX),
         StateKey("budget", INDEX),
     ),
+    smoke={"calls": [2, 4], "reference": 8, "seeds": [0, 1]},
 )

@@ -92,4 +92,5 @@ SCHEDULES_EXPERIMENT = Experiment(
         StateKey("t", VALUE),
         StateKey("seed", INDEX),
     ),
+    smoke={"levels": [0, 500, 999], "source_seeds": [0], "source_steps": 4},
 )

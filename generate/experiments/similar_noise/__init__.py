@@ -131,6 +131,7 @@ PATCH_NOISE = Experiment(
     page=PATCH_PAGE,
     revision=1,
     state=(StateKey("size", FRACTION), StateKey("position", INDEX), StateKey("seed", INDEX), StateKey("flip", TOGGLE)),
+    smoke={"steps": 3, "seeds": [0], "sizes": [4, 8], "positions": [[0, 0], [8, 8]]},
 )  # 1: the trajectories' distances per step (x_gap, x0_gap) in the manifest
 
 MIX_NOISE = Experiment(
@@ -145,4 +146,5 @@ MIX_NOISE = Experiment(
     page=MIX_PAGE,
     revision=1,
     state=(StateKey("scale", FRACTION), StateKey("seed", INDEX), StateKey("flip", TOGGLE)),
+    smoke={"steps": 3, "seeds": [0], "scales": [0.0, 0.5, 1.0]},
 )  # 1: as patch_noise

@@ -62,4 +62,5 @@ SPECTRA = Experiment(
         StateKey("step", FRACTION),
         StateKey("seed", INDEX),
     ),
+    smoke={"steps": 4, "seeds": [0, 1]},
 )

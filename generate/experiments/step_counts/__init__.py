@@ -82,4 +82,5 @@ STEP_COUNTS = Experiment(
         StateKey("progress", FRACTION),
         StateKey("seed", INDEX),
     ),
+    smoke={"steps": [2, 5], "seeds": [0], "leading": [2]},
 )

@@ -70,4 +70,5 @@ TRAJECTORIES = Experiment(
         StateKey("step", FRACTION),
         StateKey("seed", INDEX),
     ),
+    smoke={"steps": 4, "seeds": [0, 1, 2]},
 )
