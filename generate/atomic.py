@@ -18,9 +18,9 @@ from typing import Any
 
 TEMP_SUFFIX = ".tmp"
 # Fault injection for tests/test_crash.py: SIGKILL this process half-way through its N-th write
-# (only the process of rank N2I_CRASH_TEST_KILL_RANK, if set: one of several under torchrun).
-_KILL_AT_WRITE = int(os.environ.get("N2I_CRASH_TEST_KILL_AT_WRITE", "0") or 0)
-if os.environ.get("N2I_CRASH_TEST_KILL_RANK", "") not in ("", os.environ.get("RANK", "0")):
+# (only the process of rank NTI_CRASH_TEST_KILL_RANK, if set: one of several under torchrun).
+_KILL_AT_WRITE = int(os.environ.get("NTI_CRASH_TEST_KILL_AT_WRITE", "0") or 0)
+if os.environ.get("NTI_CRASH_TEST_KILL_RANK", "") not in ("", os.environ.get("RANK", "0")):
     _KILL_AT_WRITE = 0
 _writes = 0
 _count_lock = threading.Lock()  # frames are written by several threads

@@ -196,7 +196,7 @@ def test_which_way_the_levels_run_is_on_the_figure():
     """Level 1 is the noisiest start: said by the slider's label, the live form's label and the
     figure's caption, not only in a tooltip."""
     script = (REPO / "site_src/assets/js/fig-forward-backward.js").read_text(encoding="utf-8")
-    live = (REPO / "site_src/assets/js/live-fb.js").read_text(encoding="utf-8")
+    live = (REPO / "site_src/assets/js/live-forward-backward.js").read_text(encoding="utf-8")
     assert re.search(r'NTI\.Slider\(\{ label: "Start level \(1 = noisiest[^"]*\)"', script)
     assert 'numberField("Level (1 = noisiest)"' in live
     template = (REPO / "templates/forward_backward.md.j2").read_text(encoding="utf-8")
@@ -209,7 +209,7 @@ def test_the_difference_colour_bar_has_units():
     per pixel in % of the black-to-white range (pixels run from -1 to 1, so 1 is 50 %), in its ticks,
     its label and the figure's caption; the figure's bar and the live form's are the same one."""
     script = (REPO / "site_src/assets/js/fig-forward-backward.js").read_text(encoding="utf-8")
-    live = (REPO / "site_src/assets/js/live-fb.js").read_text(encoding="utf-8")
+    live = (REPO / "site_src/assets/js/live-forward-backward.js").read_text(encoding="utf-8")
     units = re.search(r'NTI\.FB_DIFF_UNITS = "([^"]+)"', script).group(1)
     assert "per pixel" in units and "% of the black-to-white range" in units
     assert (

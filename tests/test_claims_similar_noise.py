@@ -196,7 +196,7 @@ def test_patch_and_mix_are_two_lessons_with_one_figure_script():
     assert patch is not mix
     assert patch.file != mix.file and patch.title != mix.title and patch.template != mix.template
     assert patch.template.name == PATCH and mix.template.name == MIX
-    assert patch.script == mix.script and patch.script.name == "fig-noise-pairs.js"
+    assert patch.script == mix.script and patch.script.name == "fig-similar-noise.js"
     files = [p.file for p in experiments.pages()]
     assert files.index(patch.file) + 1 == files.index(mix.file)  # patch, then mix, next to each other
 
@@ -232,11 +232,11 @@ def test_the_heatmaps_have_one_scale_per_quantity_and_say_their_units(chosen, fa
         )
     # the colour bars: units in their labels and ticks; image differences in % of the black-to-white
     # range, as the forward-and-backward page gives its |reconstruction - original|
-    script = (JS / "fig-noise-pairs.js").read_text()
+    script = (JS / "fig-similar-noise.js").read_text()
     assert 'units: "|n1 − n2| per pixel, mean over channels, in standard deviations σ of the noise"' in script
     assert 'units: "|o1 − o2| per pixel, mean over channels, in % of the black-to-white range"' in script
     assert "`${+v.toFixed(1)} σ`" in script and "`${Math.round((v / 2) * 100)} %`" in script
-    assert "NTI.NOISE_HEAT.noise.caption" in (JS / "live-noise.js").read_text()  # the live panels say the same
+    assert "NTI.NOISE_HEAT.noise.caption" in (JS / "live-similar-noise.js").read_text()  # the live panels say the same
 
 
 # -- 5. live mode: a middle s, and the new point where the reader looks ----------------------------
@@ -252,7 +252,7 @@ window.NTI = {
   fmt: (v, d) => Number(v).toFixed(d),
   panel: () => ({ el: document.createElement("figure"), drawPixels() {} }),
   LiveBlock: (options) => options,
-  NOISE_HEAT: { noise: { caption: "|n1 − n2|" }, output: { caption: "|o1 − o2|" } },  // fig-noise-pairs.js
+  NOISE_HEAT: { noise: { caption: "|n1 − n2|" }, output: { caption: "|o1 − o2|" } },  // fig-similar-noise.js
   Live: {
     problem: () => null, numerics: () => new Promise(() => {}), MAX_SEED: 2 ** 32 - 1,
     mark: (what) => document.createTextNode(what),
@@ -276,7 +276,7 @@ def test_the_live_mix_form_starts_at_a_middle_s_and_shows_its_point(browser, fac
     page = context.new_page()
     page.goto("about:blank")
     page.add_script_tag(content=LIVE_STUBS)
-    page.add_script_tag(path=str(JS / "live-noise.js"))
+    page.add_script_tag(path=str(JS / "live-similar-noise.js"))
     result = page.evaluate(
         """([scales]) => {
       const model = { live: { shape: [1, 32, 32] }, steps: 50, scales, heat_scales: { noise: 2, output: 1 }, slug: "m" };

@@ -16,7 +16,7 @@ KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each resta
 
 
 def _run(config: Path, runs: Path, kill_at: int | None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, N2I_CRASH_TEST_KILL_AT_WRITE=str(kill_at or 0))
+    env = dict(os.environ, NTI_CRASH_TEST_KILL_AT_WRITE=str(kill_at or 0))
     return subprocess.run(
         [sys.executable, "-m", "generate", "precompute", "--config", str(config), "--runs", str(runs), "--quiet"],
         cwd=REPO,

@@ -134,7 +134,7 @@ def test_accelerate_launch_equals_one_process(tmp_path, reference):
 
 def test_a_process_killed_half_way_then_rerun_with_one_process_equals_it(tmp_path, reference):
     killed = _precompute(
-        tmp_path, *_torchrun(2), env=dict(ONE_THREAD, N2I_CRASH_TEST_KILL_RANK="1", N2I_CRASH_TEST_KILL_AT_WRITE="30")
+        tmp_path, *_torchrun(2), env=dict(ONE_THREAD, NTI_CRASH_TEST_KILL_RANK="1", NTI_CRASH_TEST_KILL_AT_WRITE="30")
     )
     assert killed.returncode != 0, "rank 1 was to die at its 30th write"
     markers = list(tmp_path.rglob("units/*.json"))

@@ -29,7 +29,7 @@ def _built_in() -> tuple[Experiment, ...]:
     from .live import LIVE
     from .reverse import REVERSE
     from .samplers import SAMPLERS
-    from .schedules import SCHEDULES_EXPERIMENT
+    from .schedules import SCHEDULES
     from .similar_noise import MIX_NOISE, PATCH_NOISE
     from .spectra import SPECTRA
     from .step_counts import STEP_COUNTS
@@ -43,7 +43,7 @@ def _built_in() -> tuple[Experiment, ...]:
         TRAJECTORIES,
         PATCH_NOISE,
         MIX_NOISE,
-        SCHEDULES_EXPERIMENT,
+        SCHEDULES,
         SPECTRA,
         LIVE,
     )

@@ -18,7 +18,7 @@ from ..similar_noise.distance import typical_distance
 from ..step_counts.figure import progress_index, progress_positions
 from . import DETERMINISTIC, DIFF, NAMES, ORDER, REF, X
 
-SCHEDULES = {"squaredcos_cap_v2": "cosine", "linear": "linear", "scaled_linear": "scaled linear"}
+BETA_SCHEDULES = {"squaredcos_cap_v2": "cosine", "linear": "linear", "scaled_linear": "scaled linear"}
 CLOSE = 0.25  # "the same picture": within a quarter of the distance between two unrelated samples
 # "Identical": no seed's final of one sampler is further from the converged image than the other's by
 # more than a change of one 8-bit level (2/255) on every value of the image would make. Euler and DDIM
@@ -192,7 +192,7 @@ def facts(run, runs: dict) -> dict:
         "sigma_1_max": max(
             (v[1] for by_budget in sigmas.values() for v in by_budget.values() if len(v) > 1), default=None
         ),
-        "schedule": SCHEDULES.get(run.manifest["scheduler"]["config"].get("beta_schedule"), "noise"),
+        "schedule": BETA_SCHEDULES.get(run.manifest["scheduler"]["config"].get("beta_schedule"), "noise"),
         "converged": converged,
         "astray": [k for k in deterministic if k not in converged],
         "close_at": {str(b): [k for k in kinds if close is not None and mean[k][b] <= close] for b in budgets},

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from ...paths import SCRIPTS, TEMPLATES
 from ...toolkit.contract import INDEX, VALUE, Experiment, Page, Panel, StateKey, setting
 
-SCHEDULES = ("linear", "squaredcos_cap_v2")  # diffusers' beta_schedule names
+BETA_SCHEDULES = ("linear", "squaredcos_cap_v2")  # diffusers' beta_schedule names
 NAMES = {"linear": "linear", "squaredcos_cap_v2": "cosine"}
 LINEAR_BETAS = (1e-4, 0.02)  # the DDPM paper's (Ho et al. 2020), also diffusers' defaults
 CURVE_STRIDE = 5  # the curves in the manifest: every 5th step, and the last
@@ -71,7 +71,7 @@ X0_EPS = Panel(
 
 from . import figure  # noqa: E402  (after the panels: the figure builder reads them)
 
-SCHEDULES_EXPERIMENT = Experiment(
+SCHEDULES = Experiment(
     name="schedules",
     summary="linear and cosine noise schedules: alpha_bar and SNR over t, one image noised under both, "
     "and the x0 estimate of a v target against an eps target off by the same error",

@@ -18,7 +18,7 @@ from diffusers import DDPMScheduler
 from ...core.measure import images
 from ...core.sampling import from_uint8, generators, reverse_process, start_noise, stream_seed
 from ...toolkit.units import Plan, Unit, round_metric
-from . import CURVE_STRIDE, LINEAR_BETAS, NAMES, NOISED, SCHEDULES, SOURCE, X0_EPS, X0_V
+from . import BETA_SCHEDULES, CURVE_STRIDE, LINEAR_BETAS, NAMES, NOISED, SOURCE, X0_EPS, X0_V
 
 THRESHOLDS_DB = (0.0, -20.0)
 
@@ -58,9 +58,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     levels = sorted(set(cfg.levels))
     seeds = list(dict.fromkeys(cfg.source_seeds))
     prediction = str(model.scheduler_config.get("prediction_type", "epsilon"))
-    curves = {kind: alpha_bars(kind, steps) for kind in SCHEDULES}
+    curves = {kind: alpha_bars(kind, steps) for kind in BETA_SCHEDULES}
     model_ab = [float(a) for a in model.scheduler("ddim").alphas_cumprod]
-    cells = [(kind, seed, t) for kind in SCHEDULES for seed in seeds for t in levels]
+    cells = [(kind, seed, t) for kind in BETA_SCHEDULES for seed in seeds for t in levels]
 
     def make_sources(ctx, emit) -> None:
         # 1. the clean sources: DDIM from each seed's start noise (as forward_backward's generated source)
@@ -90,7 +90,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         rows = torch.tensor([index[seed] for _, seed, _ in cells])
         clean, noise = x0[rows], eps[rows]
         pieces = []  # cells are schedule-major, so the pieces concatenate in cell order
-        for kind in SCHEDULES:
+        for kind in BETA_SCHEDULES:
             mine = [i for i, cell in enumerate(cells) if cell[0] == kind]
             pieces.append(
                 schedule(kind, steps).add_noise(clean[mine], noise[mine], torch.tensor([cells[i][2] for i in mine]))
@@ -146,7 +146,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
     stride = list(range(0, steps, CURVE_STRIDE)) + ([steps - 1] if (steps - 1) % CURVE_STRIDE else [])
     describe = {
-        "schedules": list(SCHEDULES),
+        "schedules": list(BETA_SCHEDULES),
         "names": dict(NAMES),
         "levels": levels,
         "sources": seeds,
@@ -158,17 +158,17 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         "linear_betas": list(LINEAR_BETAS),
         "curves": {
             "t": stride,
-            "alpha_bar": {k: [round_metric(curves[k][t]) for t in stride] for k in SCHEDULES},
-            "snr_db": {k: [round_metric(snr_db(curves[k][t])) for t in stride] for k in SCHEDULES},
+            "alpha_bar": {k: [round_metric(curves[k][t]) for t in stride] for k in BETA_SCHEDULES},
+            "snr_db": {k: [round_metric(snr_db(curves[k][t])) for t in stride] for k in BETA_SCHEDULES},
         },
         "at_levels": {
             k: {
                 "alpha_bar": [round_metric(curves[k][t]) for t in levels],
                 "snr_db": [round_metric(snr_db(curves[k][t])) for t in levels],
             }
-            for k in SCHEDULES
+            for k in BETA_SCHEDULES
         },
-        "thresholds": {k: thresholds(curves[k]) for k in SCHEDULES},
+        "thresholds": {k: thresholds(curves[k]) for k in BETA_SCHEDULES},
         "panels": [SOURCE.name, NOISED.name, X0_V.name, X0_EPS.name],
         "value_range": [-1, 1],
     }

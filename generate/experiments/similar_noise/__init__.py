@@ -105,7 +105,7 @@ PATCH_PAGE = Page(
     file="similar-noise-patch.md",
     title="Similar noise: patch",
     template=TEMPLATES / "similar_noise_patch.md.j2",
-    script=SCRIPTS / "fig-noise-pairs.js",
+    script=SCRIPTS / "fig-similar-noise.js",
     blurb="with the deterministic DDIM sampler, replace one square of the start noise: how far "
     "does the picture move, and where?",
 )
@@ -113,7 +113,7 @@ MIX_PAGE = Page(
     file="similar-noise-mix.md",
     title="Similar noise: mix",
     template=TEMPLATES / "similar_noise_mix.md.j2",
-    script=SCRIPTS / "fig-noise-pairs.js",
+    script=SCRIPTS / "fig-similar-noise.js",
     blurb="mix fresh noise into the whole start noise, a little or a lot: when does DDIM give another picture?",
 )
 

@@ -4,7 +4,7 @@
   "use strict";
 
   const MAX_CELL = 40; // CSS px: frames are drawn at the largest integer scale that fits, up to about this
-  // The difference heatmap's colour bar (shared with live-fb.js) in the reader's unit: % of the
+  // The difference heatmap's colour bar (shared with live-forward-backward.js) in the reader's unit: % of the
   // black-to-white range. Pixels run from −1 to 1, so a mean |difference| of 1 is 50 %; NTI.ColorBar
   // writes the raw values, so its ticks and its label are restated here.
   NTI.FB_DIFF_UNITS = "|reconstruction − original| per pixel, in % of the black-to-white range";
@@ -234,8 +234,8 @@
         onChange: (k) => { drawLevel(k); live.setLevel(model.levels[k].level); } });
       const stepSlider = NTI.Slider({ label: "Denoising steps taken", min: 0, max: model.levels[0].frames.length - 1, value: 0,
         text: (j) => `${j} step${j === 1 ? "" : "s"} taken`, onChange: (j) => drawStep(j) });
-      // any start level from the model's sample, a drawing or a picture, in the browser (live-fb.js)
-      const live = NTI.Live.lazy(model, ["live-ui.js", "live-fb.js"], () => NTI.LiveForwardBackward(model));
+      // any start level from the model's sample, a drawing or a picture, in the browser (live-forward-backward.js)
+      const live = NTI.Live.lazy(model, ["live-ui.js", "live-forward-backward.js"], () => NTI.LiveForwardBackward(model));
       shell.cleanups.push(() => live.cancel());
       const player = NTI.Player({ shell, interval: 150, tick: () => stepSlider.set(stepSlider.value >= stepSlider.max ? 0 : stepSlider.value + 1) });
       body.append(NTI.el("div", { class: "nti-panels" }, Object.values(panels).map((p) => p.el)), map ? map.el : null, info,

@@ -168,7 +168,7 @@
   NTI.Live.numberField = numberField;
 
   // measure.py VIRIDIS: matplotlib's viridis at 9 stops, np.interp'd at np.linspace(0, 8, 256), rounded
-  // half to even as numpy rounds; 256 x 3 bytes, flat. Shared by every live heatmap (live-fb.js, live-noise.js).
+  // half to even as numpy rounds; 256 x 3 bytes, flat. Shared by every live heatmap (live-forward-backward.js, live-similar-noise.js).
   const STOPS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
   const roundEven = (v) => { const r = Math.round(v); return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r; };

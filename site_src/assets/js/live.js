@@ -1,6 +1,6 @@
 // Live mode on the page, the part every page loads: whether a figure's model can run live here, and
 // the "Try it live" button that loads the rest (live-ui.js: the forms, the worker's client; plus a
-// figure's own form, e.g. live-fb.js) when the reader first presses it. The worker, ONNX Runtime Web
+// figure's own form, e.g. live-forward-backward.js) when the reader first presses it. The worker, ONNX Runtime Web
 // and the model's graph follow on the first Run (the browser caches them after that). Where live
 // mode cannot run, the figure says why in one line and the precomputed figure works as before.
 (function (NTI) {
@@ -46,7 +46,7 @@
     },
   };
 
-  // A figure's live block whose code (`scripts`, in order: live-ui.js, then e.g. live-fb.js) loads
+  // A figure's live block whose code (`scripts`, in order: live-ui.js, then e.g. live-forward-backward.js) loads
   // only when the reader first presses "Try it live": until then the figure holds a button and
   // nothing else, so the live forms cost the page nothing. `build()` makes the real block once the script is in; calls made to the
   // block before that (setLevel, ...) are kept, the last of each, and replayed on it.

@@ -5,7 +5,7 @@
 // Exactness: with the model's sample, the figure's sampler and a precomputed level, a live run draws
 // the very numbers the precompute drew (figure data `live_noise`: the forward noise eps_k is row k of
 // randn((T, C, H, W)) of manual_seed(seed); DDPM's steps of level k draw from manual_seed(ddpm_seeds[k]))
-// and so remakes the precomputed row of that level (tests/test_browser_live_fb.py measures how closely).
+// and so remakes the precomputed row of that level (tests/test_browser_live_forward_backward.py measures how closely).
 //
 //   source (sample | drawing | file) -> 8-bit RGBA, size x size -> x_0 (from_uint8) --worker-->
 //   x_{t_k} = add_noise(x_0, eps_k, t_k) -> n - k steps -> reconstruction -> |recon - x_0|, distance

@@ -1,4 +1,4 @@
-"""Live mode in the forward/backward figure (live-fb.js): the reader's source (the model's sample, a
+"""Live mode in the forward/backward figure (live-forward-backward.js): the reader's source (the model's sample, a
 drawing, a picture file) noised to any level and denoised in the browser; where live mode cannot
 run, one line says so and the figure works as before; and, on the shipped models, a live run from
 the model's sample remakes the precomputed row of its level (the forward noise and DDPM's streams
@@ -71,9 +71,9 @@ def test_the_stream_seeds_and_viridis_are_the_precomputes(browser, base_url, bui
     assert noise["ddpm_seeds"] == [stream_seed(f"forward_backward.ddpm.{k}", 7) for k in range(5)]
     assert live_noise({"noise": "source", "source_seed": 3}, 5)["seed"] == 3
     page, _ = _figure(browser, base_url + "forward-backward/")
-    # live-fb.js loads on the first "Try it live" (NTI.Live.lazy); load it as that button does
+    # live-forward-backward.js loads on the first "Try it live" (NTI.Live.lazy); load it as that button does
     table = page.evaluate(
-        "() => NTI.Live.load('live-ui.js').then(() => NTI.Live.load('live-fb.js')).then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))"
+        "() => NTI.Live.load('live-ui.js').then(() => NTI.Live.load('live-forward-backward.js')).then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))"
     )
     assert table == VIRIDIS.reshape(-1).tolist()
     page.watch.assert_clean()

@@ -1,4 +1,4 @@
-"""Live mode in the similar-noise figures (live-noise.js): the square dragged and resized on the seed's
+"""Live mode in the similar-noise figures (live-similar-noise.js): the square dragged and resized on the seed's
 noise, any s and pair of seeds, sampled in the reader's browser.
 
 Mechanics on the session's small build (tiny random models, 3 DDIM steps): nothing of the numerics

@@ -1,4 +1,4 @@
-// Live mode of the similar-noise figures (fig-noise-pairs.js): the reader's own noise pairs, sampled by
+// Live mode of the similar-noise figures (fig-similar-noise.js): the reader's own noise pairs, sampled by
 // DDIM (eta 0, deterministic) in the browser.
 //   patch_noise: n2 = n1 with one square (x, y, size) taken from n', dragged and resized on n1
 //   mix_noise:   n2 = sqrt(1 − s²) n1 + s n', any s in [0, 1], any pair of seeds
@@ -63,7 +63,7 @@
   // The six live panels (n1 n2 |n1 − n2| over o1 o2 |o1 − o2|) and both distances, into the result area.
   function showPair(area, pm, pair, what) {
     const p = (caption) => NTI.panel(caption);
-    const panels = { n1: p("n1 (live)"), n2: p("n2 (live)"), heat_noise: p(NTI.NOISE_HEAT.noise.caption), o1: p("o1 = DDIM(n1)"), o2: p("o2 = DDIM(n2)"), heat_out: p(NTI.NOISE_HEAT.output.caption) }; // as the figure's (fig-noise-pairs.js)
+    const panels = { n1: p("n1 (live)"), n2: p("n2 (live)"), heat_noise: p(NTI.NOISE_HEAT.noise.caption), o1: p("o1 = DDIM(n1)"), o2: p("o2 = DDIM(n2)"), heat_out: p(NTI.NOISE_HEAT.output.caption) }; // as the figure's (fig-similar-noise.js)
     const noise = heatmap(pair.n1, pair.n2, pm.C, pm.size, pair.scales.noise);
     const out = heatmap(pair.o1.x, pair.o2.x, pm.C, pm.size, pair.scales.output);
     const rgba = (x) => window.NTILive.toRGBA(x, pm.C, pm.size); // loaded: the noise came from it

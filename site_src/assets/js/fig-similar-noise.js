@@ -3,14 +3,14 @@
 // that makes the n2 and o2 panels alternate in place between n1/o1 and n2/o2.
 //   patch_noise: patch-size slider + position picker (buttons, or click the noise image)
 //   mix_noise:   mixing-scale slider + a chart of output distance against noise distance
-// Each has a "Try it live" block (live-noise.js): the reader's own square or s and seeds, sampled in
+// Each has a "Try it live" block (live-similar-noise.js): the reader's own square or s and seeds, sampled in
 // the browser; the mix figure's live results join its distance chart.
 (function (NTI) {
   "use strict";
   const svg = NTI.svg;
 
   // What the two heatmaps measure, in which unit (their captions, colour-bar labels and ticks; the live
-  // panels of live-noise.js use the same captions).
+  // panels of live-similar-noise.js use the same captions).
   const HEAT = NTI.NOISE_HEAT = {
     noise: { caption: "|n1 − n2| in σ", units: "|n1 − n2| per pixel, mean over channels, in standard deviations σ of the noise",
       tick: (v) => (v === 0 ? "0" : `${+v.toFixed(1)} σ`) },
@@ -126,7 +126,7 @@
       }
       function choose(index) { position = index; update(); }
       // live mode starts from the cell on show
-      const live = NTI.Live.lazy(model, ["live-ui.js", "live-noise.js"], () => NTI.LiveNoise.patch(model, { current() {
+      const live = NTI.Live.lazy(model, ["live-ui.js", "live-similar-noise.js"], () => NTI.LiveNoise.patch(model, { current() {
         const [x, y] = positions[position];
         return { seed: model.seeds[layout.seed].seed, size: model.sizes[size.value], x, y };
       } }));
@@ -283,7 +283,7 @@
       }
       buildChart();
       if (gaps) row.append(gaps.el);
-      const live = NTI.Live.lazy(model, ["live-ui.js", "live-noise.js"], () => NTI.LiveNoise.mix(model, {
+      const live = NTI.Live.lazy(model, ["live-ui.js", "live-similar-noise.js"], () => NTI.LiveNoise.mix(model, {
         current: () => ({ seed: model.seeds[layout.seed].seed, scale: model.scales[scale.value] }),
         // the point joins the figure's chart, which the live panel floats over; so the panel gets its own
         // copy of the chart (the new point a diamond, the ring at the figure's s as in the figure)
