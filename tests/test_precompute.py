@@ -379,3 +379,28 @@ def test_the_printed_config_loads_back_to_the_same_config(name, tmp_path):
     assert again.models == config.models and again.run == config.run and again.experiments == config.experiments
     assert again.sections == config.sections
     assert "# most images per UNet call" in text and "[mix_noise]  # similar noise" in text
+
+
+def test_progress_for_a_log_is_whole_lines_every_interval():
+    """Where stderr is not a terminal (CI, `make site > log`), progress is a whole line every interval
+    and one at the end, never carriage-return updates (a log of one endless line)."""
+    import io
+
+    from generate.precompute.run import LogLines
+
+    out = io.StringIO()
+    quiet = LogLines(1000, "m", interval=3600, out=out)
+    for _ in range(10):
+        quiet.update(100)
+    quiet.close()
+    assert "\r" not in out.getvalue() and out.getvalue().count("\n") == 1  # the end only
+    assert out.getvalue().startswith("m: 1,000 of 1,000 images (100 %)")
+
+    out = io.StringIO()
+    chatty = LogLines(1000, "m", interval=0, out=out)
+    for _ in range(4):
+        chatty.update(250)
+    chatty.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 5 and lines[0].startswith("m: 250 of 1,000 images (25 %)") and "min left" in lines[0]
+    assert "\r" not in out.getvalue()

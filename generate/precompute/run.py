@@ -103,6 +103,39 @@ def _estimate(runs_of: list, config: Config, model, log, world: World) -> tuple[
     return costs, found
 
 
+class LogLines:
+    """Progress for a log: one line every LOG_INTERVAL seconds (and one at the end), with the rate and
+    the time left; the part of tqdm's interface the precompute uses (update, n, write, close, disable)."""
+
+    def __init__(self, total: int, desc: str, disable: bool = False, interval: float = LOG_INTERVAL, out=None):
+        self.total, self.desc, self.disable, self.interval = total, desc, disable, interval
+        self.out = out or sys.stderr
+        self.n, self.started = 0, time.monotonic()
+        self.last = self.started
+
+    def _line(self, now: float) -> str:
+        rate = self.n / max(now - self.started, 1e-9)
+        left = (self.total - self.n) / rate if rate > 0 else float("nan")
+        share = 100 * self.n / self.total if self.total else 100.0
+        eta = f", about {left / 60:.1f} min left" if self.n < self.total and left == left else ""
+        return f"{self.desc}: {self.n:,} of {self.total:,} images ({share:.0f} %), {rate:.0f} img/s{eta}"
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.monotonic()
+        if not self.disable and now - self.last >= self.interval:
+            self.last = now
+            self.write(self._line(now))
+
+    def write(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def close(self) -> None:
+        if not self.disable:
+            self.write(self._line(time.monotonic()) + f" in {time.monotonic() - self.started:.0f} s")
+            self.disable = True
+
+
 def _execute_all(
     runs_of: list[ExperimentRun], config: Config, model, progress: bool, log, world: World, found: Probe | None
 ) -> list[dict]:
@@ -113,18 +146,14 @@ def _execute_all(
     if found:
         pending.sort(key=lambda item: -unit_seconds(item[1], found, extra=False))
     counter = f"images/{model.slug}"
-    # A terminal gets a live bar; a log (CI, `make site > log`) a line every LOG_INTERVAL seconds, not one per call.
-    terminal = sys.stderr.isatty()
-    bar = tqdm(
-        total=sum(unit.images for _, unit in pending),
-        unit="img",
-        dynamic_ncols=True,
-        desc=model.slug,
-        disable=not (progress and world.main) or not pending,
-        mininterval=0.1 if terminal else LOG_INTERVAL,
-        maxinterval=10.0 if terminal else LOG_INTERVAL,
-        **({} if terminal else {"ascii": True, "ncols": 100}),
-    )
+    # A terminal gets a live bar; a log (CI, `make site > log`) a whole line every LOG_INTERVAL seconds
+    # (tqdm would write one carriage-return update per refresh, a log of one endless line).
+    total = sum(unit.images for _, unit in pending)
+    shown = progress and world.main and bool(pending)
+    if sys.stderr.isatty():
+        bar = tqdm(total=total, unit="img", dynamic_ncols=True, desc=model.slug, disable=not shown, mininterval=0.1)
+    else:
+        bar = LogLines(total, model.slug, disable=not shown)
 
     def on_calls(images: int) -> None:
         bar.update(world.add(counter, images) - bar.n if world.grouped else images)
