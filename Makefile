@@ -8,7 +8,7 @@ OUT    ?= site
 CONFIG ?= default
 STAMP  := $(VENV)/.installed
 
-.PHONY: site precompute test lint install browser-deps live-runtime benchmarks clean
+.PHONY: site precompute test lint install browser-deps live-runtime npm-dev benchmarks clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,33 +26,36 @@ precompute: install
 site: precompute live-runtime
 	$(PY) -m generate site --runs $(RUNS) --out $(OUT) $(if $(SITE_URL),--site-url $(SITE_URL))
 
-# Live mode's runtime: onnxruntime-web from the npm registry at the version generate/site/live.py
-# pins (and checks file by file). Without npm the site still builds, without live mode, and says so.
-ORT_WEB := onnxruntime-web@1.30.0
+# The site's npm packages, pinned in site_src/package.json and its lock file, installed with `npm ci`:
+# live mode's runtime (onnxruntime-web, which generate/site/live.py also checks file by file) for
+# `make site`; with the test tools (eslint, vnu-jar) for `make test`. Without npm the site still
+# builds, without live mode, and says so.
+NPM_CI := npm ci --prefix site_src --silent --no-audit --no-fund
+NODE_MODULES := site_src/node_modules
 live-runtime:
-	@test -f .cache/npm/node_modules/onnxruntime-web/dist/ort.wasm.min.js || \
-	  (command -v npm >/dev/null && npm install --prefix .cache/npm --silent --no-audit --no-fund $(ORT_WEB)) || \
+	@test -f $(NODE_MODULES)/onnxruntime-web/dist/ort.wasm.min.js || \
+	  (command -v npm >/dev/null && $(NPM_CI) --omit=dev) || \
 	  echo "npm not found: the site builds without live mode"
+
+npm-dev:
+	@test -x $(NODE_MODULES)/.bin/eslint -a -f $(NODE_MODULES)/vnu-jar/build/dist/vnu.jar || $(NPM_CI)
 
 # Debian's Chromium for the browser tests (never a downloaded browser); the W3C Nu validator (npm
 # vnu-jar, run with the machine's Java) for the HTML check.
 browser-deps:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null)
-	@test -f .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar || npm install --prefix .cache/npm --silent --no-audit --no-fund vnu-jar@26.9.27
 
 # ruff's checks and formatter (pyproject.toml [tool.ruff]), import-linter's contracts (layers that point
 # down, no torch in the site stage: [tool.importlinter]) and eslint over the site's scripts
 # (site_src/eslint.config.mjs): part of `make test`, so CI runs them.
-ESLINT := eslint@9.39.1 @eslint/js@9.39.1 globals@16.5.0
-lint: install
+lint: install npm-dev
 	$(PY) -m ruff check generate tests benchmarks
 	$(PY) -m ruff format --check generate tests benchmarks
 	$(VENV)/bin/lint-imports --no-cache
-	@test -x .cache/npm/node_modules/.bin/eslint || npm install --prefix .cache/npm --silent --no-audit --no-fund $(ESLINT)
-	cd site_src && ../.cache/npm/node_modules/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
+	cd site_src && node_modules/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
 
-test: install browser-deps live-runtime lint
+test: install browser-deps npm-dev lint
 	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 benchmarks: install

@@ -56,7 +56,9 @@ def stage_sources(site_src: Path, docs: Path) -> Path:
     shutil.copytree(
         site_src,
         docs,
-        ignore=shutil.ignore_patterns(".cache", "generated", "frames", "models", "*.md", "eslint.config.*"),
+        ignore=shutil.ignore_patterns(
+            ".cache", "generated", "frames", "models", "*.md", "eslint.config.*", "node_modules", "package*.json"
+        ),
     )
     for name in ("frames", "generated"):
         (docs / name).mkdir(parents=True)

@@ -1,8 +1,8 @@
 """Live mode, the site side: ONNX Runtime Web served from the site itself, and the graphs' records.
 
-The runtime comes from the npm registry at a pinned version (`make live-runtime`, or
-`npm install --prefix .cache/npm onnxruntime-web@1.30.0`) and is checked file by file against the
-sha256 pinned here before it is copied under assets/vendor/: no CDN, and no other build of it.
+The runtime comes from the npm registry at the version site_src/package.json pins (its lock file
+holds the package's integrity; `make live-runtime` runs `npm ci`) and is checked file by file against
+the sha256 pinned here before it is copied under assets/vendor/: no CDN, and no other build of it.
 Only the WebAssembly build is served (one thread: WebAssembly threads need cross-origin isolation,
 which a static host does not give). A build without the runtime has no live mode and says why.
 """
@@ -10,26 +10,29 @@ which a static host does not give). A build without the runtime has no live mode
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
 
 from ..paths import REPO
 
-VERSION = "1.30.0"
-FILES = {  # dist/ file -> sha256 of onnxruntime-web@1.30.0 from registry.npmjs.org
+VERSION = json.loads((REPO / "site_src" / "package.json").read_text(encoding="utf-8"))["dependencies"][
+    "onnxruntime-web"
+]
+FILES = {  # dist/ file -> sha256 of onnxruntime-web@1.30.0 from registry.npmjs.org (the version above)
     "ort.wasm.min.js": "faece07e84faa9001f5104bbe4e5c70861d06cb2376a0dea1fa0ad33a67adc81",
     "ort-wasm-simd-threaded.mjs": "e13f7f94fc51b4ca72b12faeb1ee95f4ace6dfbc8939bc718aabdc0a27c4299b",
     "ort-wasm-simd-threaded.wasm": "3398c10d07d229bd91b364548e130e0e51a8e5704b88c7c083ebbeb78842dee2",
 }
 VENDOR = "assets/vendor/onnxruntime-web"  # inside the site
-INSTALL = f"make live-runtime (npm install --prefix .cache/npm onnxruntime-web@{VERSION})"
+INSTALL = f"make live-runtime (npm ci --prefix site_src: onnxruntime-web@{VERSION})"
 
 
 def runtime_dir() -> Path:
-    """Where the npm package's dist/ is: $NTI_ONNXRUNTIME_WEB, else the repo's .cache/npm."""
+    """Where the npm package's dist/ is: $NTI_ONNXRUNTIME_WEB, else site_src/node_modules (npm ci)."""
     given = os.environ.get("NTI_ONNXRUNTIME_WEB")
-    return Path(given) if given else REPO / ".cache/npm/node_modules/onnxruntime-web/dist"
+    return Path(given) if given else REPO / "site_src" / "node_modules" / "onnxruntime-web" / "dist"
 
 
 def runtime_problem(dist: Path) -> str | None:
