@@ -77,7 +77,7 @@ def environment(templates: Path, pages: list[Page] = ()) -> Environment:
 
 
 _FIGURE_OR_STEP = re.compile(r'data-kind="([^"]+)"|class="nti-step" data-state="([^"]*)"')
-VIEW = "view"  # a step may also name the view of a compact figure (controls.js), an index
+VIEW = "view"  # a step may also name the view of a compact figure (figure-shell.js), an index
 
 
 def check_steps(text: str, where: str, states: dict[str, dict[str, str]]) -> None:

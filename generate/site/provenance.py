@@ -2,7 +2,7 @@
 
 Every value comes from the run: the manifest (model identity, scheduler, the experiment's config
 section, library versions, device, dtype) and run.json (when it finished, and what --config planned
-it). Nothing is typed here but the names of the fields. The figure shell (controls.js) shows the
+it). Nothing is typed here but the names of the fields. The figure shell (figure-shell.js, provenance.js) shows the
 record of the model selected in the figure's model menu.
 
 The command is the one that makes this run again: `python -m generate precompute` with the config it

@@ -11,7 +11,7 @@
 // from the state on show (seed, level, noise change) and the model on show.
 (function (NTI) {
   "use strict";
-  const STACKED = window.matchMedia("(max-width: 76.25em)"); // as controls.js: the figure stacked above the text
+  const STACKED = window.matchMedia("(max-width: 76.25em)"); // as figure-shell.js: the figure stacked above the text
   const UPSCALED_PX = 256; // the upscaled PNG is at least this wide (a 32-px frame x 8)
   let counter = 0;
 
@@ -118,7 +118,7 @@
 
     // Beside "Copy link" in the figure's head; where the figure is stacked above the text (phones,
     // narrow windows) and every line of its pinned head costs the panels room, under the caption,
-    // as the provenance card and the live button go (controls.js).
+    // as the provenance card and the live button go (figure-shell.js).
     const head = root.querySelector(".nti-figure-head");
     const follow = head ? head.querySelector(".nti-follow") : null;
     const tools = NTI.captionTools(root);

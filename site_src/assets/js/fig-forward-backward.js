@@ -188,7 +188,7 @@
     fit();
     const observer = "ResizeObserver" in window ? new ResizeObserver(fit) : null;
     if (observer) observer.observe(gauge);
-    // A compact figure shows its views in turn and measures each at once (controls.js): size the
+    // A compact figure shows its views in turn and measures each at once (figure-shell.js): size the
     // grid for its column then, not a frame later, when the observer would
     el.addEventListener("nti-view", fit);
     return { el, mark, disconnect() { if (observer) observer.disconnect(); el.removeEventListener("nti-view", fit); } };

@@ -100,7 +100,7 @@ window.NTI = window.NTI || { figures: {} };
 
   // A captioned canvas showing one frame; data-frame names the manifest file on screen. Its size on
   // screen is the figure's --nti-panel (or --nti-thumb for extraClass "nti-thumb"), a whole multiple
-  // of the model's resolution set by fit() in NTI.mount (controls.js), which also writes that
+  // of the model's resolution set by fit() in NTI.mount (figure-shell.js), which also writes that
   // multiple to the canvas's data-scale.
   NTI.panel = function (caption, extraClass) {
     const canvas = NTI.el("canvas", { width: 1, height: 1, role: "img", "aria-label": caption });
