@@ -404,3 +404,42 @@ def test_progress_for_a_log_is_whole_lines_every_interval():
     lines = out.getvalue().splitlines()
     assert len(lines) == 5 and lines[0].startswith("m: 250 of 1,000 images (25 %)") and "min left" in lines[0]
     assert "\r" not in out.getvalue()
+
+
+def test_a_shared_trajectory_is_computed_once_with_the_frames_of_separate_runs(tmp_path, tiny_rgb):
+    """Step counts' 8-step DDIM run and the samplers' 8-step converged reference (same seeds) are one
+    trajectory: run together, its model calls happen once (and the estimate counts them once); every
+    frame and number equals those of the two experiments run apart, in separate runs folders."""
+
+    def config(name: str, only: str) -> object:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'models = ["{tiny_rgb}"]\ngrid = "smoke"\nexperiments = [{only}]\n'
+            "[step_counts]\nsteps = [2, 8]\nseeds = [0, 1]\nleading = []\n"
+            '[samplers]\nreference = 8\nseeds = [0, 1]\ncalls = [2]\nsamplers = ["ddim", "euler"]\n'
+        )
+        return load_config(str(path))
+
+    quiet = dict(progress=False, log=lambda *a: None)
+    both = config("both", '"step_counts", "samplers"')
+    estimate = precompute(both, tmp_path / "together", dry_run=True, **quiet)
+    together = precompute(both, tmp_path / "together", **quiet)
+    apart = precompute(config("counts", '"step_counts"'), tmp_path / "apart-1", **quiet)
+    apart += precompute(config("samplers", '"samplers"'), tmp_path / "apart-2", **quiet)
+    calls = {r["experiment"]: r["model_calls"] for r in together}
+    calls_apart = {r["experiment"]: r["model_calls"] for r in apart}
+    # apart, each computes the 8-step run (8 calls of the batch of both seeds); together, only one does
+    assert sum(calls_apart.values()) - sum(calls.values()) == 8, (calls, calls_apart)
+    assert sum(c["calls"] for c in estimate) == sum(calls.values())
+    assert len(list((tmp_path / "together").glob("*/.trajectories/ddim-trailing-n8-seeds-0-1-*.npz"))) == 1
+    shared, alone = (
+        frames_of(tmp_path / "together"),
+        {**frames_of(tmp_path / "apart-1"), **frames_of(tmp_path / "apart-2")},
+    )
+    assert shared.keys() == alone.keys() == {"step_counts", "samplers"}
+    for experiment, frames in shared.items():
+        assert frames.keys() == alone[experiment].keys()
+        for name, (pixels, metrics, _) in frames.items():
+            assert np.array_equal(pixels, alone[experiment][name][0]) and metrics == alone[experiment][name][1], name
+    again = precompute(both, tmp_path / "together", **quiet)  # finished: nothing computed, the store unread
+    assert all(r["cached"] and r["model_calls"] == 0 for r in again)

@@ -20,7 +20,7 @@ from ..manifest import SCHEMA
 from ..spacing import sampling_config
 from ..toolkit.contract import Experiment
 from ..toolkit.png import PNG_SETTINGS
-from ..toolkit.units import Plan, Unit, pack, round_metric  # noqa: F401  (the precompute's names for them)
+from ..toolkit.units import Plan, Trajectory, Unit, pack, round_metric  # noqa: F401  (the precompute's names for them)
 from .config import Config, check_against_model, config_argument, section_for_model
 
 
@@ -66,6 +66,11 @@ def run_key(experiment: str, config: Config, model, revision: int = 0, section: 
             **({"revision": revision} if revision else {}),
         )
     )[:12]
+
+
+def trajectory_hash(trajectory: Trajectory, config: Config, model) -> str:
+    """What decides a shared trajectory's arrays: its content and the computation (not the experiment)."""
+    return _hash(dict(_computation(config, model), trajectory=trajectory.key, content=trajectory.content))
 
 
 def unit_hash(experiment: str, unit: Unit, config: Config, model) -> str:

@@ -27,7 +27,8 @@ from .config import Config
 from .context import Context
 from .estimate import Probe, cost, probe, report, unit_seconds
 from .execute import compute_unit, finish_run, tidy
-from .plan import ExperimentRun, prepare, round_metric
+from .plan import ExperimentRun, Unit, prepare, round_metric, trajectory_hash
+from .trajectories import TrajectoryStore
 from .world import World, join, leave
 from .writer import FrameWriter
 
@@ -80,20 +81,51 @@ def precompute(
                 model.unet = torch.compile(model.unet)
             # Plan (and so validate against the model) before anything is written.
             runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
-            planned, found = _estimate(runs_of, config, model, say, world)
+            store = TrajectoryStore(runs / model.slug / ".trajectories", lambda t: trajectory_hash(t, config, model))
+            planned, found = _estimate(runs_of, config, model, say, world, store)
             if dry_run:
                 results += [dict(vars(c), experiment=c.name, model=model.slug, cached=False) for c in planned]
                 continue
-            results += _execute_all(runs_of, config, model, progress, say, world, found)
+            results += _execute_all(runs_of, config, model, progress, say, world, found, store)
         clean = True
     finally:
         leave(world, wait=clean)
     return results
 
 
-def _estimate(runs_of: list, config: Config, model, log, world: World) -> tuple[list, Probe | None]:
+def with_shared_work(todo: list[tuple[str, list]], store: TrajectoryStore) -> list[tuple[str, list]]:
+    """Each experiment's missing units plus the shared trajectories they read that are not stored
+    yet, each counted once: under the first experiment (in run order) that reads it."""
+    counted, result = set(), []
+    for name, units in todo:
+        shared = []
+        for trajectory in (t for unit in units for t in unit.trajectories):
+            path = store.path(trajectory)
+            if path not in counted and not path.is_file():
+                counted.add(path)
+                shared.append(
+                    Unit(
+                        key=f"trajectory {trajectory.key}",
+                        images=trajectory.images,
+                        calls=trajectory.calls,
+                        compute=None,
+                    )
+                )
+        result.append((name, units + shared))
+    return result
+
+
+def shared_seconds(unit: Unit, found: Probe) -> float:
+    """The model work of the shared trajectories a unit reads: whichever reader comes first computes
+    them, so for the order of the units (costliest first) they count with every reader."""
+    return sum(t.calls * found.per_call + t.images * found.per_image for t in unit.trajectories)
+
+
+def _estimate(
+    runs_of: list, config: Config, model, log, world: World, store: TrajectoryStore
+) -> tuple[list, Probe | None]:
     """Probe the model and log the cost of what is missing (nothing at all when everything is done)."""
-    todo = [(run.name, run.missing_units()) for run in runs_of]
+    todo = with_shared_work([(run.name, run.missing_units()) for run in runs_of], store)
     if not any(units for _, units in todo):
         return [], None
     found = probe(model, config.run.max_batch)
@@ -137,18 +169,25 @@ class LogLines:
 
 
 def _execute_all(
-    runs_of: list[ExperimentRun], config: Config, model, progress: bool, log, world: World, found: Probe | None
+    runs_of: list[ExperimentRun],
+    config: Config,
+    model,
+    progress: bool,
+    log,
+    world: World,
+    found: Probe | None,
+    store: TrajectoryStore,
 ) -> list[dict]:
     """Take units until every run of this model has its manifest; one progress bar for all processes."""
     todo = [run for run in runs_of if not run.cached]
     pending = [(run, unit) for run in todo for unit in run.missing_units()]
     # The costliest first, so the last units to finish are short ones (and processes end together).
     if found:
-        pending.sort(key=lambda item: -unit_seconds(item[1], found, extra=False))
+        pending.sort(key=lambda item: -unit_seconds(item[1], found, extra=False) - shared_seconds(item[1], found))
     counter = f"images/{model.slug}"
     # A terminal gets a live bar; a log (CI, `make site > log`) a whole line every LOG_INTERVAL seconds
     # (tqdm would write one carriage-return update per refresh, a log of one endless line).
-    total = sum(unit.images for _, unit in pending)
+    total = sum(unit.images for _, units in with_shared_work([("", [u for _, u in pending])], store) for unit in units)
     shown = progress and world.main and bool(pending)
     if sys.stderr.isatty():
         bar = tqdm(total=total, unit="img", dynamic_ncols=True, desc=model.slug, disable=not shown, mininterval=0.1)
@@ -163,6 +202,7 @@ def _execute_all(
     )
     writer = FrameWriter(None, round_metric)
     claims = Claims(rank=world.rank)
+    store.claims, context.trajectories = claims, store
     mine = {
         "rank": world.rank,
         "host": world.host,

@@ -13,6 +13,21 @@ import numpy as np
 
 
 @dataclass
+class Trajectory:
+    """A sampling run that more than one experiment reads (the 1000-step DDIM run: step counts' most
+    careful run and the samplers' converged image). The precompute computes it once per model and
+    runs folder and keeps the arrays its readers need in a store keyed by content hash
+    (generate/precompute/trajectories.py); a unit reads it with `ctx.trajectory(t)`. Frames made from
+    it are the bytes a unit computing it itself would make (same code, same batch)."""
+
+    key: str  # readable name, e.g. "ddim-trailing-n1000-seeds-0-1-2-3"
+    content: dict  # what decides its arrays besides the model and device: sampler, spacing, steps, seeds
+    calls: int  # denoiser invocations (for the estimate: counted once however many units read it)
+    images: int  # images denoised
+    compute: Callable[[Any], dict[str, np.ndarray]]  # ctx -> named arrays (frames as uint8, numbers)
+
+
+@dataclass
 class Unit:
     key: str  # stable name of the cells it holds, e.g. "seeds-0-1"
     images: int  # images denoised (UNet call x batch)
@@ -26,6 +41,7 @@ class Unit:
     # the model) plus fixed seconds (the estimate only; never part of the unit's hash)
     extra_calls: int = 0
     extra_seconds: float = 0.0
+    trajectories: list[Trajectory] = field(default_factory=list)  # the shared runs it reads (not in calls/images)
 
 
 @dataclass

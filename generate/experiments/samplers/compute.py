@@ -21,6 +21,7 @@ from ...core.measure import heatmap, images
 from ...core.sampling import from_uint8, generators, start_noise
 from ...spacing import sampling_config
 from ...toolkit.units import Plan, Unit, pack, round_metric
+from ..step_counts.compute import sampling_trajectory
 from . import DIFF, DIFF_SCALE, REF, X
 
 
@@ -125,22 +126,22 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         )
 
     def reference(seeds: list[int]) -> Unit:
+        """The converged image: the last state of DDIM's `reference`-step run, which step counts' run of
+        that many steps (same seeds) shares through the trajectory store: computed once."""
+        trajectory = sampling_trajectory(model, "ddim", cfg.reference, seeds)
+
         def compute(ctx, emit) -> None:
-            scheduler = scheduler_for("ddim", model.scheduler_config, cfg.reference)
-            gens = generators(seeds)
-            final = sample(
-                ctx.denoise, scheduler, start_noise(shape, gens, model.device, torch.float32), None, lambda k, x: None
-            )
-            for seed, frame in zip(seeds, images(final)):
+            for seed, frame in zip(seeds, ctx.trajectory(trajectory)["x"][cfg.reference]):
                 emit(REF, frame, {"steps": cfg.reference}, seed=seed)
 
         return Unit(
             key="reference-seeds-" + "-".join(map(str, seeds)),
-            calls=cfg.reference,
-            images=cfg.reference * len(seeds),
+            calls=0,  # the trajectory's calls, counted once
+            images=0,
             frames=len(seeds),
             compute=compute,
             content={"sampler": "ddim", "steps": cfg.reference, "seeds": seeds},
+            trajectories=[trajectory],
         )
 
     def distances(ctx, emit) -> None:

@@ -8,12 +8,54 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 
 from ...core.measure import heatmap, images
 from ...core.sampling import alpha_bar, from_uint8, generators, reverse_process, start_noise
-from ...toolkit.units import Plan, Unit, pack
+from ...toolkit.units import Plan, Trajectory, Unit, pack
 from . import DIFF, DIFF_SCALE, LEADING, LEADING_DIFF, X0, X
+
+
+def sampling_trajectory(model, kind: str, count: int, seeds: list[int]) -> Trajectory:
+    """`count` steps of `kind` (ddim or ddpm, trailing spacing: from t = T - 1) from the seeds' start
+    noise, every state as the frames show it: x (count + 1 states, the last the final image), the
+    x0 estimates (count), and each step's timestep and alpha_bar. Shared through the trajectory store:
+    step counts shows every state of it, the samplers compare their finals with its last."""
+    shape = (model.channels, model.sample_size, model.sample_size)
+
+    def compute(ctx) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
+        scheduler = model.scheduler(kind)
+        scheduler.set_timesteps(count)
+        gens = generators(seeds)
+        x = start_noise(shape, gens, model.device, torch.float32)
+        xs, x0s, timesteps, alpha_bars = [], [], [], []
+
+        def on_step(i, step) -> None:
+            xs.append(images(step.sample))
+            x0s.append(images(step.pred_original_sample))
+            timesteps.append(int(step.timestep))
+            alpha_bars.append(alpha_bar(scheduler, step.timestep))
+            if i == count - 1:
+                xs.append(images(step.prev_sample))
+
+        reverse_process(ctx.denoise, scheduler, x, gens if kind == "ddpm" else None, on_step)
+        return {
+            "x": np.stack(xs),
+            "x0": np.stack(x0s),
+            "timestep": np.array(timesteps, dtype=np.int64),
+            "alpha_bar": np.array(alpha_bars, dtype=np.float64),
+            "seconds": np.array(time.perf_counter() - started),  # what computing it took, wherever it was read
+        }
+
+    return Trajectory(
+        key=f"{kind}-trailing-n{count}-seeds-" + "-".join(map(str, seeds)),
+        content={"sampler": kind, "spacing": "trailing", "steps": count, "seeds": list(seeds)},
+        calls=count,
+        images=count * len(seeds),
+        compute=compute,
+    )
 
 
 def plan(cfg, model, max_batch: int, source: str) -> Plan:
@@ -22,33 +64,32 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     reference = counts[-1]
 
     def make(count: int, seeds: list[int]) -> Unit:
+        trajectory = sampling_trajectory(model, cfg.scheduler, count, seeds)
+
         def compute(ctx, emit) -> None:
-            started = time.perf_counter()
-            scheduler = model.scheduler(cfg.scheduler)
-            scheduler.set_timesteps(count)
-            gens = generators(seeds)
-            x = start_noise(shape, gens, model.device, torch.float32)
-
-            def on_step(i, step) -> None:
-                a = alpha_bar(scheduler, step.timestep)
-                metrics = {"timestep": step.timestep, "alpha_bar": a, "progress": i / count}
-                panels = [(X, i, step.sample, metrics), (X0, i, step.pred_original_sample, metrics)]
+            run = ctx.trajectory(trajectory)
+            for i in range(count):
+                metrics = {
+                    "timestep": int(run["timestep"][i]),
+                    "alpha_bar": float(run["alpha_bar"][i]),
+                    "progress": i / count,
+                }
+                panels = [(X, i, run["x"][i], metrics), (X0, i, run["x0"][i], metrics)]
                 if i == count - 1:
-                    panels.append((X, count, step.prev_sample, {"timestep": -1, "alpha_bar": 1.0, "progress": 1.0}))
-                for panel, index, batch, values in panels:
-                    for seed, frame in zip(seeds, images(batch)):
+                    panels.append((X, count, run["x"][count], {"timestep": -1, "alpha_bar": 1.0, "progress": 1.0}))
+                for panel, index, frames, values in panels:
+                    for seed, frame in zip(seeds, frames):
                         emit(panel, frame, values, steps=count, seed=seed, step=index)
-
-            reverse_process(ctx.denoise, scheduler, x, gens if cfg.scheduler == "ddpm" else None, on_step)
-            ctx.note_seconds(f"steps={count}", time.perf_counter() - started)
+            ctx.note_seconds(f"steps={count}", float(run["seconds"]))
 
         return Unit(
             key=f"n{count}-seeds-" + "-".join(map(str, seeds)),
-            calls=count,
+            calls=0,  # its model calls are the trajectory's (counted once, however many units read it)
             frames=(2 * count + 1) * len(seeds),
             content={"seeds": seeds, "steps": count, "scheduler": cfg.scheduler},
-            images=count * len(seeds),
+            images=0,
             compute=compute,
+            trajectories=[trajectory],
         )
 
     def make_leading(count: int, seeds: list[int]) -> Unit:

@@ -1,0 +1,60 @@
+"""The trajectory store: sampling runs that several experiments read, computed once per runs folder.
+
+    RUNS/<model>/.trajectories/<key>-<hash>.npz    the arrays of one trajectory (numpy's npz)
+
+`hash` covers what decides the arrays: the trajectory's content (sampler, spacing, steps, seeds)
+and the computation (model, scheduler, device, dtype, batch limit, threads), like a unit's hash. The
+first unit that needs a trajectory claims it (claims.py: one process computes it, the others wait
+and read it), computes it with its own denoiser (its model calls count for that unit) and writes the
+file atomically; every later reader, in this run or any other, loads it. An interrupted precompute
+finds it on disk and does not compute it again.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..atomic import write_bytes_atomic
+from ..toolkit.units import Trajectory
+from .claims import Claims
+
+POLL = 0.2  # seconds between looks while another process computes a trajectory
+
+
+class TrajectoryStore:
+    def __init__(self, folder: Path, hash_of: Callable[[Trajectory], str], claims: Claims | None = None):
+        self.folder, self.hash_of, self.claims = folder, hash_of, claims
+
+    def path(self, trajectory: Trajectory) -> Path:
+        return self.folder / f"{trajectory.key}-{self.hash_of(trajectory)[:16]}.npz"
+
+    def has(self, trajectory: Trajectory) -> bool:
+        return self.path(trajectory).is_file()
+
+    def get(self, trajectory: Trajectory, ctx: Any) -> dict[str, np.ndarray]:
+        """The trajectory's arrays: from the store, or computed now (claimed: one process computes it)."""
+        path = self.path(trajectory)
+        while True:
+            if path.is_file():
+                with np.load(path) as stored:
+                    return {name: stored[name] for name in stored.files}
+            self.folder.mkdir(parents=True, exist_ok=True)
+            claim = path.with_suffix(".claim")
+            if self.claims is None or self.claims.take(claim):
+                try:
+                    if path.is_file():
+                        continue
+                    arrays = trajectory.compute(ctx)
+                    buffer = io.BytesIO()
+                    np.savez(buffer, **arrays)
+                    write_bytes_atomic(path, buffer.getvalue())
+                    return arrays
+                finally:
+                    if self.claims is not None:
+                        self.claims.release(claim)
+            time.sleep(POLL)
