@@ -599,3 +599,39 @@ def test_text_steps_set_only_declared_state_keys_of_their_kind():
         assert str(error.value).startswith("reverse.md.j2: ")
     with pytest.raises(UsageError, match="follows no figure of a registered experiment"):
         check_steps(step('{"step":0}'), "index.md.j2", states)
+
+
+def test_an_edited_helper_module_rebuilds_the_figure_data(build, tmp_path):
+    """The stale-cache case of issue 26: the figure cache must not serve old data after an edit to a
+    module the builder imports (here trajectories/projection.py, which figure.py calls). A copy of the
+    package builds the trajectories figure into one cache: unedited, it reuses the entry; with one
+    line added to the helper, it encodes again."""
+    import generate
+
+    runs = latest_runs(build["runs"])
+    manifest = next(run.path for (slug, name), run in sorted(runs.items()) if name == "trajectories")
+    cache = tmp_path / "cache"
+
+    def build_with(package: Path) -> bool:
+        program = (
+            "import sys, json; from pathlib import Path; sys.path.insert(0, sys.argv[1])\n"
+            "import generate; assert generate.__file__.startswith(sys.argv[1]), generate.__file__\n"
+            "from generate.site.runs import latest_runs; from generate.site.figures import build_figure\n"
+            "run = next(r for r in latest_runs(Path(sys.argv[2])).values() if r.path == Path(sys.argv[3]))\n"
+            "out = Path(sys.argv[4]); out.mkdir(parents=True, exist_ok=True)\n"
+            "print(json.dumps(build_figure(run, out / 'frames', '../frames', Path(sys.argv[5])).get('cached', False)))"
+        )
+        out = tmp_path / f"out-{package.parent.name}"
+        args = [str(package.parent), str(build["runs"]), str(manifest), str(out), str(cache)]
+        result = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return json.loads(result.stdout.splitlines()[-1])
+
+    source = Path(generate.__file__).resolve().parent
+    for name in ("original", "unedited", "edited"):
+        shutil.copytree(source, tmp_path / name / "generate", ignore=shutil.ignore_patterns("__pycache__", "models"))
+    helper = tmp_path / "edited" / "generate" / "experiments" / "trajectories" / "projection.py"
+    helper.write_text(helper.read_text() + "\n# an edit\n")
+    assert build_with(tmp_path / "original" / "generate") is False  # first build: encoded
+    assert build_with(tmp_path / "unedited" / "generate") is True  # same code elsewhere: reused
+    assert build_with(tmp_path / "edited" / "generate") is False  # the helper changed: rebuilt
