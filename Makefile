@@ -8,7 +8,7 @@ OUT    ?= site
 CONFIG ?= default
 STAMP  := $(VENV)/.installed
 
-.PHONY: site precompute test lint install browser-deps live-runtime npm-dev benchmarks clean
+.PHONY: site precompute test test-fast lint install browser-deps live-runtime npm-dev benchmarks clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -57,6 +57,11 @@ lint: install npm-dev
 
 test: install browser-deps npm-dev lint
 	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+
+# The fast tier: every module, every lesson's page built, one browser pass over every page; the
+# slow tests (pytest marker `slow`, registered in pyproject.toml) are left to `make test`.
+test-fast: install browser-deps npm-dev lint
+	$(PY) -m pytest -q -m "not slow"; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 benchmarks: install
 	$(PY) benchmarks/run.py

@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from gpu import peak_for  # noqa: E402
 from run import efficiency  # noqa: E402
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 
 def test_efficiency_against_best_batch_and_same_calls():
     throughput = {

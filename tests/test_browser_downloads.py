@@ -17,7 +17,7 @@ from test_browser import READY, Watch
 
 from generate import experiments
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 KINDS = ("reverse", "step_counts", "forward_backward", "mix_noise", "patch_noise", "spectra")
 

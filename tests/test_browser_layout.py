@@ -26,7 +26,7 @@ FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFra
 # are named "tiny-rgb" and "tiny-grey". The figure data is served with labels as long as the real ones.
 LONG_LABEL = " (shipped, trained on Noto Color Emoji, category 'Smileys & Emotion')"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", params=["tiny", "default", "large"])

@@ -16,6 +16,9 @@ import pytest
 from PIL import Image
 from site_support import default_site, frame_file, manifests, served, wait_until
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 LEVELS = 2  # of 255: what the issue allows between a live run and the precomputed frame, at every pixel
 
 

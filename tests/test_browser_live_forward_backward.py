@@ -15,7 +15,7 @@ from PIL import Image
 from site_support import CHROMIUM, default_site, served, wait_until
 from test_browser import READY, Watch
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 DONE = "f => ['done', 'error', 'cancelled'].includes(f.querySelector('.nti-live').dataset.state)"
 

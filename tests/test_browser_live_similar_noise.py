@@ -22,7 +22,7 @@ from PIL import Image
 from site_support import CHROMIUM, default_site, frame_file, page_of, served, viridis_index, wait_until
 from test_browser import READY, Watch
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 FINISHED = "el => ['done', 'error', 'cancelled'].includes(el.dataset.state)"
 PANELS = ("n1", "n2", "heat_noise", "o1", "o2", "heat_out")  # the live grid's order

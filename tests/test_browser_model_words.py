@@ -9,7 +9,7 @@ from test_browser import READY, Watch
 
 from generate import experiments
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 LESSONS = sorted({page.file for page in experiments.pages()})
 

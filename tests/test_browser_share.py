@@ -12,7 +12,7 @@ from test_browser import READY, Watch, panel_frames, slider_value
 
 from generate import experiments
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from site_support import CHROMIUM, frame_file, manifests, wait_until
 
 FIGURE = '.nti-figure[data-kind="forward_backward"]'
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 
 def new_page(browser, width=1280, height=900):

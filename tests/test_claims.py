@@ -28,6 +28,9 @@ from generate.site.pages import environment
 from generate.site.runs import latest_runs
 from generate.toolkit.runs import Run
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 REPO = Path(__file__).resolve().parents[1]
 MODELS = load_config("default").models
 

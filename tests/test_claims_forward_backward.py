@@ -21,6 +21,9 @@ from test_claims import MODELS, REPO, _figures, _render, chosen, facts  # noqa: 
 from generate import experiments
 from generate.experiments.similar_noise.distance import typical_distance
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 FB = "forward_backward"
 
 

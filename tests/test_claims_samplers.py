@@ -20,6 +20,9 @@ from test_claims import MODELS, _figures, _render, chosen, facts  # noqa: F401  
 from generate import experiments
 from generate.experiments.similar_noise.distance import typical_distance
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 TEMPLATE = "samplers.md.j2"
 NAME = {"ddim": "DDIM", "dpmpp_2m": "DPM-Solver++", "euler": "Euler", "heun": "Heun", "ddpm": "DDPM"}
 

@@ -16,6 +16,8 @@ from site_support import frame_file
 from test_claims import MODELS, _as_signal, _render, chosen, facts  # noqa: F401 (fixtures)
 from test_claims_spectra import _all_models, words_of
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 
 def caption_rms(v: float) -> str:
     """fig-schedules.js `rms`, the captions under the estimates."""

@@ -26,6 +26,9 @@ from generate.experiments.similar_noise.distance import typical_distance
 from generate.shipped import SHIPPED_DIR
 
 PATCH, MIX = "similar_noise_patch.md.j2", "similar_noise_mix.md.j2"
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 JS = REPO / "site_src" / "assets" / "js"
 
 

@@ -16,6 +16,8 @@ from test_claims import MODELS, _all_models, _copy_run, _frame, _render, _ring_p
 
 from generate import experiments
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 
 def pct(share: float) -> str:
     return f"{round(share * 100)} %"

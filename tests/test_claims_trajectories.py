@@ -18,6 +18,8 @@ from test_claims_spectra import _all_models, words_of
 from generate.core.sampling import generators, start_noise
 from generate.experiments.similar_noise.distance import typical_distance
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 
 def _start_noises(run) -> np.ndarray:
     """(S, D) float64: every seed's x_T exactly as the units drew it, pixel by pixel in the PNGs'

@@ -26,6 +26,7 @@ def _run(config: Path, runs: Path, kill_at: int | None) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow
 def test_killed_many_times_then_finished_equals_an_uninterrupted_run(tmp_path, tiny_rgb):
     config = tmp_path / "config.toml"
     config.write_text(SMALL.format(model=tiny_rgb, max_batch=8, reverse_scheduler="ddpm"))

@@ -21,6 +21,9 @@ from site_support import REPO, tree_bytes
 
 from generate.precompute.claims import Claims
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 BIN = Path(sys.executable).parent
 ONE_THREAD = dict(os.environ, OMP_NUM_THREADS="1")
 

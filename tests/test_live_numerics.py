@@ -22,7 +22,7 @@ from generate.core.loading import LoadedModel
 from generate.core.sampling import generators, reverse_process, split_prediction, start_noise, to_uint8
 from generate.spacing import sampling_config
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 LIVE = REPO / "site_src" / "assets" / "js" / "live"
 SCRIPTS = ("randn.js", "scheduler.js", "sampler.js")

@@ -13,6 +13,9 @@ import pytest
 from PIL import Image
 from site_support import frame_file, large_site, lesson_paths, manifests, served, wait_until
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
+
 PAGE_BUDGET = 1_600_000
 LESSONS = tuple(lesson_paths())
 
