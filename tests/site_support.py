@@ -65,9 +65,11 @@ def make_tiny_model(
     beta_schedule: str = "linear",
     seed: int = 0,
     attention: bool = True,
+    classes: int = 0,
 ) -> Path:
     """Save a 16-px two-level UNet2DModel + DDPMScheduler in the flat or the pipeline layout.
-    attention=False: no attention block (at 256 px one costs seconds per image on a CPU)."""
+    attention=False: no attention block (at 256 px one costs seconds per image on a CPU).
+    classes > 0: class-conditional, classes + 1 class embeddings (the last: "no class")."""
     torch.manual_seed(seed)
     down = ("DownBlock2D", "AttnDownBlock2D" if attention else "DownBlock2D")
     up = ("AttnUpBlock2D" if attention else "UpBlock2D", "UpBlock2D")
@@ -81,6 +83,7 @@ def make_tiny_model(
         up_block_types=up,
         norm_num_groups=4,
         attention_head_dim=8,
+        num_class_embeds=classes + 1 if classes else None,
     )
     scheduler = DDPMScheduler(num_train_timesteps=1000, prediction_type=prediction_type, beta_schedule=beta_schedule)
     if layout == "flat":

@@ -32,8 +32,9 @@ class Denoiser:
     call_seconds: list = field(default_factory=list)  # wall time of every UNet call, in order (run.json's median)
 
     @torch.no_grad()
-    def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside."""
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside.
+        `class_labels`: one per image, for a class-conditional model (guidance.py)."""
         model, outputs, start = self.model, [], 0
         if not self.call_batch:
             self.call_batch = call_batch_for(
@@ -44,7 +45,12 @@ class Denoiser:
             chunk = x[start : start + size].to(model.device, model.dtype, memory_format=torch.channels_last)
             began = time.perf_counter()
             try:
-                outputs.append(model.unet(chunk, t[start : start + size].to(model.device)).sample.float())
+                labels = (
+                    {}
+                    if class_labels is None
+                    else {"class_labels": class_labels[start : start + size].to(model.device)}
+                )
+                outputs.append(model.unet(chunk, t[start : start + size].to(model.device), **labels).sample.float())
                 if model.device.type == "cuda":
                     torch.cuda.synchronize(model.device)  # the call's own time, not its launch (the step waits anyway)
             except torch.OutOfMemoryError:

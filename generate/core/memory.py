@@ -43,7 +43,7 @@ def per_image_bytes(
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
         x = torch.zeros((batch, *shape), device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-        unet(x, torch.full((batch,), 500, device=device))
+        unet(x, torch.full((batch,), 500, device=device), **extra_inputs(unet, batch, device))
         torch.cuda.synchronize(device)
         peaks.append(torch.cuda.max_memory_allocated(device) - base)
         del x
@@ -65,6 +65,14 @@ def available_ram() -> int | None:
         return None
 
 
+def extra_inputs(unet: torch.nn.Module, batch: int, device) -> dict:
+    """What a class-conditional UNet needs besides x and t to run at all: a class label per image
+    (any: a call's memory and time do not depend on which)."""
+    if getattr(getattr(unet, "config", None), "num_class_embeds", None):
+        return {"class_labels": torch.zeros(batch, dtype=torch.long, device=device)}
+    return {}
+
+
 @contextlib.contextmanager
 def _quiet_stderr():
     """Some torch builds log two lines to fd 2 whenever the profiler starts and stops."""
@@ -84,7 +92,7 @@ def cpu_call_bytes(unet: torch.nn.Module, shape: tuple[int, int, int], dtype: to
     records in time order, summed: allocations in the ops, frees in its [memory] events)."""
     x = torch.zeros((1, *shape), dtype=dtype).contiguous(memory_format=torch.channels_last)
     with _quiet_stderr(), torch.autograd.profiler.profile(profile_memory=True, use_kineto=False) as prof:
-        unet(x, torch.full((1,), 500))
+        unet(x, torch.full((1,), 500), **extra_inputs(unet, 1, x.device))
     events = sorted((e for e in prof.function_events if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
     live = peak = 0
     for event in events:
