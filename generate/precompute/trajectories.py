@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +25,18 @@ from ..toolkit.units import Trajectory
 from .claims import Claims
 
 POLL = 0.2  # seconds between looks while another process computes a trajectory
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """numpy's npz (np.load reads it), with fixed member times: the same arrays, the same bytes (np.savez
+    stamps each member with the clock, and a resumed precompute must write what an unbroken one does)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.save(member, np.asarray(array), allow_pickle=False)
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue())
+    return buffer.getvalue()
 
 
 class TrajectoryStore:
@@ -50,9 +63,7 @@ class TrajectoryStore:
                     if path.is_file():
                         continue
                     arrays = trajectory.compute(ctx)
-                    buffer = io.BytesIO()
-                    np.savez(buffer, **arrays)
-                    write_bytes_atomic(path, buffer.getvalue())
+                    write_bytes_atomic(path, npz_bytes(arrays))
                     return arrays
                 finally:
                     if self.claims is not None:
