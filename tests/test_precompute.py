@@ -443,3 +443,25 @@ def test_a_shared_trajectory_is_computed_once_with_the_frames_of_separate_runs(t
             assert np.array_equal(pixels, alone[experiment][name][0]) and metrics == alone[experiment][name][1], name
     again = precompute(both, tmp_path / "together", **quiet)  # finished: nothing computed, the store unread
     assert all(r["cached"] and r["model_calls"] == 0 for r in again)
+
+
+def test_a_late_claim_on_a_finished_run_leaves_no_claims_folder(tmp_path, tiny_rgb, batched_runs):
+    """A process that claims a unit just after another wrote the run's manifest (and tidied its
+    claims/ away) finds the unit done, lets go, and removes the folder its claim re-made: a finished
+    run holds its manifest, run.json and frames only."""
+    from generate.precompute.claims import Claims
+    from generate.precompute.plan import prepare
+    from generate.precompute.run import _take_one
+
+    runs, _ = batched_runs
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
+    model = load_model(str(tiny_rgb))
+    run = prepare(experiments.get("reverse"), small_config(tmp_path, tiny_rgb), model, copy)
+    assert run.finished() and not (run.run_dir / "claims").exists()
+    claims = Claims()
+    try:
+        taken = _take_one([(run, run.units[0])], claims, lambda *a: pytest.fail("a finished unit was computed"))
+    finally:
+        claims.close()
+    assert taken is None and not (run.run_dir / "claims").exists()

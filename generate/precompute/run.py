@@ -280,6 +280,8 @@ def _take_one(pending: list, claims: Claims, compute):
             u.key for u in run.missing_units()
         }:  # done by another process between our look and our claim
             claims.release(claim)
+            if run.finished():
+                tidy(run.run_dir)  # our late claim re-made its claims/ folder after the manifest's tidy
             continue
         try:
             return run, unit, compute(run, unit, claim)
