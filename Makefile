@@ -26,19 +26,23 @@ precompute: install
 site: precompute live-runtime
 	$(PY) -m generate site --runs $(RUNS) --out $(OUT) $(if $(SITE_URL),--site-url $(SITE_URL))
 
-# The site's npm packages, pinned in site_src/package.json and its lock file, installed with `npm ci`:
-# live mode's runtime (onnxruntime-web, which generate/site/live.py also checks file by file) for
-# `make site`; with the test tools (eslint, vnu-jar) for `make test`. Without npm the site still
-# builds, without live mode, and says so.
-NPM_CI := npm ci --prefix site_src --silent --no-audit --no-fund
-NODE_MODULES := site_src/node_modules
+# The site's npm packages, pinned in site_src/package.json and its lock file, installed with `npm ci`
+# into .cache/npm (a copy of the pins goes there: npm installs beside its package.json, and nothing
+# is installed into the sources): live mode's runtime (onnxruntime-web, which generate/site/live.py
+# also checks file by file) for `make site`; with the test tools (eslint, vnu-jar) for `make test`.
+# A changed lock file installs again. Without npm the site still builds, without live mode, and says so.
+NPM_DIR := .cache/npm
+NODE_MODULES := $(NPM_DIR)/node_modules
+NPM_PINNED := cmp -s site_src/package-lock.json $(NPM_DIR)/package-lock.json
+NPM_CI := mkdir -p $(NPM_DIR) && cp site_src/package.json site_src/package-lock.json $(NPM_DIR)/ && \
+	npm ci --prefix $(NPM_DIR) --silent --no-audit --no-fund
 live-runtime:
-	@test -f $(NODE_MODULES)/onnxruntime-web/dist/ort.wasm.min.js || \
+	@($(NPM_PINNED) && test -f $(NODE_MODULES)/onnxruntime-web/dist/ort.wasm.min.js) || \
 	  (command -v npm >/dev/null && $(NPM_CI) --omit=dev) || \
 	  echo "npm not found: the site builds without live mode"
 
 npm-dev:
-	@test -x $(NODE_MODULES)/.bin/eslint -a -f $(NODE_MODULES)/vnu-jar/build/dist/vnu.jar || $(NPM_CI)
+	@($(NPM_PINNED) && test -x $(NODE_MODULES)/.bin/eslint -a -f $(NODE_MODULES)/vnu-jar/build/dist/vnu.jar) || ($(NPM_CI))
 
 # Debian's Chromium for the browser tests (never a downloaded browser); the W3C Nu validator (npm
 # vnu-jar, run with the machine's Java) for the HTML check.
@@ -53,7 +57,7 @@ lint: install npm-dev
 	$(PY) -m ruff check generate tests benchmarks
 	$(PY) -m ruff format --check generate tests benchmarks
 	$(VENV)/bin/lint-imports --no-cache
-	cd site_src && node_modules/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
+	cd site_src && ../$(NODE_MODULES)/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
 
 test: install browser-deps npm-dev lint
 	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code

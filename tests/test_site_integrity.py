@@ -18,7 +18,7 @@ from site_support import CHROMIUM, lesson_paths, serve
 from generate.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-VNU = REPO / "site_src" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+VNU = REPO / ".cache" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 
 

@@ -57,7 +57,7 @@ def stage_sources(site_src: Path, docs: Path) -> Path:
         site_src,
         docs,
         ignore=shutil.ignore_patterns(
-            ".cache", "generated", "frames", "models", "*.md", "eslint.config.*", "node_modules", "package*.json"
+            ".cache", "generated", "frames", "models", "*.md", "eslint.config.*", "package*.json"
         ),
     )
     for name in ("frames", "generated"):

@@ -26,13 +26,13 @@ FILES = {  # dist/ file -> sha256 of onnxruntime-web@1.30.0 from registry.npmjs.
     "ort-wasm-simd-threaded.wasm": "3398c10d07d229bd91b364548e130e0e51a8e5704b88c7c083ebbeb78842dee2",
 }
 VENDOR = "assets/vendor/onnxruntime-web"  # inside the site
-INSTALL = f"make live-runtime (npm ci --prefix site_src: onnxruntime-web@{VERSION})"
+INSTALL = f"make live-runtime (npm ci into .cache/npm: onnxruntime-web@{VERSION})"
 
 
 def runtime_dir() -> Path:
-    """Where the npm package's dist/ is: $NTI_ONNXRUNTIME_WEB, else site_src/node_modules (npm ci)."""
+    """Where the npm package's dist/ is: $NTI_ONNXRUNTIME_WEB, else .cache/npm (make live-runtime)."""
     given = os.environ.get("NTI_ONNXRUNTIME_WEB")
-    return Path(given) if given else REPO / "site_src" / "node_modules" / "onnxruntime-web" / "dist"
+    return Path(given) if given else REPO / ".cache" / "npm" / "node_modules" / "onnxruntime-web" / "dist"
 
 
 def runtime_problem(dist: Path) -> str | None:
