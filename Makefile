@@ -6,6 +6,9 @@ PY     := $(VENV)/bin/python
 RUNS   ?= runs
 OUT    ?= site
 CONFIG ?= default
+# Precompute processes: auto = one per GPU, or on a CPU one one-thread process per core (at most 4):
+# the small shipped UNets run faster as processes than as threads (benchmarks/processes.py).
+PROCESSES ?= auto
 STAMP  := $(VENV)/.installed
 
 .PHONY: site precompute test test-fast lint install browser-deps live-runtime npm-dev benchmarks clean
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 precompute: install
-	$(PY) -m generate precompute --config $(CONFIG) --runs $(RUNS)
+	$(PY) -m generate precompute --config $(CONFIG) --runs $(RUNS) --processes $(PROCESSES)
 
 # SITE_URL: the address the site will be served from (instant navigation matches links against it).
 site: precompute live-runtime

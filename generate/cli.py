@@ -57,9 +57,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_precompute(args: argparse.Namespace) -> int:
     from .precompute.config import load_config
+    from .precompute.launch import auto_processes, launch, launched
     from .precompute.run import precompute
 
-    config = load_config(args.config)
+    config = load_config(args.config)  # a bad config stops here, once, before any process starts
+    processes = args.processes
+    if processes == "auto":
+        processes = auto_processes(args.device or config.run.device)
+    if processes > 1 and not launched() and not args.dry_run:
+        return launch(processes, args.argv)
     results = precompute(
         config,
         Path(args.runs),
@@ -132,6 +138,7 @@ def _experiments_help() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import experiments
+    from .precompute.launch import parse_processes
 
     parser = argparse.ArgumentParser(prog="python -m generate", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -184,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow pickled .bin/.ckpt weights. RISK: unpickling runs arbitrary code from the "
         "file; use only for files from a source you trust",
+    )
+    pre.add_argument(
+        "--processes",
+        type=parse_processes,
+        default=1,
+        help="start the precompute as N processes on this machine (torchrun's launcher; they share the "
+        "units and write the same bytes as one): a number, or auto (one per GPU on CUDA; on a CPU one "
+        "one-thread process per core, at most 4). Default 1",
     )
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
     pre.add_argument(
@@ -244,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as given: --processes starts it again
     try:
         return args.func(args)
     except UsageError as error:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from site_support import REPO, built_site, chromium, make_tiny_model, served
+from site_support import REPO, built_site, chromium, default_runs, make_tiny_model, served
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +37,28 @@ def build(tmp_path_factory):
 def base_url(build):
     """The built site served on the port its site_url names (instant navigation matches links by it)."""
     return served(build)
+
+
+@pytest.fixture(scope="session")
+def chosen(tmp_path_factory):
+    """(model slug, experiment) -> the newest run of the default runs (site_support.default_runs): what
+    the lessons' claims are checked against. Once per session, shared by every claims module."""
+    from generate.precompute.config import load_config
+    from generate.site.runs import latest_runs
+
+    runs = latest_runs(default_runs(tmp_path_factory))
+    models = load_config("default").models
+    assert {slug for slug, _ in runs} >= set(models), "the default runs must cover every default model"
+    return runs
+
+
+@pytest.fixture(scope="session")
+def facts(chosen):
+    """Every lesson's facts computed from the default runs (generate.site.claims), once per session:
+    computing them took about 17 s, and each claims module computed them again."""
+    from generate.site import claims
+
+    return claims.for_models(chosen)
 
 
 @pytest.fixture(scope="session")

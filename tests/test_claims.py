@@ -35,18 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = load_config("default").models
 
 
-@pytest.fixture(scope="module")
-def chosen(tmp_path_factory):
-    runs = latest_runs(default_runs(tmp_path_factory))
-    assert {slug for slug, _ in runs} >= set(MODELS), "the default runs must cover every default model"
-    return runs
-
-
-@pytest.fixture(scope="module")
-def facts(chosen):
-    return claims.for_models(chosen)
-
-
 def _copy_run(run: Run, **manifest_changes) -> Run:
     manifest = copy.deepcopy(run.manifest)
     manifest.update(manifest_changes)

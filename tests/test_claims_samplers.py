@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from site_support import frame_file
-from test_claims import MODELS, _figures, _render, chosen, facts  # noqa: F401  (fixtures)
+from test_claims import MODELS, _figures, _render
 
 from generate import experiments
 from generate.experiments.similar_noise.distance import typical_distance

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 from site_support import frame_file
-from test_claims import MODELS, _as_signal, _render, chosen, facts  # noqa: F401 (fixtures)
+from test_claims import MODELS, _as_signal, _render
 from test_claims_spectra import _all_models, words_of
 
 pytestmark = pytest.mark.slow  # left out of `make test-fast`

@@ -19,7 +19,7 @@ import statistics
 import numpy as np
 import pytest
 from site_support import CHROMIUM, REPO, frame_file
-from test_claims import MODELS, _all_models, _as_signal, _render, chosen, facts, words_of  # noqa: F401 (fixtures)
+from test_claims import MODELS, _all_models, _as_signal, _render, words_of
 
 from generate import experiments
 from generate.experiments.similar_noise.distance import typical_distance

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 from site_support import frame_file
-from test_claims import MODELS, _all_models, _copy_run, _frame, _render, _ring_power, chosen, facts, words_of  # noqa: F401 (fixtures)
+from test_claims import MODELS, _all_models, _copy_run, _frame, _render, _ring_power, words_of
 
 from generate import experiments
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from site_support import frame_file
-from test_claims import MODELS, _as_signal, _render, chosen, facts  # noqa: F401 (fixtures)
+from test_claims import MODELS, _as_signal, _render
 from test_claims_spectra import _all_models, words_of
 
 from generate.core.sampling import generators, start_noise

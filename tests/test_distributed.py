@@ -46,7 +46,12 @@ seeds = [0, 1, 2, 3]
 
 
 def _precompute(
-    runs: Path, *launcher: str, config: str = "smoke", env: dict | None = None, quiet: bool = True
+    runs: Path,
+    *launcher: str,
+    config: str = "smoke",
+    env: dict | None = None,
+    quiet: bool = True,
+    options: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
     command = [
         *launcher,
@@ -59,6 +64,7 @@ def _precompute(
         "--runs",
         str(runs),
         *(["--quiet"] if quiet else []),
+        *options,
     ]
     # Its own session, so that a hung launch is killed with all its workers, not only the launcher.
     process = subprocess.Popen(
@@ -115,6 +121,41 @@ def test_torchrun_two_processes_equal_one_process_byte_for_byte(tmp_path, refere
     assert [line.startswith("done: ") for line in done.stdout.splitlines()].count(
         True
     ) == 1  # the main process reports, once
+
+
+def test_processes_option_starts_two_processes_that_equal_one_byte_for_byte(tmp_path, reference):
+    """`precompute --processes 2` (what `make site` runs on a 2-core CPU, as `--processes auto`): the
+    command starts itself again under torchrun; both processes compute, the bytes are one process's."""
+    done = _precompute(tmp_path, options=("--processes", "2"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert tree_bytes(tmp_path) == tree_bytes(reference)
+    assert {p["rank"] for r in _run_records(tmp_path) for p in r["processes"]} == {0, 1}
+    assert [line.startswith("done: ") for line in done.stdout.splitlines()].count(True) == 1
+
+
+def test_processes_option_fails_with_the_processes_own_message(tmp_path):
+    """A bad model under --processes 2: the processes' own one-line error, a summary, exit 2, no
+    traceback and no runs folder."""
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "generate", "precompute", "--config", "smoke", "--runs", str(runs)]
+    done = subprocess.run(
+        [*command, "--processes", "2", "--model", str(tmp_path / "nowhere"), "--quiet"],
+        cwd=REPO,
+        env=ONE_THREAD,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), lines
+    assert f"--model {tmp_path / 'nowhere'}: not a shipped model" in lines[0]
+    assert lines[-1].startswith("error: the 2 precompute processes stopped")
+    assert not runs.exists()
+    for value in ("0", "two"):
+        refused = subprocess.run([*command, "--processes", value], cwd=REPO, capture_output=True, text=True)
+        assert refused.returncode == 2 and "argument --processes" in refused.stderr
+        assert "expected a whole number from 1, or auto" in refused.stderr
 
 
 def test_accelerate_launch_equals_one_process(tmp_path, reference):

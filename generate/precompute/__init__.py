@@ -7,6 +7,7 @@
     writer.py    PNG encoding and atomic writes on a thread pool, with back-pressure
     claims.py    per-unit claims: many processes (torchrun, accelerate, machines) share one runs folder
     world.py     the processes of this precompute, as torchrun or accelerate launched them
+    launch.py    `--processes N|auto`: the command started again as N processes under torchrun
     run.py       `precompute()`: every experiment of every model, units claimed costliest first, one progress bar
 
 Importing this package needs no torch (config.py is read by the site stage's tests and tools too);

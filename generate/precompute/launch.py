@@ -1,0 +1,77 @@
+"""`precompute --processes N|auto`: the same command, started as N processes on this machine.
+
+A convenience over typing `torchrun --standalone --nproc_per_node N -m generate precompute ...`:
+this module calls torchrun's own launcher (`torch.distributed.run`) with the command's arguments,
+so the processes are exactly the ones world.py joins, claim units through the runs folder
+(claims.py) and share one progress bar. The bytes do not depend on the number of processes; on a
+CPU they depend on the threads per process, which torchrun sets to one (plan.py records it).
+
+Why processes on a CPU: the shipped UNets are small, and a 2-core machine runs two one-thread
+processes faster than one two-thread process (benchmarks/processes.py), most of all on the
+sequential chains (a 1000-step DDIM run is 1000 calls at batch 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+CPU_PROCESSES_MAX = 4  # each process holds a copy of the model and its batches; more gain little here
+
+
+def parse_processes(value: str) -> int | str:
+    """argparse type of --processes: a whole number from 1, or `auto`."""
+    if value == "auto":
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a whole number from 1, or auto")
+    return count
+
+
+def auto_processes(device: str) -> int:
+    """One process per GPU when the run goes to CUDA; on a CPU one per core, at most CPU_PROCESSES_MAX."""
+    import torch
+
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.cuda.device_count()
+    if device.startswith("cuda"):
+        return 1  # one named GPU (cuda:N): one process on it
+    return max(1, min(os.cpu_count() or 1, CPU_PROCESSES_MAX))
+
+
+def launched() -> bool:
+    """True inside a process that a launcher (torchrun, accelerate launch, this module) started."""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def launch(count: int, argv: list[str]) -> int:
+    """Run `python -m generate <argv>` as `count` processes under torchrun; returns the exit code.
+    Each process prints its own errors (a bad config names its field in every process's output)."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    # torchrun would set one thread per process itself, with a warning on every launch.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # The elastic agent logs every start and stop, and a failed process as an ERROR line naming its
+    # pid: the processes print their own errors, and this function sums them up.
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    launcher = get_args_parser().parse_args(
+        ["--standalone", "--nproc-per-node", str(count), "--module", "generate", *argv]
+    )
+    try:
+        run(launcher)
+    except ChildFailedError as failed:
+        # A process that fails first stops the others (they show as killed, a negative exit code).
+        codes = sorted({f.exitcode for f in failed.failures.values()}, reverse=True)
+        print(
+            f"error: the {count} precompute processes stopped (exit codes {codes}); the reason is above",
+            file=sys.stderr,
+        )
+        return codes[0] if codes[0] > 0 else 1
+    return 0
