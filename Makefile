@@ -62,13 +62,18 @@ lint: install npm-dev
 	$(VENV)/bin/lint-imports --no-cache
 	cd site_src && ../$(NODE_MODULES)/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
 
+# The tests run in WORKERS processes (pytest-xdist; auto: one per core), whole files to a process
+# (their module fixtures are made once); what they share is made once (tests/site_support.py).
+WORKERS ?= auto
+PYTEST  := $(PY) -m pytest -q -n $(WORKERS) --dist loadfile
+
 test: install browser-deps npm-dev lint
-	$(PY) -m pytest -q; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+	$(PYTEST); code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 # The fast tier: every module, every lesson's page built, one browser pass over every page; the
 # slow tests (pytest marker `slow`, registered in pyproject.toml) are left to `make test`.
 test-fast: install browser-deps npm-dev lint
-	$(PY) -m pytest -q -m "not slow"; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+	$(PYTEST) -m "not slow"; code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 benchmarks: install
 	$(PY) benchmarks/run.py

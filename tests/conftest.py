@@ -1,14 +1,50 @@
 """Shared fixtures: tiny random diffusion models built in code (no downloads), the session's small
 built site, its static server and the browser (one each per session), and the check that the
-session leaves the sources as it found them. Helpers live in site_support.py."""
+session leaves the sources as it found them. Helpers live in site_support.py.
+
+Under pytest-xdist (`make test` runs `-n auto`) the controlling process makes the session's shared
+folder and runs the one web server of every built site; each test process is told both
+(pytest_configure_node) and uses a fair share of the cores for torch."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
-from site_support import REPO, built_site, chromium, default_runs, make_tiny_model, served
+import torch
+from site_support import REPO, SHARED, built_site, chromium, default_runs, make_tiny_model, serve, served
+
+_SERVER: list = []  # the controlling process's open serve() context
+
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):  # a test process of pytest-xdist: the controller made both
+        SHARED.update(root=config.workerinput["nti_root"], url=config.workerinput["nti_url"])
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # and the processes the tests start
+        return
+    root = Path(tempfile.mkdtemp(prefix="nti-tests-"))
+    (root / "www").mkdir()
+    context = serve(root / "www")
+    SHARED.update(root=str(root), url=context.__enter__())
+    _SERVER.append(context)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput.update(nti_root=SHARED["root"], nti_url=SHARED["url"])
+
+
+def pytest_unconfigure(config):
+    if _SERVER:
+        _SERVER.pop().__exit__(None, None, None)
+        shutil.rmtree(SHARED["root"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,25 @@ browser.
 
 Two tiny random UNets (colour and greyscale, 16 px) run the smoke grid once per test session and a
 site is built from them through the CLI; the default config's runs and site are made once too, for
-the checks that need the real shipped models. Each is cached at module level.
+the checks that need the real shipped models.
+
+`make test` runs the tests in several processes (pytest-xdist). What they share is made once per
+session for all of them (`_once`: the first process to need it makes it under a file lock in the
+session's shared folder, the others wait and read it), and every built site is served by one web
+server, which the controlling process runs for the whole session (conftest.py): a site's address
+is `<server>/<its name>/`, and instant navigation needs the site built for that address. The
+default runs are the exception: every process that needs them runs the precompute on one runs
+folder, and the processes share its units through their claims, as launched processes do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import http.server
 import json
-import socket
+import os
 import threading
 from pathlib import Path
 
@@ -31,7 +40,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-_CACHE: dict[str, Path] = {}
 MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
 
 # The screens every lesson is laid out on (test_browser_matrix.py) and photographed on
@@ -111,17 +119,35 @@ def serve(site: Path, port: int = 0):
         server.shutdown()
 
 
-_SERVED: dict[int, tuple] = {}  # port -> (the open serve() context, base URL); kept so it stays open
+# Set by conftest.py before any test runs: the session's shared folder ("root") and the address of
+# the web server that serves its "www" folder ("url", ending in "/").
+SHARED: dict = {}
 
 
 def served(build: dict) -> str:
-    """The base URL of a built site, served on the port its site_url names, once per session (the
-    server lives until the test process ends): test files that share a build share its server."""
-    port = build["port"]
-    if port not in _SERVED:
-        context = serve(build["site"], port)
-        _SERVED[port] = (context, context.__enter__())
-    return _SERVED[port][1]
+    """The base URL of a built site (build_for_serving): the session's server at the site's folder."""
+    return build["url"]
+
+
+def _once(name: str, make) -> dict:
+    """make(folder) -> dict of paths and strings, computed once per test session for all processes:
+    the first to ask makes it in SHARED["root"]/name under a lock, the others wait for it and read
+    its record. In one process it is kept in memory too."""
+    if name in _MADE:
+        return dict(_MADE[name])
+    root = Path(SHARED["root"])
+    record = root / f"{name}.json"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        if not record.exists():
+            made = make(root / name)
+            record.write_text(json.dumps({k: str(v) for k, v in made.items()}))
+    values = json.loads(record.read_text())
+    _MADE[name] = {k: (v if k == "url" else Path(v)) for k, v in values.items()}
+    return dict(_MADE[name])
+
+
+_MADE: dict[str, dict] = {}
 
 
 @contextlib.contextmanager
@@ -137,60 +163,69 @@ def chromium():
             browser.close()
 
 
-def built_site(tmp_path_factory) -> dict[str, Path]:
-    """{'runs': runs folder, 'site': built site} — computed once per session."""
-    if not _CACHE:
-        from generate.cli import main
+def tiny_threads() -> contextlib.AbstractContextManager:
+    """One torch thread while tiny models run: they gain nothing from more, and the test processes
+    share the machine's cores."""
+
+    @contextlib.contextmanager
+    def one():
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    return one()
+
+
+def built_site(tmp_path_factory=None) -> dict:
+    """{'runs', 'site', 'url'}: two tiny models on the smoke grids and their site, once per session."""
+
+    def make(base: Path) -> dict:
         from generate.precompute import precompute
         from generate.precompute.config import load_config
 
-        base = tmp_path_factory.mktemp("site-build")
         runs = base / "runs"
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # the machine is shared with training; tiny models gain nothing from more
-        try:
+        with tiny_threads():
             for name, channels in MODELS:
                 make_tiny_model(base / name, channels=channels, seed=channels)
                 precompute(load_config("smoke"), runs, models=[str(base / name)], progress=False, log=lambda *_: None)
-        finally:
-            torch.set_num_threads(threads)
-        _CACHE.update(build_for_serving(runs, base))
-    return dict(_CACHE)
+        return build_for_serving(runs, "tiny")
+
+    return _once("tiny", make)
 
 
-_LARGE: dict[str, Path] = {}
-
-
-def large_site(tmp_path_factory) -> dict:
+def large_site(tmp_path_factory=None) -> dict:
     """A 256-px colour model (random, narrow, no attention) on the smoke grids, and its site: the
     seed's image size. Built once per session. Without the live experiment: exporting and checking
     a 256-px graph took 68 of its 213 s of precompute, and no 256-px test looks at live mode (the
     32-px site and tests/test_browser_live*.py do); its figures then say live mode has no graph."""
-    if not _LARGE:
+
+    def make(base: Path) -> dict:
         from generate.precompute import precompute
         from generate.precompute.config import load_config
 
-        base = tmp_path_factory.mktemp("large-site")
         model = make_tiny_model(base / "tiny-256", channels=3, size=256, attention=False)
         config = load_config("smoke")
         config.experiments = [name for name in config.experiments if name != "live"]
         precompute(config, base / "runs", models=[str(model)], progress=False, log=lambda *_: None)
-        _LARGE.update(build_for_serving(base / "runs", base))
-    return dict(_LARGE)
+        return build_for_serving(base / "runs", "large")
+
+    return _once("large", make)
 
 
-def build_for_serving(runs: Path, base: Path) -> dict:
-    """Build the site of `runs` into base/site for a free local port: the browser tests serve it
-    there, and instant navigation needs site_url to match the address it is served from."""
+def build_for_serving(runs: Path, name: str) -> dict:
+    """Build the site of `runs` into the session's web folder at /<name>/, for the address the
+    session's server gives it (instant navigation needs site_url to match where it is served):
+    {'runs', 'site', 'url'}. `name` must be new to the session."""
     from generate.cli import main
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert (
-        main(["site", "--runs", str(runs), "--out", str(base / "site"), "--site-url", f"http://127.0.0.1:{port}/"]) == 0
-    )
-    return {"runs": runs, "site": base / "site", "base": base, "port": port}
+    site = Path(SHARED["root"]) / "www" / name
+    assert not site.exists(), f"a site named {name!r} was built already this session"
+    url = f"{SHARED['url']}{name}/"
+    assert main(["site", "--runs", str(runs), "--out", str(site), "--site-url", url]) == 0
+    return {"runs": runs, "site": site, "url": url}
 
 
 def manifests(runs: Path) -> dict[tuple[str, str], dict]:
@@ -217,38 +252,30 @@ def frame_file(manifest: dict, panel: str, **coords) -> str:
     raise AssertionError(f"manifest has no frame at {coords}")
 
 
-_DEFAULT: dict[str, Path] = {}
-
-
-def default_runs(tmp_path_factory) -> Path:
+def default_runs(tmp_path_factory=None) -> Path:
     """The default config's precompute on the shipped models, as `make site` makes it (once per session,
-    a few minutes on a 2-core CPU): the runs the lessons' claims are checked against.
+    a few minutes on a 2-core CPU): the runs the lessons' claims are checked against. Every test
+    process that needs them runs the precompute on the session's one folder: they share its units
+    (claims.py), and the first to finish waits for the units the others still hold.
 
     NTI_DEFAULT_RUNS=DIR reuses a runs folder that `make precompute` made (the newest run of each
     experiment is read, as the site build reads it), to iterate on the claims without the wait."""
-    import os
-
-    if not _DEFAULT and os.environ.get("NTI_DEFAULT_RUNS"):
-        _DEFAULT["runs"] = Path(os.environ["NTI_DEFAULT_RUNS"])
-    if not _DEFAULT:
+    if os.environ.get("NTI_DEFAULT_RUNS"):
+        return Path(os.environ["NTI_DEFAULT_RUNS"])
+    if "default-runs" not in _MADE:
         from generate.precompute import precompute
         from generate.precompute.config import load_config
 
-        runs = tmp_path_factory.mktemp("default-runs") / "runs"
+        runs = Path(SHARED["root"]) / "default-runs"
         precompute(load_config("default"), runs, progress=False, log=lambda *_: None)
-        _DEFAULT["runs"] = runs
-    return _DEFAULT["runs"]
+        _MADE["default-runs"] = {"runs": runs}
+    return _MADE["default-runs"]["runs"]
 
 
-_DEFAULT_SITE: dict[str, Path] = {}
-
-
-def default_site(tmp_path_factory) -> dict[str, Path]:
+def default_site(tmp_path_factory=None) -> dict:
     """The site built from the default runs (both shipped 32-px models, every default grid): the
     pages a reader gets from `make site`, for the layout checks that depend on real sizes and labels."""
-    if not _DEFAULT_SITE:
-        _DEFAULT_SITE.update(build_for_serving(default_runs(tmp_path_factory), tmp_path_factory.mktemp("default-site")))
-    return dict(_DEFAULT_SITE)
+    return _once("default", lambda base: build_for_serving(default_runs(), "default"))
 
 
 def wait_until(locator, predicate: str, timeout: float = 15000) -> None:

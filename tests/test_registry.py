@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from site_support import REPO, build_for_serving, manifests, serve, wait_until
+from site_support import REPO, build_for_serving, manifests, wait_until
 from toy_experiment import GUESS, ONE_GUESS
 
 from generate import experiments
@@ -82,7 +82,7 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, b
         for f in manifest["frames"]
     )
 
-    built = build_for_serving(runs, tmp_path)
+    built = build_for_serving(runs, "toy")
     site = built["site"]
     page = site / "one-guess" / "index.html"
     assert page.is_file()
@@ -94,25 +94,25 @@ def test_precomputed_built_and_working_in_the_browser(toy, tmp_path, tiny_rgb, b
     figure = json.loads((site / "generated" / "one_guess.json").read_text())
     assert [m["timesteps"] for m in figure["models"]] == [[999, 500, 50]]
 
-    with serve(site, built["port"]) as base:
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors = []
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(base + "one-guess/")
-        fig = tab.locator(".nti-figure[data-kind=one_guess]")
-        fig.scroll_into_view_if_needed()
-        wait_until(fig, "f => f.dataset.ready === 'true'")
-        want = {f["coords"]["seed"] * 1000 + f["coords"]["t"]: f["file"] for f in manifest["frames"]}
-        shown = lambda: fig.locator(".nti-panel").first.get_attribute("data-frame")
-        assert shown() == want[3 * 1000 + 999]
-        thumb = fig.locator("[role=slider]")
-        thumb.focus()
-        tab.keyboard.press("End")
-        assert thumb.get_attribute("aria-valuenow") == "2" and shown() == want[3 * 1000 + 50]
-        tab.keyboard.press("ArrowLeft")
-        assert shown() == want[3 * 1000 + 500]
-        assert not errors, errors
-        tab.context.close()
+    base = built["url"]  # the session's server
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(base + "one-guess/")
+    fig = tab.locator(".nti-figure[data-kind=one_guess]")
+    fig.scroll_into_view_if_needed()
+    wait_until(fig, "f => f.dataset.ready === 'true'")
+    want = {f["coords"]["seed"] * 1000 + f["coords"]["t"]: f["file"] for f in manifest["frames"]}
+    shown = lambda: fig.locator(".nti-panel").first.get_attribute("data-frame")
+    assert shown() == want[3 * 1000 + 999]
+    thumb = fig.locator("[role=slider]")
+    thumb.focus()
+    tab.keyboard.press("End")
+    assert thumb.get_attribute("aria-valuenow") == "2" and shown() == want[3 * 1000 + 50]
+    tab.keyboard.press("ArrowLeft")
+    assert shown() == want[3 * 1000 + 500]
+    assert not errors, errors
+    tab.context.close()
 
 
 @pytest.mark.parametrize(
