@@ -111,7 +111,15 @@ def serve(site: Path, port: int = 0):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(site)))
+    class Server(http.server.ThreadingHTTPServer):
+        # Several browsers load pages at once (one per test process), a connection per file: the
+        # default backlog of 5 overflows and a dropped connection is retried only a second later.
+        request_queue_size = 128
+
+        def handle_error(self, request, client_address):
+            pass  # a browser that closes a connection mid-file (a page left early) is not an error here
+
+    server = Server(("127.0.0.1", port), functools.partial(Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"

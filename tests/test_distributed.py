@@ -180,8 +180,11 @@ def test_accelerate_launch_equals_one_process(tmp_path, reference):
 
 
 def test_a_process_killed_half_way_then_rerun_with_one_process_equals_it(tmp_path, reference):
+    # At its 60th write: the smoke grid writes about 330 files, so rank 1 gets there, and no unit
+    # writes as many as 60, so by then some unit is finished whatever the other process's pace (at
+    # the 30th, a machine busy with other tests could kill it before any unit was done).
     killed = _precompute(
-        tmp_path, *_torchrun(2), env=dict(ONE_THREAD, NTI_CRASH_TEST_KILL_RANK="1", NTI_CRASH_TEST_KILL_AT_WRITE="30")
+        tmp_path, *_torchrun(2), env=dict(ONE_THREAD, NTI_CRASH_TEST_KILL_RANK="1", NTI_CRASH_TEST_KILL_AT_WRITE="60")
     )
     assert killed.returncode != 0, "rank 1 was to die at its 30th write"
     markers = list(tmp_path.rglob("units/*.json"))

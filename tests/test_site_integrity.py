@@ -140,7 +140,9 @@ class _Links(HTMLParser):
                 self.urls.append((tag, value))
 
 
-def _target(site: Path, page: Path, tag: str, url: str) -> Path | None:
+def _target(site: Path, page: Path, tag: str, url: str, root: str = "/") -> Path | None:
+    """The file a page's link or source points to; `root` is the path the site is served at (its
+    site_url's: the 404 page links absolutely, as it is served at any depth)."""
     parsed = urlparse(url)
     if parsed.scheme in ("http", "https") and parsed.hostname not in ("127.0.0.1", "localhost"):
         if tag == "a":
@@ -148,8 +150,11 @@ def _target(site: Path, page: Path, tag: str, url: str) -> Path | None:
         raise AssertionError(f"{page}: <{tag}> loads {url} from another site")
     if parsed.scheme in ("data", "mailto", "javascript") or (not parsed.path and parsed.fragment):
         return None
-    base = site if parsed.path.startswith("/") else page.parent
-    path = (base / unquote(parsed.path.lstrip("/"))).resolve()
+    if parsed.path.startswith("/"):
+        assert parsed.path.startswith(root), f"{page}: {url} lies outside the site's address {root}"
+        path = (site / unquote(parsed.path.removeprefix(root))).resolve()
+    else:
+        path = (page.parent / unquote(parsed.path)).resolve()
     return path / "index.html" if path.is_dir() or parsed.path.endswith("/") else path
 
 
@@ -160,7 +165,7 @@ def test_every_link_image_and_frame_a_page_references_exists(build):
         parser = _Links()
         parser.feed(page.read_text(encoding="utf-8"))
         for tag, url in parser.urls:
-            target = _target(site, page, tag, url)
+            target = _target(site, page, tag, url, root=urlparse(build["url"]).path)
             if target is not None:
                 assert target.is_file(), f"{page.relative_to(site)} links to missing {url}"
                 checked += 1
