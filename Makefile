@@ -62,10 +62,10 @@ lint: install npm-dev
 	$(VENV)/bin/lint-imports --no-cache
 	cd site_src && ../$(NODE_MODULES)/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
 
-# The tests run in WORKERS processes (pytest-xdist; auto: one per core), whole files to a process
-# (their module fixtures are made once); what they share is made once (tests/site_support.py).
+# The tests run in WORKERS processes (pytest-xdist; auto: one per core), handed out test by test;
+# what they share (built sites, the default runs) is made once for all (tests/site_support.py).
 WORKERS ?= auto
-PYTEST  := $(PY) -m pytest -q -n $(WORKERS) --dist loadfile
+PYTEST  := $(PY) -m pytest -q -n $(WORKERS) --dist load
 
 test: install browser-deps npm-dev lint
 	$(PYTEST); code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
