@@ -25,7 +25,7 @@ def pytest_configure(config):
     if hasattr(config, "workerinput"):  # a test process of pytest-xdist: the controller made both
         SHARED.update(root=config.workerinput["nti_root"], url=config.workerinput["nti_url"])
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
         torch.set_num_threads(threads)
         os.environ["OMP_NUM_THREADS"] = str(threads)  # and the processes the tests start
         return

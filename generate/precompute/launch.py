@@ -42,7 +42,9 @@ def auto_processes(device: str) -> int:
         return torch.cuda.device_count()
     if device.startswith("cuda"):
         return 1  # one named GPU (cuda:N): one process on it
-    return max(1, min(os.cpu_count() or 1, CPU_PROCESSES_MAX))
+    # the cores this process may run on (a container's CPU set), not the host's
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, CPU_PROCESSES_MAX))
 
 
 def launched() -> bool:
