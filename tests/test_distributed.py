@@ -134,8 +134,8 @@ def test_processes_option_starts_two_processes_that_equal_one_byte_for_byte(tmp_
 
 
 def test_processes_option_fails_with_the_processes_own_message(tmp_path):
-    """A bad model under --processes 2: the processes' own one-line error, a summary, exit 2, no
-    traceback and no runs folder."""
+    """A bad model under --processes 2: the main process's one-line error, once (the other process's
+    goes to its log), then a summary; exit 2, no traceback and no runs folder."""
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", "generate", "precompute", "--config", "smoke", "--runs", str(runs)]
     done = subprocess.run(
@@ -148,7 +148,7 @@ def test_processes_option_fails_with_the_processes_own_message(tmp_path):
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
-    assert lines and all(line.startswith("error: ") for line in lines), lines
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), lines
     assert f"--model {tmp_path / 'nowhere'}: not a shipped model" in lines[0]
     assert lines[-1].startswith("error: the 2 precompute processes stopped")
     assert not runs.exists()

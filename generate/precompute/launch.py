@@ -16,7 +16,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 CPU_PROCESSES_MAX = 4  # each process holds a copy of the model and its batches; more gain little here
 
@@ -54,7 +57,10 @@ def launched() -> bool:
 
 def launch(count: int, argv: list[str]) -> int:
     """Run `python -m generate <argv>` as `count` processes under torchrun; returns the exit code.
-    Each process prints its own errors (a bad config names its field in every process's output)."""
+
+    Only the main process writes to the terminal (its progress bar, its errors): the others' stderr
+    goes to log files, shown only when one of them failed on its own. Every process validates the
+    same config and models, so a bad input is told once, not once per process."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -63,17 +69,27 @@ def launch(count: int, argv: list[str]) -> int:
     # The elastic agent logs every start and stop, and a failed process as an ERROR line naming its
     # pid: the processes print their own errors, and this function sums them up.
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    logs = Path(tempfile.mkdtemp(prefix="nti-processes-"))
+    others = [f"{rank}:2" for rank in range(1, count)]  # local rank: stderr to a file
     launcher = get_args_parser().parse_args(
-        ["--standalone", "--nproc-per-node", str(count), "--module", "generate", *argv]
+        ["--standalone", "--nproc-per-node", str(count), "--log-dir", str(logs), "--redirects", ",".join(others)]
+        + ["--module", "generate", *argv]
     )
     try:
         run(launcher)
     except ChildFailedError as failed:
         # A process that fails first stops the others (they show as killed, a negative exit code).
-        codes = sorted({f.exitcode for f in failed.failures.values()}, reverse=True)
+        codes = {rank: f.exitcode for rank, f in failed.failures.items()}
+        if codes.get(0, 0) <= 0:  # the main process did not say why: show those that did
+            for rank in sorted(r for r, code in codes.items() if code > 0):
+                for log in sorted(logs.rglob(f"attempt_*/{rank}/stderr.log")):
+                    sys.stderr.write(log.read_text()[-4000:])
+        shown = sorted(set(codes.values()), reverse=True)
         print(
-            f"error: the {count} precompute processes stopped (exit codes {codes}); the reason is above",
+            f"error: the {count} precompute processes stopped (exit codes {shown}); the reason is above",
             file=sys.stderr,
         )
-        return codes[0] if codes[0] > 0 else 1
+        return shown[0] if shown[0] > 0 else 1
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
     return 0
