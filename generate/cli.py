@@ -265,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {error}", file=sys.stderr)
+        from .precompute.launch import report_error
+
+        if not report_error(f"error: {error}"):  # under --processes the launcher tells it, once
+            print(f"error: {error}", file=sys.stderr)
         return UsageError.exit_code
     except ModuleNotFoundError as error:
         if error.name not in PRECOMPUTE_MODULES and (error.name or "").split(".")[0] not in PRECOMPUTE_MODULES:

@@ -134,8 +134,9 @@ def test_processes_option_starts_two_processes_that_equal_one_byte_for_byte(tmp_
 
 
 def test_processes_option_fails_with_the_processes_own_message(tmp_path):
-    """A bad model under --processes 2: the main process's one-line error, once (the other process's
-    goes to its log), then a summary; exit 2, no traceback and no runs folder."""
+    """A bad model under --processes 2: the one-line error once (both processes find it; the launcher
+    tells each distinct message once, whichever process stopped first), then a summary; exit 2, no
+    traceback and no runs folder."""
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", "generate", "precompute", "--config", "smoke", "--runs", str(runs)]
     done = subprocess.run(
@@ -150,7 +151,7 @@ def test_processes_option_fails_with_the_processes_own_message(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), lines
     assert f"--model {tmp_path / 'nowhere'}: not a shipped model" in lines[0]
-    assert lines[-1].startswith("error: the 2 precompute processes stopped")
+    assert lines[-1].startswith("error: the 2 precompute processes stopped (exit codes [2")
     assert not runs.exists()
     for value in ("0", "two"):
         refused = subprocess.run([*command, "--processes", value], cwd=REPO, capture_output=True, text=True)

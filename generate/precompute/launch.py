@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 CPU_PROCESSES_MAX = 4  # each process holds a copy of the model and its batches; more gain little here
+ERRORS_ENV = "NTI_PROCESS_ERRORS"  # folder where launched processes leave their error messages
 
 
 def parse_processes(value: str) -> int | str:
@@ -58,9 +59,9 @@ def launched() -> bool:
 def launch(count: int, argv: list[str]) -> int:
     """Run `python -m generate <argv>` as `count` processes under torchrun; returns the exit code.
 
-    Only the main process writes to the terminal (its progress bar, its errors): the others' stderr
-    goes to log files, shown only when one of them failed on its own. Every process validates the
-    same config and models, so a bad input is told once, not once per process."""
+    Only the main process writes to the terminal (its progress bar); the others' stderr goes to log
+    files. Every process validates the same config and models, so each writes its error message to
+    a file instead of the terminal (cli.main), and they are told here once each, in rank order."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -70,6 +71,7 @@ def launch(count: int, argv: list[str]) -> int:
     # pid: the processes print their own errors, and this function sums them up.
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     logs = Path(tempfile.mkdtemp(prefix="nti-processes-"))
+    os.environ[ERRORS_ENV] = str(logs)  # the processes write their error messages there (cli.main)
     others = [f"{rank}:2" for rank in range(1, count)]  # local rank: stderr to a file
     launcher = get_args_parser().parse_args(
         ["--standalone", "--nproc-per-node", str(count), "--log-dir", str(logs), "--redirects", ",".join(others)]
@@ -80,16 +82,37 @@ def launch(count: int, argv: list[str]) -> int:
     except ChildFailedError as failed:
         # A process that fails first stops the others (they show as killed, a negative exit code).
         codes = {rank: f.exitcode for rank, f in failed.failures.items()}
-        if codes.get(0, 0) <= 0:  # the main process did not say why: show those that did
-            for rank in sorted(r for r, code in codes.items() if code > 0):
-                for log in sorted(logs.rglob(f"attempt_*/{rank}/stderr.log")):
-                    sys.stderr.write(log.read_text()[-4000:])
+        _tell(logs, sorted(rank for rank, code in codes.items() if code > 0))
         shown = sorted(set(codes.values()), reverse=True)
-        print(
-            f"error: the {count} precompute processes stopped (exit codes {shown}); the reason is above",
-            file=sys.stderr,
-        )
+        print(f"error: the {count} precompute processes stopped (exit codes {shown})", file=sys.stderr)
         return shown[0] if shown[0] > 0 else 1
     finally:
+        os.environ.pop(ERRORS_ENV, None)
         shutil.rmtree(logs, ignore_errors=True)
     return 0
+
+
+def report_error(message: str) -> bool:
+    """In a launched process: leave the error message for the launcher (which tells it once) and
+    return True; elsewhere return False (the caller prints it)."""
+    folder = os.environ.get(ERRORS_ENV)
+    if not folder or not launched():
+        return False
+    (Path(folder) / f"error-{os.environ['RANK']}.txt").write_text(message + "\n")
+    return True
+
+
+def _tell(logs: Path, failed: list[int]) -> None:
+    """Each failed process's error message, once per distinct message; a process that left none
+    (a crash, not a bad input) shows the end of its stderr."""
+    told: set[str] = set()
+    for rank in failed:
+        errors = logs / f"error-{rank}.txt"
+        if errors.is_file():
+            message = errors.read_text()
+            if message not in told:
+                sys.stderr.write(message)
+                told.add(message)
+            continue
+        for log in sorted(logs.rglob(f"attempt_*/{rank}/stderr.log")):
+            sys.stderr.write(log.read_text()[-4000:])
