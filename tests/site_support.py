@@ -137,6 +137,9 @@ def served(build: dict) -> str:
     return build["url"]
 
 
+_MADE: dict[str, dict] = {}  # name -> what _once made or read, in this process
+
+
 def _once(name: str, make) -> dict:
     """make(folder) -> dict of paths and strings, computed once per test session for all processes:
     the first to ask makes it in SHARED["root"]/name under a lock, the others wait for it and read
@@ -155,9 +158,6 @@ def _once(name: str, make) -> dict:
     return dict(_MADE[name])
 
 
-_MADE: dict[str, dict] = {}
-
-
 @contextlib.contextmanager
 def chromium():
     """Debian's Chromium driven by Playwright."""
@@ -171,20 +171,16 @@ def chromium():
             browser.close()
 
 
-def tiny_threads() -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def tiny_threads():
     """One torch thread while tiny models run: they gain nothing from more, and the test processes
     share the machine's cores."""
-
-    @contextlib.contextmanager
-    def one():
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
-
-    return one()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def built_site(tmp_path_factory=None) -> dict:
