@@ -64,9 +64,9 @@ def tiny_grey_v(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def build(tmp_path_factory):
+def build():
     """Runs of two tiny models on the smoke grids and the site built from them (site_support.built_site)."""
-    return built_site(tmp_path_factory)
+    return built_site()
 
 
 @pytest.fixture(scope="session")
@@ -76,13 +76,13 @@ def base_url(build):
 
 
 @pytest.fixture(scope="session")
-def chosen(tmp_path_factory):
+def chosen():
     """(model slug, experiment) -> the newest run of the default runs (site_support.default_runs): what
     the lessons' claims are checked against. Once per session, shared by every claims module."""
     from generate.precompute.config import load_config
     from generate.site.runs import latest_runs
 
-    runs = latest_runs(default_runs(tmp_path_factory))
+    runs = latest_runs(default_runs())
     models = load_config("default").models
     assert {slug for slug, _ in runs} >= set(models), "the default runs must cover every default model"
     return runs

@@ -183,7 +183,7 @@ def tiny_threads():
         torch.set_num_threads(threads)
 
 
-def built_site(tmp_path_factory=None) -> dict:
+def built_site() -> dict:
     """{'runs', 'site', 'url'}: two tiny models on the smoke grids and their site, once per session."""
 
     def make(base: Path) -> dict:
@@ -200,7 +200,7 @@ def built_site(tmp_path_factory=None) -> dict:
     return _once("tiny", make)
 
 
-def large_site(tmp_path_factory=None) -> dict:
+def large_site() -> dict:
     """A 256-px colour model (random, narrow, no attention) on the smoke grids, and its site: the
     seed's image size. Built once per session. Without the live experiment: exporting and checking
     a 256-px graph took 68 of its 213 s of precompute, and no 256-px test looks at live mode (the
@@ -256,7 +256,7 @@ def frame_file(manifest: dict, panel: str, **coords) -> str:
     raise AssertionError(f"manifest has no frame at {coords}")
 
 
-def default_runs(tmp_path_factory=None) -> Path:
+def default_runs() -> Path:
     """The default config's precompute on the shipped models, as `make site` makes it (once per session,
     a few minutes on a 2-core CPU): the runs the lessons' claims are checked against. Every test
     process that needs them runs the precompute on the session's one folder: they share its units
@@ -276,7 +276,7 @@ def default_runs(tmp_path_factory=None) -> Path:
     return _MADE["default-runs"]["runs"]
 
 
-def default_site(tmp_path_factory=None) -> dict:
+def default_site() -> dict:
     """The site built from the default runs (both shipped 32-px models, every default grid): the
     pages a reader gets from `make site`, for the layout checks that depend on real sizes and labels."""
     return _once("default", lambda base: build_for_serving(default_runs(), "default"))

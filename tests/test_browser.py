@@ -74,10 +74,10 @@ class Watch:
 
 
 @pytest.fixture(params=["32px", pytest.param("256px", marks=pytest.mark.slow)])
-def sites(request, tmp_path_factory):
+def sites(request):
     """The figure checks run on both sites: the tiny 32-px and 16-px models, and a 256-px colour model
     (preview sheets of 8 cells, half-size panels): (build, base URL)."""
-    build = built_site(tmp_path_factory) if request.param == "32px" else large_site(tmp_path_factory)
+    build = built_site() if request.param == "32px" else large_site()
     return build, served(build)
 
 

@@ -30,12 +30,12 @@ pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /
 
 
 @pytest.fixture(scope="module", params=["tiny", "default", "large"])
-def build(request, tmp_path_factory):
+def build(request):
     """The tiny-model site (16 px, smoke grids) and the default site (both shipped 32-px models,
     every default grid, real labels): the layout must hold for both."""
     if request.param == "large":  # 256-px frames: previews, half-size panels
-        return dict(large_site(tmp_path_factory), large=True)
-    return built_site(tmp_path_factory) if request.param == "tiny" else default_site(tmp_path_factory)
+        return dict(large_site(), large=True)
+    return built_site() if request.param == "tiny" else default_site()
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ LEVELS = 2  # of 255: what the issue allows between a live run and the precomput
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    site = default_site(tmp_path_factory)
+def shipped():
+    site = default_site()
     return dict(site, url=served(site))
 
 

@@ -150,8 +150,8 @@ def test_without_webassembly_one_line_says_so_and_the_figure_works(browser, base
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    site = default_site(tmp_path_factory)
+def shipped():
+    site = default_site()
     return site, served(site)
 
 

@@ -187,8 +187,8 @@ def test_where_live_mode_cannot_run_the_figures_say_so_and_work(browser, base_ur
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    site = default_site(tmp_path_factory)
+def shipped():
+    site = default_site()
     runs = {}
     for path in sorted(site["runs"].glob("*/*/*/manifest.json")):
         manifest = json.loads(path.read_text())

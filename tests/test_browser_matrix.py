@@ -118,8 +118,8 @@ SHOWN_VIEW = """kind => {
 
 
 @pytest.fixture(scope="module", params=["tiny", "default"])
-def site(request, tmp_path_factory):
-    build = built_site(tmp_path_factory) if request.param == "tiny" else default_site(tmp_path_factory)
+def site(request):
+    build = built_site() if request.param == "tiny" else default_site()
     return served(build)
 
 

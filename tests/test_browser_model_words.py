@@ -18,8 +18,8 @@ VISIBLE_WORDS = """section => Array.from(section.querySelectorAll('.nti-per-mode
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    build = default_site(tmp_path_factory)
+def shipped():
+    build = default_site()
     return served(build)
 
 

@@ -21,8 +21,8 @@ LESSONS = tuple(lesson_paths())
 
 
 @pytest.fixture(scope="module")
-def large(tmp_path_factory):
-    return large_site(tmp_path_factory)
+def large():
+    return large_site()
 
 
 @pytest.fixture(scope="module")
