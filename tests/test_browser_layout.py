@@ -29,10 +29,29 @@ LONG_LABEL = " (shipped, trained on Noto Color Emoji, category 'Smileys & Emotio
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 
-@pytest.fixture(scope="module", params=["tiny", "default", "large"])
+# The sites each test lays out: the tiny-model site (16 px, smoke grids), the default site (both
+# shipped 32-px models, every default grid, real labels) and the 256-px site (previews, half-size
+# panels). test_browser_matrix.py already lays every lesson of the tiny and the default site out on
+# fourteen screens (sideways scrolling, pinned figures' controls, whole-number frame scales): here
+# those checks run where the matrix does not reach (256 px, the overview page, clipped overflow,
+# scroll boxes inside a figure), and each test costs a browser seconds on the 2-core machine.
+SITES = {
+    "test_no_page_scrolls_sideways": ("default", "large"),
+    "test_a_pinned_figure_shows_every_control_and_chart": ("default", "large"),
+    "test_every_step_activates_while_scrolling_down_the_page": ("default", "large"),
+    "test_frames_are_drawn_at_a_whole_number_scale": ("large",),
+}
+EVERY_SITE = ("tiny", "default", "large")
+
+
+def pytest_generate_tests(metafunc):
+    if "build" in metafunc.fixturenames:
+        sites = SITES.get(metafunc.definition.name, EVERY_SITE)
+        metafunc.parametrize("build", sites, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
 def build(request):
-    """The tiny-model site (16 px, smoke grids) and the default site (both shipped 32-px models,
-    every default grid, real labels): the layout must hold for both."""
     if request.param == "large":  # 256-px frames: previews, half-size panels
         return dict(large_site(), large=True)
     return built_site() if request.param == "tiny" else default_site()

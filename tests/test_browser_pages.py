@@ -28,8 +28,8 @@ def test_pages_load_clean_and_record_transfer_size(browser, tmp_path_factory, si
             for name, path in PAGES.items():
                 watch.bytes = 0
                 open_page(page, base_url, path)
-                page.wait_for_load_state("networkidle")
-                if scheme == "light" and device == "desktop":
+                if scheme == "light" and device == "desktop":  # the transfer, once the network is quiet
+                    page.wait_for_load_state("networkidle")  # (at least 500 ms a page: not on the other passes)
                     sizes[name] = watch.bytes
                 if device == "phone":
                     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} overflows 375 px"
