@@ -178,6 +178,15 @@ def test_every_run_fact_is_worded_per_model(chosen, facts):
         assert own.count("nti-fb-mark nti-fb-new") == fb["different_count"]
         marks = re.findall(r'class="nti-fb-mark nti-fb-(same|new)" title="level (\d+):', own)
         assert [(m == "same", int(level) - 1) for m, level in marks] == [(p["same"], p["level"]) for p in fb["curve"]]
+        # a different picture's mark says what decided it: another class (or nearest image), or the distance bound
+        titles = re.findall(r'class="nti-fb-mark nti-fb-new" title="level \d+: ([^"]*)"', own)
+        for p, title in zip([p for p in fb["curve"] if not p["same"]], titles):
+            if p["same"] is None:
+                continue  # not judged (no typical distance): nothing decided it
+            if p["same_match"] is False:
+                assert title.startswith("different: ") and p["match_name"] in title and "bound" not in title, title
+            else:
+                assert f"beyond the bound of {fb['bound']:.1f}" in title, title
         if fb["tipping"]:
             assert f"level **{fb['tipping']['level'] + 1}** of {fb['steps']}" in own
         accuracy = round(100 * fb["classifier_accuracy"])  # the verdicts' baseline
