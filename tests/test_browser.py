@@ -782,6 +782,35 @@ def test_every_figure_has_a_how_this_was_made_card_that_opens_from_the_keyboard(
     page.watch.assert_clean()
 
 
+def test_a_card_opened_at_the_bottom_of_a_phone_screen_is_on_screen(browser, base_url):
+    """On a phone the card sits under the figure's caption, which scrolls to the bottom of the screen:
+    opened there, its content shows whole between the header and the screen's bottom edge (it opened
+    below the screen before: the reader's walk of stop 31)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    watch = Watch(page)
+    try:
+        open_page(page, base_url, page_of("reverse"))
+        card = page.locator('figure:has(.nti-figure[data-kind="reverse"]) details.nti-prov')
+        assert card.count() == 1
+        card.evaluate(
+            "d => window.scrollBy(0, d.getBoundingClientRect().bottom - document.documentElement.clientHeight + 2)"
+        )
+        card.locator("summary").click()
+        wait_until(card, "d => d.open && d.querySelector('.nti-prov-body dl') !== null")
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        top, bottom = card.locator(".nti-prov-body").evaluate(
+            "b => [b.getBoundingClientRect().top, b.getBoundingClientRect().bottom]"
+        )
+        header, height = page.evaluate(
+            "[document.querySelector('.md-header').getBoundingClientRect().bottom, document.documentElement.clientHeight]"
+        )
+        assert header - 0.5 <= top and bottom <= height + 0.5, (top, bottom, header, height)
+        watch.assert_clean()
+    finally:
+        context.close()
+
+
 def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(browser, base_url):
     """Every lesson's "The maths": opens with Enter on its summary, every <math> has a box of its own
     size (Chromium lays MathML out: a fraction is taller than a line of text), and on a phone an

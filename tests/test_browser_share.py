@@ -159,3 +159,33 @@ def test_every_figure_reports_exactly_its_declared_state(context, base_url, buil
         elif declared[key] == "fraction":
             assert 0 <= value <= 1, (key, raw)
     page.watch.assert_clean()
+
+
+def test_a_link_carries_a_compact_figures_view(browser, base_url):
+    """On a phone a figure is compact and its views (frames, loop diagram, charts) take turns: the
+    link keeps the view on show, and opens on it (stop 31's walk: it opened on the frames)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = _page(context)
+        figure = _figure(page, base_url + "reverse/", "reverse")
+        wait_until(figure, "f => f.classList.contains('nti-compact')")
+        buttons = figure.locator(".nti-views button")
+        assert buttons.count() >= 2, "the reverse figure is compact on a phone, with views"
+        buttons.nth(1).click()
+        page.wait_for_function("() => new URL(location.href).searchParams.get('reverse')?.includes('view:1')")
+        link = page.evaluate("location.href")
+        page.watch.assert_clean()
+        again = _page(context)
+        figure = _figure(again, link, "reverse")
+        wait_until(figure, "f => f.querySelectorAll('.nti-views button')[1]?.getAttribute('aria-pressed') === 'true'")
+        assert figure.locator(".nti-views button").first.get_attribute("aria-pressed") == "false"
+        # and a stale view (past the figure's views) lands on the nearest one, without an error
+        stale = _page(context)
+        figure = _figure(stale, link.replace("view:1", "view:7"), "reverse")
+        wait_until(
+            figure, "f => f.querySelector('.nti-views button:last-child').getAttribute('aria-pressed') === 'true'"
+        )
+        again.watch.assert_clean()
+        stale.watch.assert_clean()
+    finally:
+        context.close()

@@ -352,9 +352,13 @@
       },
       // the head has its link and download buttons (share.js, downloads.js): fit with them
       refit() { fit(true); },
-      getState: () => (current ? current.getState() : {}),
+      // a compact figure's view other than its frames goes into links too (share.js): a link from a
+      // phone showing the loop diagram opens on the loop diagram
+      getState: () => Object.assign(current ? current.getState() : {},
+        root.classList.contains("nti-compact") && view > 0 ? { view } : {}),
       models: data.models.map((m) => m.slug),
-      stateKinds: data.state || {}, // the experiment's declared state keys and their kinds (share.js)
+      // the experiment's declared state keys and their kinds (share.js), and the compact form's view
+      stateKinds: Object.assign({}, data.state || {}, viewNames().length > 1 ? { view: "index" } : {}),
       async select(index) { if (modelPicker) modelPicker.set(index); await show(index); },
       takeOver() { shell.userControlled = true; follow.hidden = false; },
       destroy() {

@@ -19,7 +19,20 @@
     // The body is built only while the card is open (and emptied when it closes): a closed card
     // holds no controls, hidden or not, and opening it always shows the model on show now.
     let shown = null;
-    el.addEventListener("toggle", () => { if (el.open && shown) render(shown); else body.replaceChildren(); });
+    el.addEventListener("toggle", () => { if (el.open && shown) { render(shown); place(); } else body.replaceChildren(); });
+    // Opened near the bottom of the screen (on phones the card sits under the caption, which scrolls
+    // there), the content would start below the screen: it opens upwards when the room above its row
+    // holds it, and otherwise the page scrolls just enough to show it.
+    function place() {
+      el.classList.remove("nti-prov-up");
+      const box = body.getBoundingClientRect(), H = document.documentElement.clientHeight;
+      if (box.bottom <= H) return;
+      const header = document.querySelector(".md-header");
+      const top = header ? header.getBoundingClientRect().bottom : 0;
+      const row = body.offsetParent ? body.offsetParent.getBoundingClientRect() : el.getBoundingClientRect();
+      if (row.top - top >= box.height) el.classList.add("nti-prov-up");
+      else body.scrollIntoView({ block: "nearest" });
+    }
     function show(model) {
       shown = model.provenance || null;
       el.hidden = !shown;

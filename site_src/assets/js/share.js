@@ -63,7 +63,8 @@
     const link = new URL(window.location.href).searchParams.get(kind);
     if (link) {
       const reported = controller.getState(), kinds = {};
-      for (const [key, kind] of Object.entries(controller.stateKinds)) if (key in reported) kinds[key] = kind;
+      // (a compact figure reports its view only while it shows one other than its frames)
+      for (const [key, kind] of Object.entries(controller.stateKinds)) if (key in reported || key === "view") kinds[key] = kind;
       const { model, state } = NTI.parseShared(link, kinds, slugs);
       if (model && slugs.indexOf(model) !== controller.model) await controller.select(slugs.indexOf(model));
       if (Object.keys(state).length || model) {
