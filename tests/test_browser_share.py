@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from site_support import CHROMIUM, frame_file, manifests, wait_until
+from site_support import CHROMIUM, default_site, frame_file, manifests, served, wait_until
 from test_browser import READY, Watch, panel_frames, slider_value
 
 from generate import experiments
@@ -161,9 +161,11 @@ def test_every_figure_reports_exactly_its_declared_state(context, base_url, buil
     page.watch.assert_clean()
 
 
-def test_a_link_carries_a_compact_figures_view(browser, base_url):
+def test_a_link_carries_a_compact_figures_view(browser):
     """On a phone a figure is compact and its views (frames, loop diagram, charts) take turns: the
-    link keeps the view on show, and opens on it (stop 31's walk: it opened on the frames)."""
+    link keeps the view on show, and opens on it (stop 31's walk: it opened on the frames). The
+    default site: its reverse figure (32-px frames, real labels) is compact on a 390x844 phone."""
+    base_url = served(default_site())
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         page = _page(context)
