@@ -52,8 +52,12 @@ def scrub_bytes(site: Path, path: str) -> int:
         else (site / "index.html").read_text(encoding="utf-8")
     )
     total = 0
-    for kind in sorted(set(re.findall(r'data-kind="([a-z_0-9]+)"', html))):
-        models = json.loads((site / "generated" / f"{kind}.json").read_text())["models"]
+    # each figure's own data file (data-src): the overview draws from the reverse figure's data
+    # (relative to the page: "../generated/x.json" on a lesson)
+    for name in sorted(
+        set(re.findall(r'data-kind="[a-z_0-9]+" data-src="(?:\.\./)*generated/([a-z_0-9]+)\.json"', html))
+    ):
+        models = json.loads((site / "generated" / f"{name}.json").read_text())["models"]
         if not models:
             continue
         first = models[0]
