@@ -131,23 +131,15 @@ def site(request):
     return served(build)
 
 
-def pytest_generate_tests(metafunc):
-    if metafunc.definition.name == "test_every_lesson_fits_this_screen":
-        metafunc.parametrize(
-            ("site", "screen"),
-            CASES,
-            ids=[f"{name}-{screen[0]}" for name, screen in CASES],
-            indirect=["site"],
-            scope="module",
-        )
-
-
 def _scale_floor(name: str, width: int) -> int:
     if "@" in name:
         return 1  # zoomed: the window is what it is; frames only need to stay whole and on screen
     return 2  # phones from 360 px wide included
 
 
+@pytest.mark.parametrize(
+    ("site", "screen"), CASES, ids=[f"{name}-{screen[0]}" for name, screen in CASES], indirect=["site"], scope="module"
+)
 def test_every_lesson_fits_this_screen(browser, site, screen):
     name, (width, height), scale_factor, mobile = screen
     context = browser.new_context(
