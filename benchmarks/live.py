@@ -30,7 +30,7 @@ FIRST_USE = [
     "assets/js/live/randn.js",
     "assets/js/live/scheduler.js",
     "assets/js/live/sampler.js",
-    "assets/vendor/onnxruntime-web/ort.wasm.min.js",
+    "assets/vendor/onnxruntime-web/ort.wasm.min.mjs",
     "assets/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
     "assets/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
 ]

@@ -1,6 +1,6 @@
 // eslint (flat config) for the site's scripts: `make lint`, part of `make test`.
-// They are classic scripts sharing one global, window.NTI (see ARCHITECTURE.md), plus a module
-// worker for live mode; the browser's globals and ONNX Runtime Web's `ort` are known here.
+// They are ES modules (the page's, and live mode's module worker); the browser's globals and ONNX
+// Runtime Web's `ort` are known here. An import shadowed by a local name is an error (no-shadow).
 // Its packages are pinned in package.json beside it and installed outside the sources, in
 // .cache/npm (make npm-dev), so they are looked up there.
 import { createRequire } from "node:module";
@@ -15,11 +15,12 @@ export default [
     files: ["assets/js/**/*.js"],
     languageOptions: {
       ecmaVersion: 2022,
-      sourceType: "script",
+      sourceType: "module",
       globals: { ...globals.browser, ort: "readonly" },
     },
     rules: {
       "no-unused-vars": ["error", { args: "none", caughtErrors: "none" }],
+      "no-shadow": ["error", { hoist: "all" }],
     },
   },
   {

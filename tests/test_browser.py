@@ -737,7 +737,7 @@ def _card_text(figure) -> str:
 
 
 def test_every_figure_has_a_how_this_was_made_card_that_opens_from_the_keyboard(page, base_url, build):
-    """The card (provenance.js, NTI.Provenance) of every figure of a page: a <details> whose summary
+    """The card (provenance.js, Provenance) of every figure of a page: a <details> whose summary
     opens with Enter and closes with Space, showing the model on show and the command that makes its
     run again; switching the model switches the card."""
     runs = manifests(build["runs"])

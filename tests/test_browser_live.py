@@ -39,7 +39,7 @@ def open_live(page, url: str, slug: str | None = None):
         wait_until(figure, f"f => f.dataset.model === '{slug}'", timeout=30000)
     live = figure.locator(".nti-live")
     live.locator(".nti-live-toggle").click()
-    live.locator(".nti-live-form").wait_for()  # the form's script loads on this first press (NTI.Live.lazy)
+    live.locator(".nti-live-form").wait_for()  # the form's module is imported on this first press (live.js lazy)
     return figure, live
 
 

@@ -71,9 +71,10 @@ def test_the_stream_seeds_and_viridis_are_the_precomputes(browser, base_url, bui
     assert noise["ddpm_seeds"] == [stream_seed(f"forward_backward.ddpm.{k}", 7) for k in range(5)]
     assert live_noise({"noise": "source", "source_seed": 3}, 5)["seed"] == 3
     page, _ = _figure(browser, base_url + "forward-backward/")
-    # live-forward-backward.js loads on the first "Try it live" (NTI.Live.lazy); load it as that button does
+    # live-forward-backward.js is imported on the first "Try it live" (live.js lazy); import it as that button does
     table = page.evaluate(
-        "() => NTI.Live.load('live-ui.js').then(() => NTI.Live.load('live-forward-backward.js')).then(() => Array.from(NTI.LiveForwardBackward.VIRIDIS))"
+        "() => import(new URL('../assets/js/live-forward-backward.js', location.href).href)"
+        ".then((m) => Array.from(m.LiveForwardBackward.VIRIDIS))"
     )
     assert table == VIRIDIS.reshape(-1).tolist()
     page.watch.assert_clean()

@@ -53,7 +53,7 @@ def _open(figure):
     if live.locator(".nti-live-off").count() or not live.locator(".nti-live-toggle").count():
         pytest.skip("live mode is not available in this build: " + figure.locator(".nti-live-off").inner_text())
     live.locator(".nti-live-toggle").click()
-    live.locator(".nti-live-form").wait_for()  # the form's script loads on this first press (NTI.Live.lazy)
+    live.locator(".nti-live-form").wait_for()  # the form's module is imported on this first press (live.js lazy)
     return live
 
 
@@ -85,7 +85,7 @@ def test_patch_mechanics_drag_keys_run_cancel(page, base_url):
     figure = _figure(page, base_url, "patch_noise")
     assert not [u for u in page.requests if "/live/" in u], "live numerics loaded with the page"
     live = _open(figure)
-    page.wait_for_function("() => typeof window.NTILive === 'object' && typeof NTILive.TorchGenerator === 'function'")
+    live.locator(".nti-live-noise-canvas").wait_for()
     assert [u for u in page.requests if u.endswith("/live/randn.js")], "opening live mode loads randn.js"
     x0, y0, s0 = _patch(live)
     assert s0 >= 1

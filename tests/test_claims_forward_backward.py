@@ -209,7 +209,7 @@ def test_which_way_the_levels_run_is_on_the_figure():
     figure's caption, not only in a tooltip."""
     script = (REPO / "site_src/assets/js/fig-forward-backward.js").read_text(encoding="utf-8")
     live = (REPO / "site_src/assets/js/live-forward-backward.js").read_text(encoding="utf-8")
-    assert re.search(r'NTI\.Slider\(\{ label: "Start level \(1 = noisiest[^"]*\)"', script)
+    assert re.search(r'Slider\(\{ label: "Start level \(1 = noisiest[^"]*\)"', script)
     assert 'numberField("Level (1 = noisiest)"' in live
     template = (REPO / "templates/forward_backward.md.j2").read_text(encoding="utf-8")
     caption = re.search(r'scrolly\("forward_backward", "([^"]+)"', template).group(1)
@@ -222,13 +222,13 @@ def test_the_difference_colour_bar_has_units():
     its label and the figure's caption; the figure's bar and the live form's are the same one."""
     script = (REPO / "site_src/assets/js/fig-forward-backward.js").read_text(encoding="utf-8")
     live = (REPO / "site_src/assets/js/live-forward-backward.js").read_text(encoding="utf-8")
-    units = re.search(r'NTI\.FB_DIFF_UNITS = "([^"]+)"', script).group(1)
+    units = re.search(r'export const FB_DIFF_UNITS = "([^"]+)"', script).group(1)
     assert "per pixel" in units and "% of the black-to-white range" in units
     assert (
         "Math.round((v / 2) * 100)" in script and "`${percent(max)} %`" in script
     )  # ticks: a mean |difference| of 1 is 50 %
     for source in (script, live):
-        assert "NTI.fbDiffBar(model.diff_scale)" in source
+        assert "fbDiffBar(model.diff_scale)" in source
         assert "ColorBar({ max: model.diff_scale" not in source  # no bar in raw values
     template = (REPO / "templates/forward_backward.md.j2").read_text(encoding="utf-8")
     caption = re.search(r'scrolly\("forward_backward", "([^"]+)"', template).group(1)

@@ -239,32 +239,63 @@ def test_the_heatmaps_have_one_scale_per_quantity_and_say_their_units(chosen, fa
     assert 'units: "|n1 − n2| per pixel, mean over channels, in standard deviations σ of the noise"' in script
     assert 'units: "|o1 − o2| per pixel, mean over channels, in % of the black-to-white range"' in script
     assert "`${+v.toFixed(1)} σ`" in script and "`${Math.round((v / 2) * 100)} %`" in script
-    assert "NTI.NOISE_HEAT.noise.caption" in (JS / "live-similar-noise.js").read_text()  # the live panels say the same
+    assert "NOISE_HEAT.noise.caption" in (JS / "live-similar-noise.js").read_text()  # the live panels say the same
 
 
 # -- 5. live mode: a middle s, and the new point where the reader looks ----------------------------
 
-LIVE_STUBS = """
-window.NTI = {
-  el(tag, attrs = {}, children = []) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); }
-    for (const c of [].concat(children)) e.append(c);
-    return e;
-  },
-  fmt: (v, d) => Number(v).toFixed(d),
-  panel: () => ({ el: document.createElement("figure"), drawPixels() {} }),
-  LiveBlock: (options) => options,
-  NOISE_HEAT: { noise: { caption: "|n1 − n2|" }, output: { caption: "|o1 − o2|" } },  // fig-similar-noise.js
-  Live: {
-    problem: () => null, numerics: () => new Promise(() => {}), MAX_SEED: 2 ** 32 - 1,
-    mark: (what) => document.createTextNode(what),
-    heatmap: () => ({ rgba: new Uint8ClampedArray(4), distance: 1.5 }), VIRIDIS: [],
-    numberField(label, { value }) { let v = value; return { el: document.createElement("div"), input: document.createElement("input"), value: () => v, set(x) { v = x; } }; },
-  },
-};
-window.NTILive = { toRGBA: () => new Uint8ClampedArray(4) };
-"""
+# live-similar-noise.js's imports, stubbed (ES modules served from a made-up origin; the form's own
+# file is the real one): no worker, no ONNX runtime, no figure.
+LIVE_STUBS = {
+    "frames.js": """
+export function el(tag, attrs = {}, children = []) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); }
+  for (const c of [].concat(children)) e.append(c);
+  return e;
+}
+export const fmt = (v, d) => Number(v).toFixed(d);
+export const panel = () => ({ el: document.createElement("figure"), drawPixels() {} });
+""",
+    "fig-similar-noise.js": """
+export const NOISE_HEAT = { noise: { caption: "|n1 − n2|" }, output: { caption: "|o1 − o2|" } };
+""",
+    "live-ui.js": """
+export const LiveBlock = (options) => options;
+export const problem = () => null;
+export const MAX_SEED = 2 ** 32 - 1;
+export const mark = (what) => document.createTextNode(what);
+export const heatmap = () => ({ rgba: new Uint8ClampedArray(4), distance: 1.5 });
+export const VIRIDIS = [];
+export const run = () => ({ done: new Promise(() => {}), cancel() {} });
+// every field made is listed in window.fields, [label, field]
+export function numberField(label, { value }) {
+  let v = value;
+  const field = { el: document.createElement("div"), input: document.createElement("input"), value: () => v, set(x) { v = x; } };
+  (window.fields = window.fields || []).push([label, field]);
+  return field;
+}
+""",
+    "live/randn.js": "export class TorchGenerator { randn(n) { return new Float32Array(n); } }",
+    "live/sampler.js": "export const toRGBA = () => new Uint8ClampedArray(4);",
+}
+
+
+def _stubbed_page(browser, real: str):
+    """A page at http://nti.test/ whose modules are LIVE_STUBS, except `real`, read from site_src."""
+    context = browser.new_context()
+
+    def answer(route):
+        path = route.request.url.removeprefix("http://nti.test/")
+        if path == "":
+            return route.fulfill(body="<!doctype html><title>stubs</title>", content_type="text/html")
+        body = (JS / real).read_text(encoding="utf-8") if path == real else LIVE_STUBS[path]
+        route.fulfill(body=body, content_type="text/javascript")
+
+    context.route("http://nti.test/**", answer)
+    page = context.new_page()
+    page.goto("http://nti.test/")
+    return context, page
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
@@ -275,20 +306,15 @@ def test_the_live_mix_form_starts_at_a_middle_s_and_shows_its_point(browser, fac
     over the figure's own chart."""
     f = facts[slug]["mix_noise"]
     assert 0 < f["middle_scale"] < 1
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto("about:blank")
-    page.add_script_tag(content=LIVE_STUBS)
-    page.add_script_tag(path=str(JS / "live-similar-noise.js"))
+    context, page = _stubbed_page(browser, "live-similar-noise.js")
     result = page.evaluate(
-        """([scales]) => {
+        """async ([scales]) => {
+      const { LiveNoise } = await import("/live-similar-noise.js");
       const model = { live: { shape: [1, 32, 32] }, steps: 50, scales, heat_scales: { noise: 2, output: 1 }, slug: "m" };
-      const made = NTI.Live.numberField;
       // the form opened while the figure shows s = 0, or its smallest s > 0: the scale field it starts with
       const opened = (figureScale, onPoint) => {
-        const fields = [];
-        NTI.Live.numberField = (label, options) => { const f = made(label, options); fields.push([label, f]); return f; };
-        const block = NTI.LiveNoise.mix(model, { current: () => ({ seed: 3, scale: figureScale }), onPoint });
+        const fields = window.fields = [];
+        const block = LiveNoise.mix(model, { current: () => ({ seed: 3, scale: figureScale }), onPoint });
         block.onOpen();
         return { block, scale: fields.find(([label]) => label === "Mixing scale s")[1].value() };
       };

@@ -120,10 +120,10 @@ def test_the_runtime_is_checked_file_by_file(tmp_path):
     docs = tmp_path / "docs"
     assert live.stage_runtime(docs, copy) is None
     assert sorted(p.name for p in (docs / live.VENDOR).iterdir()) == sorted(live.FILES)
-    (copy / "ort.wasm.min.js").write_bytes(b"// another build")
+    (copy / "ort.wasm.min.mjs").write_bytes(b"// another build")
     problem = live.stage_runtime(tmp_path / "docs2", copy)
-    assert "ort.wasm.min.js" in problem and "1.30.0" in problem and "make live-runtime" in problem
-    (copy / "ort.wasm.min.js").unlink()
+    assert "ort.wasm.min.mjs" in problem and "1.30.0" in problem and "make live-runtime" in problem
+    (copy / "ort.wasm.min.mjs").unlink()
     assert "not found" in live.stage_runtime(tmp_path / "docs3", copy)
 
 

@@ -3,8 +3,8 @@
 randn.js must draw torch's CPU numbers for a seed, scheduler.js must step as diffusers' DDIM (eta 0)
 and DDPM schedulers do, sampler.js must run generate/core/sampling.py's reverse process and map to
 8-bit as its `to_uint8` does. Each test prints the measured max |JS - Python| (`pytest -s` shows
-them; GUIDE.md "Live mode" quotes them). The three scripts are added to a blank page as classic
-scripts, as the worker's importScripts() and a page's <script> load them.
+them; GUIDE.md "Live mode" quotes them). The three ES modules are imported into a blank page, as the
+module worker and the live forms import them.
 """
 
 from __future__ import annotations
@@ -32,11 +32,24 @@ SEEDS = (0, 1, 42, 2**32 - 1, 2**40 + 7)  # the last is truncated to 32 bits as 
 
 @pytest.fixture(scope="module")
 def page(browser):
+    """A page at a made-up origin serving the live folder, with the three modules' exports gathered in
+    window.NTILive (the name the tests below use)."""
     context = browser.new_context()
+
+    def answer(route):
+        name = route.request.url.removeprefix("http://nti.test/")
+        if not name:
+            return route.fulfill(body="<!doctype html><title>numerics</title>", content_type="text/html")
+        route.fulfill(body=(LIVE / name).read_text(encoding="utf-8"), content_type="text/javascript")
+
+    context.route("http://nti.test/**", answer)
     page = context.new_page()
-    page.goto("about:blank")
-    for script in SCRIPTS:
-        page.add_script_tag(path=str(LIVE / script))
+    page.goto("http://nti.test/")
+    page.evaluate(
+        "async (names) => { const modules = await Promise.all(names.map((n) => import('/' + n)));"
+        " window.NTILive = Object.assign({}, ...modules); }",
+        list(SCRIPTS),
+    )
     assert (
         page.evaluate("typeof NTILive.TorchGenerator + typeof NTILive.Scheduler + typeof NTILive.sample")
         == "functionfunctionfunction"

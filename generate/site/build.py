@@ -36,7 +36,6 @@ from .provenance import provenance
 from .runs import latest_runs
 
 CARDS = SHIPPED_DIR  # shipped models; each one's README.md is its card
-SCRIPT_ANCHOR = "assets/js/main.js"  # figure scripts load before the entry point, which mounts them
 
 
 def build_paths(out: Path) -> dict[str, Path]:
@@ -120,20 +119,20 @@ def page_context(
     }
 
 
-def stage_scripts(pages: list[Page], site_src: Path, docs: Path) -> list[str]:
-    """The figure scripts of the lesson pages, as paths inside the docs folder (copied there when an
-    experiment brings its script from outside site_src/)."""
-    scripts = []
-    for page in pages:
-        script = page.script.resolve()
+def stage_scripts(shown: list, site_src: Path, docs: Path) -> dict[str, str]:
+    """Each figure kind's script (an ES module exporting the kind by name), as a path inside the docs
+    folder, copied there when an experiment brings its script from outside site_src/. The page's
+    figure names it (data-script) and the figure shell imports it when the figure first mounts."""
+    scripts = {}
+    for experiment in shown:
+        script = experiment.page.script.resolve()
         if script.is_relative_to(site_src.resolve()):
             relative = script.relative_to(site_src.resolve()).as_posix()
         else:
             relative = f"assets/js/experiments/{script.name}"
             (docs / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(script, docs / relative)
-        if relative not in scripts:
-            scripts.append(relative)
+        scripts[experiment.name] = relative
     return scripts
 
 
@@ -144,10 +143,9 @@ def mkdocs_config(
     site_url: str | None = None,
     cards: list[dict] | None = None,
     pages: list[Page] | None = None,
-    scripts: list[str] | None = None,
 ) -> Path:
-    """The repo's mkdocs.yml pointed at the staged docs, with site_url, the lessons and the model
-    cards in the nav, and the lessons' figure scripts (before the entry point, which mounts them).
+    """The repo's mkdocs.yml pointed at the staged docs, with site_url, and the lessons and the model
+    cards in the nav.
 
     site_url matters for instant navigation: the theme only intercepts links found in sitemap.xml,
     whose URLs it matches by host and path, so it must be the address the site is served from.
@@ -156,9 +154,6 @@ def mkdocs_config(
     lessons = [{page.title: page.file} for page in (pages or [])]
     guides = [{title: file} for file, _, title in GUIDES]
     config["nav"] = model_cards.nav_with_cards(list(config.get("nav", [])) + lessons, cards or [], guides)
-    base = [s for s in config.get("extra_javascript", []) if s not in (scripts or [])]
-    at = base.index(SCRIPT_ANCHOR) if SCRIPT_ANCHOR in base else len(base)
-    config["extra_javascript"] = base[:at] + list(scripts or []) + base[at:]
     config["docs_dir"] = str(docs.resolve())
     config["theme"]["custom_dir"] = str((docs / "overrides").resolve())
     if site_url:
@@ -207,7 +202,7 @@ def build_site(
     out.parent.mkdir(parents=True, exist_ok=True)
     docs = stage_sources(site_src, paths["docs"])
     lessons = experiments.pages()
-    scripts = stage_scripts(lessons, site_src, docs)
+    scripts = stage_scripts([e for e in experiments.all_experiments() if e.page], site_src, docs)
     no_runtime = live.stage_runtime(docs)
     log(
         f"live mode left out: {no_runtime}"
@@ -219,12 +214,12 @@ def build_site(
     cards = model_cards.copy_cards(cards_dir, docs)
     facts = claims.for_models(chosen)
     states = {e.name: e.state_kinds() for e in experiments.all_experiments()}
-    pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons, states)
+    pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons, states, scripts)
     log(
         f"pages written: {', '.join(p.name for p in pages)} and {len(cards)} model card(s), worded from the runs' facts"
     )
     log("mkdocs build --strict ...")
-    run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards, lessons, scripts), out)
+    run_mkdocs(mkdocs_config(mkdocs_yml, docs, paths["config"], site_url, cards, lessons), out)
     tidy.drop_empty_tabindex(out)
     hashes = csp.apply_csp(out)
     return {

@@ -21,7 +21,8 @@ VERSION = json.loads((REPO / "site_src" / "package.json").read_text(encoding="ut
     "onnxruntime-web"
 ]
 FILES = {  # dist/ file -> sha256 of onnxruntime-web@1.30.0 from registry.npmjs.org (the version above)
-    "ort.wasm.min.js": "faece07e84faa9001f5104bbe4e5c70861d06cb2376a0dea1fa0ad33a67adc81",
+    # the ES module build: live mode's module worker imports it
+    "ort.wasm.min.mjs": "219e6a1fc8a9938268d18efca3c91d310bd2f4a59bbd13744df5b2b7fc6cee3b",
     "ort-wasm-simd-threaded.mjs": "e13f7f94fc51b4ca72b12faeb1ee95f4ace6dfbc8939bc718aabdc0a27c4299b",
     "ort-wasm-simd-threaded.wasm": "3398c10d07d229bd91b364548e130e0e51a8e5704b88c7c083ebbeb78842dee2",
 }

@@ -54,7 +54,7 @@ def _template_name(templates: Path, page: Page) -> str:
     return f"{Path(page.file).stem}/{page.template.name}"
 
 
-def environment(templates: Path, pages: list[Page] = ()) -> Environment:
+def environment(templates: Path, pages: list[Page] = (), scripts: dict[str, str] | None = None) -> Environment:
     # templates of experiments outside templates/ are found under their page's stem
     elsewhere = {
         Path(p.file).stem: FileSystemLoader(str(p.template.parent)) for p in pages if not _inside(templates, p)
@@ -73,6 +73,7 @@ def environment(templates: Path, pages: list[Page] = ()) -> Environment:
     env.filters["small"] = _small
     env.filters["tex"] = tex  # LaTeX -> MathML at build time (templates/_maths.j2)
     env.filters["state"] = lambda value: json.dumps(value, separators=(",", ":"))
+    env.globals["figure_scripts"] = scripts or {}  # kind -> its figure module (the scrolly macro's data-script)
     return env
 
 
@@ -121,11 +122,17 @@ def check_steps(text: str, where: str, states: dict[str, dict[str, str]]) -> Non
 
 
 def render_pages(
-    templates: Path, docs: Path, context: dict, pages: list[Page], states: dict[str, dict[str, str]] | None = None
+    templates: Path,
+    docs: Path,
+    context: dict,
+    pages: list[Page],
+    states: dict[str, dict[str, str]] | None = None,
+    scripts: dict[str, str] | None = None,
 ) -> list[Path]:
     """The overview, one page per lesson page (each with the shared context plus its own), the guides.
-    `states`: each experiment's declared state keys, against which every text step is checked."""
-    env, written = environment(templates, pages), []
+    `states`: each experiment's declared state keys, against which every text step is checked;
+    `scripts`: each figure kind's module, inside the site."""
+    env, written = environment(templates, pages, scripts), []
     jobs = [(INDEX[0], INDEX[1], {})] + [
         (
             page.file,

@@ -102,7 +102,7 @@ class Page:
     title: str  # in the nav and the overview's list of lessons
     blurb: str  # one sentence for the overview's list (HTML allowed: it is ours)
     template: Path  # Jinja template rendered with the figure data and facts
-    script: Path  # the figure script: registers NTI.figures[<experiment name>]
+    script: Path  # the figure script: an ES module exporting the figure as <experiment name>
     context: Callable[[dict, dict], dict] | None = None  # (figures, facts) -> extra template values
 
 

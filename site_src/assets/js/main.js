@@ -3,47 +3,50 @@
 // A figure mounts (fetches its data and the sheets of its first view) only as it approaches the
 // viewport: half a screen ahead is time enough for a few small sheets, and figures further down
 // cost nothing until the reader gets there.
-(function (NTI) {
-  "use strict";
-  let teardown = [];
+import { downloads } from "./downloads.js";
+import { mount } from "./figure-shell.js";
+import { el } from "./frames.js";
+import { scrolly } from "./scrolly.js";
+import { share } from "./share.js";
 
-  function start(root) {
-    delete root.dataset.defer;
-    NTI.mount(root).then((controller) => {
-      if (!controller) return;
-      const section = root.closest(".nti-scrolly");
-      // a link's view first: the text's step in view at load must not override it
-      return NTI.share(root, controller).then((stopSharing) => {
-        const stopScrolly = section ? NTI.scrolly(section, controller) : () => {};
-        const stopDownloads = NTI.downloads(root, controller);
-        controller.refit();
-        teardown.push(() => { stopScrolly(); stopSharing(); stopDownloads(); controller.destroy(); });
-      });
-    }).catch((error) => {
-      root.append(NTI.el("p", { class: "nti-empty", text: `This figure could not be loaded: ${error.message}` }));
-      console.error(error);
+let teardown = [];
+
+function start(root) {
+  delete root.dataset.defer;
+  mount(root).then((controller) => {
+    if (!controller) return;
+    const section = root.closest(".nti-scrolly");
+    // a link's view first: the text's step in view at load must not override it
+    return share(root, controller).then((stopSharing) => {
+      const stopScrolly = section ? scrolly(section, controller) : () => {};
+      const stopDownloads = downloads(root, controller);
+      controller.refit();
+      teardown.push(() => { stopScrolly(); stopSharing(); stopDownloads(); controller.destroy(); });
     });
-  }
+  }).catch((error) => {
+    root.append(el("p", { class: "nti-empty", text: `This figure could not be loaded: ${error.message}` }));
+    console.error(error);
+  });
+}
 
-  function init() {
-    teardown.splice(0).forEach((stop) => stop());
-    const roots = Array.from(document.querySelectorAll(".nti-figure[data-kind]"));
-    if (!("IntersectionObserver" in window)) return roots.forEach(start);
-    const observer = new IntersectionObserver((entries) => {
-      for (const entry of entries) {
-        if (!entry.isIntersecting) continue;
-        observer.unobserve(entry.target);
-        start(entry.target);
-      }
-    }, { rootMargin: "50% 0px 50% 0px" });
-    for (const root of roots) {
-      root.dataset.defer = "true"; // tests and tools: not mounted yet, by design
-      observer.observe(root);
+function init() {
+  teardown.splice(0).forEach((stop) => stop());
+  const roots = Array.from(document.querySelectorAll(".nti-figure[data-kind]"));
+  if (!("IntersectionObserver" in window)) return roots.forEach(start);
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      observer.unobserve(entry.target);
+      start(entry.target);
     }
-    teardown.push(() => observer.disconnect());
+  }, { rootMargin: "50% 0px 50% 0px" });
+  for (const root of roots) {
+    root.dataset.defer = "true"; // tests and tools: not mounted yet, by design
+    observer.observe(root);
   }
+  teardown.push(() => observer.disconnect());
+}
 
-  if (window.document$) window.document$.subscribe(init);
-  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
-})(window.NTI);
+if (window.document$) window.document$.subscribe(init);
+else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+else init();

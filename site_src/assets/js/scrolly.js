@@ -5,70 +5,69 @@
 // below the pinned figure. Every scroll position thus has one active step (none above the first),
 // so no step can be skipped however fast the reader scrolls, and room kept after the last step
 // (--nti-tail) lets its top reach the line, with the figure still pinned, even at the end of a page.
-(function (NTI) {
-  "use strict";
-  const NARROW = window.matchMedia("(max-width: 76.25em)");
-  const TAIL_MARGIN = 24; // px past the line, so the last step is not active by a hair only
+import { pinned } from "./frames.js";
 
-  NTI.scrolly = function (section, controller) {
-    const steps = Array.from(section.querySelectorAll(".nti-step[data-state]"));
-    if (!steps.length) return () => {};
-    const figure = section.querySelector(".nti-figure") || section.querySelector(".nti-sticky");
-    const list = steps[steps.length - 1].parentElement;
-    let active = null, frame = 0, line = 0;
+const NARROW = window.matchMedia("(max-width: 76.25em)");
+const TAIL_MARGIN = 24; // px past the line, so the last step is not active by a hair only
 
-    // Layout reads and the one write (the tail), on load and when sizes change, never while scrolling.
-    function measure() {
-      const height = document.documentElement.clientHeight;
-      const sticky = figure ? NTI.pinned(figure, section) : null;
-      const top = sticky ? parseFloat(getComputedStyle(sticky).top) || 0 : 0;
-      const pinnedBottom = sticky ? top + sticky.offsetHeight : 0;
-      const stacked = NARROW.matches && sticky && pinnedBottom < height;
-      line = stacked ? (pinnedBottom + height) / 2 : height / 2;
-      // a step longer than the room under a pinned figure could never be seen whole there: it
-      // slides over the figure instead (figures.css), as the cards of a phone's scrollytelling do
-      for (const step of steps) step.classList.toggle("nti-step-over", Boolean(stacked) && step.offsetHeight > height - pinnedBottom - 8);
-      const last = steps[steps.length - 1];
-      // The last step's top at the line: the page must scroll that far, and beside the text the
-      // section must still reach below the pinned figure (or the figure scrolls away first).
-      const needed = Math.max(height - line, stacked ? 0 : pinnedBottom - line) - last.offsetHeight + TAIL_MARGIN;
-      list.style.setProperty("--nti-tail", `${Math.max(0, Math.ceil(needed))}px`);
+export function scrolly(section, controller) {
+  const steps = Array.from(section.querySelectorAll(".nti-step[data-state]"));
+  if (!steps.length) return () => {};
+  const figure = section.querySelector(".nti-figure") || section.querySelector(".nti-sticky");
+  const list = steps[steps.length - 1].parentElement;
+  let active = null, frame = 0, line = 0;
+
+  // Layout reads and the one write (the tail), on load and when sizes change, never while scrolling.
+  function measure() {
+    const height = document.documentElement.clientHeight;
+    const sticky = figure ? pinned(figure, section) : null;
+    const top = sticky ? parseFloat(getComputedStyle(sticky).top) || 0 : 0;
+    const pinnedBottom = sticky ? top + sticky.offsetHeight : 0;
+    const stacked = NARROW.matches && sticky && pinnedBottom < height;
+    line = stacked ? (pinnedBottom + height) / 2 : height / 2;
+    // a step longer than the room under a pinned figure could never be seen whole there: it
+    // slides over the figure instead (figures.css), as the cards of a phone's scrollytelling do
+    for (const step of steps) step.classList.toggle("nti-step-over", Boolean(stacked) && step.offsetHeight > height - pinnedBottom - 8);
+    const last = steps[steps.length - 1];
+    // The last step's top at the line: the page must scroll that far, and beside the text the
+    // section must still reach below the pinned figure (or the figure scrolls away first).
+    const needed = Math.max(height - line, stacked ? 0 : pinnedBottom - line) - last.offsetHeight + TAIL_MARGIN;
+    list.style.setProperty("--nti-tail", `${Math.max(0, Math.ceil(needed))}px`);
+  }
+
+  function update() {
+    frame = 0;
+    let next = null;
+    for (const step of steps) {
+      if (step.getBoundingClientRect().top <= line) next = step;
+      else break;
     }
+    if (!next || next === active) return;
+    steps.forEach((step) => step.classList.toggle("nti-step-active", step === next));
+    // a step change (not the step in view at load) means the reader is here: load the rest
+    if (active) controller.engage();
+    active = next;
+    if (controller.userControlled) return;
+    try { controller.setState(JSON.parse(next.dataset.state)); } catch (error) { console.error(error); }
+  }
 
-    function update() {
-      frame = 0;
-      let next = null;
-      for (const step of steps) {
-        if (step.getBoundingClientRect().top <= line) next = step;
-        else break;
-      }
-      if (!next || next === active) return;
-      steps.forEach((step) => step.classList.toggle("nti-step-active", step === next));
-      // a step change (not the step in view at load) means the reader is here: load the rest
-      if (active) controller.engage();
-      active = next;
-      if (controller.userControlled) return;
-      try { controller.setState(JSON.parse(next.dataset.state)); } catch (error) { console.error(error); }
-    }
-
-    const onScroll = () => { if (!frame) frame = requestAnimationFrame(update); };
-    const onResize = () => { measure(); onScroll(); };
-    window.addEventListener("scroll", onScroll, { passive: true });
-    window.addEventListener("resize", onResize, { passive: true });
-    NARROW.addEventListener("change", onResize);
-    // The pinned figure changes height with its content (another model, the panel scale): re-measure.
-    const observer = "ResizeObserver" in window && figure ? new ResizeObserver(onResize) : null;
-    if (observer) observer.observe(figure);
-    measure();
-    update();
-    return () => {
-      window.removeEventListener("scroll", onScroll);
-      window.removeEventListener("resize", onResize);
-      NARROW.removeEventListener("change", onResize);
-      if (observer) observer.disconnect();
-      if (frame) cancelAnimationFrame(frame);
-      list.style.removeProperty("--nti-tail");
-      steps.forEach((step) => step.classList.remove("nti-step-over"));
-    };
+  const onScroll = () => { if (!frame) frame = requestAnimationFrame(update); };
+  const onResize = () => { measure(); onScroll(); };
+  window.addEventListener("scroll", onScroll, { passive: true });
+  window.addEventListener("resize", onResize, { passive: true });
+  NARROW.addEventListener("change", onResize);
+  // The pinned figure changes height with its content (another model, the panel scale): re-measure.
+  const observer = "ResizeObserver" in window && figure ? new ResizeObserver(onResize) : null;
+  if (observer) observer.observe(figure);
+  measure();
+  update();
+  return () => {
+    window.removeEventListener("scroll", onScroll);
+    window.removeEventListener("resize", onResize);
+    NARROW.removeEventListener("change", onResize);
+    if (observer) observer.disconnect();
+    if (frame) cancelAnimationFrame(frame);
+    list.style.removeProperty("--nti-tail");
+    steps.forEach((step) => step.classList.remove("nti-step-over"));
   };
-})(window.NTI);
+}

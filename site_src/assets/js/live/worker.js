@@ -13,13 +13,14 @@
 //                {type: "cancel", id}
 // Messages out:  {type: "loading", id, what}  {type: "step", id, index, total, t, x, eps, x0, next, ms}
 //                {type: "done", id, x, ms, calls, backend}  {type: "error", id, message}  {type: "cancelled", id}
-/* global NTILive */
-"use strict";
-const BASE = new URL(".", self.location.href).href;
-importScripts(BASE + "randn.js", BASE + "scheduler.js", BASE + "sampler.js",
-  new URL("../../vendor/onnxruntime-web/ort.wasm.min.js", BASE).href);
+// A module worker (live-ui.js starts it with type "module"): its imports are the page's own numerics
+// and ONNX Runtime Web's ES module build, vendored by the site build (generate/site/live.py).
+import * as ort from "../../vendor/onnxruntime-web/ort.wasm.min.mjs";
+import { TorchGenerator } from "./randn.js";
+import { sample, toRGBA } from "./sampler.js";
+import { Scheduler } from "./scheduler.js";
 
-ort.env.wasm.wasmPaths = new URL("../../vendor/onnxruntime-web/", BASE).href;
+ort.env.wasm.wasmPaths = new URL("../../vendor/onnxruntime-web/", import.meta.url).href;
 ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which a static host does not give
 ort.env.wasm.proxy = false;    // this is the worker already
 ort.env.logLevel = "error";
@@ -47,15 +48,15 @@ async function run(job) {
   const [C, H, W] = job.shape;
   let calls = 0;
   // eps_theta(x_t, t), or v / x_0: whatever the graph was trained to answer (config.prediction_type)
-  async function denoise(x, t) {
+  async function denoise(xt, t) {
     await nextTask(); // let a waiting "cancel" message in: a run resolves in microtasks, which never yield
-    const feeds = { sample: new ort.Tensor("float32", x, [1, C, H, W]), timestep: new ort.Tensor("float32", Float32Array.of(t), [1]) };
+    const feeds = { sample: new ort.Tensor("float32", xt, [1, C, H, W]), timestep: new ort.Tensor("float32", Float32Array.of(t), [1]) };
     const out = await net.run(feeds);
     calls += 1;
     return out.model_output.data;
   }
-  const scheduler = new NTILive.Scheduler(job.config, job.scheduler);
-  const generator = new NTILive.TorchGenerator(job.seed);
+  const scheduler = new Scheduler(job.config, job.scheduler);
+  const generator = new TorchGenerator(job.seed);
   const startIndex = job.startIndex || 0;
   scheduler.setTimesteps(job.steps);
   let x = job.x;
@@ -67,7 +68,7 @@ async function run(job) {
   const total = job.steps - startIndex;
   post({ type: "loading", id: job.id, what: "sampling" });
   let last = performance.now();
-  const final = await NTILive.sample({
+  const final = await sample({
     scheduler, steps: job.steps, x, generator, denoise, signal, startIndex,
     onStep(index, s) {
       const now = performance.now();
@@ -83,7 +84,7 @@ async function run(job) {
   post({ type: "done", id: job.id, x: Float32Array.from(final), image: pixels(final), ms: performance.now() - started, calls, backend: "wasm" });
 
   // [-1, 1] -> 8-bit RGBA exactly as the precompute maps a frame (to_uint8: x / 2 + 0.5, clamped, rounded)
-  function pixels(x) { return NTILive.toRGBA(x, C, H); }
+  function pixels(values) { return toRGBA(values, C, H); }
 }
 
 // A macrotask boundary without setTimeout's clamping (4 ms after a few nested calls).
@@ -100,7 +101,7 @@ function nextTask() {
 function forwardNoise(job, numel) {
   const rows = job.noiseRows || 1, row = job.noiseRow || 0;
   if (!(Number.isInteger(row) && row >= 0 && row < rows)) throw new Error(`noiseRow ${row}: allowed 0 to ${rows - 1}`);
-  const all = new NTILive.TorchGenerator(job.noiseSeed).randn(rows * numel);
+  const all = new TorchGenerator(job.noiseSeed).randn(rows * numel);
   return all.subarray(row * numel, (row + 1) * numel);
 }
 
