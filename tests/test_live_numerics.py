@@ -396,24 +396,24 @@ def test_to_rgba_equals_to_uint8(page):
 
 
 def test_the_scripts_run_in_a_worker(page):
-    """importScripts-style loading: the three files as one classic worker script attach to the
-    worker's `self` and draw the same noise and step there as on the page."""
-    source = (
-        "\n".join((LIVE / script).read_text() for script in SCRIPTS)
-        + """
+    """As live mode's module worker imports them: the modules import each other inside a worker and
+    draw the same noise and step there as on the page."""
+    source = """
+        import { Scheduler } from "http://nti.test/scheduler.js";
+        import { TorchGenerator } from "http://nti.test/randn.js";
         self.onmessage = () => {
-            const s = new NTILive.Scheduler({prediction_type: "v_prediction"}, "ddpm");
+            const s = new Scheduler({prediction_type: "v_prediction"}, "ddpm");
             s.setTimesteps(10);
-            const g = new NTILive.TorchGenerator(3);
+            const g = new TorchGenerator(3);
             const x = g.randn(64);
             postMessage(Array.from(s.step(x.map((v) => v / 2), s.timesteps[0], x, g).prevSample));
         };"""
-    )
     js = page.evaluate(
         """(source) => new Promise((resolve, reject) => {
-        const worker = new Worker(URL.createObjectURL(new Blob([source], {type: "text/javascript"})));
+        const url = URL.createObjectURL(new Blob([source], {type: "text/javascript"}));
+        const worker = new Worker(url, {type: "module"});
         worker.onmessage = (event) => { resolve(event.data); worker.terminate(); };
-        worker.onerror = (event) => reject(new Error(event.message));
+        worker.onerror = (event) => reject(new Error(event.message || "the worker failed"));
         worker.postMessage(null);
     })""",
         source,
