@@ -309,12 +309,12 @@ def test_the_live_mix_form_starts_at_a_middle_s_and_shows_its_point(browser, fac
     context, page = _stubbed_page(browser, "live-similar-noise.js")
     result = page.evaluate(
         """async ([scales]) => {
-      const { LiveNoise } = await import("/live-similar-noise.js");
+      const { LiveSimilarNoise } = await import("/live-similar-noise.js");
       const model = { live: { shape: [1, 32, 32] }, steps: 50, scales, heat_scales: { noise: 2, output: 1 }, slug: "m" };
       // the form opened while the figure shows s = 0, or its smallest s > 0: the scale field it starts with
       const opened = (figureScale, onPoint) => {
         const fields = window.fields = [];
-        const block = LiveNoise.mix(model, { current: () => ({ seed: 3, scale: figureScale }), onPoint });
+        const block = LiveSimilarNoise.mix(model, { current: () => ({ seed: 3, scale: figureScale }), onPoint });
         block.onOpen();
         return { block, scale: fields.find(([label]) => label === "Mixing scale s")[1].value() };
       };

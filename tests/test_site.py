@@ -53,6 +53,30 @@ def test_pages_exist_with_policy_and_no_third_party(build):
     assert 'data-kind="reverse"' in figures and 'role="slider"' not in figures  # controls are built by JS
 
 
+def test_a_page_names_its_figures_modules_and_preloads_only_the_shared_ones(build):
+    """ES modules: one entry script (main.js, type=module); each figure names its own module
+    (data-script, from the experiment's Page.script), which exports the figure under its kind and is
+    imported only when the figure mounts; the entry's static imports are preloaded, the lazy ones not."""
+    from generate import experiments
+
+    site, js = build["site"], REPO / "site_src/assets/js"
+    shared = set(re.findall(r'^import [^;]*from "\./([^"]+)";', (js / "main.js").read_text(), re.M))
+    assert shared and "figure-shell.js" in shared
+    for experiment in experiments.all_experiments():
+        if not experiment.page:
+            continue
+        page = (site / page_of(experiment.name) / "index.html").read_text()
+        assert re.findall(r'<script src="[^"]*assets/js/([^"]+)" type="module">', page) == ["main.js"]
+        script = re.search(r'data-kind="%s"[^>]*data-script="([^"]+)"' % experiment.name, page).group(1)
+        module = (site / page_of(experiment.name) / script).resolve()
+        assert module.is_file() and module.name == experiment.page.script.name
+        assert re.search(r"^export const %s = \{" % experiment.name, module.read_text(), re.M)
+        preloaded = set(re.findall(r'<link rel="modulepreload" href="[^"]*assets/js/([^"]+)"', page))
+        assert shared <= preloaded, shared - preloaded
+        assert not any(name.startswith(("fig-", "live")) for name in preloaded), preloaded  # imported when needed
+        assert all((site / "assets/js" / name).is_file() for name in preloaded)
+
+
 def test_every_frame_reference_is_a_manifest_frame_and_the_sheet_cell_is_lossless(build):
     runs = build["runs"]
     by_run = manifests(runs)

@@ -128,7 +128,7 @@ export const patch_noise = {
     }
     function choose(index) { position = index; update(); }
     // live mode starts from the cell on show
-    const live = lazy(model, () => import("./live-similar-noise.js").then((m) => m.LiveNoise.patch(model, { current() {
+    const live = lazy(model, () => import("./live-similar-noise.js").then((m) => m.LiveSimilarNoise.patch(model, { current() {
       const [x, y] = positions[position];
       return { seed: model.seeds[layout.seed].seed, size: model.sizes[size.value], x, y };
     } })));
@@ -285,7 +285,7 @@ export const mix_noise = {
     }
     buildChart();
     if (gaps) row.append(gaps.el);
-    const live = lazy(model, () => import("./live-similar-noise.js").then((m) => m.LiveNoise.mix(model, {
+    const live = lazy(model, () => import("./live-similar-noise.js").then((m) => m.LiveSimilarNoise.mix(model, {
       current: () => ({ seed: model.seeds[layout.seed].seed, scale: model.scales[scale.value] }),
       // the point joins the figure's chart, which the live panel floats over; so the panel gets its own
       // copy of the chart (the new point a diamond, the ring at the figure's s as in the figure)

@@ -267,4 +267,4 @@ function mix(model, { current, onPoint }) {
   });
 }
 
-export const LiveNoise = { patch, mix, heatmap, VIRIDIS: Live.VIRIDIS };
+export const LiveSimilarNoise = { patch, mix, heatmap, VIRIDIS: Live.VIRIDIS };
