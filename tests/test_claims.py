@@ -784,3 +784,60 @@ def test_from_the_middle_level_the_reconstruction_is_a_cousin(facts, slug):
     fb = facts[slug]["forward_backward"]
     p = fb["middle_point"]
     assert fb["middle_is_cousin"] == (p["same"] is True and fb["middle"] > 0.1 * fb["typical"]), p
+
+
+# -- predict, then see: each question's answer is the run's -----------------------------------------
+
+_PREDICT = re.compile(
+    r'<div class="nti-predict" data-values="([^"]*)" data-answer="([^"]*)"[^>]*>\s*'
+    r'<p class="nti-predict-question"><strong>Guess first\.</strong> (.*?)</p>\s*'
+    r'<div class="nti-predict-reveal"[^>]*>(.*?)(?=<div class="nti-per-model"|\{% endcall|$)',
+    re.S,
+)  # the revealed words: up to the next model's block (the templates' Markdown, before MkDocs)
+
+
+def _questions(text: str, slug: str) -> list[tuple[list, object, str, str]]:
+    """(values, answer, question, revealed words) of every guess-first question about `slug`."""
+    import html
+    import json
+
+    found = []
+    for values, answer, question, words in _PREDICT.findall(text):
+        if slug in html.unescape(question):
+            found.append((json.loads(html.unescape(values)), json.loads(html.unescape(answer)), question, words))
+    return found
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_each_guess_first_question_is_answered_by_the_runs(chosen, facts, slug):
+    """Three lessons ask the reader to guess before they see (Kim, Reinecke and Hullman 2017): the
+    step by which the clean-image guess has the large shapes (reverse), the start level from which
+    a reconstruction is a different picture (forward/backward), the mixing scale up to which the
+    median seed keeps its picture (mix noise). Each model's answer is its own run's fact, one of the
+    offered values (or between two of them), and the words revealed after the guess say it."""
+    figures, f = _all_models(chosen), facts[slug]
+    reverse = _questions(_render("reverse.md.j2", facts, figures), slug)
+    assert len(reverse) == 1
+    values, answer, _, words = reverse[0]
+    assert (
+        answer == int(f["reverse"]["coarse_at"] + 1)
+        and answer in values
+        and values == list(range(1, f["reverse"]["steps"] + 1))
+    )
+    assert f"large shapes right by step {answer} of {f['reverse']['steps']}" in re.sub(r"\s+", " ", words)
+
+    fb = _questions(_render("forward_backward.md.j2", facts, figures), slug)
+    tipping = f["forward_backward"]["tipping"]
+    if tipping is None:
+        assert fb == []  # nothing to guess: every level gives back the same picture
+    else:
+        values, answer, _, words = fb[0]
+        assert len(fb) == 1 and answer == tipping["level"] + 1 and answer in values
+        assert f"level **{answer}** of" in words
+
+    mix = _questions(_render("similar_noise_mix.md.j2", facts, figures), slug)
+    values, answer, _, words = mix[0]
+    m = f["mix_noise"]
+    assert len(mix) == 1 and answer == m["close_until_median"] and values == m["scales"]
+    assert min(values) <= answer <= max(values)
+    assert f"seeds: {answer:.2f})" in re.sub(r"\s+", " ", words)

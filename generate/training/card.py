@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 
 from ..atomic import write_bytes_atomic, write_json_atomic
 from ..core.denoise import Denoiser
+from ..core.guidance import guided, no_class
 from ..core.loading import load_model
 from ..core.quality import accuracy, features, frechet_distance, nearest, noise_images, principal_axes, train_classifier
 from ..core.sampling import generators, reverse_process, start_noise, to_uint8
@@ -25,22 +26,56 @@ from ..toolkit.png import encode_png
 from .data import load_prepared
 
 SAMPLE_STEPS = 50  # DDIM steps for the card's samples (the site's figures use 50 too)
+# A class-conditional model's card also samples each class: at w = 1 (the conditional prediction
+# alone) and at w = 3 (guided past it), PER_CLASS seeds each, and the classifier says how many land
+# in the class asked for.
+CARD_SCALES = (1.0, 3.0)
+PER_CLASS = 16
 
 
-def sample(model, count: int, seed0: int = 0, batch: int = 128) -> np.ndarray:
-    """`count` DDIM samples, seed i = seed0 + i (the pipelines' seeds), as uint8 (N, H, W, C)."""
+def sample(
+    model, count: int, seed0: int = 0, batch: int = 128, label: int | None = None, scale: float = 1.0
+) -> np.ndarray:
+    """`count` DDIM samples, seed i = seed0 + i (the pipelines' seeds), as uint8 (N, H, W, C).
+    A class-conditional model samples its "no class" label unless `label` is given; then each image
+    is guided towards `label` with scale `scale` (both branches in one call: core/guidance.py)."""
     context = Denoiser(model=model, max_batch=batch)
     shape = (model.channels, model.sample_size, model.sample_size)
+    conditional = bool(getattr(model.unet.config, "num_class_embeds", None))
     out = []
     for start in range(0, count, batch):
         seeds = list(range(seed0 + start, seed0 + min(count, start + batch)))
+        n = len(seeds)
+        if label is not None:
+            denoise = guided(context.denoise, torch.full((n,), label), torch.full((n,), scale), no_class(model.unet))
+        elif conditional:
+            null = torch.full((n,), no_class(model.unet), dtype=torch.long)
+            denoise = lambda x, t, null=null: context.denoise(x, t, class_labels=null)  # noqa: E731
+        else:
+            denoise = context.denoise
         scheduler = model.scheduler("ddim")
         scheduler.set_timesteps(SAMPLE_STEPS)
         x = start_noise(shape, generators(seeds), model.device, torch.float32)
         with torch.no_grad():
-            x = reverse_process(context.denoise, scheduler, x, None, lambda i, s: None)
+            x = reverse_process(denoise, scheduler, x, None, lambda i, s: None)
         out.append(to_uint8(x).numpy())
     return np.concatenate(out)
+
+
+def per_class(model, net, names: list[str], log=print) -> tuple[dict, np.ndarray]:
+    """Each class sampled at each of CARD_SCALES (seeds 0 to PER_CLASS - 1), and the share of the
+    samples the classifier puts in the class asked for; and a grid: one row per class, at the last scale."""
+    measured, rows = {}, []
+    for scale in CARD_SCALES:
+        hits = []
+        for label, name in enumerate(names):
+            images = sample(model, PER_CLASS, label=label, scale=scale)
+            hits.append(accuracy(net, images, np.full(len(images), label)))
+            if scale == CARD_SCALES[-1]:
+                rows.append(images[:8])
+            log(f"w = {scale}: {name} {hits[-1]:.0%}")
+        measured[str(scale)] = {"per_class": dict(zip(names, hits)), "mean": float(np.mean(hits))}
+    return measured, np.concatenate(rows)
 
 
 def grid(images: np.ndarray, columns: int, scale: int = 2, gap: int = 2) -> np.ndarray:
@@ -123,6 +158,10 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
     write_bytes_atomic(folder / "nearest.png", encode_png(grid(train[index], 8)))
     write_bytes_atomic(folder / "loss.svg", loss_svg((folder / "loss.csv").read_text()).encode())
     training = json.loads((folder / "training.json").read_text())
+    conditional = bool(getattr(model.unet.config, "num_class_embeds", None))
+    if conditional:
+        guidance, rows = per_class(model, net, list(source["class_names"]), log=log)
+        write_bytes_atomic(folder / "classes.png", encode_png(grid(rows, 8)))
     record = {
         "model": name,
         "fd": fd,
@@ -138,6 +177,8 @@ def make_card(name: str, data_dir: Path, classifier_steps: int, reference_count:
         "sample_steps": SAMPLE_STEPS,
         "seconds": round(time.time() - started, 1),
     }
+    if conditional:
+        record["classes"] = {"names": list(source["class_names"]), "per_class": PER_CLASS, "accuracy": guidance}
     write_json_atomic(folder / "card.json", record)
     write_bytes_atomic(folder / "README.md", render_card(name, training, record).encode())
     log(json.dumps(fd))
@@ -171,9 +212,16 @@ Load it by name: `python -m generate precompute --model {name}`.
 
 | setting | value |
 |---|---|
-| architecture | diffusers `UNet2DModel`, channels {tuple(t["block_out_channels"])}, {t["layers_per_block"]} layer(s) per block, self-attention at level(s) {tuple(t["attention_levels"])}, {training["parameters"]:,} parameters |
-| schedule | `DDPMScheduler`, {t["num_train_timesteps"]} timesteps, `{t["beta_schedule"]}`, prediction `{t["prediction_type"]}` |
-| optimiser | AdamW, learning rate {t["learning_rate"]} (warm-up {t["warmup_steps"]} steps), batch {t["batch_size"]}, gradient clip {t["grad_clip"]} |
+| architecture | diffusers `UNet2DModel`, channels {tuple(t["block_out_channels"])}, {
+        t["layers_per_block"]
+    } layer(s) per block, self-attention at level(s) {tuple(t["attention_levels"])}, {
+        training["parameters"]:,} parameters |
+| schedule | `DDPMScheduler`, {t["num_train_timesteps"]} timesteps, `{t["beta_schedule"]}`, prediction `{
+        t["prediction_type"]
+    }` |
+| optimiser | AdamW, learning rate {t["learning_rate"]} (warm-up {t["warmup_steps"]} steps), batch {
+        t["batch_size"]
+    }, gradient clip {t["grad_clip"]} |
 | EMA | decay {t["ema_decay"]} (the shipped weights are the EMA weights) |
 | steps | {training["steps_done"]} |
 | time | {minutes:.0f} minutes {where} |
@@ -191,8 +239,10 @@ checkpoints/{name} --settings generate/models/settings/{name}.json --steps {trai
 
 ![Samples of {name}](samples.png)
 
-*32 samples, DDIM with {card["sample_steps"]} steps, seeds 0 to 31.*
-
+*32 samples, DDIM with {card["sample_steps"]} steps, seeds 0 to 31{
+        ', with the "no class" label (the unconditional prediction)' if "classes" in card else ""
+    }.*
+{classes_section(card)}
 ![Nearest training images](nearest.png)
 
 *For each sample above, in the same place, its nearest training image (pixel L2). RMS distances per pixel
@@ -212,6 +262,32 @@ to real data; the number only means something next to its references.
 | **samples of `{name}`** | **{fd["model_samples"]:.2f}** |
 | Gaussian noise images (the ceiling) | {fd["noise"]:.2f} |
 {floor_note(fd)}"""
+
+
+def classes_section(card: dict) -> str:
+    """A class-conditional model's classes: a row of samples per class, and how often the classifier
+    finds the class asked for, per class, at each guidance scale."""
+    if "classes" not in card:
+        return ""
+    c = card["classes"]
+    scales = list(c["accuracy"])
+    head = "| class | " + " | ".join(f"w = {float(w):g}" for w in scales) + " |"
+    lines = [head, "|---|" + "---|" * len(scales)]
+    for name in c["names"]:
+        lines.append(f"| {name} | " + " | ".join(f"{c['accuracy'][w]['per_class'][name]:.0%}" for w in scales) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{c['accuracy'][w]['mean']:.0%}**" for w in scales) + " |")
+    table = "\n".join(lines)
+    return f"""
+![One row per class]({"classes.png"})
+
+*One row per class ({", ".join(c["names"])}, top to bottom), 8 seeds each, guided with w = {float(scales[-1]):g}:
+ε̂ = ε̂(∅) + w (ε̂(c) − ε̂(∅)), DDIM with {card["sample_steps"]} steps.*
+
+How often the classifier below finds the class that was asked for, {c["per_class"]} samples per class
+(seeds 0 to {c["per_class"] - 1}); w = 1 is the conditional prediction alone, larger w pushes past it:
+
+{table}
+"""
 
 
 def floor_note(fd: dict) -> str:

@@ -6,6 +6,7 @@
 import { downloads } from "./downloads.js";
 import { mount } from "./figure-shell.js";
 import { el } from "./frames.js";
+import { predictions } from "./predict.js";
 import { scrolly } from "./scrolly.js";
 import { share } from "./share.js";
 
@@ -31,6 +32,7 @@ function start(root) {
 
 function init() {
   teardown.splice(0).forEach((stop) => stop());
+  predictions();
   const roots = Array.from(document.querySelectorAll(".nti-figure[data-kind]"));
   if (!("IntersectionObserver" in window)) return roots.forEach(start);
   const observer = new IntersectionObserver((entries) => {

@@ -1,0 +1,72 @@
+// Predict, then see: a question in a lesson's text (templates' predict macro) that the reader answers
+// before the measured answer is shown, then the gap between the guess and the answer. Readers who
+// predict first, then see where they were wrong, remember more (Kim, Reinecke and Hullman, CHI 2017).
+// Optional (Skip shows the answer at once) and keyboard-operable (arrows choose, Enter commits). The
+// guess stays in the page: nothing is stored or sent. The answer is the run's, put in the page by
+// the build from the facts (data-answer), and the words that explain it are the page's own.
+import { el, fmt } from "./frames.js";
+
+let counter = 0;
+
+const label = (box, value) => box.dataset.label.replaceAll("{v}", typeof value === "number" && !Number.isInteger(value) ? fmt(value, 2) : String(value));
+
+// How far the guess is from the answer, in the question's unit ("3 steps earlier"), or "spot on".
+function gap(box, guess, answer) {
+  const d = guess - answer;
+  if (Math.abs(d) < 1e-9) return "spot on";
+  const size = Number.isInteger(d) ? Math.abs(d) : fmt(Math.abs(d), 2);
+  const unit = box.dataset.unit ? ` ${box.dataset.unit}${Math.abs(d) === 1 ? "" : "s"}` : "";
+  return `${size}${unit} ${d > 0 ? box.dataset.more || "higher" : box.dataset.less || "lower"} than measured`;
+}
+
+function enhance(box) {
+  const values = JSON.parse(box.dataset.values), answer = JSON.parse(box.dataset.answer);
+  const reveal = box.querySelector(":scope > .nti-predict-reveal");
+  if (!values.length || answer === null || !reveal) return;
+  box.dataset.ready = "true";
+  reveal.hidden = true;
+  const id = `nti-predict-${++counter}`;
+  const start = Math.floor((values.length - 1) / 2);
+  const input = el("input", { type: "range", id, min: 0, max: values.length - 1, step: 1, value: start, "aria-describedby": `${id}-q` });
+  const shown = el("output", { for: id, class: "nti-predict-value", text: label(box, values[start]) });
+  const commit = el("button", { type: "button", class: "nti-button nti-predict-commit", text: "Commit my guess" });
+  const skip = el("button", { type: "button", class: "nti-button nti-predict-skip", text: "Skip: show the answer" });
+  const result = el("p", { class: "nti-predict-result", role: "status" });
+  const question = box.querySelector(":scope > .nti-predict-question");
+  if (question) question.id = `${id}-q`;
+  const form = el("div", { class: "nti-predict-form" }, [
+    el("label", { for: id, class: "nti-predict-label", text: "Your guess" }), input, shown, commit, skip]);
+  reveal.before(form, result);
+  const update = () => {
+    const text = label(box, values[Number(input.value)]);
+    shown.textContent = text;
+    input.setAttribute("aria-valuetext", text);
+  };
+  update();
+  function done(guessed) {
+    const guess = values[Number(input.value)];
+    if (guessed) {
+      box.dataset.guess = JSON.stringify(guess);
+      const off = gap(box, guess, answer);
+      result.textContent = `Your guess: ${label(box, guess)}. Measured: ${label(box, answer)}${off === "spot on" ? ": spot on!" : `, so your guess is ${off}.`}`;
+    } else {
+      result.textContent = `Measured: ${label(box, answer)}.`;
+    }
+    box.dataset.state = guessed ? "guessed" : "skipped";
+    input.disabled = true;
+    commit.remove();
+    skip.remove();
+    reveal.hidden = false;
+    result.focus({ preventScroll: true });
+  }
+  input.addEventListener("input", update);
+  input.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); done(true); } });
+  commit.addEventListener("click", () => done(true));
+  skip.addEventListener("click", () => done(false));
+  result.tabIndex = -1;
+}
+
+// Every question of the page not yet made interactive (each page load, also after instant navigation).
+export function predictions(root = document) {
+  for (const box of root.querySelectorAll(".nti-predict:not([data-ready])")) enhance(box);
+}

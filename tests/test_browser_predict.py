@@ -1,0 +1,80 @@
+"""Predict, then see, in Chromium on the default site: on every lesson that asks the reader to guess
+first (the pages that carry a `.nti-predict` question), the answer stays hidden until the reader
+commits a guess (keyboard only: arrows, then Enter) or skips; then the gap and the measured answer
+show. The guess stays in the page (no request), and the other model's question waits unanswered."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from site_support import CHROMIUM, default_site, served, wait_until
+from test_browser import READY, Watch
+
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return default_site()
+
+
+def _asking(site) -> list[str]:
+    """The pages with a guess-first question, read from the built site (no list kept here)."""
+    return sorted(
+        p.parent.relative_to(site).as_posix() + "/"
+        for p in site.glob("*/index.html")
+        if 'class="nti-predict"' in p.read_text(encoding="utf-8")
+    )
+
+
+def test_three_lessons_ask_first(shipped):
+    assert len(_asking(shipped["site"])) >= 3
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (390, 844)], ids=["laptop", "phone"])
+def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
+    base = served(shipped)
+    context = browser.new_context(viewport={"width": screen[0], "height": screen[1]})
+    page = context.new_page()
+    watch = Watch(page)
+    for path in _asking(shipped["site"]):
+        page.goto(base + path)
+        page.wait_for_function(READY, timeout=20000)
+        box = page.locator(".nti-predict:visible").first
+        box.scroll_into_view_if_needed()
+        wait_until(box, "b => b.dataset.ready === 'true'")
+        reveal, result = box.locator(".nti-predict-reveal"), box.locator(".nti-predict-result")
+        assert reveal.is_hidden(), f"{path}: the answer shows before the guess"
+        values, answer = json.loads(box.get_attribute("data-values")), json.loads(box.get_attribute("data-answer"))
+        figure = box.locator("xpath=ancestor::div[contains(@class,'nti-scrolly')]").locator(".nti-figure")
+        model = box.locator("xpath=ancestor::div[contains(@class,'nti-per-model')]").get_attribute("data-model")
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        if screen[0] > 500:  # laptop: the keyboard alone, Home then two steps right, Enter commits
+            slider = box.locator("input[type=range]")
+            slider.focus()
+            page.keyboard.press("Home")
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("Enter")
+            guess = values[2]
+            assert box.get_attribute("data-state") == "guessed" and json.loads(box.get_attribute("data-guess")) == guess
+            said = re.sub(r"\s+", " ", result.inner_text())
+            assert said.startswith("Your guess:") and "Measured:" in said, said
+            assert ("spot on" in said) == (abs(guess - answer) < 1e-9), said
+        else:  # phone: skip straight to the answer
+            box.get_by_role("button", name="Skip: show the answer").click()
+            assert box.get_attribute("data-state") == "skipped" and result.inner_text().startswith("Measured:")
+        assert reveal.is_visible() and box.locator("input[type=range]").is_disabled()
+        assert not box.locator(".nti-predict-commit").count()
+        assert not [u for u in requests if "predict" in u or "guess" in u], requests  # nothing sent
+        # the other model's question waits, unanswered
+        if figure.locator(".nti-figure-head select").count():
+            figure.locator(".nti-figure-head select").first.select_option(index=1)
+            wait_until(figure, f"f => f.dataset.model !== {model!r} && f.dataset.ready === 'true'", timeout=20000)
+            other = page.locator(".nti-predict:visible").first
+            assert other.get_attribute("data-state") is None and other.locator(".nti-predict-reveal").is_hidden()
+    watch.assert_clean()
+    context.close()
