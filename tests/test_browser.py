@@ -866,3 +866,45 @@ def test_the_overview_shows_noise_to_image_with_one_slider(page, build, base_url
     page.keyboard.press("ArrowLeft")
     assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=steps - 1)
     page.watch.assert_clean()
+
+
+def test_on_a_short_screen_each_step_leads_to_the_figure_and_back(browser, base_url):
+    """Where a figure cannot be pinned (a 1280x800 window at 200 % zoom: 640x400 CSS px), it scrolls
+    away with the text. Each step then offers "See it in the figure": the figure takes the step's
+    state and comes into view below the header; its "Back to the text" returns to that step. Where
+    the figure is pinned the buttons are not shown."""
+    from test_browser_layout import _expected_state
+
+    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
+    page = context.new_page()
+    watch = Watch(page)
+    unpinned = 0
+    for path in lesson_paths():
+        page.goto(base_url + path)
+        section = page.locator(".nti-scrolly").first
+        figure = section.locator(".nti-figure")
+        figure.scroll_into_view_if_needed()
+        wait_until(figure, "f => f.dataset.ready === 'true'", timeout=20000)
+        steps = section.locator(".nti-step[data-state]")
+        if "nti-unpinned" not in (section.get_attribute("class") or ""):
+            assert not steps.first.locator(".nti-step-show").is_visible()
+            continue
+        unpinned += 1
+        step = steps.nth(steps.count() - 1)
+        step.scroll_into_view_if_needed()
+        show = step.locator(".nti-step-show")
+        assert show.is_visible(), path
+        show.click()
+        header = page.locator(".md-header").bounding_box()
+        box = figure.bounding_box()
+        assert header["y"] + header["height"] - 1 <= box["y"] < 400, (path, box)  # in view, under the header
+        for what, shown, wanted in _expected_state(figure, json.loads(step.get_attribute("data-state"))):
+            assert shown == wanted, (path, what, shown, wanted)  # the figure is in the step's state
+        back = figure.locator(".nti-back-to-text")
+        assert back.is_visible() and back.evaluate("b => b === document.activeElement")
+        back.click()
+        top = step.bounding_box()["y"]
+        assert header["y"] + header["height"] - 1 <= top < 400, (path, top)
+    assert unpinned, "no figure was unpinned at 640x400: the test checks nothing"
+    watch.assert_clean()
+    context.close()

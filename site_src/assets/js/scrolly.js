@@ -5,7 +5,11 @@
 // below the pinned figure. Every scroll position thus has one active step (none above the first),
 // so no step can be skipped however fast the reader scrolls, and room kept after the last step
 // (--nti-tail) lets its top reach the line, with the figure still pinned, even at the end of a page.
-import { pinned } from "./frames.js";
+// Where the figure cannot be pinned (a short screen: a phone in landscape, 200 % zoom; figure-shell.js
+// marks the section .nti-unpinned), it scrolls away with the text, and a step's words would talk about
+// panels the reader cannot see: each step then offers "See it in the figure", which puts the figure in
+// the step's state and scrolls to it, and the figure offers the way back to that step.
+import { el, pinned } from "./frames.js";
 
 const NARROW = window.matchMedia("(max-width: 76.25em)");
 const TAIL_MARGIN = 24; // px past the line, so the last step is not active by a hair only
@@ -16,6 +20,30 @@ export function scrolly(section, controller) {
   const figure = section.querySelector(".nti-figure") || section.querySelector(".nti-sticky");
   const list = steps[steps.length - 1].parentElement;
   let active = null, frame = 0, line = 0;
+
+  // The short-screen way between a step and the figure (shown by figures.css only while unpinned).
+  const back = el("button", { type: "button", class: "nti-button nti-back-to-text", hidden: true, text: "↓ Back to the text" });
+  let from = null; // the step whose button brought the reader to the figure
+  back.addEventListener("click", () => {
+    back.hidden = true;
+    if (!from) return;
+    from.scrollIntoView({ block: "start" });
+    from.querySelector(".nti-step-show").focus({ preventScroll: true });
+  });
+  const shows = steps.map((step) => {
+    const button = el("button", { type: "button", class: "nti-button nti-step-show", text: "↑ See it in the figure" });
+    button.addEventListener("click", () => {
+      try { controller.setState(JSON.parse(step.dataset.state)); } catch (error) { console.error(error); }
+      from = step;
+      const head = figure && figure.querySelector(".nti-figure-head");
+      if (head && !back.isConnected) head.prepend(back);
+      back.hidden = false;
+      (figure || section).scrollIntoView({ block: "start" });
+      back.focus({ preventScroll: true });
+    });
+    step.prepend(button);
+    return button;
+  });
 
   // Layout reads and the one write (the tail), on load and when sizes change, never while scrolling.
   function measure() {
@@ -69,5 +97,7 @@ export function scrolly(section, controller) {
     if (frame) cancelAnimationFrame(frame);
     list.style.removeProperty("--nti-tail");
     steps.forEach((step) => step.classList.remove("nti-step-over"));
+    shows.forEach((button) => button.remove());
+    back.remove();
   };
 }
