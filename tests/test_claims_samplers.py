@@ -352,4 +352,6 @@ def test_what_the_page_says_of_ddpms_finals_holds_for_each_final(chosen, facts, 
         d, seed, budget = min(finals)
         assert f"but {len(closer)} of its {len(finals)} finals come closer than half" in words, words
         assert f"the nearest (seed {seed} with {budget} calls) {d:.1f} away" in words, words
-        assert ("no further than a quarter of the typical distance" in words.split("the nearest")[1]) == (d <= 0.25 * typical)
+        assert ("no further than a quarter of the typical distance" in words.split("the nearest")[1]) == (
+            d <= 0.25 * typical
+        )

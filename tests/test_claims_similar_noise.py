@@ -449,7 +449,18 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
         in words
     )
     medians = [statistics.median(ends[k]) for k in sizes]
-    assert ("DDIM pulls nearby starts together" in words) == all(m < 1 for m in medians)
+    # "closer than they started" is no pull by itself: unrelated starts (the mix run at s = 1) shrink too
+    mix = _cells(chosen[(slug, "mix_noise")])
+    base = statistics.median(m["x_gap"][-1] / m["x_gap"][0] for (seed, scale), m in mix.items() if scale == 1.0)
+    assert base < 1 and f"also end a median {pct(base)} of their start distance apart" in words, words
+    closer = [k for k, m in zip(sizes, medians) if m < base]
+    if len(closer) == len(sizes):
+        assert "every patch size ends relatively closer: DDIM pulls these nearby starts together" in words
+    elif not closer:
+        assert "no patch size ends relatively closer than unrelated starts" in words
+    else:
+        assert " and ".join(f"{k} × {k}" for k in closer) + " patches end relatively closer" in words, words
+    assert "DDIM pulls nearby starts together" not in words  # the old claim, without its baseline
     # said only where the medians as printed (whole per cent) rise: emoji-32 once printed 46 % and 46 %
     # under "the larger the patch, the less it does"
     printed = [round(100 * m) for m in medians]
@@ -459,3 +470,25 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
     largest = [m["output_distance"] for (s, size, x, y), m in cells.items() if size == sizes[-1]]
     parted = sum(d >= 0.5 * typical for d in largest)
     assert parted and f"(≥ {0.5 * typical:.1f}) in {parted} of {len(largest)} pairs" in words
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_nearby_starts_are_compared_with_unrelated_ones(chosen, pages, slug):
+    """The mix page's step by step: at the smallest s the two x_t end some share of their start
+    distance apart; so do two unrelated starts (s = 1), every trajectory shrinking from noise to a
+    picture. The page says nearby starts are drawn together only where their share is clearly (by
+    more than the factor SAME_END_SHARE) below the unrelated one, recomputed here from the manifest."""
+    from generate.experiments.similar_noise.figure import SAME_END_SHARE
+
+    run = chosen[(slug, "mix_noise")]
+    cells, small = _cells(run), min(float(s) for s in run.manifest["axes"]["scales"] if float(s) > 0)
+    share = lambda scale: statistics.median(  # noqa: E731
+        m["x_gap"][-1] / m["x_gap"][0] for (seed, s), m in cells.items() if s == scale
+    )
+    nearby, unrelated = share(small), share(1.0)
+    words = words_of(pages["mix"], slug)
+    assert f"a median {pct(nearby)} of their start distance" in words, words
+    assert f"Two unrelated starts (s = 1) end at {pct(unrelated)} of theirs" in words, words
+    drawn = "So DDIM does draw these nearby starts together, more than unrelated ones."
+    assert (drawn in words) == (nearby * SAME_END_SHARE < unrelated), (nearby, unrelated)
+    assert "DDIM draws nearby starts together." not in words and "mostly draws nearby starts" not in words

@@ -87,6 +87,9 @@ def build_mix(run, sheets) -> dict:
 
 CLOSE = 0.25  # an output within this share of the typical distance keeps its picture ("close")
 PARTS = 0.5  # an output at least this share of the typical distance away has become another picture
+# nearby starts end "about as far apart, in proportion, as unrelated ones" when their end share is
+# within this factor of the unrelated starts' (unrelated_end_share): a closer or further claim needs more
+SAME_END_SHARE = 1.25
 FEW_TRAINING_IMAGES = 1000  # fewer: little variety, say so where it matters (the overview's SMALL_TRAINING_SET)
 
 
@@ -126,11 +129,30 @@ def training_set(slug: str) -> dict | None:
     }
 
 
+def unrelated_end_share(mix) -> float | None:
+    """The baseline of "closer together than they started": two unrelated start noises (the mix run at
+    s = 1: n2 is a fresh noise) end their DDIM trajectories this share of their start distance apart
+    (median over seeds of ||x_0(n1) - x_0(n2)|| / ||n1 - n2||, the per-step x_t distances' last over
+    first). Every trajectory shrinks, from noise of spread 1 to a picture in [-1, 1], so nearby starts
+    ending closer than they started says nothing until it is compared with this."""
+    if mix is None:
+        return None
+    shares = [
+        c["x_gap"][-1] / c["x_gap"][0]
+        for cells in _pairs(mix).values()
+        for c in cells
+        if float(c.get("scale", -1)) == 1.0 and c.get("x_gap") and c["x_gap"][0] > 0
+    ]
+    return statistics.median(shares) if shares else None
+
+
 def _shared(run, mix) -> dict:
     """What both lessons quote: the typical distance (one definition, claims.typical_distance), the
-    DDIM steps, the heatmaps' colour scales, the seeds, and the model's training set (its caveat)."""
+    DDIM steps, the heatmaps' colour scales, the seeds, the model's training set (its caveat), and the
+    unrelated starts' end share (the baseline of how far two trajectories end apart)."""
     return {
         "typical": typical_distance(mix),
+        "unrelated_end_share": unrelated_end_share(mix),
         "steps": int(run.manifest["axes"]["steps"]),
         "heat": heat_scales(run),
         "seeds": len(run.manifest["axes"]["seeds"]),
@@ -194,11 +216,19 @@ def patch_facts(run, runs: dict) -> dict:
                 larger_more += b > a
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     ends = [r["end_share"] for r in rows]
+    base = facts["unrelated_end_share"]
     return {
         **facts,
         "side": side,
         "parts": PARTS,
         "pulled_together": None not in ends and all(e < 1 for e in ends),
+        # against unrelated starts (the baseline): which sizes end relatively closer, which further
+        "relatively_closer": [
+            r["size"] for r in rows if base is not None and r["end_share"] is not None and r["end_share"] < base
+        ],
+        "relatively_further": [
+            r["size"] for r in rows if base is not None and r["end_share"] is not None and r["end_share"] >= base
+        ],
         # the medians as the page prints them (whole per cent) rise with the patch: equal ones say nothing
         "larger_ends_further": None not in ends
         and all(round(100 * a) < round(100 * b) for a, b in zip(ends, ends[1:])),
@@ -237,9 +267,20 @@ def mix_facts(mix, runs: dict) -> dict:
     fresh = [c[1.0]["noise_distance"] for c in curves.values() if 1.0 in c]
     nearby = [c[small]["noise_distance"] for c in curves.values() if small in c]
     middle = min(scales, key=lambda s: abs(s - 0.5)) if scales else None
+    trajectories = _trajectory_facts(curves, small, typical)
+    base, end = facts["unrelated_end_share"], trajectories.get("end_share_at_smallest")
     return {
         **facts,
-        **_trajectory_facts(curves, small, typical),
+        **trajectories,
+        # nearby starts (the smallest s) against unrelated ones (s = 1): "closer", "further" or "same"
+        "nearby_vs_unrelated": None
+        if base is None or end is None
+        else "closer"
+        if end * SAME_END_SHARE < base
+        else "further"
+        if end > base * SAME_END_SHARE
+        else "same",
+        "same_end_share": SAME_END_SHARE,
         **_answers(mix, runs.get("patch_noise")),
         "scales": scales,
         "smallest_scale": small,
@@ -272,10 +313,12 @@ def _trajectory_facts(curves: dict[int, dict[float, dict]], small: float | None,
     gapped = {seed: curve for seed, curve in curves.items() if all(c.get("x_gap") for c in curve.values())}
     if not gapped or not typical:
         return {"gaps": False}
-    parting, parts_by, together = [], [], 0
+    parting, parts_by, together, shares = [], [], 0, []
     for seed, by_scale in sorted(gapped.items()):
         if small in by_scale and by_scale[small]["x_gap"][-1] < by_scale[small]["x_gap"][0]:
             together += 1
+        if small in by_scale and by_scale[small]["x_gap"][0] > 0:
+            shares.append(by_scale[small]["x_gap"][-1] / by_scale[small]["x_gap"][0])
         parts = [s for s, c in sorted(by_scale.items()) if s > 0 and c["output_distance"] >= PARTS * typical]
         if parts:
             parting.append(parts[0])
@@ -285,6 +328,8 @@ def _trajectory_facts(curves: dict[int, dict[float, dict]], small: float | None,
     return {
         "gaps": True,
         "together_at_smallest": together,
+        # how far, as a share of where they started (median over seeds): to compare with unrelated starts
+        "end_share_at_smallest": statistics.median(shares) if shares else None,
         "gap_seeds": len(gapped),
         "parts": PARTS,
         "parting_median": statistics.median(parting) if parting else None,
