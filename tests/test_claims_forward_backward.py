@@ -170,7 +170,9 @@ def test_every_run_fact_is_worded_per_model(chosen, facts):
     assert set(blocks) == set(MODELS)
     for slug in MODELS:
         fb, own = facts[slug][FB], "\n".join(blocks[slug])
-        assert len(blocks[slug]) == 5  # three steps with numbers, the judgement and the pictures it counts
+        assert len(blocks[slug]) == 6  # the middle level's ᾱ, three steps with numbers, the judgement, its pictures
+        mid = fb["middle_point"]["alpha_bar"]  # ᾱ is the share of the image's power left; the image is scaled by √ᾱ
+        assert f"Here ᾱ = {mid:.2f}" in blocks[slug][1] and f"scaled by √ᾱ = {mid**0.5:.2f}" in blocks[slug][1]
         assert f"{fb['typical']:.1f}" in own
         assert f"{fb['same_count']} of {len(fb['levels'])} reconstructions are the same picture" in own
         assert f"By the distance alone, {fb['distance_only_same']} would count as the same picture" in own
@@ -253,7 +255,7 @@ def test_the_middle_level_is_worded_as_its_verdict(chosen, facts):
         assert fb["middle_is_cousin"] == (p["same"] is True and fb["middle"] > 0.1 * fb["typical"]), p
         if slug in COUSIN:
             assert fb["middle_is_cousin"] is COUSIN[slug], (slug, p)
-        step = blocks[slug][1]
+        step = blocks[slug][2]  # after the middle level's ᾱ
         assert ("A cousin, not a copy" in step) is fb["middle_is_cousin"]
         assert f"level {p['level'] + 1} lies {fb['middle']:.1f} from the original" in step
         assert ("still the same picture" in step) is bool(p["same"]) and ("a different picture" in step) is (

@@ -82,7 +82,7 @@ export const schedules = {
     const noised = model.schedules.map((s) => ({ s, panel: panel(`${s.name} xₜ`) }));
     const estimates = model.schedules.flatMap((s) => ["x0_v", "x0_eps"].map((p) => ({ s, p, panel: panel(`${s.name}, ${what(p)}`) })));
     const info = el("p", { class: "nti-info", "aria-live": "polite" });
-    const alphaChart = curveChart(model, { series: "alpha_bar", label: "ᾱ (signal left)", yTicks: [0, 0.25, 0.5, 0.75, 1] });
+    const alphaChart = curveChart(model, { series: "alpha_bar", label: "ᾱ (signal power left)", yTicks: [0, 0.25, 0.5, 0.75, 1] });
     const snrChart = curveChart(model, { series: "snr_db", label: "SNR (dB)", yTicks: dbTicks(model), marks: [0, -20] });
     const legend = el("p", { class: "nti-legend nti-schedule-legend" }, model.schedules.map((s) =>
       el("span", { class: `nti-schedule-key nti-schedule-${s.kind}`, text: s.name + (s.kind === model.model_schedule ? " (this model's)" : "") })));
