@@ -844,7 +844,8 @@ def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(
 
 def test_the_overview_shows_noise_to_image_with_one_slider(page, build, base_url):
     """The first screen's picture of the whole idea: one slider from pure noise to the finished sample
-    (the reverse run of the first model), beside the network's guess at each step."""
+    (the reverse run of the first model), beside the network's guess at each step, and a strip of the
+    image at six steps that shows the whole way before the reader touches anything."""
     open_page(page, base_url, "")
     figure = page.locator('.nti-figure[data-kind="overview"]')
     mounted(figure)
@@ -865,6 +866,14 @@ def test_the_overview_shows_noise_to_image_with_one_slider(page, build, base_url
     ]
     page.keyboard.press("ArrowLeft")
     assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=steps - 1)
+    # the whole way in one picture, before any interaction: the image at six evenly spaced steps
+    marks = [round(k * steps / 5) for k in range(6)]
+    strip = figure.locator(".nti-thumb-row .nti-panel")
+    assert strip.evaluate_all("els => els.map(e => e.dataset.frame)") == [
+        frame_file(manifest, "x", seed=seed, step=i) for i in marks
+    ]
+    strip.nth(2).locator("canvas").click()  # a click on one goes there
+    assert slider_value(figure) == marks[2] and strip.nth(2).get_attribute("aria-current") == "step"
     page.watch.assert_clean()
 
 
