@@ -60,3 +60,22 @@ def test_a_model_without_classes_cannot_be_guided(tmp_path):
     model = load_model(str(make_tiny_model(tmp_path / "m", channels=1)))
     with pytest.raises(ValueError, match="no class embedding"):
         no_class(model.unet)
+
+
+def test_without_a_class_a_conditional_model_runs_on_its_no_class_label(tmp_path):
+    """The lessons never pass a class: on a class-conditional model the denoiser then uses the "no
+    class" label (the unconditional prediction), so every lesson runs on it; the live export does the
+    same. Without this, diffusers refuses the call ("class_labels should be provided")."""
+    from generate.experiments.live.compute import _Unet
+
+    model = load_model(str(make_tiny_model(tmp_path / "m", channels=1, classes=CLASSES)))
+    x = torch.randn(3, 1, model.sample_size, model.sample_size, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([999, 500, 10])
+    null = torch.full((3,), no_class(model.unet))
+    with torch.no_grad():
+        expected = model.unet(x, t, class_labels=null).sample
+        other = model.unet(x, t, class_labels=torch.zeros(3, dtype=torch.long)).sample
+    ours = Denoiser(model=model, max_batch=8).denoise(x, t)
+    assert torch.allclose(ours, expected, atol=1e-5) and not torch.allclose(ours, other, atol=1e-3)
+    with torch.no_grad():
+        assert torch.allclose(_Unet(model.unet)(x, t), expected, atol=1e-5)

@@ -218,11 +218,17 @@ def test_rebuilding_after_a_new_run_shows_the_new_run(build, tmp_path):
 
 def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build, tmp_path):
     run = _one_run_copy(build, tmp_path)
+    slug = run.parents[1].name  # the model of the runs: its card is a page; a card of another is not
     cards = tmp_path / "models"
-    card = cards / "toy-32"
+    (cards / "not-in-the-runs").mkdir(parents=True)
+    (cards / "not-in-the-runs" / "config.json").write_text("{}")
+    (cards / "not-in-the-runs" / "README.md").write_text("# Model card: `not-in-the-runs`\n")
+    card = cards / slug
     card.mkdir(parents=True)
     (card / "config.json").write_text("{}")
-    (card / "README.md").write_text("# Model card: `toy-32`\n\n![Training loss](loss.svg)\n\n![Samples](samples.png)\n")
+    (card / "README.md").write_text(
+        f"# Model card: `{slug}`\n\n![Training loss](loss.svg)\n\n![Samples](samples.png)\n"
+    )
     (card / "loss.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>')
     Image.new("L", (4, 4)).save(card / "samples.png")
     (card / "classifier.safetensors").write_bytes(b"weights stay out of the site")
@@ -235,16 +241,17 @@ def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build
         ignore=shutil.ignore_patterns("generated", "frames", "models", "*.md"),
     )
     result = build_site(run.parents[2], tmp_path / "site", site_src=site_src, cards_dir=cards)
-    assert result["cards"] == ["toy-32"]
-    page = tmp_path / "site/models/toy-32/index.html"
+    assert result["cards"] == [slug]  # "Models in this build": not the card of a model without runs
+    assert not (tmp_path / "site/models/not-in-the-runs").exists()
+    page = tmp_path / f"site/models/{slug}/index.html"
     html = page.read_text()
     assert "Model card" in html and 'src="loss.svg"' in html and 'src="samples.png"' in html
     assert (page.parent / "loss.svg").is_file() and (page.parent / "samples.png").is_file()
     assert not (page.parent / "classifier.safetensors").exists()
     assert not (tmp_path / "site/models/no-card-yet").exists()
     index = (tmp_path / "site/index.html").read_text()
-    assert 'href="models/toy-32/"' in index
-    assert "Models" in index and index.count("models/toy-32/") >= 2  # nav entry and the text link
+    assert f'href="models/{slug}/"' in index
+    assert "Models" in index and index.count(f"models/{slug}/") >= 2  # nav entry and the text link
 
 
 def test_sheets_never_mix_grey_and_colour_frames_and_stay_per_track(build):

@@ -15,6 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from generate.core.loading import load_model
+from generate.shipped import SHIPPED_DIR as SHIPPED
 from generate.shipped import shipped_models
 from generate.training.data import load_prepared, prepare_emoji, prepare_fashion, save_prepared
 from generate.training.train import TrainConfig, train
@@ -124,7 +125,7 @@ def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path, cond
         assert straight["class_embedding.weight"].shape[0] == classes + 1 and settings["classes"] == classes
 
 
-@pytest.mark.parametrize("name,channels", [("fashion-32", 1), ("emoji-32", 3)])
+@pytest.mark.parametrize("name,channels", [("fashion-32", 1), ("emoji-32", 3), ("fashion-cond-32", 1)])
 def test_shipped_models_load_by_name_and_sample(name, channels):
     if name not in shipped_models():
         pytest.fail(f"shipped model {name} is missing from generate/models")
@@ -137,3 +138,26 @@ def test_shipped_models_load_by_name_and_sample(name, channels):
     images = sample(model, 2)
     assert images.shape == (2, 32, 32, channels) and images.dtype == np.uint8
     assert images.std() > 10  # not a flat image
+
+
+def test_the_shipped_conditional_model_draws_the_class_it_is_asked_for():
+    """fashion-cond-32 (issue 27's class-conditional model): guided towards a class (w = 3, both
+    branches in one call), its samples are what its card's classifier calls that class; it has the
+    "no class" label that label dropout trained, so the same network also samples unconditionally."""
+    from generate.core.guidance import no_class
+    from generate.core.quality import FeatureNet, accuracy
+    from generate.training.card import sample
+
+    model = load_model("fashion-cond-32", device="cpu")
+    names = json.loads((SHIPPED / "fashion-cond-32" / "training.json").read_text())["data"]["class_names"]
+    assert no_class(model.unet) == len(names) == 10
+    state = load_file(str(SHIPPED / "fashion-cond-32" / "classifier.safetensors"))
+    net = FeatureNet(1, len(names))
+    net.load_state_dict(state)
+    net.eval()
+    for label in (names.index("Trouser"), names.index("Bag")):
+        images = sample(model, 3, label=label, scale=3.0)
+        assert accuracy(net, images, np.full(3, label)) == 1.0, names[label]
+    assert sample(model, 2).std() > 10  # the unconditional path: the "no class" label
+    card = json.loads((SHIPPED / "fashion-cond-32" / "card.json").read_text())
+    assert card["classes"]["accuracy"]["3.0"]["mean"] >= card["classes"]["accuracy"]["1.0"]["mean"]

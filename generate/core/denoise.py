@@ -34,8 +34,11 @@ class Denoiser:
     @torch.no_grad()
     def denoise(self, x: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
         """The UNet on a batch, in calls of at most `call_batch`; float32 in and out, model dtype inside.
-        `class_labels`: one per image, for a class-conditional model (guidance.py)."""
+        `class_labels`: one per image, for a class-conditional model (guidance.py). Without them such a
+        model runs unconditionally, with its "no class" label: every lesson works on it unchanged."""
         model, outputs, start = self.model, [], 0
+        if class_labels is None and getattr(model.unet.config, "num_class_embeds", None):
+            class_labels = torch.full((x.shape[0],), int(model.unet.config.num_class_embeds) - 1, dtype=torch.long)
         if not self.call_batch:
             self.call_batch = call_batch_for(
                 model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch, self.host_reserve

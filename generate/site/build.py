@@ -237,7 +237,7 @@ def build_site(
     )
     figures = write_figure_data(chosen, docs, cache, log, no_runtime)
     cached = sheet_cache.prune(cache, started)
-    cards = model_cards.copy_cards(cards_dir, docs)
+    cards = model_cards.copy_cards(cards_dir, docs, models)
     facts = claims.for_models(chosen)
     states = {e.name: e.state_kinds() for e in experiments.all_experiments()}
     pages = render_pages(templates, docs, page_context(figures, cards, facts, lessons), lessons, states, scripts)

@@ -26,12 +26,16 @@ def card_names(cards_dir: Path) -> list[str]:
     return [name for name in names if (cards_dir / name / "README.md").is_file()]
 
 
-def copy_cards(cards_dir: Path, site_src: Path) -> list[dict]:
-    """Copy each card and its images; return [{name, page}] with page relative to site_src."""
+def copy_cards(cards_dir: Path, site_src: Path, models: list[str] | None = None) -> list[dict]:
+    """Copy each card and its images; return [{name, page}] with page relative to site_src. `models`:
+    only the cards of these (the models of the build's runs: the overview lists them as "Models in
+    this build"); None: every card."""
     target_root = site_src / "models"
     shutil.rmtree(target_root, ignore_errors=True)  # a card that disappeared leaves no page behind
     cards = []
     for name in card_names(cards_dir):
+        if models is not None and name not in models:
+            continue
         source, target = cards_dir / name, target_root / name
         target.mkdir(parents=True)
         shutil.copyfile(source / "README.md", target / "index.md")

@@ -284,7 +284,9 @@ def classes_section(card: dict) -> str:
 ε̂ = ε̂(∅) + w (ε̂(c) − ε̂(∅)), DDIM with {card["sample_steps"]} steps.*
 
 How often the classifier below finds the class that was asked for, {c["per_class"]} samples per class
-(seeds 0 to {c["per_class"] - 1}); w = 1 is the conditional prediction alone, larger w pushes past it:
+(seeds 0 to {c["per_class"] - 1}); w = 1 is the conditional prediction alone, larger w pushes past it.
+The classifier is right on {card["classifier"]["heldout_accuracy"]:.0%} of held-out real images, so a share
+says how recognisable the samples are to it, not how right they are:
 
 {table}
 """

@@ -24,14 +24,21 @@ CHECK_TIMESTEPS = (999, 500, 20, 0)  # the export check: one input per timestep,
 
 
 class _Unet(torch.nn.Module):
-    """(sample, timestep) -> model_output: the UNet's call without diffusers' output object."""
+    """(sample, timestep) -> model_output: the UNet's call without diffusers' output object. A
+    class-conditional UNet is exported on its unconditional path (the "no class" label, the last
+    class embedding), as the lessons sample it."""
 
     def __init__(self, unet: torch.nn.Module):
         super().__init__()
         self.unet = unet
+        classes = getattr(unet.config, "num_class_embeds", None)
+        self.null = int(classes) - 1 if classes else None
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
-        return self.unet(sample, timestep).sample
+        if self.null is None:
+            return self.unet(sample, timestep).sample
+        labels = torch.full((sample.shape[0],), self.null, dtype=torch.long, device=sample.device)
+        return self.unet(sample, timestep, class_labels=labels).sample
 
 
 def parameters(unet: torch.nn.Module) -> int:
