@@ -37,8 +37,9 @@ class Denoiser:
         `class_labels`: one per image, for a class-conditional model (guidance.py). Without them such a
         model runs unconditionally, with its "no class" label: every lesson works on it unchanged."""
         model, outputs, start = self.model, [], 0
-        if class_labels is None and getattr(model.unet.config, "num_class_embeds", None):
-            class_labels = torch.full((x.shape[0],), int(model.unet.config.num_class_embeds) - 1, dtype=torch.long)
+        classes = getattr(getattr(model.unet, "config", None), "num_class_embeds", None)
+        if class_labels is None and classes:
+            class_labels = torch.full((x.shape[0],), int(classes) - 1, dtype=torch.long)
         if not self.call_batch:
             self.call_batch = call_batch_for(
                 model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch, self.host_reserve
