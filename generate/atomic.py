@@ -36,11 +36,21 @@ def _maybe_crash() -> None:
 
 
 def remove_stale_temps(folder: Path) -> int:
-    """Delete temp files a killed writer left behind (call only while holding the runs lock)."""
-    stale = [p for p in Path(folder).rglob(f".*{TEMP_SUFFIX}") if p.is_file()]
-    for path in stale:
-        path.unlink()
-    return len(stale)
+    """Delete temp files a killed writer left behind (call only where no writer is at work: a finished
+    run, or while holding the runs lock). Another process may tidy the same finished run at the same
+    time (execute.tidy), removing its claims/ and units/ folders and files: what vanishes meanwhile is
+    skipped (os.walk ignores a folder it can no longer list; Path.rglob raised FileNotFoundError there,
+    which failed a torchrun launch under load)."""
+    removed = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                try:
+                    (Path(root) / name).unlink()
+                except FileNotFoundError:
+                    continue
+                removed += 1
+    return removed
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -52,3 +52,30 @@ def test_a_failed_write_leaves_no_marker(tmp_path, monkeypatch):
     else:
         raise AssertionError("the failed write was swallowed")
     assert not (tmp_path / "units" / "u.json").exists()
+
+
+def test_tidying_a_run_that_another_process_is_tidying_too(tmp_path, monkeypatch):
+    """Two processes may tidy the same finished run at once (precompute/execute.py tidy): one removes
+    its claims/ folder while the other is still looking for temp files in it. A folder that vanishes
+    between being listed and being read is skipped; every temp file still there is removed, and the
+    run's own files are left. (Path.rglob raised FileNotFoundError there: a torchrun launch failed.)"""
+    import os
+
+    from generate.atomic import TEMP_SUFFIX, remove_stale_temps
+
+    run = tmp_path / "run"
+    (run / "claims").mkdir(parents=True)
+    (run / "frames").mkdir()
+    (run / "claims" / f".unit.json.x{TEMP_SUFFIX}").write_text("")
+    (run / "frames" / f".a.png.y{TEMP_SUFFIX}").write_text("")
+    (run / "frames" / "a.png").write_text("kept")
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("claims"):  # the other process removed it after it was listed
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert remove_stale_temps(run) == 1
+    assert not (run / "frames" / f".a.png.y{TEMP_SUFFIX}").exists() and (run / "frames" / "a.png").is_file()
