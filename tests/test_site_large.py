@@ -151,7 +151,14 @@ def test_zooming_in_swaps_the_previews_for_the_exact_frames(browser, base, large
             "Emulation.setDeviceMetricsOverride", {"width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": False}
         )
         wait_until(canvas, "c => c.width === 256")
-        fetched = [url for url in set(sizes) - before if "/frames/" in url and "sheet" in url]
+        # the sheet is drawn as soon as it decodes; its "requestfinished" event (which fills `sizes`)
+        # may reach this process a moment later on a loaded machine: wait for it, boundedly
+        fetched = []
+        for _ in range(50):
+            fetched = [url for url in set(sizes) - before if "/frames/" in url and "sheet" in url]
+            if fetched:
+                break
+            page.wait_for_timeout(100)
         assert fetched and not any(".preview." in url for url in fetched), fetched
         panel = page.locator(".nti-figure[data-kind=reverse] .nti-panels .nti-panel").first
         page.locator(".nti-figure[data-kind=reverse] [role=slider]").first.focus()
