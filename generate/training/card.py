@@ -37,22 +37,18 @@ def sample(
     model, count: int, seed0: int = 0, batch: int = 128, label: int | None = None, scale: float = 1.0
 ) -> np.ndarray:
     """`count` DDIM samples, seed i = seed0 + i (the pipelines' seeds), as uint8 (N, H, W, C).
-    A class-conditional model samples its "no class" label unless `label` is given; then each image
-    is guided towards `label` with scale `scale` (both branches in one call: core/guidance.py)."""
+    A class-conditional model samples its "no class" label unless `label` is given (the Denoiser's
+    default); then each image is guided towards `label` with scale `scale` (both branches in one
+    call: core/guidance.py)."""
     context = Denoiser(model=model, max_batch=batch)
     shape = (model.channels, model.sample_size, model.sample_size)
-    conditional = bool(getattr(model.unet.config, "num_class_embeds", None))
     out = []
     for start in range(0, count, batch):
         seeds = list(range(seed0 + start, seed0 + min(count, start + batch)))
         n = len(seeds)
+        denoise = context.denoise
         if label is not None:
-            denoise = guided(context.denoise, torch.full((n,), label), torch.full((n,), scale), no_class(model.unet))
-        elif conditional:
-            null = torch.full((n,), no_class(model.unet), dtype=torch.long)
-            denoise = lambda x, t, null=null: context.denoise(x, t, class_labels=null)  # noqa: E731
-        else:
-            denoise = context.denoise
+            denoise = guided(denoise, torch.full((n,), label), torch.full((n,), scale), no_class(model.unet))
         scheduler = model.scheduler("ddim")
         scheduler.set_timesteps(SAMPLE_STEPS)
         x = start_noise(shape, generators(seeds), model.device, torch.float32)
