@@ -217,18 +217,15 @@ def patch_facts(run, runs: dict) -> dict:
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     ends = [r["end_share"] for r in rows]
     base = facts["unrelated_end_share"]
+    compared = [r for r in rows if r["end_share"] is not None] if base is not None else []
     return {
         **facts,
         "side": side,
         "parts": PARTS,
         "pulled_together": None not in ends and all(e < 1 for e in ends),
         # against unrelated starts (the baseline): which sizes end relatively closer, which further
-        "relatively_closer": [
-            r["size"] for r in rows if base is not None and r["end_share"] is not None and r["end_share"] < base
-        ],
-        "relatively_further": [
-            r["size"] for r in rows if base is not None and r["end_share"] is not None and r["end_share"] >= base
-        ],
+        "relatively_closer": [r["size"] for r in compared if r["end_share"] < base],
+        "relatively_further": [r["size"] for r in compared if r["end_share"] >= base],
         # the medians as the page prints them (whole per cent) rise with the patch: equal ones say nothing
         "larger_ends_further": None not in ends
         and all(round(100 * a) < round(100 * b) for a, b in zip(ends, ends[1:])),
