@@ -39,6 +39,8 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
     context = browser.new_context(viewport={"width": screen[0], "height": screen[1]})
     page = context.new_page()
     watch = Watch(page)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
     for path in _asking(shipped["site"]):
         page.goto(base + path)
         page.wait_for_function(READY, timeout=20000)
@@ -50,8 +52,7 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
         values, answer = json.loads(box.get_attribute("data-values")), json.loads(box.get_attribute("data-answer"))
         figure = box.locator("xpath=ancestor::div[contains(@class,'nti-scrolly')]").locator(".nti-figure")
         model = box.locator("xpath=ancestor::div[contains(@class,'nti-per-model')]").get_attribute("data-model")
-        requests = []
-        page.on("request", lambda r: requests.append(r.url))
+        requests.clear()  # from here on: what the guess itself requests
         if screen[0] > 500:  # laptop: the keyboard alone, Home then two steps right, Enter commits
             slider = box.locator("input[type=range]")
             slider.focus()
