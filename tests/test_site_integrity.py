@@ -58,6 +58,14 @@ def _symlink_out(run):
     target.symlink_to("/etc/hostname")
 
 
+def _folder_symlink_out(run):
+    """A frame folder (not a frame) that is a symlink out of the run: the folder's real path decides."""
+    outside = run.parents[3] / "outside-folder"
+    shutil.copytree(run / "frames/s0/x", outside)
+    shutil.rmtree(run / "frames/s0/x")
+    (run / "frames/s0/x").symlink_to(outside)
+
+
 def _slug_escape(run):
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["model"]["slug"] = "../../outside"
@@ -102,6 +110,10 @@ DAMAGES = {
     ),
     "symlink-out": (
         _symlink_out,
+        "{run}/manifest.json: frame path 'frames/s0/x/0000.png' resolves outside the run folder (symlink?)",
+    ),
+    "folder-symlink-out": (
+        _folder_symlink_out,
         "{run}/manifest.json: frame path 'frames/s0/x/0000.png' resolves outside the run folder (symlink?)",
     ),
     "slug-escapes-site": (
