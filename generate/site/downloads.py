@@ -72,16 +72,26 @@ def frame_strip(run_folder: Path, files: list[str], scale: int) -> np.ndarray:
     return np.asarray(strip)
 
 
+def paletted(strip: np.ndarray) -> Image.Image:
+    """One GIF frame: exact when the strip has at most 256 colours (grey frames always do), else
+    Pillow's fast octree. On colour rows the octree was 14 times faster than the median cut that
+    Pillow uses by default (quantizing was most of a site build's time) and as close to the source
+    (mean absolute error 5.3 against 5.5 levels on the emoji model's forward/backward rows)."""
+    image = Image.fromarray(strip)
+    if image.getcolors(256) is not None:
+        return image.quantize(colors=256, dither=Image.Dither.NONE)
+    return image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+
+
 def encode_animation(run_folder: Path, item: Animation, scale: int, out: Path) -> dict:
     """<out>.gif and <out>.mp4 of the item; their sizes in bytes and the frames' count and size."""
     import imageio.v3 as iio
 
     frames = np.stack([frame_strip(run_folder, files, scale) for files in item.frames])
     gif = named(out, "gif")
+    first, *rest = [paletted(strip) for strip in frames]
     # duration in ms per frame; loop=0 plays forever
-    gif.write_bytes(
-        iio.imwrite("<bytes>", frames, extension=".gif", plugin="pillow", duration=round(1000 / item.fps), loop=0)
-    )
+    first.save(gif, format="GIF", save_all=True, append_images=rest, duration=round(1000 / item.fps), loop=0)
     mp4 = named(out, "mp4")
     iio.imwrite(mp4, frames, fps=item.fps, **MP4)
     # A GIF holds a frame identical to the one before it as a longer delay (Pillow merges them: the
@@ -137,7 +147,7 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
                 jobs.append((encode_animation, (run.folder, item, scale_for(size, tile), out)))
             else:
                 jobs.append((encode_table, (item, out)))
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=2 * max(1, min(4, os.cpu_count() or 1))) as pool:
         done = list(pool.map(lambda job: job[0](*job[1]), jobs))
     entries, at = [], 0
     for offer in offers:
