@@ -12,7 +12,9 @@ from site_support import REPO, SMALL, tree_bytes
 
 from generate.errors import UsageError
 
-KILL_POINTS = [1, 9, 23, 57, 101, 160, 230]  # the N-th file write of each restarted process
+# The N-th file write of each restarted process: a kill at the first write, in the first units, mid-grid
+# and late (the last may find the grid nearly done, so four of the five must land).
+KILL_POINTS = [1, 9, 40, 101, 230]
 
 
 def _run(config: Path, runs: Path, kill_at: int | None) -> subprocess.CompletedProcess:
@@ -40,7 +42,7 @@ def test_killed_many_times_then_finished_equals_an_uninterrupted_run(tmp_path, t
             # Whatever a reader sees mid-run is complete: no manifest lists a frame that is not whole.
             for manifest in (tmp_path / "runs").rglob("manifest.json"):
                 assert manifest.read_text().rstrip().endswith("}")
-    assert killed >= 5
+    assert killed >= 4
     final = _run(config, tmp_path / "runs", None)
     assert final.returncode == 0, final.stderr
     assert tree_bytes(tmp_path / "runs") == tree_bytes(tmp_path / "reference")

@@ -79,3 +79,35 @@ def test_tidying_a_run_that_another_process_is_tidying_too(tmp_path, monkeypatch
     monkeypatch.setattr(os, "scandir", scandir)
     assert remove_stale_temps(run) == 1
     assert not (run / "frames" / f".a.png.y{TEMP_SUFFIX}").exists() and (run / "frames" / "a.png").is_file()
+
+
+def test_the_trajectory_store_clears_what_a_killed_writer_left(tmp_path):
+    """A process killed while writing a trajectory leaves its temp file; one killed after writing it
+    leaves its claim. Neither belongs to a run folder (a run's tidy does not reach the store): the
+    next holder of the claim removes the temp before computing, and a reader removes a dead holder's
+    claim beside a written file. (A resumed precompute must leave what an unbroken one does.)"""
+    import subprocess
+    import sys
+
+    from generate.precompute.claims import Claims
+    from generate.precompute.trajectories import TrajectoryStore
+    from generate.toolkit.units import Trajectory
+
+    calls = []
+    trajectory = Trajectory("t", {}, 1, 1, lambda ctx: calls.append(1) or {"x": np.arange(3)})
+    claims = Claims()
+    store = TrajectoryStore(tmp_path, lambda t: "0" * 16, claims)
+    path = store.path(trajectory)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = {"host": claims.owner["host"], "pid": int(dead.stdout)}
+    try:
+        temp = tmp_path / f".{path.name}.killed.tmp"
+        temp.write_bytes(b"half")
+        path.with_suffix(".claim").write_text(json.dumps(orphan))
+        assert store.get(trajectory, None)["x"].tolist() == [0, 1, 2] and calls == [1]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+        path.with_suffix(".claim").write_text(json.dumps(orphan))  # killed after writing the file
+        assert store.get(trajectory, None)["x"].tolist() == [0, 1, 2] and calls == [1]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    finally:
+        claims.close()

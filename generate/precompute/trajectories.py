@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..atomic import write_bytes_atomic
+from ..atomic import TEMP_SUFFIX, write_bytes_atomic
 from ..toolkit.units import Trajectory
 from .claims import Claims
 
@@ -54,6 +54,9 @@ class TrajectoryStore:
         path = self.path(trajectory)
         while True:
             if path.is_file():
+                claim = path.with_suffix(".claim")
+                if self.claims is not None and claim.exists() and self.claims.take(claim):
+                    self.claims.release(claim)  # a holder killed after writing the file left its claim
                 with np.load(path) as stored:
                     return {name: stored[name] for name in stored.files}
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -62,6 +65,10 @@ class TrajectoryStore:
                 try:
                     if path.is_file():
                         continue
+                    # Only the claim's holder writes this file: a temp of it now is a killed writer's
+                    # (a run's tidy does not reach the store, which outlives every run).
+                    for stale in self.folder.glob(f".{path.name}.*{TEMP_SUFFIX}"):
+                        stale.unlink(missing_ok=True)
                     arrays = trajectory.compute(ctx)
                     write_bytes_atomic(path, npz_bytes(arrays))
                     return arrays
