@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from site_support import SMALL
 
@@ -33,17 +34,27 @@ def test_dry_run_counts_exactly_what_the_run_then_does_and_writes_nothing(tmp_pa
 
 def test_the_estimate_is_within_a_factor_of_two_on_the_smoke_config(tmp_path):
     """One torch thread for the probe and the run alike: on a 2-core machine a two-thread op waits for
-    the busier core, so whatever else runs would make the comparison a measure of the neighbours."""
+    the busier core, so whatever else runs would make the comparison a measure of the neighbours.
+    Even so, the other test process can double either side for a few seconds (a probe of 13.2 s
+    against a run of 6.5 s, once, in a full `make test`): a second probe and run, in a fresh runs
+    folder, are taken before the test fails, and the failure shows both."""
     config = load_config("smoke")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    pairs = []
     try:
-        planned = precompute(config, tmp_path / "runs", progress=False, log=lambda *a: None, dry_run=True)
-        done = precompute(config, tmp_path / "runs", progress=False, log=lambda *a: None)
+        for attempt in range(2):
+            runs = tmp_path / f"runs-{attempt}"
+            planned = precompute(config, runs, progress=False, log=lambda *a: None, dry_run=True)
+            done = precompute(config, runs, progress=False, log=lambda *a: None)
+            estimated, measured = sum(p["seconds"] for p in planned), sum(r["seconds"] for r in done)
+            pairs.append((round(estimated, 2), round(measured, 2)))
+            if measured / 2 <= estimated <= measured * 2:
+                break
+        else:
+            pytest.fail(f"(estimated, measured) seconds, twice: {pairs}")
     finally:
         torch.set_num_threads(threads)
-    estimated, measured = sum(p["seconds"] for p in planned), sum(r["seconds"] for r in done)
-    assert measured / 2 <= estimated <= measured * 2, (estimated, measured)
 
 
 def test_the_cli_prints_the_estimate_and_stops(tmp_path, capsys):
