@@ -62,10 +62,12 @@ lint: install npm-dev
 	$(VENV)/bin/lint-imports --no-cache
 	cd site_src && ../$(NODE_MODULES)/.bin/eslint -c eslint.config.mjs "assets/js/**/*.js"
 
-# The tests run in WORKERS processes (pytest-xdist; auto: one per core), handed out test by test;
+# The tests run in WORKERS processes (pytest-xdist; auto: one per core): each takes a contiguous share
+# of the tests (a module's fixtures set up once) and a process that runs out takes work from the other's
+# end (worksteal: no core idles through a long last test);
 # what they share (built sites, the default runs) is made once for all (tests/site_support.py).
 WORKERS ?= auto
-PYTEST  := $(PY) -m pytest -q -n $(WORKERS) --dist load
+PYTEST  := $(PY) -m pytest -q -n $(WORKERS) --dist worksteal
 
 test: install browser-deps npm-dev lint
 	$(PYTEST); code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
