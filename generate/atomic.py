@@ -53,6 +53,14 @@ def remove_stale_temps(folder: Path) -> int:
     return removed
 
 
+def remove_temps_of(path: Path) -> None:
+    """Delete the temp files a killed writer of `path` left (write_bytes_atomic names them
+    `.<name>.<random>.tmp` beside it). Call only while no other writer can be at work on `path`
+    (holding its claim), unlike remove_stale_temps, which clears a whole finished folder."""
+    for stale in Path(path).parent.glob(f".{Path(path).name}.*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

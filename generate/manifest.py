@@ -55,11 +55,6 @@ class FramePaths:
         return path
 
 
-def safe_relative(run_dir: Path, name: str, where: str) -> Path:
-    """Resolve one frame path from a manifest; refuse anything that leaves the run folder (FramePaths)."""
-    return FramePaths(run_dir, where)(name)
-
-
 def read_manifest(path: Path, check_files: bool = True) -> dict[str, Any]:
     """Load and validate one manifest; every problem names the file and what is expected."""
     try:

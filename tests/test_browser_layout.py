@@ -241,6 +241,21 @@ ACTIVE = """() => Array.from(document.querySelectorAll('.nti-scrolly')).map(s =>
 AT_END = "Math.ceil(window.scrollY + window.innerHeight) >= document.scrollingElement.scrollHeight"
 
 
+def _scroll_to_end(page, seen: dict[int, set[int]]) -> None:
+    """Scroll down a third of a screen at a time, as a reader does, to the bottom of the page, noting
+    in `seen` each section's step that is active at each stop."""
+    for _ in range(400):
+        for section, index in enumerate(page.evaluate(ACTIVE)):
+            seen.setdefault(section, set()).add(index)
+        if page.evaluate(AT_END):
+            break
+        page.evaluate(f"window.scrollBy(0, {int(0.3 * page.viewport_size['height'])})")
+        settle(page)
+    else:
+        pytest.fail("never reached the bottom of the page")
+    settle(page)
+
+
 def _last_steps_shown(page, name: str, sections: range, ending: str) -> None:
     """At the bottom of the page, each of these sections' last step is the active one and its figure
     shows that step's state."""
@@ -267,16 +282,7 @@ def test_every_step_activates_while_scrolling_down_the_page(page, base_url, name
     open_page(page, base_url, PAGES[name])
     height = page.viewport_size["height"]
     seen: dict[int, set[int]] = {}
-    for _ in range(400):
-        for section, index in enumerate(page.evaluate(ACTIVE)):
-            seen.setdefault(section, set()).add(index)
-        if page.evaluate(AT_END):
-            break
-        page.evaluate(f"window.scrollBy(0, {int(0.3 * height)})")
-        settle(page)
-    else:
-        pytest.fail("never reached the bottom of the page")
-    settle(page)
+    _scroll_to_end(page, seen)
     counts = page.evaluate(
         "() => Array.from(document.querySelectorAll('.nti-scrolly')).map(s => s.querySelectorAll('.nti-step[data-state]').length)"
     )
@@ -291,12 +297,7 @@ def test_every_step_activates_while_scrolling_down_the_page(page, base_url, name
         const last = all[all.length - 1]; while (last.nextSibling) last.nextSibling.remove(); }""")
     page.evaluate(f"window.scrollBy(0, {-height})")
     settle(page)
-    for _ in range(20):
-        if page.evaluate(AT_END):
-            break
-        page.evaluate(f"window.scrollBy(0, {int(0.3 * height)})")
-        settle(page)
-    settle(page)
+    _scroll_to_end(page, {})
     _last_steps_shown(page, name, range(len(counts) - 1, len(counts)), "section last")
     assert not page.errors, page.errors
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..atomic import TEMP_SUFFIX, write_bytes_atomic
+from ..atomic import remove_temps_of, write_bytes_atomic
 from ..toolkit.units import Trajectory
 from .claims import Claims
 
@@ -67,8 +67,7 @@ class TrajectoryStore:
                         continue
                     # Only the claim's holder writes this file: a temp of it now is a killed writer's
                     # (a run's tidy does not reach the store, which outlives every run).
-                    for stale in self.folder.glob(f".{path.name}.*{TEMP_SUFFIX}"):
-                        stale.unlink(missing_ok=True)
+                    remove_temps_of(path)
                     arrays = trajectory.compute(ctx)
                     write_bytes_atomic(path, npz_bytes(arrays))
                     return arrays

@@ -147,6 +147,7 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
                 jobs.append((encode_animation, (run.folder, item, scale_for(size, tile), out)))
             else:
                 jobs.append((encode_table, (item, out)))
+    # two jobs per core: a job spends part of its time waiting on its ffmpeg process
     with ThreadPoolExecutor(max_workers=2 * max(1, min(4, os.cpu_count() or 1))) as pool:
         done = list(pool.map(lambda job: job[0](*job[1]), jobs))
     entries, at = [], 0
