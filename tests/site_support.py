@@ -280,8 +280,11 @@ def default_runs() -> Path:
 
 def default_site() -> dict:
     """The site built from the default runs (both shipped 32-px models, every default grid): the
-    pages a reader gets from `make site`, for the layout checks that depend on real sizes and labels."""
-    return _once("default", lambda base: build_for_serving(default_runs(), "default"))
+    pages a reader gets from `make site`, for the layout checks that depend on real sizes and labels.
+    The runs first, outside the site's lock: every test process that asks joins their precompute (the
+    shared units), rather than waiting idle on the lock while one process computes them all."""
+    runs = default_runs()
+    return _once("default", lambda base: build_for_serving(runs, "default"))
 
 
 def wait_until(locator, predicate: str, timeout: float = 15000) -> None:

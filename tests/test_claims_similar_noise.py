@@ -432,6 +432,28 @@ def test_a_model_that_learnt_from_few_images_says_so_where_the_lesson_relies_on_
             assert "picks another of those memorised images" in words
 
 
+def _squares(sizes: list[int]) -> str:
+    words = [f"{k} × {k}" for k in sizes]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _permutation_verdict(a: list[float], b: list[float], draws: int = 20000) -> str | None:
+    """'lower', 'higher' or 'alike': `a` against `b` by the two-sided rank-sum test, its p-value
+    estimated from random splits of the pooled values (seeded); None within 0.04 to 0.06 of p."""
+    pooled = np.array(a + b)
+    ranks = pooled.argsort().argsort() + 1.0
+    observed = ranks[len(a) :].sum()
+    mean = len(b) * (len(pooled) + 1) / 2
+    rng = np.random.default_rng(0)
+    sums = rng.permuted(np.tile(ranks, (draws, 1)), axis=1)[:, : len(b)].sum(axis=1)
+    p = float(np.mean(np.abs(sums - mean) >= abs(observed - mean) - 1e-9))
+    if 0.04 <= p <= 0.06:
+        return None
+    if p >= 0.05:
+        return "alike"
+    return "lower" if statistics.median(a) < statistics.median(b) else "higher"
+
+
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, slug):
     """The patch lesson's last steps, recounted from the float distances: how far the trajectories end
@@ -453,13 +475,36 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
     mix = _cells(chosen[(slug, "mix_noise")])
     base = statistics.median(m["x_gap"][-1] / m["x_gap"][0] for (seed, scale), m in mix.items() if scale == 1.0)
     assert base < 1 and f"also end a median {pct(base)} of their start distance apart" in words, words
-    closer = [k for k, m in zip(sizes, medians) if m < base]
-    if len(closer) == len(sizes):
+    # Closer or further than unrelated starts only where the pairs' shares lie apart from the unrelated
+    # ones' (a permutation test of the rank sums, sampled here, not the page's exact count): a median a
+    # few per cent from the baseline is no difference (fashion-32's 8 x 8 once ended "relatively
+    # further apart" at 50 % against 48 %, its unrelated pairs spreading from 24 % to 59 %).
+    unrelated = [m["x_gap"][-1] / m["x_gap"][0] for (seed, scale), m in mix.items() if scale == 1.0]
+    verdicts = {k: _permutation_verdict(ends[k], unrelated) for k in sizes}
+    assert f"{len(ends[sizes[0]])} pairs against the {len(unrelated)} unrelated ones" in words, words
+    closer = [k for k in sizes if verdicts[k] == "lower"]
+    further = [k for k in sizes if verdicts[k] == "higher"]
+    if None in verdicts.values():
+        pass  # a size at the test's edge (p within 0.04 to 0.06 by sampling): either verdict is fair
+    elif len(closer) == len(sizes):
         assert "every patch size ends relatively closer: DDIM pulls these nearby starts together" in words
-    elif not closer:
-        assert "no patch size ends relatively closer than unrelated starts" in words
+    elif not closer and not further:
+        assert "no patch size ends clearly closer or further apart than unrelated starts" in words, words
     else:
-        assert " and ".join(f"{k} × {k}" for k in closer) + " patches end relatively closer" in words, words
+        for group, said in (
+            (closer, "patches end relatively closer"),
+            (further, "patches end relatively further apart"),
+        ):
+            if group:
+                assert _squares(group) + " " + said in words, words
+            else:
+                assert said not in words, words
+        alike = [k for k in sizes if verdicts[k] == "alike"]
+        assert (
+            (_squares(alike) + " patches end within the spread of unrelated pairs" in words)
+            if alike
+            else "spread" not in words
+        )
     assert "DDIM pulls nearby starts together" not in words  # the old claim, without its baseline
     # said only where the medians as printed (whole per cent) rise: emoji-32 once printed 46 % and 46 %
     # under "the larger the patch, the less it does"

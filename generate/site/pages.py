@@ -29,6 +29,14 @@ def _fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def _dist(value) -> str:
+    """A distance between images: one decimal from 1 up, two below 1, so a small distance keeps its
+    second digit (0.55, not 0.5 in one sentence and 0.55 in the next) and prints the same everywhere."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}" if abs(value) < 1 else f"{value:.1f}"
+
+
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -71,6 +79,7 @@ def environment(templates: Path, pages: list[Page] = (), scripts: dict[str, str]
     )
     env.filters["fmt"] = _fmt
     env.filters["small"] = _small
+    env.filters["dist"] = _dist
     env.filters["tex"] = tex  # LaTeX -> MathML at build time (templates/_maths.j2)
     env.filters["state"] = lambda value: json.dumps(value, separators=(",", ":"))
     env.globals["figure_scripts"] = scripts or {}  # kind -> its figure module (the scrolly macro's data-script)
