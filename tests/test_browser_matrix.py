@@ -12,7 +12,8 @@ and screen, one page load:
 - chart text (SVG) at least 11 CSS px;
 - a compact figure shows the view its active text step speaks of;
 - every text step can be read whole while it is the active one (one taller than the screen, from its
-  first line to its last), on top of the figure or beside it;
+  first line to its last), on top of the figure or beside it; beside it, the figure stays whole
+  below the header while the last step is scrolled up to the top;
 - the cumulative layout shift of loading the page and visiting each figure stays under 0.05.
 That every step moves its figure is test_browser_layout's walk (at 1280x900 and 390x844).
 
@@ -109,6 +110,25 @@ READ_STEPS = """async (section) => {
         if (!(whole || (tall && first && last))) failed.push({ step: i + 1, height: Math.round(step.getBoundingClientRect().height), first, last });
     }
     return failed;
+}"""
+# The last step scrolled up to the header, as a reader does to read it: beside the text, the pinned
+# figure must still be whole below the header (the section reaches below it; scrolly.js's tail).
+# Returns how far the figure went under the header, or null where it is stacked or not pinned.
+LAST_STEP_UNDER_HEADER = """async (section) => {
+    const s = document.querySelectorAll('.nti-scrolly')[section];
+    if (s.classList.contains('nti-unpinned')) return null;
+    const steps = s.querySelectorAll('.nti-step[data-state]'), last = steps[steps.length - 1];
+    const f = s.querySelector('.nti-figure').getBoundingClientRect(), t = s.querySelector('.nti-steps').getBoundingClientRect();
+    if (f.left < t.right - 1) return null;
+    let sticky = s.querySelector('.nti-figure');
+    while (sticky && getComputedStyle(sticky).position !== 'sticky') sticky = sticky.parentElement;
+    if (!sticky) return null;
+    const header = document.querySelector('.md-header').getBoundingClientRect().bottom;
+    for (let settle = 0; settle < 2; settle++) {
+        window.scrollBy(0, last.getBoundingClientRect().top - header - 4);
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    }
+    return header - sticky.getBoundingClientRect().top;
 }"""
 SHOWN_VIEW = """kind => {
     const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
@@ -264,6 +284,13 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                     problems.append(
                         f"{path} {kind}: step {miss['step']} ({miss['height']} px) is never seen whole while active "
                         f"(first line seen: {miss['first']}, last line: {miss['last']})"
+                    )
+            # ... and the last one read at the top of the screen leaves its figure whole beside it
+            for section, kind in enumerate(kinds):
+                under = page.evaluate(LAST_STEP_UNDER_HEADER, section)
+                if under is not None and under > 0.5:
+                    problems.append(
+                        f"{path} {kind}: with its last step at the top, the figure is {under:.0f} px under the header"
                     )
     finally:
         context.close()

@@ -4,9 +4,11 @@ after instant navigation, and hostile or stale values load the default view with
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from site_support import CHROMIUM, default_site, frame_file, manifests, served, wait_until
 from test_browser import READY, Watch, panel_frames, slider_value
 
@@ -100,9 +102,14 @@ def test_a_link_restores_its_view_after_instant_navigation(context, base_url, bu
     assert figure.get_attribute("data-model") == slug
     budget = manifest["axes"]["calls"][1]
     steps = manifest["axes"]["steps"]["ddim"][str(budget)]
-    assert panel_frames(figure)[0] == frame_file(
-        manifest, "x", sampler="ddim", calls=budget, seed=manifest["axes"]["seeds"][1], step=steps
-    )
+    expected = frame_file(manifest, "x", sampler="ddim", calls=budget, seed=manifest["axes"]["seeds"][1], step=steps)
+    # the sliders take the link's view at once, the panels once their sheet has decoded (on a busy
+    # machine a moment later): wait for the frame, then compare
+    with contextlib.suppress(PlaywrightTimeout):
+        wait_until(
+            figure, f"f => f.querySelector('.nti-panels:not(.nti-flip-row) .nti-panel').dataset.frame === '{expected}'"
+        )
+    assert panel_frames(figure)[0] == expected
     page.watch.assert_clean()
 
 

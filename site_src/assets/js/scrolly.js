@@ -57,9 +57,11 @@ export function scrolly(section, controller) {
     // slides over the figure instead (figures.css), as the cards of a phone's scrollytelling do
     for (const step of steps) step.classList.toggle("nti-step-over", Boolean(stacked) && step.offsetHeight > height - pinnedBottom - 8);
     const last = steps[steps.length - 1];
-    // The last step's top at the line: the page must scroll that far, and beside the text the
-    // section must still reach below the pinned figure (or the figure scrolls away first).
-    const needed = Math.max(height - line, stacked ? 0 : pinnedBottom - line) - last.offsetHeight + TAIL_MARGIN;
+    // The last step's top at the line: the page must scroll that far. Beside the text the section
+    // must reach below the pinned figure until the last step's top has gone up under the header,
+    // so a reader who scrolls the step up to read it still has the whole figure beside it (with the
+    // line only, a short last step let the figure slide 71 px under the header at 1366x768).
+    const needed = Math.max(height - line, stacked ? 0 : pinnedBottom - top) - last.offsetHeight + TAIL_MARGIN;
     list.style.setProperty("--nti-tail", `${Math.max(0, Math.ceil(needed))}px`);
   }
 
