@@ -129,7 +129,10 @@ def _experiments_help() -> str:
     from . import experiments
     from .precompute.config import describe_section
 
-    lines = ["experiments: each is a config section [NAME] and an --only choice; its keys, defaults and ranges:"]
+    lines = [
+        "experiments: each is a config section [NAME] and an --only choice; its keys, defaults and ranges",
+        "(every section also takes `models = [...]`: the models it runs on, instead of the top-level list):",
+    ]
     for e in experiments.all_experiments():
         lines.append(f"  {e.name}: {e.summary}")
         lines += [f"      {line}" for line in describe_section(e.config)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -365,6 +366,38 @@ def test_a_smoke_grid_config_takes_each_experiments_declared_tiny_grid(tmp_path)
     (tmp_path / "plain.toml").write_text("")  # no grid: every section at its declared defaults
     plain = load_config(str(tmp_path / "plain.toml"))
     assert all(plain.sections[e.name] == e.config() for e in experiments.all_experiments())
+
+
+def test_a_section_with_its_own_models_runs_on_those_only(tmp_path, tiny_rgb, tiny_grey_v):
+    """A section's own `models` (the guidance lesson's class-conditional model, an experiment too
+    costly for every model): that experiment runs on its list, every other on the top-level one;
+    `--model` still runs everything on its models; the printed config keeps the list; a bad list is
+    refused with the key's name."""
+    from generate.precompute.config import to_toml
+
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(
+        f'grid = "smoke"\nmodels = ["{tiny_rgb}"]\nexperiments = ["reverse", "spectra"]\n'
+        f'[spectra]\nmodels = ["{tiny_grey_v}"]\nsteps = 2\n'
+    )
+    config = load_config(str(config_file))
+    assert config.models_for("spectra") == [str(tiny_grey_v)] and config.models_for("reverse") == [str(tiny_rgb)]
+    assert config.all_models() == [str(tiny_rgb), str(tiny_grey_v)]
+    rgb, grey = load_model(str(tiny_rgb)).slug, load_model(str(tiny_grey_v)).slug
+    precompute(config, tmp_path / "runs", progress=False, log=lambda *_: None)
+    assert set(manifests(tmp_path / "runs")) == {(rgb, "reverse"), (grey, "spectra")}
+    precompute(config, tmp_path / "cli", models=[str(tiny_rgb)], progress=False, log=lambda *_: None)
+    assert set(manifests(tmp_path / "cli")) == {(rgb, "reverse"), (rgb, "spectra")}
+    (tmp_path / "printed.toml").write_text(to_toml(config))
+    assert load_config(str(tmp_path / "printed.toml")).section_models == {"spectra": [str(tiny_grey_v)]}
+    for bad, message in (
+        ('[spectra]\nmodels = "fashion-32"\n', 'spectra.models = "fashion-32": must be a list of strings'),
+        ("[spectra]\nmodels = []\n", "spectra.models = []: must list at least one model"),
+        ("[spectra]\nmodel = []\n", "spectra.model: unknown key; allowed: models, "),
+    ):
+        config_file.write_text(bad)
+        with pytest.raises(UsageError, match=re.escape(message)):
+            load_config(str(config_file))
 
 
 @pytest.mark.parametrize("name", ["default", "smoke"])

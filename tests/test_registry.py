@@ -47,7 +47,7 @@ def test_the_config_validates_the_new_section(toy, tmp_path):
     ):
         load_config(str(path))
     path.write_text(CONFIG.replace("seeds", "seedz"))
-    with pytest.raises(UsageError, match="one_guess.seedz: unknown key; allowed: scheduler, seeds, timesteps"):
+    with pytest.raises(UsageError, match="one_guess.seedz: unknown key; allowed: models, scheduler, seeds, timesteps"):
         load_config(str(path))
 
 

@@ -39,6 +39,10 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     experiments: list[str] = field(default_factory=lambda: list(registry.names()))
     sections: dict[str, Any] = field(default_factory=dict)  # experiment name -> its config dataclass
+    # experiment name -> the models it runs on instead of `models` (a section's own `models` key): an
+    # experiment that needs a kind of model (guidance: a class-conditional one), or one too costly for
+    # every model, runs on its own list
+    section_models: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""  # the file it came from, for messages
 
     def __post_init__(self) -> None:
@@ -47,6 +51,15 @@ class Config:
 
     def experiment(self, name: str) -> Any:
         return self.sections[name]
+
+    def models_for(self, name: str) -> list[str]:
+        """The models experiment `name` runs on: its section's own `models`, else the top-level list."""
+        return self.section_models.get(name, self.models)
+
+    def all_models(self) -> list[str]:
+        """Every model some experiment runs on: the top-level list first, then the sections' own, in
+        order, each once."""
+        return list(dict.fromkeys([*self.models, *(m for ms in self.section_models.values() for m in ms)]))
 
     def __getattr__(self, name: str) -> Any:  # config.reverse: the reverse section
         sections = self.__dict__.get("sections", {})
@@ -152,7 +165,8 @@ def _build_section(cls: type, table: dict, prefix: str, source: str) -> Any:
     for key, value in table.items():
         where = f"{source}: {prefix}{key}"
         if key not in known:
-            raise UsageError(f"{where}: unknown key; allowed: {', '.join(sorted(known))}")
+            extra = ["models"] if cls is not RunConfig else []
+            raise UsageError(f"{where}: unknown key; allowed: {', '.join(sorted([*known, *extra]))}")
         values[key] = _check_value(where, value, hints[key], dict(known[key].metadata))
     return cls(**values)
 
@@ -187,6 +201,13 @@ def _build(table: dict, source: str) -> Config:
         if key in sections or key == "run":
             if not isinstance(value, dict):
                 raise UsageError(f"{where} must be a table ([{key}])")
+            if key in sections and "models" in value:  # every section's own model list (Config.models_for)
+                value = dict(value)
+                values.setdefault("section_models", {})[key] = _check_value(
+                    f"{where}.models", value.pop("models"), list[str], dict(top["models"].metadata)
+                )
+                if not values["section_models"][key]:
+                    raise UsageError(f"{where}.models = []: must list at least one model (or leave the key out)")
             built = _build_section(sections.get(key, RunConfig), value, f"{key}.", source)
             if key == "run":
                 values["run"] = built
@@ -299,7 +320,9 @@ def to_toml(config: Config) -> str:
         *section(config.run),
     ]
     for experiment in registry.all_experiments():
-        out += ["", f"[{experiment.name}]  # {experiment.summary}", *section(config.sections[experiment.name])]
+        own = config.section_models.get(experiment.name)
+        models = [f"models = {_show(own)}  # this experiment's own models, not the top-level list"] if own else []
+        out += ["", f"[{experiment.name}]  # {experiment.summary}", *models, *section(config.sections[experiment.name])]
     return "\n".join(out) + "\n"
 
 

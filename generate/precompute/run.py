@@ -61,9 +61,18 @@ def precompute(
     say = log if world.main else (lambda line: None)
     results, clean = [], False
     try:
-        for spec in models or config.models:
+        for spec in models or config.all_models():
+            # `--model` runs every experiment on its models; a config runs each on its own list
+            here = names if models else [name for name in names if spec in config.models_for(name)]
+            if not here:
+                continue
             loaded_at = time.time()
-            where = f"--model {spec}" if models else f"{config.source}: models entry {spec!r}"
+            listed = (
+                "models"
+                if models or spec in config.models
+                else next(f"{name}.models" for name, own in config.section_models.items() if spec in own)
+            )
+            where = f"--model {spec}" if models else f"{config.source}: {listed} entry {spec!r}"
             model = load_model(
                 spec,
                 world.device(device or config.run.device),
@@ -80,7 +89,7 @@ def precompute(
             if config.run.compile:
                 model.unet = torch.compile(model.unet)
             # Plan (and so validate against the model) before anything is written.
-            runs_of = [prepare(experiments.get(name), config, model, runs) for name in names]
+            runs_of = [prepare(experiments.get(name), config, model, runs) for name in here]
             store = TrajectoryStore(runs / model.slug / ".trajectories", lambda t: trajectory_hash(t, config, model))
             planned, found = _estimate(runs_of, config, model, say, world, store)
             if dry_run:
