@@ -765,8 +765,8 @@ def _figures(chosen, model: str = MODELS[0]) -> dict:
             "similar_noise_mix.md.j2",
             "mix_noise",
             {"nearby_vs_unrelated": "closer"},
-            "About the same share",
-            "So DDIM does draw these nearby starts together",
+            "it cannot tell them apart",
+            "so DDIM does draw these nearby starts together",
         ),
         ("schedules.md.j2", "schedules", {"eps_ruined": False}, "is ruined", "ε holds up here"),
         (

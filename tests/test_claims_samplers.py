@@ -281,7 +281,7 @@ def test_the_ode_is_named_right_and_the_converged_image_is_what_it_is(chosen, fa
 
 @pytest.mark.parametrize("slug", MODELS)
 def test_the_converged_image_is_the_step_counts_final(chosen, slug):
-    """ "The same image as the 1000-step final of number of steps": one converged image on the site."""
+    """ "The same image as the 1000-step final on the Number of steps page": one converged image on the site."""
     run, steps = chosen[(slug, "samplers")], chosen[(slug, "step_counts")]
     n = run.manifest["axes"]["reference"]
     assert n == max(steps.manifest["axes"]["steps"])

@@ -501,7 +501,7 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
                 assert said not in words, words
         alike = [k for k in sizes if verdicts[k] == "alike"]
         assert (
-            (_squares(alike) + " patches end within the spread of unrelated pairs" in words)
+            (_squares(alike) + " patches are not clearly different from unrelated starts" in words)
             if alike
             else "spread" not in words
         )
@@ -521,10 +521,10 @@ def test_the_patch_steps_are_recounted_from_the_distances(chosen, facts, pages, 
 def test_nearby_starts_are_compared_with_unrelated_ones(chosen, pages, slug):
     """The mix page's step by step: at the smallest s the two x_t end some share of their start
     distance apart; so do two unrelated starts (s = 1), every trajectory shrinking from noise to a
-    picture. The page says nearby starts are drawn together only where their share is clearly (by
-    more than the factor SAME_END_SHARE) below the unrelated one, recomputed here from the manifest."""
-    from generate.experiments.similar_noise.figure import SAME_END_SHARE
-
+    picture. The page says nearby starts are drawn together only where a rank test puts their shares
+    below the unrelated ones (the patch lesson's test; emoji-32 once said "DDIM does draw these nearby
+    starts together" at a median 17 % against 33 %, seeds spreading from 7 % to 710 %, while the patch
+    page called the same kind of gap no difference), recomputed here from the manifest."""
     run = chosen[(slug, "mix_noise")]
     cells, small = _cells(run), min(float(s) for s in run.manifest["axes"]["scales"] if float(s) > 0)
     share = lambda scale: statistics.median(  # noqa: E731
@@ -534,6 +534,16 @@ def test_nearby_starts_are_compared_with_unrelated_ones(chosen, pages, slug):
     words = words_of(pages["mix"], slug)
     assert f"a median {pct(nearby)} of their start distance" in words, words
     assert f"Two unrelated starts (s = 1) end at {pct(unrelated)} of theirs" in words, words
-    drawn = "So DDIM does draw these nearby starts together, more than unrelated ones."
-    assert (drawn in words) == (nearby * SAME_END_SHARE < unrelated), (nearby, unrelated)
+    ends = lambda scale: [  # noqa: E731
+        m["x_gap"][-1] / m["x_gap"][0] for (seed, s), m in cells.items() if s == scale and m["x_gap"][0] > 0
+    ]
+    verdict = _permutation_verdict(ends(small), ends(1.0))
+    said = {
+        "lower": "so DDIM does draw these nearby starts together, more than unrelated ones.",
+        "higher": "in proportion these nearby starts end further apart than unrelated ones",
+        "alike": "it cannot tell them apart, so the shrink is DDIM's",
+    }
+    if verdict is not None:  # (None: at the test's edge, either verdict is fair)
+        assert said[verdict] in words, (verdict, words)
+        assert all(text not in words for key, text in said.items() if key != verdict), words
     assert "DDIM draws nearby starts together." not in words and "mostly draws nearby starts" not in words

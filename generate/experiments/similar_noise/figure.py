@@ -87,9 +87,6 @@ def build_mix(run, sheets) -> dict:
 
 CLOSE = 0.25  # an output within this share of the typical distance keeps its picture ("close")
 PARTS = 0.5  # an output at least this share of the typical distance away has become another picture
-# nearby starts end "about as far apart, in proportion, as unrelated ones" when their end share is
-# within this factor of the unrelated starts' (unrelated_end_share): a closer or further claim needs more
-SAME_END_SHARE = 1.25
 FEW_TRAINING_IMAGES = 1000  # fewer: little variety, say so where it matters (the overview's SMALL_TRAINING_SET)
 
 
@@ -278,19 +275,20 @@ def mix_facts(mix, runs: dict) -> dict:
     nearby = [c[small]["noise_distance"] for c in curves.values() if small in c]
     middle = min(scales, key=lambda s: abs(s - 0.5)) if scales else None
     trajectories = _trajectory_facts(curves, small, typical)
-    base, end = facts["unrelated_end_share"], trajectories.get("end_share_at_smallest")
+    # nearby starts (the smallest s) against unrelated ones (s = 1), by the patch lesson's rank test
+    unrelated, near_shares = unrelated_end_shares(mix), trajectories.get("shares_at_smallest") or []
+    verdict = stats.rank_sum(near_shares, unrelated) if near_shares and unrelated else None
     return {
         **facts,
         **trajectories,
-        # nearby starts (the smallest s) against unrelated ones (s = 1): "closer", "further" or "same"
+        # "closer", "further" or "same" (the test cannot tell them apart); None without both runs
         "nearby_vs_unrelated": None
-        if base is None or end is None
-        else "closer"
-        if end * SAME_END_SHARE < base
-        else "further"
-        if end > base * SAME_END_SHARE
-        else "same",
-        "same_end_share": SAME_END_SHARE,
+        if verdict is None
+        else "same"
+        if not verdict["differ"]
+        else ("closer" if verdict["lower"] else "further"),
+        "unrelated_pairs": len(unrelated),
+        "chance": stats.CHANCE,
         **_answers(mix, runs.get("patch_noise")),
         "scales": scales,
         "smallest_scale": small,
@@ -340,6 +338,7 @@ def _trajectory_facts(curves: dict[int, dict[float, dict]], small: float | None,
         "together_at_smallest": together,
         # how far, as a share of where they started (median over seeds): to compare with unrelated starts
         "end_share_at_smallest": statistics.median(shares) if shares else None,
+        "shares_at_smallest": shares,
         "gap_seeds": len(gapped),
         "parts": PARTS,
         "parting_median": statistics.median(parting) if parting else None,

@@ -17,7 +17,9 @@ const rms = (v) => (v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ?
 // One chart: `series` of the manifest's curves against t on a linear x, both schedules, a vertical
 // line and a dot per schedule at the current level. `ticks` for y; `marks` are labelled guides.
 function curveChart(model, { series, label, yTicks, marks }) {
-  const W = 240, H = 150, pad = { l: 44, r: 14, t: 8, b: 30 };
+  // The y-axis title sits above the plot, right of the tick labels (pad.t): rotated beside them it ran
+  // into them on a phone, where chart text keeps its 11 CSS px on a chart drawn smaller.
+  const W = 240, H = 150, pad = { l: 44, r: 14, t: 20, b: 30 };
   const t = model.curves.t, tMax = model.steps - 1;
   const lo = yTicks[0], hi = yTicks[yTicks.length - 1];
   const X = (v) => pad.l + (v / tMax) * (W - pad.l - pad.r);
@@ -30,16 +32,25 @@ function curveChart(model, { series, label, yTicks, marks }) {
     root.append(svg("line", { x1: X(v), y1: H - pad.b, x2: X(v), y2: H - pad.b + 3, class: "nti-axis" }));
     root.append(svg("text", { x: X(v), y: H - pad.b + 12, "text-anchor": "middle", class: "nti-chart-text" }, String(v)));
   }
-  for (const v of yTicks) {
+  // more than seven ticks (SNR every 20 dB): every other one labelled, 0 among them (on a phone nine
+  // labels touched each other)
+  const sparse = yTicks.length > 7 ? 2 * (yTicks[1] - yTicks[0]) : 0;
+  yTicks.forEach((v) => {
     root.append(svg("line", { x1: pad.l - 3, y1: Y(v), x2: pad.l, y2: Y(v), class: "nti-axis" }));
-    root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, tickText(v, yTicks)));
-  }
+    if (!sparse || Math.abs(v % sparse) < 1e-9) {
+      root.append(svg("text", { x: pad.l - 5, y: Y(v) + 3, "text-anchor": "end", class: "nti-chart-text" }, tickText(v, yTicks)));
+    }
+  });
   for (const m of marks || []) {
     root.append(svg("line", { x1: pad.l, y1: Y(m), x2: W - pad.r, y2: Y(m), class: "nti-schedules-guide" }));
-    root.append(svg("text", { x: pad.l + 3, y: Y(m) - 2, "text-anchor": "start", class: "nti-chart-text nti-schedules-guide-text" }, `${String(m).replace("-", "−")} dB`));
+    // where no curve passes: 0 dB above its line at the right end (both curves are below it there),
+    // lower guides under their line at the left (both curves start high); beside the y axis they lay on the curves
+    const right = m >= 0;
+    root.append(svg("text", { x: right ? W - pad.r - 10 : pad.l + 4, y: right ? Y(m) - 3 : Y(m) + 11,
+      "text-anchor": right ? "end" : "start", class: "nti-chart-text nti-schedules-guide-text" }, `${String(m).replace("-", "−")} dB`));
   }
   root.append(svg("text", { x: (W + pad.l) / 2, y: H - 3, "text-anchor": "middle", class: "nti-chart-text" }, "t"));
-  root.append(svg("text", { x: 9, y: (H - pad.b) / 2, "text-anchor": "middle", class: "nti-chart-text", transform: `rotate(-90 10 ${(H - pad.b) / 2})` }, label));
+  root.append(svg("text", { x: pad.l + 4, y: 12, "text-anchor": "start", class: "nti-chart-text" }, label));
   const cursor = svg("line", { y1: pad.t, y2: H - pad.b, class: "nti-schedules-cursor" });
   root.append(cursor);
   const dots = model.schedules.map((s) => {
