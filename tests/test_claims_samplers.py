@@ -139,6 +139,9 @@ def test_each_budget_states_its_own_distances(chosen, facts, page, slug):
     numbers = re.search(rf"With {many} calls, (.+?) land (.+?) from the converged image", words)
     assert numbers, words
     assert re.split(r", | and ", numbers.group(2)) == [_dist(_mean(run, k, many)) for k in ode], numbers.group(0)
+    # a sampler that spends other than the budget (Heun: 2n - 1 calls) says how many it spent
+    spent = [len(run.manifest["axes"]["call_sigmas"][k][str(many)]) for k in ode]
+    assert re.findall(r"\((\d+) calls\)", numbers.group(1)) == [str(n) for n in spent if n != many], numbers.group(0)
     # the distances at the two budgets really differ (else one bound would do): the point of stating both
     assert _mean(run, "ddim", many) < 0.5 * _mean(run, "ddim", few)
     for step in _steps(page):
@@ -179,7 +182,9 @@ def test_heuns_failure_is_a_step_with_its_broken_budgets_and_the_noise_levels(ch
     assert f"would have a factor of {round((80 - s1) / (2 * s1))}, not {round((s0 - s1) / (2 * s1))}" in words
     fine = [b for b in budgets if b not in broken]
     if fine:
-        assert f"With {listed([str(b) for b in fine])} calls: {listed([f'{means[b]:.1f}' for b in fine])}." in words
+        spent = [2 * steps[str(b)] - 1 for b in fine]
+        paid = f" (it spends {listed([str(c) for c in spent])})" if spent != fine else ""
+        assert f"With {listed([str(b) for b in fine])} calls{paid}: {listed([_dist(means[b]) for b in fine])}." in words
     axes = run.manifest["axes"]
     sigmas = axes["call_sigmas"]["heun"]
     first, last = budgets[0], budgets[-1]
