@@ -142,20 +142,25 @@ def unrelated_end_shares(mix) -> list[float]:
     ]
 
 
-def unrelated_end_share(mix) -> float | None:
-    """The unrelated starts' median end share (unrelated_end_shares), or None without a mix run."""
-    shares = unrelated_end_shares(mix)
-    return statistics.median(shares) if shares else None
+def versus_unrelated(shares: list[float], unrelated: list[float]) -> str | None:
+    """Nearby starts' end shares against unrelated ones' (stats.rank_sum): "closer" or "further" where
+    the test tells them apart, else "same"; None without both."""
+    if not shares or not unrelated:
+        return None
+    test = stats.rank_sum(shares, unrelated)
+    return "same" if not test["differ"] else ("closer" if test["lower"] else "further")
 
 
 def _shared(run, mix) -> dict:
     """What both lessons quote: the typical distance (one definition, claims.typical_distance), the
     DDIM steps, the heatmaps' colour scales, the seeds, the model's training set (its caveat), and the
     unrelated starts' end share (the baseline of how far two trajectories end apart)."""
+    unrelated = unrelated_end_shares(mix)
     return {
         "typical": typical_distance(mix),
-        "unrelated_end_share": unrelated_end_share(mix),
-        "unrelated_pairs": len(unrelated_end_shares(mix)),
+        "unrelated_shares": unrelated,  # each unrelated pair's end share, the rank tests' baseline
+        "unrelated_end_share": statistics.median(unrelated) if unrelated else None,
+        "unrelated_pairs": len(unrelated),
         "steps": int(run.manifest["axes"]["steps"]),
         "heat": heat_scales(run),
         "seeds": len(run.manifest["axes"]["seeds"]),
@@ -174,7 +179,6 @@ def patch_facts(run, runs: dict) -> dict:
     side, sizes = int(axes["image_size"]), sorted(int(s) for s in axes["sizes"])
     facts = _shared(run, runs.get("mix_noise"))
     rows, larger_more, pairs_ = [], 0, 0
-    unrelated = unrelated_end_shares(runs.get("mix_noise"))
     by_cell = {
         (seed, int(c["size"]), int(c["x"]), int(c["y"])): c for seed, cells in _pairs(run).items() for c in cells
     }
@@ -211,7 +215,7 @@ def patch_facts(run, runs: dict) -> dict:
                 "together": sum(k < 1 for k in kept) if kept else None,
                 "end_share": statistics.median(kept) if kept else None,
                 # against unrelated starts: a rank test of this size's pairs against theirs
-                "vs_unrelated": stats.rank_sum(kept, unrelated) if kept and unrelated else None,
+                "vs_unrelated": versus_unrelated(kept, facts["unrelated_shares"]),
             }
         )
     for seed in axes["seeds"]:
@@ -222,19 +226,17 @@ def patch_facts(run, runs: dict) -> dict:
                 larger_more += b > a
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
     ends = [r["end_share"] for r in rows]
-    compared = [r for r in rows if r["vs_unrelated"] is not None]
     return {
         **facts,
         "side": side,
         "parts": PARTS,
         "pulled_together": None not in ends and all(e < 1 for e in ends),
         # against unrelated starts (the baseline), by a rank test (p < stats.CHANCE): which sizes end
-        # relatively closer, which further apart, which within the unrelated pairs' spread. A median
-        # a few per cent from the baseline's is no difference: 8 unrelated pairs spread 0.18 to 0.59.
-        "compared": bool(compared),
-        "relatively_closer": [r["size"] for r in compared if r["vs_unrelated"]["lower"] is True],
-        "relatively_further": [r["size"] for r in compared if r["vs_unrelated"]["lower"] is False],
-        "like_unrelated": [r["size"] for r in compared if not r["vs_unrelated"]["differ"]],
+        # relatively closer, which further apart, which the test cannot tell from them. A median a few
+        # per cent from the baseline's is no difference (fashion-32's unrelated pairs: 0.24 to 0.59).
+        "relatively_closer": [r["size"] for r in rows if r["vs_unrelated"] == "closer"],
+        "relatively_further": [r["size"] for r in rows if r["vs_unrelated"] == "further"],
+        "like_unrelated": [r["size"] for r in rows if r["vs_unrelated"] == "same"],
         "chance": stats.CHANCE,
         # the medians as the page prints them (whole per cent) rise with the patch: equal ones say nothing
         "larger_ends_further": None not in ends
@@ -275,19 +277,11 @@ def mix_facts(mix, runs: dict) -> dict:
     nearby = [c[small]["noise_distance"] for c in curves.values() if small in c]
     middle = min(scales, key=lambda s: abs(s - 0.5)) if scales else None
     trajectories = _trajectory_facts(curves, small, typical)
-    # nearby starts (the smallest s) against unrelated ones (s = 1), by the patch lesson's rank test
-    unrelated, near_shares = unrelated_end_shares(mix), trajectories.get("shares_at_smallest") or []
-    verdict = stats.rank_sum(near_shares, unrelated) if near_shares and unrelated else None
     return {
         **facts,
         **trajectories,
-        # "closer", "further" or "same" (the test cannot tell them apart); None without both runs
-        "nearby_vs_unrelated": None
-        if verdict is None
-        else "same"
-        if not verdict["differ"]
-        else ("closer" if verdict["lower"] else "further"),
-        "unrelated_pairs": len(unrelated),
+        # nearby starts (the smallest s) against unrelated ones (s = 1), by the patch lesson's rank test
+        "nearby_vs_unrelated": versus_unrelated(trajectories.get("shares_at_smallest", []), facts["unrelated_shares"]),
         "chance": stats.CHANCE,
         **_answers(mix, runs.get("patch_noise")),
         "scales": scales,
