@@ -19,7 +19,7 @@ const rms = (v) => (v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ?
 function curveChart(model, { series, label, yTicks, marks }) {
   // The y-axis title sits above the plot, right of the tick labels (pad.t): rotated beside them it ran
   // into them on a phone, where chart text keeps its 11 CSS px on a chart drawn smaller.
-  const W = 240, H = 150, pad = { l: 44, r: 14, t: 20, b: 30 };
+  const W = 240, H = 150, pad = { l: 44, r: 14, t: 20, b: 34 }; // b: room between the tick labels and "t" on a phone
   const t = model.curves.t, tMax = model.steps - 1;
   const lo = yTicks[0], hi = yTicks[yTicks.length - 1];
   const X = (v) => pad.l + (v / tMax) * (W - pad.l - pad.r);
