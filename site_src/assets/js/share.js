@@ -75,6 +75,9 @@ export async function share(root, controller) {
   let timer = null;
   const write = () => {
     timer = null;
+    // a write still pending when instant navigation replaced the page would put this figure's view
+    // into the next page's address (seen: ?reverse=... on similar-noise-mix after going back)
+    if (!root.isConnected) return;
     const url = addressWith(kind, format(controller.getState(), slugs.length > 1 ? slugs[controller.model] : null));
     if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
   };
