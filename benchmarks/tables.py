@@ -36,6 +36,8 @@ def precompute_table(latest: dict) -> str:
     for name in [n for n in rows if n != "all"] + ["all"]:
         r = rows[name]
         label = "**all**" if name == "all" else name
+        if r.get("model"):  # an experiment on its own model (guidance: the class-conditional one), not in "all"
+            label += f" (on `{r['model']}`, not in all)"
         if not r["images"]:  # no model call (live mode's ONNX export): no ceiling to compare with
             lines.append(f"| {label} | 0 | 0 | {_seconds(r['seconds'])} | – | – | – | – |")
             continue

@@ -40,7 +40,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-MODELS = (("tiny-rgb", 3), ("tiny-grey", 1))
+# (name, channels, classes): the grey one is class-conditional (3 classes), so the tiny site has a
+# guidance run (no classifier: the page's words without one) and every other lesson runs on a
+# conditional model's "no class" path
+MODELS = (("tiny-rgb", 3, 0), ("tiny-grey", 1, 3))
 
 # The screens every lesson is laid out on (test_browser_matrix.py) and photographed on
 # (benchmarks/screenshots.py --matrix): issue 24's matrix.
@@ -194,8 +197,8 @@ def built_site() -> dict:
 
         runs = base / "runs"
         with tiny_threads():
-            for name, channels in MODELS:
-                make_tiny_model(base / name, channels=channels, seed=channels)
+            for name, channels, classes in MODELS:
+                make_tiny_model(base / name, channels=channels, seed=channels, classes=classes)
                 precompute(load_config("smoke"), runs, models=[str(base / name)], progress=False, log=lambda *_: None)
         return build_for_serving(runs, "tiny")
 

@@ -20,12 +20,14 @@ def _built_in() -> tuple[Experiment, ...]:
     """The built-in experiments, in the explainer's reading order, from concrete to abstract: what noise
     does to a picture and what denoising gives back (forward and backward), one reverse step at a time,
     what the number of steps and the sampler change, the paths as a whole (trajectories), the start
-    noise as the picture's address (similar noise), then the theory of the noise levels (schedules)
+    noise as the picture's address (similar noise), what a class label and the guidance scale
+    add to it (guidance), then the theory of the noise levels (schedules)
     and of frequencies (coarse to fine). Live last (no page: the figures use it).
 
     Imported on the registry's first use, not with this package: `precompute --help` and the
     toolkit's users need the registry's functions, not every figure module."""
     from .forward_backward import FORWARD_BACKWARD
+    from .guidance import GUIDANCE
     from .live import LIVE
     from .reverse import REVERSE
     from .samplers import SAMPLERS
@@ -43,6 +45,7 @@ def _built_in() -> tuple[Experiment, ...]:
         TRAJECTORIES,
         PATCH_NOISE,
         MIX_NOISE,
+        GUIDANCE,
         SCHEDULES,
         SPECTRA,
         LIVE,

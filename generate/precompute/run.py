@@ -86,6 +86,9 @@ def precompute(
                 f"{str(model.dtype).removeprefix('torch.')} (loaded in {time.time() - loaded_at:.1f} s)"
                 + (f", {world.size} processes" if world.grouped else "")
             )
+            here = _runnable(here, model, spec, config, only, models, say)
+            if not here:
+                continue
             if config.run.compile:
                 model.unet = torch.compile(model.unet)
             # Plan (and so validate against the model) before anything is written.
@@ -100,6 +103,25 @@ def precompute(
     finally:
         leave(world, wait=clean)
     return results
+
+
+def _runnable(names: list[str], model, spec: str, config: Config, only, models, say) -> list[str]:
+    """The experiments this model can run. One that cannot (guidance on a model without classes) is
+    skipped with a line where `--model` put it there by running everything on one model; named for
+    this model by `--only` or by its section's own `models`, it is an error naming what to change."""
+    runnable = []
+    for name in names:
+        check = experiments.get(name).cannot_run
+        why = check(model) if check else None
+        if why is None:
+            runnable.append(name)
+        elif only and name in only:
+            raise UsageError(f"--only {name} on {model.label}: {why}")
+        elif not models and spec in config.section_models.get(name, []):
+            raise UsageError(f"{config.source}: {name}.models lists {spec!r}, but {why}")
+        else:
+            say(f"{name}: skipped on {model.label}: {why}")
+    return runnable
 
 
 def with_shared_work(todo: list[tuple[str, list]], store: TrajectoryStore) -> list[tuple[str, list]]:

@@ -177,6 +177,9 @@ class Experiment:
     revision: int = 0  # raised when the code makes other frames from the same config (enters the run key)
     validate: Callable[[Any, str], None] | None = None  # (section, config file) -> None: config-only checks
     check_model: Callable[[Any, str, int], None] | None = None  # (section, config file, image size): needs the model
+    # model -> why it cannot run this experiment (None: it can): a model that lacks what the experiment
+    # needs (guidance: a class embedding) is skipped under `--model`, an error where a config names it
+    cannot_run: Callable[[Any], str | None] | None = None
     resolve: Callable[[Any, int], Any] | None = (
         None  # (section, image size) -> the section in pixels (relative lengths)
     )

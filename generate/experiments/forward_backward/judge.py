@@ -120,6 +120,25 @@ def find_judge(identity: dict) -> Judge | None:
     return None
 
 
+def find_classifier(identity: dict) -> Judge | None:
+    """The model's shipped classifier however accurate (the guidance lesson quotes its held-out
+    accuracy beside every share it reports); None when the model ships none."""
+    folder = model_folder(identity)
+    if folder is None or not (folder / CLASSIFIER_FILE).is_file():
+        return None
+    training = _read_json(folder / "training.json")
+    names = training.get("data", {}).get("class_names")
+    accuracy = _read_json(folder / "card.json").get("classifier", {}).get("heldout_accuracy")
+    path = folder / CLASSIFIER_FILE
+    return Judge(
+        "classifier",
+        path,
+        _sha256(path),
+        [str(n) for n in names] if isinstance(names, list) else [],
+        float(accuracy) if accuracy is not None else None,
+    )
+
+
 def load_classifier(judge: Judge):
     """The FeatureNet of quality.py with the shipped weights, on the CPU, in eval mode."""
     from safetensors.torch import load_file

@@ -73,11 +73,13 @@ export async function share(root, controller) {
     }
   }
   let timer = null;
+  const home = window.location.pathname;
   const write = () => {
     timer = null;
-    // a write still pending when instant navigation replaced the page would put this figure's view
-    // into the next page's address (seen: ?reverse=... on similar-noise-mix after going back)
-    if (!root.isConnected) return;
+    // a write still pending when instant navigation moved on would put this figure's view into the
+    // next page's address (seen: ?reverse=... on similar-noise-mix after going back): the theme
+    // changes the address before it swaps the page, so being in the document is not enough
+    if (!root.isConnected || window.location.pathname !== home) return;
     const url = addressWith(kind, format(controller.getState(), slugs.length > 1 ? slugs[controller.model] : null));
     if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
   };

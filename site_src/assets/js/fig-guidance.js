@@ -1,0 +1,97 @@
+// Guidance: a class picker and a guidance-scale slider pick one (class, w) cell of the grid; its
+// seeds' trajectories stand side by side under one step slider, xₜ above and the clean-image
+// estimate x̂₀ below; under each final, the class the model's classifier finds in it. A chart
+// shows what the scale does over the whole grid (every class and seed): the classifier's accuracy,
+// the diversity across seeds (as a share of the unguided one) and the saturated pixels, the
+// current scale marked.
+import { el, panel, svg } from "./frames.js";
+import { Slider } from "./slider.js";
+import { Picker, Player, fromFraction } from "./widgets.js";
+
+const pct = (v) => (v === null || v === undefined ? "n/a" : `${Math.round(100 * v)} %`);
+const wText = (w) => `w = ${Number(w).toString()}`;
+
+// Three measures against the guidance scale, each in % (accuracy, diversity as % of w = 0,
+// saturated pixels); x: the scales at equal spacing (they are not evenly spread).
+function scaleChart(model) {
+  const W = 320, H = 168, pad = { l: 34, r: 10, t: 8, b: 44 };
+  const n = model.scales.length;
+  const X = (i) => pad.l + (n > 1 ? (i / (n - 1)) * (W - pad.l - pad.r) : 0);
+  const Y = (v) => H - pad.b - Math.max(0, Math.min(1, v)) * (H - pad.t - pad.b);
+  const base = model.per_scale[0].diversity || 1;
+  const series = [
+    { key: "accuracy", name: "classifier says: class asked for", cls: "nti-series-a", value: (r) => r.accuracy },
+    { key: "diversity", name: `diversity across seeds (% of ${wText(model.scales[0])})`, cls: "nti-series-b", value: (r) => r.diversity / base },
+    { key: "saturation", name: "pixels at full black or white", cls: "nti-series-c", value: (r) => r.saturation },
+  ].filter((s) => model.per_scale.every((r) => typeof s.value(r) === "number"));
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-guidance-chart", role: "img",
+    "aria-label": "Against the guidance scale: " + series.map((s) => `${s.name}: ${model.per_scale.map((r, i) => `${wText(model.scales[i])} ${pct(s.value(r))}`).join(", ")}`).join("; ") });
+  for (const v of [0, 0.5, 1]) {
+    root.append(svg("line", { x1: pad.l, y1: Y(v), x2: W - pad.r, y2: Y(v), class: v ? "nti-grid" : "nti-axis" }));
+    root.append(svg("text", { x: pad.l - 4, y: Y(v) + 3.5, "text-anchor": "end", class: "nti-chart-text" }, `${Math.round(v * 100)}%`));
+  }
+  model.scales.forEach((w, i) => {
+    root.append(svg("line", { x1: X(i), y1: H - pad.b, x2: X(i), y2: H - pad.b + 3, class: "nti-axis" }));
+    root.append(svg("text", { x: X(i), y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, String(w)));
+  });
+  root.append(svg("text", { x: (W + pad.l) / 2, y: H - pad.b + 26, "text-anchor": "middle", class: "nti-chart-text" }, "guidance scale w"));
+  const marker = svg("line", { y1: pad.t, y2: H - pad.b, class: "nti-chart-marker" });
+  root.append(marker);
+  for (const s of series) {
+    root.append(svg("polyline", { points: model.per_scale.map((r, i) => `${X(i)},${Y(s.value(r))}`).join(" "), class: `nti-line ${s.cls}` }));
+    model.per_scale.forEach((r, i) => root.append(svg("circle", { cx: X(i), cy: Y(s.value(r)), r: 2.5, class: s.cls })));
+  }
+  const legend = el("ul", { class: "nti-legend" }, series.map((s) => el("li", { class: s.cls, text: s.name })));
+  return { el: el("div", { class: "nti-guidance-measures" }, [root, legend]), mark(i) { marker.setAttribute("x1", X(i)); marker.setAttribute("x2", X(i)); } };
+}
+
+export const guidance = {
+  layout: { perRow: [4, 4], secondary: ".nti-guidance-measures", views: ["Frames", "What w does"] },
+  create(body, model, shell) {
+    let label = 0, scale = Math.max(0, model.scales.indexOf(1)), step = model.steps;
+    const seeds = model.seeds.map((s) => ({ s, x: panel(`seed ${s}`), x0: panel(`seed ${s}: x̂₀`) }));
+    const info = el("p", { class: "nti-info", "aria-live": "polite" });
+    const verdict = el("p", { class: "nti-info nti-guidance-verdict" });
+    const chart = scaleChart(model);
+    const name = (k) => model.class_names[k] ?? String(model.labels[k]);
+    function draw() {
+      const cell = model.cells[label][scale], last = step === model.steps;
+      cell.seeds.forEach((t, i) => {
+        seeds[i].x.draw(model, t.x[step]);
+        seeds[i].x0.draw(model, t.x0[Math.min(step, model.steps - 1)]);
+        const seen = last && t.found !== null && t.found !== undefined ? `\n${t.found === model.labels[label] ? "✓" : "✗"} ${name(model.labels.indexOf(t.found))}` : "";
+        seeds[i].x.setCaption(`seed ${model.seeds[i]}${seen}`);
+        seeds[i].x0.setCaption(`seed ${model.seeds[i]}: x̂₀${last ? ` of step ${model.steps - 1}` : ""}`);
+      });
+      info.textContent = last ? `${name(label)}, ${wText(model.scales[scale])}: the finished images`
+        : `${name(label)}, ${wText(model.scales[scale])}: step ${step} of ${model.steps}, t = ${model.timesteps[step]}`;
+      verdict.textContent = model.classifier
+        ? `The classifier finds “${name(label)}” in ${pct(cell.accuracy)} of these finals; over every class, ${pct(model.per_scale[scale].accuracy)} at ${wText(model.scales[scale])}.`
+        : "This model ships no classifier: judge the class by eye.";
+      chart.mark(scale);
+    }
+    const stepSlider = Slider({ label: "Sampling step", min: 0, max: model.steps, value: step,
+      text: (i) => (i === model.steps ? `finished (${i} of ${model.steps})` : `step ${i} of ${model.steps}`), onChange: (i) => { step = i; draw(); } });
+    const scaleSlider = Slider({ label: "Guidance scale", min: 0, max: model.scales.length - 1, value: scale,
+      text: (i) => `${wText(model.scales[i])}${model.scales[i] === 0 ? " (class ignored)" : model.scales[i] === 1 ? " (plain conditional)" : ""}`,
+      onChange: (i) => { scale = i; draw(); } });
+    const classes = Picker({ label: "Class", options: model.labels.map((_, k) => name(k)), value: label, onChange: (k) => { label = k; draw(); } });
+    const player = Player({ shell, interval: 120, tick: () => stepSlider.set(stepSlider.value >= model.steps ? 0 : stepSlider.value + 1) });
+    const controls = el("div", { class: "nti-controls" }, [scaleSlider.el, classes.el, stepSlider.el, player.el]);
+    body.append(
+      el("div", { class: "nti-panels" }, seeds.map((p) => p.x.el)),
+      el("div", { class: "nti-panels" }, seeds.map((p) => p.x0.el)),
+      info, verdict, controls, chart.el);
+    draw();
+    return {
+      focus: () => label,
+      getState: () => ({ progress: step / model.steps, scale, label }),
+      setState(state) {
+        if (state.label !== undefined && state.label < model.labels.length) { label = state.label; classes.set(label); }
+        if (state.scale !== undefined && state.scale < model.scales.length) { scale = state.scale; scaleSlider.set(scale); }
+        if (state.progress !== undefined) { step = fromFraction(state.progress, model.steps); stepSlider.set(step); }
+        draw();
+      },
+    };
+  },
+};
