@@ -47,27 +47,29 @@ function scaleChart(model) {
 
 export const guidance = {
   layout: { perRow: [4, 4], secondary: ".nti-guidance-measures", views: ["Frames", "What w does"] },
+  // (the figure's root gets .nti-guidance: its captions keep to their lines, see figures.css)
   create(body, model, shell) {
+    shell.root.classList.add("nti-guidance");
     let label = 0, scale = Math.max(0, model.scales.indexOf(1)), step = model.steps;
     const seeds = model.seeds.map((s) => ({ s, x: panel(`seed ${s}`), x0: panel(`seed ${s}: x̂₀`) }));
-    const info = el("p", { class: "nti-info", "aria-live": "polite" });
-    const verdict = el("p", { class: "nti-info nti-guidance-verdict" });
+    const info = el("p", { class: "nti-info nti-one-line", "aria-live": "polite" });
     const chart = scaleChart(model);
     const name = (k) => model.class_names[k] ?? String(model.labels[k]);
+    // Every caption two lines and every status one line, whatever the step: the text's steps move the
+    // figure, and a caption or a line that grew would push the controls below it (a layout shift).
     function draw() {
       const cell = model.cells[label][scale], last = step === model.steps;
+      let right = 0;
       cell.seeds.forEach((t, i) => {
         seeds[i].x.draw(model, t.x[step]);
         seeds[i].x0.draw(model, t.x0[Math.min(step, model.steps - 1)]);
-        const seen = last && t.found !== null && t.found !== undefined ? `\n${t.found === model.labels[label] ? "✓" : "✗"} ${name(model.labels.indexOf(t.found))}` : "";
-        seeds[i].x.setCaption(`seed ${model.seeds[i]}${seen}`);
-        seeds[i].x0.setCaption(`seed ${model.seeds[i]}: x̂₀${last ? ` of step ${model.steps - 1}` : ""}`);
+        const known = last && t.found !== null && t.found !== undefined;
+        if (known && t.found === model.labels[label]) right += 1;
+        seeds[i].x.setCaption(`seed ${model.seeds[i]}\n${known ? `${t.found === model.labels[label] ? "✓" : "✗"} ${name(model.labels.indexOf(t.found))}` : "\u00a0"}`);
+        seeds[i].x0.setCaption(`x̂₀, step ${Math.min(step, model.steps - 1)}`);
       });
-      info.textContent = last ? `${name(label)}, ${wText(model.scales[scale])}: the finished images`
-        : `${name(label)}, ${wText(model.scales[scale])}: step ${step} of ${model.steps}, t = ${model.timesteps[step]}`;
-      verdict.textContent = model.classifier
-        ? `The classifier finds “${name(label)}” in ${pct(cell.accuracy)} of these finals; over every class, ${pct(model.per_scale[scale].accuracy)} at ${wText(model.scales[scale])}.`
-        : "This model ships no classifier: judge the class by eye.";
+      const found = last && model.classifier ? `, ${right} of ${cell.seeds.length} ✓` : "";
+      info.textContent = `${name(label)}, ${wText(model.scales[scale])}: ${last ? `finished${found}` : `step ${step} of ${model.steps}, t = ${model.timesteps[step]}`}`;
       chart.mark(scale);
     }
     const stepSlider = Slider({ label: "Sampling step", min: 0, max: model.steps, value: step,
@@ -78,10 +80,11 @@ export const guidance = {
     const classes = Picker({ label: "Class", options: model.labels.map((_, k) => name(k)), value: label, onChange: (k) => { label = k; draw(); } });
     const player = Player({ shell, interval: 120, tick: () => stepSlider.set(stepSlider.value >= model.steps ? 0 : stepSlider.value + 1) });
     const controls = el("div", { class: "nti-controls" }, [scaleSlider.el, classes.el, stepSlider.el, player.el]);
-    body.append(
+    // the controls first: compact, the views take turns below them, and the sliders stay put
+    body.append(controls, info,
       el("div", { class: "nti-panels" }, seeds.map((p) => p.x.el)),
       el("div", { class: "nti-panels" }, seeds.map((p) => p.x0.el)),
-      info, verdict, controls, chart.el);
+      chart.el);
     draw();
     return {
       focus: () => label,
