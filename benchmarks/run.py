@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from generate.core.loading import load_model  # noqa: E402
+from generate.core.memory import extra_inputs  # noqa: E402
 from generate.precompute import precompute  # noqa: E402
 from generate.precompute.config import load_config  # noqa: E402
 
@@ -48,13 +49,14 @@ def ceiling(model, batch_sizes=POWERS, repeats: int = 3) -> dict[int, dict]:
             x = torch.randn((batch, *shape), device=model.device, dtype=model.dtype)
             x = x.contiguous(memory_format=torch.channels_last)
             t = torch.full((batch,), 500, device=model.device)
-            model.unet(x, t)  # warm-up
+            extra = extra_inputs(model.unet, batch, model.device)  # a class label each, for a conditional model
+            model.unet(x, t, **extra)  # warm-up
             calls = max(3, int(64 / batch) * repeats) * (2 if batch in POWERS else 1)
             if model.device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
             for _ in range(calls):
-                model.unet(x, t)
+                model.unet(x, t, **extra)
             if model.device.type == "cuda":
                 torch.cuda.synchronize()
             seconds = time.perf_counter() - start

@@ -219,7 +219,10 @@ def _png(folder: Path, file: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO((folder / file).read_bytes())).convert("RGB"), dtype=np.int16)
 
 
-@pytest.mark.parametrize("slug", ["fashion-32", "emoji-32"])
+# One shipped model each (the browser's ONNX run is about 17 s of the 2-core machine per model): the
+# patch on the colour model, the mix on the grey one, so both channel layouts are remade; the code
+# path of the two models is otherwise the same.
+@pytest.mark.parametrize("slug", ["emoji-32"])
 def test_a_live_patch_run_remakes_the_precomputed_cell(page, shipped, slug):
     folder, manifest = shipped["runs"][(slug, "patch_noise")]
     seed, size, x, y = 1, 8, 8, 8
@@ -254,7 +257,7 @@ def test_a_live_patch_run_remakes_the_precomputed_cell(page, shipped, slug):
         assert abs(float(result.get_attribute(attr)) - metrics[key]) < 1e-2
 
 
-@pytest.mark.parametrize("slug", ["fashion-32", "emoji-32"])
+@pytest.mark.parametrize("slug", ["fashion-32"])
 def test_a_live_mix_run_remakes_the_precomputed_distances(page, shipped, slug):
     folder, manifest = shipped["runs"][(slug, "mix_noise")]
     seed, scale = 2, 0.3

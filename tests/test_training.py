@@ -140,24 +140,16 @@ def test_shipped_models_load_by_name_and_sample(name, channels):
     assert images.std() > 10  # not a flat image
 
 
-def test_the_shipped_conditional_model_draws_the_class_it_is_asked_for():
-    """fashion-cond-32 (issue 27's class-conditional model): guided towards a class (w = 3, both
-    branches in one call), its samples are what its card's classifier calls that class; it has the
-    "no class" label that label dropout trained, so the same network also samples unconditionally."""
+def test_the_shipped_conditional_model_has_its_classes_and_no_class_label():
+    """fashion-cond-32 (issue 27's class-conditional model): ten class embeddings and the "no class"
+    label that label dropout trained, its card's classes. That its samples are the class asked for,
+    and more so as the guidance scale grows, is the guidance lesson's claim, checked on its default
+    run with the shipped classifier at every scale (tests/test_claims_guidance.py)."""
     from generate.core.guidance import no_class
-    from generate.core.quality import FeatureNet, accuracy
-    from generate.training.card import sample
 
     model = load_model("fashion-cond-32", device="cpu")
     names = json.loads((SHIPPED / "fashion-cond-32" / "training.json").read_text())["data"]["class_names"]
     assert no_class(model.unet) == len(names) == 10
-    state = load_file(str(SHIPPED / "fashion-cond-32" / "classifier.safetensors"))
-    net = FeatureNet(1, len(names))
-    net.load_state_dict(state)
-    net.eval()
-    for label in (names.index("Trouser"), names.index("Bag")):
-        images = sample(model, 3, label=label, scale=3.0)
-        assert accuracy(net, images, np.full(3, label)) == 1.0, names[label]
-    assert sample(model, 2).std() > 10  # the unconditional path: the "no class" label
     card = json.loads((SHIPPED / "fashion-cond-32" / "card.json").read_text())
+    assert card["classes"]["names"] == names
     assert card["classes"]["accuracy"]["3.0"]["mean"] >= card["classes"]["accuracy"]["1.0"]["mean"]

@@ -2,6 +2,8 @@
 
 Per step the batch is every (class, seed) cell twice, conditional then "no class" (guidance.guided),
 so a scale costs T calls of 2 x classes x seeds images, split by the denoiser where memory asks.
+Two scales need less, and get it: w = 1 is the class branch alone, and w = 0 the "no class" branch
+alone, the same for every class, so once per seed (its frames stand for every class).
 After the last step the model's shipped classifier (judge.find_classifier) reads every final image:
 the class it finds and its probability of the class asked for go into the final frame's metrics.
 """
@@ -45,17 +47,29 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
     names = judge.class_names if judge is not None and judge.class_names else [str(label) for label in range(null)]
 
     def make(scale: float) -> Unit:
+        # w = 0 ignores the label: each seed is sampled once, with the "no class" label (the
+        # Denoiser's default on a class-conditional model), and its frames stand for every class;
+        # w = 1 is the class prediction alone; any other w needs both branches (guided)
+        alone = scale == 0.0
+        rows = list(cfg.seeds) if alone else [seed for _, seed in cells]  # the images sampled
+        row_of = [cfg.seeds.index(seed) for _, seed in cells] if alone else list(range(len(cells)))
+        branches = 1 if alone or scale == 1.0 else 2
+
         def compute(ctx, emit) -> None:
             scheduler = model.scheduler(cfg.scheduler)
             scheduler.set_timesteps(cfg.steps)
-            x = start_noise(shape, generators([seed for _, seed in cells]), model.device, torch.float32)
+            x = start_noise(shape, generators(rows), model.device, torch.float32)
             asked = torch.tensor([label for label, _ in cells])
-            denoise = guided(ctx.denoise, asked, torch.full((len(cells),), float(scale)), null)
-
+            if alone:
+                denoise = ctx.denoise
+            elif scale == 1.0:
+                denoise = lambda x, t: ctx.denoise(x, t, class_labels=asked)  # noqa: E731
+            else:
+                denoise = guided(ctx.denoise, asked, torch.full((len(cells),), float(scale)), null)
             net = load_classifier(judge) if judge is not None else None
 
             def verdicts(frames) -> list[dict]:
-                """What the classifier finds in each frame: the class, and its probability of the asked one."""
+                """What the classifier finds in each cell's frame: the class, and its probability of the asked one."""
                 if net is None:
                     return [{} for _ in cells]
                 seen = classify(net, frames)
@@ -68,16 +82,21 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
                     for p, (label, _) in zip(seen, cells)
                 ]
 
+            def per_cell(batch: torch.Tensor) -> tuple:
+                """The sampled rows as the grid's cells: frames and sizes."""
+                frames, sizes = images(batch), rms_each(batch)
+                return frames[row_of], [sizes[r] for r in row_of]
+
             def on_step(i, step) -> None:
                 common = {"timestep": step.timestep, "alpha_bar": alpha_bar(scheduler, step.timestep)}
                 for panel, batch in ((X, step.sample), (X0, step.pred_original_sample)):
-                    frames = images(batch)
-                    # the x0 estimates are classified too: when the class shows is a claim of the page
+                    frames, sizes = per_cell(batch)
+                    # the x0 estimates are classified too: how early the class shows is a claim of the page
                     seen = verdicts(frames) if panel is X0 else [{} for _ in cells]
-                    for (label, seed), frame, size, more in zip(cells, frames, rms_each(batch), seen):
+                    for (label, seed), frame, size, more in zip(cells, frames, sizes, seen):
                         emit(panel, frame, dict(common, rms=size, **more), label=label, scale=scale, seed=seed, step=i)
 
-            finals = images(reverse_process(denoise, scheduler, x, None, on_step))
+            finals, _ = per_cell(reverse_process(denoise, scheduler, x, None, on_step))
             for (label, seed), frame, more in zip(cells, finals, verdicts(finals)):
                 emit(
                     X,
@@ -91,7 +110,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
         return Unit(
             key=f"scale-{scale:g}",
-            images=cfg.steps * 2 * len(cells),
+            images=cfg.steps * branches * len(rows),
             calls=cfg.steps,
             frames=(2 * cfg.steps + 1) * len(cells),
             content={
