@@ -215,7 +215,8 @@ def large_site() -> dict:
         from generate.precompute import precompute
         from generate.precompute.config import load_config
 
-        model = make_tiny_model(base / "tiny-256", channels=3, size=256, attention=False)
+        # class-conditional (2 classes), so the 256-px site has a guidance page too (its previews)
+        model = make_tiny_model(base / "tiny-256", channels=3, size=256, attention=False, classes=2)
         config = load_config("smoke")
         config.experiments = [name for name in config.experiments if name != "live"]
         precompute(config, base / "runs", models=[str(model)], progress=False, log=lambda *_: None)

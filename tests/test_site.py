@@ -216,6 +216,23 @@ def test_rebuilding_after_a_new_run_shows_the_new_run(build, tmp_path):
     assert "the newer run" in (tmp_path / "site/reverse/index.html").read_text()
 
 
+def test_a_lesson_without_runs_is_left_out_nav_and_overview_included(build, tmp_path):
+    """A build of the reverse runs alone (as a build of unconditional models has no guidance run):
+    the lessons with no run get no page, no nav entry and no line on the overview."""
+    from generate import experiments
+
+    _one_run_copy(build, tmp_path)
+    build_site(tmp_path / "runs", tmp_path / "site")
+    site = tmp_path / "site"
+    index = (site / "index.html").read_text()
+    assert (site / "reverse" / "index.html").is_file() and 'href="reverse/"' in index
+    for page in experiments.pages():
+        folder = page.file.removesuffix(".md")
+        if folder != "reverse":
+            assert not (site / folder).exists(), folder
+            assert f'href="{folder}/"' not in index, folder
+
+
 def test_model_cards_become_pages_in_the_nav_and_are_linked_from_the_index(build, tmp_path):
     run = _one_run_copy(build, tmp_path)
     slug = run.parents[1].name  # the model of the runs: its card is a page; a card of another is not

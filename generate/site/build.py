@@ -236,6 +236,12 @@ def build_site(
         else f"live mode: onnxruntime-web {live.VERSION} under {live.VENDOR}"
     )
     figures = write_figure_data(chosen, docs, cache, log, no_runtime)
+    # A lesson none of whose experiments ran (guidance on a build of unconditional models only) is
+    # left out, nav and overview included: a page of empty figures would teach nothing.
+    shown = [p for p in lessons if any(figures.get(e.name) for e in experiments.all_experiments() if e.page == p)]
+    if len(shown) < len(lessons):
+        log(f"lessons without runs, left out: {', '.join(p.title for p in lessons if p not in shown)}")
+    lessons = shown
     cached = sheet_cache.prune(cache, started)
     cards = model_cards.copy_cards(cards_dir, docs, models)
     facts = claims.for_models(chosen)
