@@ -141,6 +141,9 @@ def test_without_guidance_the_label_changes_nothing_and_too_far_saturates(chosen
     assert ("Switch the class: the pictures stay exactly the same." in texts[0]) == same
     # exactly one in N at w = 0: every class gets the same pictures, and each shows one class
     assert f"finds the class asked for in {_pct(recomputed[slug][0]['accuracy'])}" in texts[0]
+    plain = next(r for r in recomputed[slug] if r["scale"] == 1.0)["accuracy"]
+    mostly = "becomes the class asked for, mostly." in texts[1]
+    assert mostly == (plain >= 0.5) and f"The classifier agrees for {_pct(plain)} of the" in texts[1]
     too_far = next(s for s in texts if s.startswith("Too far"))
     strongest, unguided = recomputed[slug][-1], recomputed[slug][0]
     stark = f"{_pct(strongest['saturation'])} of their pixels end at full black or full white"
