@@ -175,9 +175,10 @@ def test_the_first_guess_already_shows_the_class_as_the_page_says(chosen, facts,
     step = next(s for s in _steps(_page(chosen, facts, slug)) if s.startswith("Guidance acts from the first step"))
     assert at_one > 1 / len(labels), "the page says the label already steers the first guess"
     assert f"in {_pct(at_one)} of these first guesses at w = 1 (chance: {_pct(1 / len(labels))})" in step
-    assert (f"and in {_pct(at_best)} at w = {best:g}: the stronger the guidance, the sooner" in step) == (
-        at_best > at_one
-    )
+    assert (f"and in {_pct(at_best)} at w = {best:g}" in step) == (at_best > at_one)
+    between = [first(w) for w in scales if 1.0 <= w <= best]
+    rises = at_best > at_one and all(a <= b for a, b in zip(between, between[1:]))
+    assert ("each larger scale up to there settles the class sooner" in step) == rises
 
 
 def test_the_words_follow_the_facts_when_a_claim_fails(chosen, facts):

@@ -193,11 +193,14 @@ def facts(run, runs: dict) -> dict:
         # shows the class asked for, at the plain conditional scale and at the best one
         first = {r["scale"]: r["x0_accuracy"][0] for r in rows if r["x0_accuracy"] and r["x0_accuracy"][0] is not None}
         if 1.0 in first and out["best"]["scale"] in first:
+            between = [first[w] for w in sorted(first) if 1.0 <= w <= out["best"]["scale"]]
             out["first_guess"] = {
                 "conditional": first[1.0],
                 "best": first[out["best"]["scale"]],
                 "best_scale": out["best"]["scale"],
                 "chance": 1.0 / len(labels),
+                # every scale from 1 up to the best shows the class in at least as many first guesses
+                "rises": len(between) > 1 and all(a <= b for a, b in zip(between, between[1:])),
             }
         # per class: the scale at which all its seeds are first put in the class asked for
         out["per_class"] = [
