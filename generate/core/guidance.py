@@ -10,7 +10,8 @@ Notation:
     guided = out(x, K) + w * (out(x, c) - out(x, K))       the same line for epsilon and for v
 
 Both branches of a batch go through the UNet together (the batch doubled: the conditional copies,
-then the unconditional ones), so guidance costs one call per step, at twice the images.
+then the unconditional ones), so guidance costs one call per step, at twice the images; a batch all
+at w = 1 or all at w = 0 needs one branch only, and gets it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def guided(
     """A denoise(x, t) for the reverse process: each image guided towards its class `labels[i]` with
     scale `scales[i]`, both branches in one batched call of `denoise(x, t, class_labels=...)`."""
     labels, scales = labels.long(), scales.float()
+    # w = 1 everywhere is the class prediction alone, w = 0 the "no class" one: one branch, half the images
+    if bool((scales == 1).all()):
+        return lambda x, t: denoise(x, t, class_labels=labels)
+    if bool((scales == 0).all()):
+        return lambda x, t: denoise(x, t, class_labels=torch.full_like(labels, null))
 
     def call(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         both = denoise(

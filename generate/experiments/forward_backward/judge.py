@@ -98,26 +98,30 @@ def training_set(folder: Path, training: dict) -> Path | None:
     return next((p for p in places if p.is_file() and _sha256(p) == wanted), None)
 
 
+def _names_and_accuracy(folder: Path) -> tuple[list[str], float | None]:
+    """The class names training.json records and the classifier's held-out accuracy from card.json."""
+    names = _read_json(folder / "training.json").get("data", {}).get("class_names")
+    accuracy = _read_json(folder / "card.json").get("classifier", {}).get("heldout_accuracy")
+    return ([str(n) for n in names] if isinstance(names, list) else []), (
+        float(accuracy) if accuracy is not None else None
+    )
+
+
 def find_judge(identity: dict) -> Judge | None:
     """The classifier where it is trusted, else the training set, else the classifier however weak;
     None when the model ships neither."""
     folder = model_folder(identity)
     if folder is None:
         return None
-    training = _read_json(folder / "training.json")
-    names = training.get("data", {}).get("class_names")
-    names = [str(n) for n in names] if isinstance(names, list) else []
-    accuracy = _read_json(folder / "card.json").get("classifier", {}).get("heldout_accuracy")
-    accuracy = float(accuracy) if accuracy is not None else None
-    classifier = folder / CLASSIFIER_FILE
-    trusted = classifier.is_file() and accuracy is not None and accuracy >= TRUSTED_ACCURACY
-    train = None if trusted else training_set(folder, training)
-    if train is not None:
-        count = int(np.load(train, mmap_mode="r").shape[0])
-        return Judge("nearest", train, _sha256(train), names, accuracy, training_images=count)
-    if classifier.is_file():
-        return Judge("classifier", classifier, _sha256(classifier), names, accuracy)
-    return None
+    classifier = find_classifier(identity)
+    accuracy = classifier.heldout_accuracy if classifier else None
+    if accuracy is None or accuracy < TRUSTED_ACCURACY:
+        train = training_set(folder, _read_json(folder / "training.json"))
+        if train is not None:
+            names, accuracy = _names_and_accuracy(folder)
+            count = int(np.load(train, mmap_mode="r").shape[0])
+            return Judge("nearest", train, _sha256(train), names, accuracy, training_images=count)
+    return classifier
 
 
 def find_classifier(identity: dict) -> Judge | None:
@@ -126,17 +130,8 @@ def find_classifier(identity: dict) -> Judge | None:
     folder = model_folder(identity)
     if folder is None or not (folder / CLASSIFIER_FILE).is_file():
         return None
-    training = _read_json(folder / "training.json")
-    names = training.get("data", {}).get("class_names")
-    accuracy = _read_json(folder / "card.json").get("classifier", {}).get("heldout_accuracy")
     path = folder / CLASSIFIER_FILE
-    return Judge(
-        "classifier",
-        path,
-        _sha256(path),
-        [str(n) for n in names] if isinstance(names, list) else [],
-        float(accuracy) if accuracy is not None else None,
-    )
+    return Judge("classifier", path, _sha256(path), *_names_and_accuracy(folder))
 
 
 def load_classifier(judge: Judge):

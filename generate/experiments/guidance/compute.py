@@ -10,6 +10,8 @@ the class it finds and its probability of the class asked for go into the final 
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ...core.guidance import guided, no_class
@@ -46,10 +48,11 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         judge = None  # a classifier of other classes cannot say whether the asked class came out
     names = judge.class_names if judge is not None and judge.class_names else [str(label) for label in range(null)]
 
+    classifier = functools.cache(lambda: load_classifier(judge))  # read once, by the first unit computed
+
     def make(scale: float) -> Unit:
-        # w = 0 ignores the label: each seed is sampled once, with the "no class" label (the
-        # Denoiser's default on a class-conditional model), and its frames stand for every class;
-        # w = 1 is the class prediction alone; any other w needs both branches (guided)
+        # w = 0 ignores the label: each seed is sampled once, with the "no class" label, and its
+        # frames stand for every class; w = 0 and w = 1 need one branch (guided), any other w both
         alone = scale == 0.0
         rows = list(cfg.seeds) if alone else [seed for _, seed in cells]  # the images sampled
         row_of = [cfg.seeds.index(seed) for _, seed in cells] if alone else list(range(len(cells)))
@@ -59,14 +62,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             scheduler = model.scheduler(cfg.scheduler)
             scheduler.set_timesteps(cfg.steps)
             x = start_noise(shape, generators(rows), model.device, torch.float32)
-            asked = torch.tensor([label for label, _ in cells])
-            if alone:
-                denoise = ctx.denoise
-            elif scale == 1.0:
-                denoise = lambda x, t: ctx.denoise(x, t, class_labels=asked)  # noqa: E731
-            else:
-                denoise = guided(ctx.denoise, asked, torch.full((len(cells),), float(scale)), null)
-            net = load_classifier(judge) if judge is not None else None
+            asked = torch.tensor([null] * len(rows) if alone else [label for label, _ in cells])
+            denoise = guided(ctx.denoise, asked, torch.full((len(rows),), float(scale)), null)
+            net = classifier() if judge is not None else None
 
             def verdicts(frames) -> list[dict]:
                 """What the classifier finds in each cell's frame: the class, and its probability of the asked one."""

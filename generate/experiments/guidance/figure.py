@@ -24,8 +24,7 @@ from ...toolkit.tables import frames_table
 from . import X0, X
 
 
-def _finals(run, frames: Frames, label: int, scale: float, seeds: list[int]) -> list[np.ndarray]:
-    steps = int(axis(run, "steps"))
+def _finals(run, frames: Frames, label: int, scale: float, seeds: list[int], steps: int) -> list[np.ndarray]:
     return [pixels(run, frames.get(X, label=label, scale=scale, seed=s, step=steps)) for s in seeds]
 
 
@@ -41,17 +40,17 @@ def _saturated(finals: list[np.ndarray]) -> float:
     return float(np.mean(np.abs(values) >= 1.0 - 1e-9))
 
 
-def measure(run) -> dict:
+def measure(run, frames: Frames) -> dict:
     """Per scale and per (class, scale): accuracy, mean probability of the asked class, diversity and
     saturation, read off the frames (and the classifier's metrics the precompute recorded)."""
-    frames, steps = Frames(run), int(axis(run, "steps"))
+    steps = int(axis(run, "steps"))
     scales, labels, seeds = [float(s) for s in axis(run, "scales")], axis(run, "labels"), axis(run, "seeds")
     per_class, per_scale = [], []
     for scale in scales:
         row, hits, probabilities, finals_all = [], [], [], []
         for label in labels:
             metrics = [frames.get(X, label=label, scale=scale, seed=s, step=steps)["metrics"] for s in seeds]
-            finals = _finals(run, frames, label, scale, seeds)
+            finals = _finals(run, frames, label, scale, seeds, steps)
             finals_all += finals
             correct = [m["correct"] for m in metrics if "correct" in m]
             found = [m["probability"] for m in metrics if "probability" in m]
@@ -94,7 +93,7 @@ def build(run, sheets) -> dict:
     what the classifier found in its final; the measures per scale for the chart."""
     frames, steps = Frames(run), int(axis(run, "steps"))
     scales, labels, seeds = [float(s) for s in axis(run, "scales")], axis(run, "labels"), axis(run, "seeds")
-    measured = measure(run)
+    measured = measure(run, frames)
     cells = []
     for c, label in enumerate(labels):
         row = []
@@ -144,7 +143,8 @@ def facts(run, runs: dict) -> dict:
     `first_guess`: how often the classifier finds the class asked for in the very first x0 estimate
     (from pure noise) at w = 1 and at the best scale, against chance (1 / classes).
     """
-    measured = measure(run)
+    frames = Frames(run)
+    measured = measure(run, frames)
     rows = measured["per_scale"]
     labels, seeds = axis(run, "labels"), axis(run, "seeds")
     cells = len(labels) * len(seeds)
@@ -172,8 +172,7 @@ def facts(run, runs: dict) -> dict:
     }
     if rows and rows[0]["scale"] == 0.0:
         # w = 0 ignores the label: every class's finals are the same pictures, byte for byte
-        steps = int(axis(run, "steps"))
-        frames = Frames(run)
+        steps = out["steps"]
         out["same_without_label"] = all(
             len({frames.get(X, label=c, scale=0.0, seed=s, step=steps)["sha256"] for c in labels}) == 1 for s in seeds
         )
