@@ -44,6 +44,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         config.steps = args.steps
     if args.threads:
         config.threads = args.threads
+    if args.device:
+        config.device = args.device
     train(
         Path(args.data),
         Path(args.out),
@@ -254,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--settings", help="JSON file of TrainConfig fields (architecture, schedule, ...)")
     tr.add_argument("--steps", type=int, help="total optimiser steps (overrides the settings file)")
     tr.add_argument("--threads", type=int, help="CPU threads for torch")
+    tr.add_argument(
+        "--device",
+        help="auto (CUDA when present), cpu, cuda or cuda:N (default: the settings file's, else auto); "
+        "a checkpoint resumes on any of them",
+    )
     tr.add_argument("--resume", action="store_true", help="continue exactly from the checkpoint")
     tr.set_defaults(func=_cmd_train)
     return parser

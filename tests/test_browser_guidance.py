@@ -110,3 +110,78 @@ def test_each_finished_picture_says_what_the_classifier_found(browser):
         assert info.endswith(f"finished, {round(right)} of {len(axes['seeds'])} ✓"), info
     page.watch.assert_clean()
     context.close()
+
+
+def _png(path):
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def _live_canvases(live) -> list:
+    import numpy as np
+
+    arrays = live.locator(".nti-live-panels canvas").evaluate_all(
+        "cs => cs.map(c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data))"
+    )
+    sizes = live.locator(".nti-live-panels canvas").evaluate_all("cs => cs.map(c => c.width)")
+    return [np.array(a, dtype=np.int16).reshape(s, s, 4)[..., :3] for a, s in zip(arrays, sizes)]
+
+
+def _live_run(page, live, label: int, scale: str, seed: int, steps: int) -> dict:
+    live.locator("select").select_option(str(label))
+    for name, value in (("Guidance scale w", scale), ("Seed", seed), ("Steps", steps)):
+        field = live.get_by_label(name, exact=True)
+        field.fill(str(value))
+        field.dispatch_event("change")
+    live.locator(".nti-live-run").click()
+    page.wait_for_function(
+        "el => ['done', 'error'].includes(el.dataset.state)", arg=live.element_handle(), timeout=120000
+    )
+    assert live.get_attribute("data-state") == "done", live.locator(".nti-live-status").inner_text()
+    return live.locator(".nti-live-result").evaluate("e => ({...e.dataset})")
+
+
+@pytest.mark.slow
+def test_live_guidance_remakes_the_precomputed_cell_with_both_branches_in_one_call(browser):
+    """Live mode on the shipped conditional model: a (class, w, seed) cell of the grid sampled in the
+    browser (ONNX Runtime Web, the class and "no class" copies of x_t as one batch of 2 a step) gives
+    the precomputed frames within 2 levels, at the final and half way; one network call per step
+    however many branches; and a scale off the grid (w = 2.5) runs too."""
+    import numpy as np
+
+    shipped = default_site()
+    context, page, figure = _open(browser, served(shipped))
+    slug = figure.get_attribute("data-model")
+    manifest = manifests(shipped["runs"])[(slug, "guidance")]
+    [folder] = [p.parent for p in shipped["runs"].glob(f"{slug}/guidance/*/manifest.json")]
+    axes = manifest["axes"]
+    label, seed, steps = axes["labels"][2], axes["seeds"][1], int(axes["steps"])
+    scale = next(float(w) for w in axes["scales"] if float(w) > 1.5)  # both branches in every call
+    figure.locator(".nti-live-toggle").click()
+    live = figure.locator(".nti-live")
+    live.locator(".nti-live-run").wait_for()
+    result = _live_run(page, live, label, f"{scale:g}", seed, steps)
+    assert (int(result["label"]), float(result["scale"]), int(result["seed"])) == (label, scale, seed)
+    assert int(result["calls"]) == steps, "one network call a step, both branches in it"
+    assert "both predictions in one network call a step" in live.locator(".nti-live-mark").inner_text()
+    worst = {}
+    thumb = live.locator(".nti-live-result [role=slider]")
+    for step in (steps, steps // 2):
+        thumb.focus()
+        page.keyboard.press("End")
+        for _ in range(steps - step):
+            page.keyboard.press("ArrowLeft")
+        x, x0 = _live_canvases(live)
+        cell = dict(label=label, scale=scale, seed=seed)
+        want_x = _png(folder / frame_file(manifest, "x", **cell, step=step))
+        want_x0 = _png(folder / frame_file(manifest, "x0", **cell, step=min(step, steps - 1)))
+        worst[step] = (int(np.abs(x - want_x).max()), int(np.abs(x0 - want_x0).max()))
+    print(f"\nlive guidance {slug}, class {label}, w = {scale}, seed {seed}: max |live - precomputed| {worst}")
+    assert all(max(levels) <= 2 for levels in worst.values()), worst
+    off_grid = _live_run(page, live, label, "2.5", seed, steps)
+    assert float(off_grid["scale"]) == 2.5 and int(off_grid["calls"]) == steps
+    assert not np.array_equal(_live_canvases(live)[0], want_x), "w = 2.5 is not the grid's picture"
+    page.watch.assert_clean()
+    context.close()

@@ -70,6 +70,28 @@ def test_the_graph_answers_as_the_unet_does_at_any_batch_and_timestep(tmp_path, 
     assert np.abs(got - expected).max() > 0  # float16 weights: not the same numbers, so the check above means something
 
 
+def test_a_class_conditional_graph_takes_class_labels_and_answers_both_branches(tmp_path):
+    """Guidance's live mode sends the class and "no class" copies of x_t as one batch: the graph of a
+    class-conditional UNet takes class_labels, and gives the UNet's answer for each label in the batch."""
+    from site_support import make_tiny_model
+
+    folder = make_tiny_model(tmp_path / "tiny-cond", channels=1, classes=3)
+    run = export(tmp_path, folder)
+    manifest = run["manifest"]
+    assert manifest["axes"]["null_class"] == 3
+    graph = session(run["path"].parent / manifest["frames"][0]["file"])
+    assert [i.name for i in graph.get_inputs()] == ["sample", "timestep", "class_labels"]
+    model = load_model(str(folder), device="cpu", dtype="float32")
+    x = torch.randn((1, *manifest["axes"]["shape"]), generator=torch.Generator().manual_seed(3)).repeat(4, 1, 1, 1)
+    t = torch.tensor([500, 500, 20, 20])
+    labels = torch.tensor([2, 3, 0, 3])  # a class, then "no class", at two timesteps
+    with torch.no_grad():
+        expected = model.unet(x, t, class_labels=labels).sample.numpy()
+    got = graph.run(None, {"sample": x.numpy(), "timestep": t.float().numpy(), "class_labels": labels.numpy()})[0]
+    assert np.abs(got - expected).max() <= 0.02
+    assert np.abs(got[0] - got[1]).max() > 0.01, "the label reaches the output: the two branches differ"
+
+
 def test_float32_weights_give_the_unets_numbers(tmp_path, tiny_grey_v):
     run = export(tmp_path, tiny_grey_v, 'weights = "float32"')
     [frame] = run["manifest"]["frames"]
@@ -138,6 +160,7 @@ def test_every_figure_model_says_whether_it_can_run_live():
                 "scheduler_config": {"num_train_timesteps": 1000},
                 "shape": [1, 32, 32],
                 "start": "ddim",
+                "null_class": 10,
             },
             {"slug": "b", "available": False, "refused": "2,000,000 parameters, over ..."},
         ],
@@ -146,6 +169,7 @@ def test_every_figure_model_says_whether_it_can_run_live():
     live.attach(figures, None)
     a, b, c = figures["reverse"]
     assert a["live"]["available"] and a["live"]["graph"].endswith("unet-1.onnx") and a["live"]["shape"] == [1, 32, 32]
+    assert a["live"]["null_class"] == 10  # the class-conditional graph's "no class" label, for guidance's live mode
     assert b["live"] == {"available": False, "why": "2,000,000 parameters, over ..."}
     assert c["live"]["available"] is False and "no live export" in c["live"]["why"]
     live.attach(figures, "no runtime")

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from generate.cli import main
 from generate.core.loading import load_model
 from generate.shipped import SHIPPED_DIR as SHIPPED
 from generate.shipped import shipped_models
@@ -123,6 +124,50 @@ def test_checkpoint_and_resume_give_the_same_weights(fashion_dir, tmp_path, cond
     assert ("class_embedding.weight" in straight) == conditional
     if conditional:
         assert straight["class_embedding.weight"].shape[0] == classes + 1 and settings["classes"] == classes
+
+
+def test_device_cpu_trains_the_same_weights_as_the_default_and_resumes_under_either(fashion_dir, tmp_path, monkeypatch):
+    """--device cpu through the CLI against the default (auto, here without CUDA whatever the machine
+    has): the same run bit for bit, and a checkpoint made on one device resumes under the other."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    save_prepared(prepare_fashion(fashion_dir), tmp_path / "data")
+    train(
+        tmp_path / "data",
+        tmp_path / "default",
+        tmp_path / "ck-default",
+        TrainConfig(steps=4, **TINY),
+        log=lambda line: None,
+    )
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))
+    common = ["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cpu"), "--settings"]
+    common += [str(tmp_path / "tiny.json"), "--checkpoints", str(tmp_path / "ck-cpu")]
+    assert main([*common, "--steps", "2", "--device", "cpu"]) == 0
+    assert main([*common, "--steps", "4", "--resume"]) == 0  # the default device now: not a changed setting
+    default, cpu = _weights(tmp_path / "default"), _weights(tmp_path / "cpu")
+    assert default.keys() == cpu.keys() and all(torch.equal(default[k], cpu[k]) for k in default)
+    settings = json.loads((tmp_path / "cpu" / "training.json").read_text())
+    assert settings["devices"] == ["cpu"] and settings["train"]["device"] == "auto" and settings["steps_done"] == 4
+
+
+ALLOWED = "allowed: auto, cpu, cuda, cuda:N"
+
+
+@pytest.mark.parametrize(
+    "device,gpus,message",
+    [
+        ("tpu", 0, f"--device 'tpu': {ALLOWED}"),
+        ("mps", 0, f"--device 'mps': {ALLOWED}"),
+        ("cuda", 0, "--device cuda: CUDA is not available on this machine; use cpu or auto"),
+        ("cuda:7", 2, f"--device cuda:7: this machine has 2 CUDA device(s); {ALLOWED} with N < 2"),
+    ],
+)
+def test_a_bad_training_device_is_a_one_line_usage_error(tmp_path, monkeypatch, capsys, device, gpus, message):
+    """Refused before the data is read (the data folder does not exist); no GPU needed: CUDA's answers are faked."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    folders = ["--data", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--checkpoints", str(tmp_path)]
+    assert main(["train", *folders, "--device", device]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
 
 
 @pytest.mark.parametrize("name,channels", [("fashion-32", 1), ("emoji-32", 3), ("fashion-cond-32", 1)])

@@ -79,5 +79,6 @@ def attach(figures: dict[str, list[dict]], missing_runtime: str | None) -> None:
                 model["live"] = {"available": False, "why": record.get("refused", "not exported")}
             else:
                 model["live"] = {
-                    k: record[k] for k in ("available", "graph", "bytes", "scheduler_config", "shape", "start")
+                    k: record.get(k)
+                    for k in ("available", "graph", "bytes", "scheduler_config", "shape", "start", "null_class")
                 }

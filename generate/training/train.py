@@ -15,6 +15,10 @@ Class-conditional (class_conditional=True; Ho & Salimans 2022, "Classifier-free 
     model   a UNet2DModel with num_class_embeds = K + 1 (K classes plus "no class")
 Resuming is exact: the checkpoint holds the weights, the EMA weights, the optimiser state, the step
 and the state of the one random generator that draws batches, timesteps, flips and noise.
+Device (`device`: auto, cpu, cuda, cuda:N): the model, EMA model and each batch live there, but every
+random draw stays on that CPU generator, so the data order, noise and timesteps do not depend on the
+device and a CPU run is the same bit for bit whatever GPUs the machine has. Checkpoints load onto the
+CPU first, so a run started on a GPU resumes on a CPU and the other way round.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
 from ..atomic import write_bytes_atomic, write_json_atomic
+from ..core.loading import resolve_device
 from ..core.sampling import from_uint8
 from ..errors import UsageError
 from .data import load_prepared
@@ -56,6 +61,7 @@ class TrainConfig:
     hflip: bool = True
     checkpoint_every: int = 250
     threads: int = 0  # 0: torch's default
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:N; like threads, free to change on resume
     class_conditional: bool = False  # a class embedding (K classes + "no class") for classifier-free guidance
     class_dropout: float = 0.1  # share of training images shown as "no class" (conditional models only)
     extra: dict = field(default_factory=dict)
@@ -110,6 +116,25 @@ def _update_ema(ema: UNet2DModel, model: UNet2DModel, step: int, decay: float) -
         ema_param.lerp_(param, 1.0 - decay)
 
 
+def training_device(requested: str) -> torch.device:
+    """The device `requested` names, checked before any data is read; the precompute's parser and wording."""
+    allowed = "allowed: auto, cpu, cuda, cuda:N"
+    device, _ = resolve_device(requested, "float32")
+    if device.type not in ("cpu", "cuda"):  # torch knows more kinds (mps, xla, ...); this loop runs on these two
+        raise UsageError(f"--device {requested!r}: {allowed}")
+    if device.type == "cpu":
+        return device
+    count = torch.cuda.device_count()
+    if (device.index or 0) >= count:
+        raise UsageError(f"--device {requested}: this machine has {count} CUDA device(s); {allowed} with N < {count}")
+    return torch.device("cuda", torch.cuda.current_device() if device.index is None else device.index)
+
+
+def _device_name(device: torch.device) -> str:
+    """As recorded in training.json: the GPU's model too, since it decides the time per step."""
+    return f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
@@ -119,6 +144,7 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 def train(
     data_dir: Path, out_dir: Path, checkpoint_dir: Path, config: TrainConfig, resume: bool = False, log=print
 ) -> dict:
+    device = training_device(config.device)
     images, source = load_prepared(data_dir, "train")
     classes = 0
     if config.class_conditional:
@@ -136,10 +162,12 @@ def train(
     n, size, _, channels = images.shape
     data = from_uint8(images)
 
-    model = build_unet(config, size, channels, classes)
+    model = build_unet(config, size, channels, classes)  # initialised on the CPU: the same weights on any device
     ema = build_unet(config, size, channels, classes)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
+    model.to(device)
+    ema.to(device)
     scheduler = build_scheduler(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.0)
     generator = torch.Generator().manual_seed(config.seed)
@@ -155,10 +183,12 @@ def train(
         "channels": channels,
         **({"classes": classes} if classes else {}),
     }
+    devices: list[str] = []  # every device the run has trained on, in order
     if resume and checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=True)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)  # wherever it was saved from
         saved = asdict(TrainConfig()) | state["settings"]["train"]  # settings added since keep their defaults
-        if saved | {"steps": 0, "threads": 0} != settings["train"] | {"steps": 0, "threads": 0}:
+        free = {"steps": 0, "threads": 0, "device": ""}  # how long and where it runs: not the model's settings
+        if saved | free != settings["train"] | free:
             raise UsageError(
                 f"{checkpoint}: was made with other training settings; "
                 "resume with the same settings or choose another --checkpoints folder"
@@ -169,8 +199,10 @@ def train(
         generator.set_state(state["generator"])
         losses, step = list(state["losses"]), int(state["step"])
         settings["seconds"] = float(state.get("seconds", 0.0))
+        devices = list(state["settings"].get("devices", []))
         log(f"resumed from {checkpoint} at step {step}")
     settings.setdefault("seconds", 0.0)
+    settings["devices"] = devices if devices[-1:] == [_device_name(device)] else [*devices, _device_name(device)]
     alphas_cumprod = scheduler.alphas_cumprod
 
     def save(at_step: int) -> None:
@@ -192,6 +224,7 @@ def train(
     model.train()
     while step < config.steps:
         # Algorithm 1: x0 ~ q(x0), t ~ Uniform, eps ~ N(0, I)
+        # Drawn on the CPU generator, then moved: the same draws, so the same run, on every device.
         index = torch.randint(0, n, (config.batch_size,), generator=generator)
         x0 = data[index]
         if config.hflip:
@@ -199,12 +232,13 @@ def train(
             x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
         t = torch.randint(0, config.num_train_timesteps, (config.batch_size,), generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
-        a = alphas_cumprod[t].view(-1, 1, 1, 1)
+        a = alphas_cumprod[t].view(-1, 1, 1, 1).to(device)
+        x0, eps, t = x0.to(device), eps.to(device), t.to(device)
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps  # DDPM eq. 4
         if classes:  # label dropout: the same network learns the unconditional prediction (label `classes`)
             c = labels[index]
             c = torch.where(torch.rand(config.batch_size, generator=generator) < config.class_dropout, classes, c)
-            predicted = model(x_t, t, class_labels=c).sample
+            predicted = model(x_t, t, class_labels=c.to(device)).sample
         else:
             predicted = model(x_t, t).sample
         loss = torch.nn.functional.mse_loss(predicted, training_target(scheduler, x0, eps, t))
@@ -228,7 +262,7 @@ def train(
             )
         if step % config.checkpoint_every == 0 or step == config.steps:
             save(step)
-    return export(ema, scheduler, settings, losses, out_dir)
+    return export(ema.to("cpu"), scheduler, settings, losses, out_dir)
 
 
 def export(ema: UNet2DModel, scheduler: DDPMScheduler, settings: dict, losses: list[float], out_dir: Path) -> dict:

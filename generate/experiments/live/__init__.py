@@ -3,8 +3,10 @@
 No lesson page of its own: the figures of the other lessons offer live mode where this run exists.
 One unit per model, `export`:
     unet   the UNet2DModel as ONNX (torch.onnx.export, opset OPSET, dynamic batch), inputs
-           sample (N, C, H, W) float32 and timestep (N,) float32, output model_output (N, C, H, W):
-           what the model predicts (epsilon, v or x_0: the scheduler config says which).
+           sample (N, C, H, W) float32 and timestep (N,) float32, and for a class-conditional model
+           class_labels (N,) int64 (axes.null_class is its "no class" label), output model_output
+           (N, C, H, W): what the model predicts (epsilon, v or x_0: the scheduler config says which).
+           Guidance's live mode sends the class and "no class" copies of an image as one batch of 2.
            Weights stored in float16 (`weights = "float16"`, each followed by a Cast to float32 that
            ONNX Runtime folds when it loads the graph: the arithmetic stays float32) or float32.
 The export is checked before it is written: ONNX Runtime (CPU) on a few inputs against PyTorch, once

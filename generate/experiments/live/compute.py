@@ -24,21 +24,27 @@ CHECK_TIMESTEPS = (999, 500, 20, 0)  # the export check: one input per timestep,
 
 
 class _Unet(torch.nn.Module):
-    """(sample, timestep) -> model_output: the UNet's call without diffusers' output object. A
-    class-conditional UNet is exported on its unconditional path (the "no class" label, the last
-    class embedding), as the lessons sample it."""
+    """(sample, timestep[, class_labels]) -> model_output: the UNet's call without diffusers' output
+    object. A class-conditional UNet takes its labels as a third input, so one graph gives both
+    branches of classifier-free guidance in one call (a batch of the class and the "no class" label,
+    core/guidance.py); the other lessons' live runs give it the "no class" label, as they sample it."""
 
     def __init__(self, unet: torch.nn.Module):
         super().__init__()
         self.unet = unet
-        classes = getattr(unet.config, "num_class_embeds", None)
-        self.null = int(classes) - 1 if classes else None
+        self.conditional = bool(getattr(unet.config, "num_class_embeds", None))
 
-    def forward(self, sample: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
-        if self.null is None:
-            return self.unet(sample, timestep).sample
-        labels = torch.full((sample.shape[0],), self.null, dtype=torch.long, device=sample.device)
-        return self.unet(sample, timestep, class_labels=labels).sample
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor | None = None):
+        return self.unet(sample, timestep, class_labels=class_labels).sample
+
+
+def check_labels(unet: torch.nn.Module, count: int) -> torch.Tensor | None:
+    """Labels of the export check (int64): classes and "no class" in turn, so both branches are checked."""
+    classes = getattr(unet.config, "num_class_embeds", None)
+    if not classes:
+        return None
+    null = int(classes) - 1
+    return torch.tensor([i // 2 % null if i % 2 == 0 else null for i in range(count)], dtype=torch.long)
 
 
 def parameters(unet: torch.nn.Module) -> int:
@@ -59,6 +65,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         "weights": cfg.weights,
         "parameters": count,
     }
+    classes = getattr(model.unet.config, "num_class_embeds", None)
+    if classes:  # the graph's third input, class_labels: 0 to null - 1 are classes, null is "no class"
+        describe["null_class"] = int(classes) - 1
     if count > cfg.max_parameters:
         return Plan(
             units=[],
@@ -90,7 +99,9 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
             "tolerance": cfg.tolerance,
             "half_min_elements": HALF_MIN_ELEMENTS,
             "check": CHECK_TIMESTEPS,
-        },
+        }
+        # a class-conditional graph takes its labels (a new key, so an older export is not reused)
+        | ({"class_input": True} if "null_class" in describe else {}),
     )
     return Plan(units=[unit], describe=describe)
 
@@ -100,27 +111,30 @@ def export(unet: torch.nn.Module, shape: list[int], opset: int, weights: str, to
     cpu = _Unet(copy.deepcopy(unet).to("cpu", torch.float32)).eval()
     sample = torch.randn((len(CHECK_TIMESTEPS), *shape), generator=torch.Generator().manual_seed(0))
     timestep = torch.tensor(CHECK_TIMESTEPS, dtype=torch.float32)
+    labels = check_labels(unet, len(CHECK_TIMESTEPS))
+    inputs = {"sample": sample, "timestep": timestep} | ({"class_labels": labels} if labels is not None else {})
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         # the tracer's notes on diffusers' shape asserts (constant for a fixed image size) are noise here
         warnings.simplefilter("ignore")
         torch.onnx.export(
             cpu,
-            (sample, timestep),
+            tuple(inputs.values()),
             buffer,
             dynamo=False,
             opset_version=opset,
-            input_names=["sample", "timestep"],
+            input_names=list(inputs),
             output_names=["model_output"],
-            dynamic_axes={"sample": {0: "batch"}, "timestep": {0: "batch"}, "model_output": {0: "batch"}},
+            dynamic_axes={name: {0: "batch"} for name in [*inputs, "model_output"]},
         )
-        expected = cpu(sample, timestep).numpy()
+        expected = cpu(*inputs.values()).numpy()
     graph = buffer.getvalue()
-    graph_error = _check(graph, sample, timestep, expected, GRAPH_TOLERANCE, "as exported (float32)")
+    feeds = {name: value.numpy() for name, value in inputs.items()}
+    graph_error = _check(graph, feeds, expected, GRAPH_TOLERANCE, "as exported (float32)")
     metrics = {"max_abs_error_float32": graph_error}
     if weights == "float16":
         graph = half_weights(graph)
-        metrics["max_abs_error"] = _check(graph, sample, timestep, expected, tolerance, "with float16 weights")
+        metrics["max_abs_error"] = _check(graph, feeds, expected, tolerance, "with float16 weights")
     else:
         metrics["max_abs_error"] = graph_error
     metrics["output_rms"] = float(np.sqrt(np.mean(expected.astype(np.float64) ** 2)))
@@ -153,9 +167,7 @@ def half_weights(graph: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def _check(
-    graph: bytes, sample: torch.Tensor, timestep: torch.Tensor, expected: np.ndarray, tolerance: float, what: str
-) -> float:
+def _check(graph: bytes, feeds: dict[str, np.ndarray], expected: np.ndarray, tolerance: float, what: str) -> float:
     """ONNX Runtime (CPU, one thread) on the check inputs; refuse a graph further than `tolerance`."""
     try:
         import onnxruntime as ort
@@ -168,7 +180,7 @@ def _check(
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
     session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-    got = session.run(None, {"sample": sample.numpy(), "timestep": timestep.numpy()})[0]
+    got = session.run(None, feeds)[0]
     error = float(np.abs(got - expected).max())
     if not np.isfinite(error) or error > tolerance:
         raise UsageError(

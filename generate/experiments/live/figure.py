@@ -32,4 +32,6 @@ def build(run, sheets) -> dict:
         "start": axis(run, "scheduler"),
         "opset": axis(run, "opset"),
         "weights": axis(run, "weights"),
+        # a class-conditional graph's "no class" label (its third input, class_labels); None: no such input
+        "null_class": run.manifest["axes"].get("null_class"),
     }

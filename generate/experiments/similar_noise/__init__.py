@@ -24,7 +24,9 @@ MIX_VARIANT = "mix{scale:.4f}"
 @dataclass
 class PatchNoiseConfig:
     scheduler: str = setting("ddim", choices=("ddim",), help="DDIM only: deterministic, so noise alone decides")
-    steps: int = setting(50, low=1, high=1000, help="DDIM steps")
+    # 25, not 50: the lesson is the map from start noise to picture, which DDIM has settled by 25
+    # steps (see the closing note of issue 25); half the calls of the two largest grids.
+    steps: int = setting(25, low=1, high=1000, help="DDIM steps")
     # Four seeds: each is 28 DDIM trajectories (n1 and 27 patched copies), 42 % of a default
     # precompute's images at eight; four give 36 pairs per size and 72 for "larger moves further".
     seeds: list[int] = setting(list(range(4)), low=0, high=2**32 - 1, help="one n1 (and n') per seed")
@@ -56,7 +58,9 @@ def in_pixels(cfg: PatchNoiseConfig, image_size: int) -> PatchNoiseConfig:
 @dataclass
 class MixNoiseConfig:
     scheduler: str = setting("ddim", choices=("ddim",), help="DDIM only: deterministic, so noise alone decides")
-    steps: int = setting(50, low=1, high=1000, help="DDIM steps")
+    # 25, not 50: the lesson is the map from start noise to picture, which DDIM has settled by 25
+    # steps (see the closing note of issue 25); half the calls of the two largest grids.
+    steps: int = setting(25, low=1, high=1000, help="DDIM steps")
     seeds: list[int] = setting(list(range(8)), low=0, high=2**32 - 1, help="one n1 (and n') per seed")
     scales: list[float] = setting(
         [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],

@@ -3,8 +3,9 @@
 // estimate x̂₀ below; under each final, the class the model's classifier finds in it. A chart
 // shows what the scale does over the whole grid (every class and seed): the classifier's accuracy,
 // the diversity across seeds (as a share of the unguided one) and the saturated pixels, the
-// current scale marked.
+// current scale marked. Live mode samples any class and scale in the browser (live-guidance.js).
 import { el, panel, svg } from "./frames.js";
+import { lazy } from "./live.js";
 import { Slider } from "./slider.js";
 import { Picker, Player, fromFraction } from "./widgets.js";
 
@@ -79,7 +80,11 @@ export const guidance = {
       onChange: (i) => { scale = i; draw(); } });
     const classes = Picker({ label: "Class", options: model.labels.map((_, k) => name(k)), value: label, onChange: (k) => { label = k; draw(); } });
     const player = Player({ shell, interval: 120, tick: () => stepSlider.set(stepSlider.value >= model.steps ? 0 : stepSlider.value + 1) });
-    const controls = el("div", { class: "nti-controls" }, [scaleSlider.el, classes.el, stepSlider.el, player.el]);
+    // any class and any w in the reader's browser, both branches in one call a step (live-guidance.js)
+    const live = lazy(model, () => import("./live-guidance.js").then((m) => m.LiveGuidance(model, {
+      current: () => ({ label: model.labels[label], scale: model.scales[scale] }) })));
+    shell.cleanups.push(() => { if (live.cancel) live.cancel(); });
+    const controls = el("div", { class: "nti-controls" }, [scaleSlider.el, classes.el, stepSlider.el, player.el, live.el]);
     // the controls first: compact, the views take turns below them, and the sliders stay put
     body.append(controls, info,
       el("div", { class: "nti-panels" }, seeds.map((p) => p.x.el)),

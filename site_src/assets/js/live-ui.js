@@ -38,7 +38,8 @@ function ensureWorker() {
   return worker;
 }
 
-// Sample in the worker. job: { scheduler, steps, seed, startIndex?, x?, image?, noiseSeed?, keep? }.
+// Sample in the worker. job: { scheduler, steps, seed, startIndex?, x?, image?, noiseSeed?, keep?,
+// guidance?: { label, scale, null } }.
 // Returns { done: Promise<result>, cancel() }; onStep gets each step as it is computed.
 export function run(model, job, { onStep = () => {}, onStatus = () => {} } = {}) {
   const id = ++nextId;
@@ -46,7 +47,7 @@ export function run(model, job, { onStep = () => {}, onStatus = () => {} } = {})
   const live = model.live;
   ensureWorker().postMessage(Object.assign({
     type: "sample", id, graph: new URL(live.graph, model.dataUrl).href, config: live.scheduler_config,
-    shape: live.shape, keep: "final",
+    shape: live.shape, nullClass: live.null_class, keep: "final",
   }, job));
   return { id, done, cancel() { if (worker && jobs.has(id)) worker.postMessage({ type: "cancel", id }); } };
 }

@@ -7,7 +7,11 @@
 //                 image?: Float32Array, noiseSeed? (forward first: x = add_noise(image, eps, t) at
 //                 t = timesteps[startIndex], eps = row noiseRow of randn((noiseRows, C, H, W)) of
 //                 manual_seed(noiseSeed); noiseRows 1 and noiseRow 0 unless given), noise?: Float32Array
-//                 (eps itself, C*H*W, instead of noiseSeed), keep: "all"|"final"}
+//                 (eps itself, C*H*W, instead of noiseSeed), keep: "all"|"final",
+//                 guidance?: {label, scale, null} (classifier-free guidance, core/guidance.py: both
+//                 branches, class and "no class", as one batch of 2 per call; w = 1 or 0 needs one)}
+//                A class-conditional graph (an input class_labels) without `guidance` is given its
+//                "no class" label (`nullClass`), as the lessons sample it.
 //                DDPM's per-step noise always comes from manual_seed(seed), fresh (the forward noise
 //                does not consume it), so a forward-backward run can carry the stream of its level.
 //                {type: "cancel", id}
@@ -25,35 +29,58 @@ ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which a s
 ort.env.wasm.proxy = false;    // this is the worker already
 ort.env.logLevel = "error";
 
-const sessions = new Map(); // graph URL -> Promise<InferenceSession>
+const sessions = new Map(); // "batch graph URL" -> Promise<InferenceSession>
 const cancelled = new Set();
 
-function session(graph) {
-  if (!sessions.has(graph)) {
-    sessions.set(graph, (async () => {
+function session(graph, batch) {
+  const key = `${batch} ${graph}`;
+  if (!sessions.has(key)) {
+    sessions.set(key, (async () => {
       const response = await fetch(graph);
       if (!response.ok) throw new Error(`${graph}: HTTP ${response.status}`);
       const bytes = new Uint8Array(await response.arrayBuffer());
-      // batch 1 always: a fixed batch lets the optimizer plan every shape ahead
-      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all", freeDimensionOverrides: { batch: 1 } });
-    })().catch((error) => { sessions.delete(graph); throw error; }));
+      // a fixed batch (1, or 2 for guidance's two branches) lets the optimizer plan every shape ahead
+      return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all", freeDimensionOverrides: { batch } });
+    })().catch((error) => { sessions.delete(key); throw error; }));
   }
-  return sessions.get(graph);
+  return sessions.get(key);
 }
 
 async function run(job) {
   const started = performance.now();
   post({ type: "loading", id: job.id, what: "model" });
-  const net = await session(job.graph);
-  const [C, H, W] = job.shape;
+  const g = job.guidance, both = Boolean(g) && g.scale !== 0 && g.scale !== 1;
+  const net = await session(job.graph, both ? 2 : 1);
+  const [C, H, W] = job.shape, numel = C * H * W;
+  const labelled = net.inputNames.includes("class_labels");
+  if (g && !labelled) throw new Error("this model's graph takes no class labels: it cannot be guided by class");
+  const labels = (...values) => new ort.Tensor("int64", BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
   let calls = 0;
   // eps_theta(x_t, t), or v / x_0: whatever the graph was trained to answer (config.prediction_type)
-  async function denoise(xt, t) {
+  async function call(batch, t, classes) {
     await nextTask(); // let a waiting "cancel" message in: a run resolves in microtasks, which never yield
-    const feeds = { sample: new ort.Tensor("float32", xt, [1, C, H, W]), timestep: new ort.Tensor("float32", Float32Array.of(t), [1]) };
+    const n = classes ? classes.length : 1;
+    const feeds = { sample: new ort.Tensor("float32", batch, [n, C, H, W]), timestep: new ort.Tensor("float32", new Float32Array(n).fill(t), [n]) };
+    if (labelled) feeds.class_labels = labels(...(classes || [job.nullClass]));
     const out = await net.run(feeds);
     calls += 1;
     return out.model_output.data;
+  }
+  // guided = out(x, no class) + w (out(x, c) - out(x, no class)) in float32, as core/guidance.py `guided`
+  async function denoise(xt, t) {
+    if (!g) return call(xt, t, null);
+    if (g.scale === 1) return call(xt, t, [g.label]);
+    if (g.scale === 0) return call(xt, t, [g.null]);
+    const pair = new Float32Array(2 * numel);
+    pair.set(xt, 0);
+    pair.set(xt, numel);
+    const out = await call(pair, t, [g.label, g.null]);
+    const w = Math.fround(g.scale), guided = new Float32Array(numel);
+    for (let i = 0; i < numel; i++) {
+      const c = out[i], u = out[numel + i];
+      guided[i] = Math.fround(u + Math.fround(w * Math.fround(c - u)));
+    }
+    return guided;
   }
   const scheduler = new Scheduler(job.config, job.scheduler);
   const generator = new TorchGenerator(job.seed);
@@ -61,9 +88,9 @@ async function run(job) {
   scheduler.setTimesteps(job.steps);
   let x = job.x;
   if (job.image) {
-    x = scheduler.addNoise(job.image, job.noise || forwardNoise(job, C * H * W), scheduler.timesteps[startIndex]);
+    x = scheduler.addNoise(job.image, job.noise || forwardNoise(job, numel), scheduler.timesteps[startIndex]);
   }
-  if (!x) x = generator.randn(C * H * W); // x_T of seed s, as DDIMPipeline draws it; DDPM's noise follows from it
+  if (!x) x = generator.randn(numel); // x_T of seed s, as DDIMPipeline draws it; DDPM's noise follows from it
   const signal = { get aborted() { return cancelled.has(job.id); } };
   const total = job.steps - startIndex;
   post({ type: "loading", id: job.id, what: "sampling" });
