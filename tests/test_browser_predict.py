@@ -50,7 +50,11 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
         reveal, result = box.locator(".nti-predict-reveal"), box.locator(".nti-predict-result")
         assert reveal.is_hidden(), f"{path}: the answer shows before the guess"
         values, answer = json.loads(box.get_attribute("data-values")), json.loads(box.get_attribute("data-answer"))
+        start = values[int(box.locator("input[type=range]").input_value())]
+        assert abs(start - answer) > 1e-9, f"{path}: the guess starts at the answer"
         figure = box.locator("xpath=ancestor::div[contains(@class,'nti-scrolly')]").locator(".nti-figure")
+        step = box.locator("xpath=ancestor::div[contains(@class,'nti-step')][1]")
+        after = box.get_attribute("data-after")
         model = box.locator("xpath=ancestor::div[contains(@class,'nti-per-model')]").get_attribute("data-model")
         requests.clear()  # from here on: what the guess itself requests
         if screen[0] > 500:  # laptop: the keyboard alone, Home then two steps right, Enter commits
@@ -69,6 +73,14 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
             box.get_by_role("button", name="Skip: show the answer").click()
             assert box.get_attribute("data-state") == "skipped" and result.inner_text().startswith("Measured:")
         assert reveal.is_visible() and box.locator("input[type=range]").is_disabled()
+        if after:  # the figure shows what answers the question only now: the step's state becomes `after`
+            assert json.loads(step.get_attribute("data-state")) == json.loads(after)
+            if screen[0] > 500 and "view" in json.loads(after):
+                view = json.loads(after)["view"]
+                wait_until(
+                    figure,
+                    f"f => f.querySelectorAll('.nti-views button')[{view}]?.getAttribute('aria-pressed') === 'true'",
+                )
         assert not box.locator(".nti-predict-commit").count()
         assert not [u for u in requests if "predict" in u or "guess" in u], requests  # nothing sent
         # the other model's question waits, unanswered

@@ -8,6 +8,7 @@ Needs the default runs: NTI_DEFAULT_RUNS=/work/main/runs reuses a finished runs 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import statistics
 
@@ -39,12 +40,13 @@ def _grid(run) -> tuple[list[float], list[int], list[int], int]:
 
 
 def _pct(value: float) -> str:
-    return f"{round(value * 100)} %"
+    return f"{math.floor(value * 100 + 0.5)} %"  # half up, as the page and its chart round
 
 
 def _recomputed(run) -> list[dict]:
     """Per scale, from the PNGs: the classifier's share of the class asked for, the mean pairwise
-    distance between seeds (images in -1 to 1) averaged over classes, the share of pixels at 0 or 255."""
+    distance between seeds (images in -1 to 1) averaged over classes, the shares of pixel values at 0
+    or 255, at 255 (full white) and at 0 (full black)."""
     scales, labels, seeds, steps = _grid(run)
     net = load_classifier(find_classifier(run.manifest["model"]))
     rows = []
@@ -70,6 +72,8 @@ def _recomputed(run) -> list[dict]:
                 "accuracy": float(np.mean(found == np.array(asked))),
                 "diversity": diversity,
                 "saturation": float(np.mean((pixels == 0) | (pixels == 255))),
+                "white": float(np.mean(pixels == 255)),
+                "black": float(np.mean(pixels == 0)),
             }
         )
     return rows
@@ -95,12 +99,12 @@ def test_every_number_per_scale_is_recomputed_from_the_frames(chosen, facts, rec
     g, page = facts[slug]["guidance"], _text(_page(chosen, facts, slug))
     assert [r["scale"] for r in g["rows"]] == [r["scale"] for r in recomputed[slug]]
     for ours, again in zip(g["rows"], recomputed[slug]):
-        for key in ("accuracy", "diversity", "saturation"):
+        for key in ("accuracy", "diversity", "saturation", "white", "black"):
             assert ours[key] == pytest.approx(again[key], abs=1e-9), (ours["scale"], key)
         scale = f"{again['scale']:g}"
         row = f"| {scale} | {_pct(again['accuracy'])} | "
         assert row in page, row
-        assert f"| {again['diversity']:.1f} | {_pct(again['saturation'])} |" in page
+        assert f"| {again['diversity']:.1f} | {_pct(again['white'])} | {_pct(again['black'])} |" in page
 
 
 @pytest.mark.parametrize("slug", GUIDED)
@@ -110,7 +114,7 @@ def test_the_page_says_where_the_class_stops_getting_clearer_and_what_diversity_
     clear = next(i for i, r in enumerate(rows) if all(x["accuracy"] <= r["accuracy"] + one + 1e-12 for x in rows[i:]))
     steps = _steps(_page(chosen, facts, slug))
     where = next(s for s in steps if "Where the class stops getting clearer" in s)
-    said = f"from w = {rows[clear]['scale']:g} on the classifier finds the class asked for in"
+    said = f"at w = {rows[clear]['scale']:g} the classifier finds the class asked for in"
     assert f"{said} {_pct(rows[clear]['accuracy'])}" in where
     after = rows[clear:]
     falls = len(after) > 1 and all(b["diversity"] < a["diversity"] for a, b in zip(after, after[1:]))
@@ -118,8 +122,13 @@ def test_the_page_says_where_the_class_stops_getting_clearer_and_what_diversity_
     if falls:
         lost = 1 - after[-1]["diversity"] / after[0]["diversity"]
         assert f"{_pct(lost)} closer from w = {after[0]['scale']:g} to w = {after[-1]['scale']:g}" in where
-    # the guess is answered with the same scale
-    assert f'data-answer="{rows[clear]["scale"]}"' in _page(chosen, facts, slug).replace("&#34;", '"')
+    # the guess is answered with the same scale, and only then does the figure show the chart at it
+    html = _page(chosen, facts, slug).replace("&#34;", '"')
+    assert f'data-answer="{rows[clear]["scale"]}"' in html
+    question = html.split('<div class="nti-predict"', 1)[1].split(">", 1)[0]
+    assert f'data-after="{{"view":1,"scale":{clear},"progress":1}}"' in question
+    opening = html.split('<div class="nti-predict"', 1)[0].rsplit('<div class="nti-step"', 1)[1].split(">", 1)[0]
+    assert '"view":0,' in opening, "while the question is open the figure shows pictures, not the chart"
 
 
 @pytest.mark.parametrize("slug", GUIDED)
@@ -145,14 +154,16 @@ def test_without_guidance_the_label_changes_nothing_and_too_far_saturates(chosen
     mostly = "becomes the class asked for, mostly." in texts[1]
     assert mostly == (plain >= 0.5) and f"The classifier agrees for {_pct(plain)} of the" in texts[1]
     too_far = next(s for s in texts if s.startswith("Too far"))
-    strongest, unguided = recomputed[slug][-1], recomputed[slug][0]
-    stark = f"{_pct(strongest['saturation'])} of their pixels end at full black or full white"
-    assert f"{stark}, against {_pct(unguided['saturation'])}" in too_far
-    assert strongest["saturation"] > unguided["saturation"], "the page calls the strongest scale's pictures stark"
-    assert (
-        f"The diversity across seeds is {_pct(strongest['diversity'] / unguided['diversity'])} of the unguided one"
-        in too_far
+    strongest, conditional = recomputed[slug][-1], next(r for r in recomputed[slug] if r["scale"] == 1.0)
+    stark = (
+        f"the pictures are stark: {_pct(strongest['white'])} of their pixel values are full white, against "
+        f"{_pct(conditional['white'])} at w = 1"
     )
+    assert (stark in too_far) == (strongest["white"] > conditional["white"])
+    assert f"{_pct(conditional['black'])} at w = 1, {_pct(strongest['black'])} at w = {strongest['scale']:g}" in too_far
+    ratio = strongest["diversity"] / conditional["diversity"]
+    assert f"The diversity across seeds is {_pct(ratio)} of the plain conditional model's" in too_far
+    assert ("the more alike the seeds' pictures of one class" in too_far) == (ratio < 1)
 
 
 @pytest.mark.parametrize("slug", GUIDED)
@@ -177,8 +188,8 @@ def test_the_first_guess_already_shows_the_class_as_the_page_says(chosen, facts,
     assert f"in {_pct(at_one)} of these first guesses at w = 1 (chance: {_pct(1 / len(labels))})" in step
     assert (f"and in {_pct(at_best)} at w = {best:g}" in step) == (at_best > at_one)
     between = [first(w) for w in scales if 1.0 <= w <= best]
-    rises = at_best > at_one and all(a <= b for a, b in zip(between, between[1:]))
-    assert ("each larger scale up to there settles the class sooner" in step) == rises
+    rises = at_best > at_one and all(a < b for a, b in zip(between, between[1:]))
+    assert ("the share rises with every scale up to there" in step) == rises
 
 
 def test_the_words_follow_the_facts_when_a_claim_fails(chosen, facts):

@@ -2,8 +2,9 @@
 // seeds' trajectories stand side by side under one step slider, xₜ above and the clean-image
 // estimate x̂₀ below; under each final, the class the model's classifier finds in it. A chart
 // shows what the scale does over the whole grid (every class and seed): the classifier's accuracy,
-// the diversity across seeds (as a share of the unguided one) and the saturated pixels, the
-// current scale marked. Live mode samples any class and scale in the browser (live-guidance.js).
+// the diversity across seeds (as a share of the plain conditional model's, w = 1: at w = 0 the seeds
+// draw different classes, so their spread says nothing about guidance) and the pixel values at full
+// white (the overshoot; full black is mostly background), the current scale marked. Live mode samples any class and scale in the browser (live-guidance.js).
 import { el, panel, svg } from "./frames.js";
 import { lazy } from "./live.js";
 import { Slider } from "./slider.js";
@@ -12,19 +13,22 @@ import { Picker, Player, fromFraction } from "./widgets.js";
 const pct = (v) => (v === null || v === undefined ? "n/a" : `${Math.round(100 * v)} %`);
 const wText = (w) => `w = ${Number(w).toString()}`;
 
-// Three measures against the guidance scale, each in % (accuracy, diversity as % of w = 0,
-// saturated pixels); x: the scales at equal spacing (they are not evenly spread).
+// Three measures against the guidance scale, each in % (accuracy, diversity as % of w = 1, pixel
+// values at full white); x: the scales at equal spacing (they are not evenly spread, and the axis says so).
 function scaleChart(model) {
-  const W = 320, H = 168, pad = { l: 34, r: 10, t: 8, b: 44 };
+  const W = 320, H = 168, pad = { l: 40, r: 10, t: 8, b: 44 }; // l: room for "100%" at a phone's 11 px
   const n = model.scales.length;
   const X = (i) => pad.l + (n > 1 ? (i / (n - 1)) * (W - pad.l - pad.r) : 0);
   const Y = (v) => H - pad.b - Math.max(0, Math.min(1, v)) * (H - pad.t - pad.b);
-  const base = model.per_scale[0].diversity || 1;
+  const plain = model.per_scale[Math.max(0, model.scales.indexOf(1))];
+  const base = plain.diversity || 1;
   const series = [
     { key: "accuracy", name: "classifier says: class asked for", cls: "nti-series-a", value: (r) => r.accuracy },
-    { key: "diversity", name: `diversity across seeds (% of ${wText(model.scales[0])})`, cls: "nti-series-b", value: (r) => r.diversity / base },
-    { key: "saturation", name: "pixels at full black or white", cls: "nti-series-c", value: (r) => r.saturation },
-  ].filter((s) => model.per_scale.every((r) => typeof s.value(r) === "number"));
+    // from w = 1 on only: below it the seeds need not draw the class asked for, so their spread is another thing
+    { key: "diversity", name: `diversity across seeds (% of ${wText(plain.scale)}, from there on)`, cls: "nti-series-b",
+      value: (r) => (r.scale >= plain.scale ? r.diversity / base : null), optional: true },
+    { key: "white", name: "pixel values at full white", cls: "nti-series-c", value: (r) => r.white },
+  ].filter((s) => model.per_scale.every((r) => typeof s.value(r) === "number" || (s.optional && s.value(r) === null)));
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "nti-chart nti-guidance-chart", role: "img",
     "aria-label": "Against the guidance scale: " + series.map((s) => `${s.name}: ${model.per_scale.map((r, i) => `${wText(model.scales[i])} ${pct(s.value(r))}`).join(", ")}`).join("; ") });
   for (const v of [0, 0.5, 1]) {
@@ -35,12 +39,13 @@ function scaleChart(model) {
     root.append(svg("line", { x1: X(i), y1: H - pad.b, x2: X(i), y2: H - pad.b + 3, class: "nti-axis" }));
     root.append(svg("text", { x: X(i), y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, String(w)));
   });
-  root.append(svg("text", { x: (W + pad.l) / 2, y: H - pad.b + 26, "text-anchor": "middle", class: "nti-chart-text" }, "guidance scale w"));
+  root.append(svg("text", { x: (W + pad.l) / 2, y: H - pad.b + 26, "text-anchor": "middle", class: "nti-chart-text" }, "guidance scale w (evenly spaced)"));
   const marker = svg("line", { y1: pad.t, y2: H - pad.b, class: "nti-chart-marker" });
   root.append(marker);
   for (const s of series) {
-    root.append(svg("polyline", { points: model.per_scale.map((r, i) => `${X(i)},${Y(s.value(r))}`).join(" "), class: `nti-line ${s.cls}` }));
-    model.per_scale.forEach((r, i) => root.append(svg("circle", { cx: X(i), cy: Y(s.value(r)), r: 2.5, class: s.cls })));
+    const shown = model.per_scale.map((r, i) => [i, s.value(r)]).filter(([, v]) => v !== null);
+    root.append(svg("polyline", { points: shown.map(([i, v]) => `${X(i)},${Y(v)}`).join(" "), class: `nti-line ${s.cls}` }));
+    shown.forEach(([i, v]) => root.append(svg("circle", { cx: X(i), cy: Y(v), r: 2.5, class: s.cls })));
   }
   const legend = el("ul", { class: "nti-legend" }, series.map((s) => el("li", { class: s.cls, text: s.name })));
   return { el: el("div", { class: "nti-guidance-measures" }, [root, legend]), mark(i) { marker.setAttribute("x1", X(i)); marker.setAttribute("x2", X(i)); } };

@@ -4,17 +4,19 @@
 // Optional (Skip shows the answer at once) and keyboard-operable (arrows choose, Enter commits). The
 // guess stays in the page: nothing is stored or sent. The answer is the run's, put in the page by
 // the build from the facts (data-answer), and the words that explain it are the page's own.
-import { el, fmt } from "./frames.js";
+import { el } from "./frames.js";
 
 let counter = 0;
 
-const label = (box, value) => box.dataset.label.replaceAll("{v}", typeof value === "number" && !Number.isInteger(value) ? fmt(value, 2) : String(value));
+// at most two decimals, and no trailing zeros: 1.5, not 1.50
+const number = (value) => (typeof value === "number" ? String(Number(value.toFixed(2))) : String(value));
+const label = (box, value) => box.dataset.label.replaceAll("{v}", number(value));
 
 // How far the guess is from the answer, in the question's unit ("3 steps earlier"), or "spot on".
 function gap(box, guess, answer) {
   const d = guess - answer;
   if (Math.abs(d) < 1e-9) return "spot on";
-  const size = Number.isInteger(d) ? Math.abs(d) : fmt(Math.abs(d), 2);
+  const size = number(Math.abs(d));
   const unit = box.dataset.unit ? ` ${box.dataset.unit}${Math.abs(d) === 1 ? "" : "s"}` : "";
   return `${size}${unit} ${d > 0 ? box.dataset.more || "higher" : box.dataset.less || "lower"} than measured`;
 }
@@ -26,7 +28,9 @@ function enhance(box) {
   box.dataset.ready = "true";
   reveal.hidden = true;
   const id = `nti-predict-${++counter}`;
-  const start = Math.floor((values.length - 1) / 2);
+  // the middle of the choices, but never the answer itself: a guess committed untouched must not be right by default
+  const middle = Math.floor((values.length - 1) / 2), at = values.indexOf(answer);
+  const start = middle !== at || values.length < 2 ? middle : middle > 0 ? middle - 1 : middle + 1;
   const input = el("input", { type: "range", id, min: 0, max: values.length - 1, step: 1, value: start, "aria-describedby": `${id}-q` });
   const shown = el("output", { for: id, class: "nti-predict-value", text: label(box, values[start]) });
   const commit = el("button", { type: "button", class: "nti-button nti-predict-commit", text: "Commit my guess" });
@@ -58,6 +62,12 @@ function enhance(box) {
     skip.remove();
     reveal.hidden = false;
     result.focus({ preventScroll: true });
+    // the figure may now show what answers the question (the step's state after it: data-after)
+    const step = box.closest(".nti-step[data-state]");
+    if (step && box.dataset.after) {
+      step.dataset.state = box.dataset.after;
+      step.dispatchEvent(new CustomEvent("nti-step-state", { bubbles: true }));
+    }
   }
   input.addEventListener("input", update);
   input.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); done(true); } });

@@ -12,7 +12,7 @@ export function Provenance() {
   card.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && card.open) { card.open = false; summary.focus(); }
   });
-  const text = (value) => Array.isArray(value) ? value.join(", ") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+  const text = (value) => Array.isArray(value) ? (value.length ? value.join(", ") : "[] (all)") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
   const row = (term, value) => value === undefined || value === null || value === "" ? []
     : [el("dt", { text: term }), el("dd", { text: text(value) })];
   // The body is built only while the card is open (and emptied when it closes): a closed card

@@ -81,6 +81,13 @@ export function scrolly(section, controller) {
     try { controller.setState(JSON.parse(next.dataset.state)); } catch (error) { console.error(error); }
   }
 
+  // A step whose state changed (a guess answered: predict.js) moves the figure again if it is the active one.
+  const restate = (event) => {
+    const step = event.target;
+    if (step !== active || controller.userControlled) return;
+    try { controller.setState(JSON.parse(step.dataset.state)); } catch (error) { console.error(error); }
+  };
+  section.addEventListener("nti-step-state", restate);
   const onScroll = () => { if (!frame) frame = requestAnimationFrame(update); };
   const onResize = () => { measure(); onScroll(); };
   window.addEventListener("scroll", onScroll, { passive: true });
@@ -92,6 +99,7 @@ export function scrolly(section, controller) {
   measure();
   update();
   return () => {
+    section.removeEventListener("nti-step-state", restate);
     window.removeEventListener("scroll", onScroll);
     window.removeEventListener("resize", onResize);
     NARROW.removeEventListener("change", onResize);
