@@ -30,7 +30,10 @@ class GuidanceConfig:
     scheduler: str = setting(
         "ddim", choices=("ddim",), help="DDIM only: deterministic, so class and scale alone decide"
     )
-    steps: int = setting(20, low=1, high=1000, help="DDIM steps")
+    # 10, not 20: on fashion-cond-32 the classifier's verdict at every scale, the first guesses, where
+    # the class stops getting clearer and the rise of full white are the same at 10 steps as at 20
+    # (diversity about 7 % lower at every scale alike), at half the calls (issue 25's closing note)
+    steps: int = setting(10, low=1, high=1000, help="DDIM steps")
     scales: list[float] = setting(
         [0.0, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0],
         low=0.0,
