@@ -504,3 +504,36 @@ def test_a_late_claim_on_a_finished_run_leaves_no_claims_folder(tmp_path, tiny_r
     finally:
         claims.close()
     assert taken is None and not (run.run_dir / "claims").exists()
+
+
+def test_the_traced_unet_answers_bit_for_bit_as_the_eager_one_or_is_not_used(tmp_path, monkeypatch):
+    """core/traced.py: on the CPU the UNet runs as a frozen trace only where its output equals the
+    eager UNet's bit for bit (checked on the first call); a trace that differs is dropped."""
+    import torch
+
+    from generate.core import traced
+    from generate.core.loading import load_model
+
+    for classes in (0, 3):
+        model = load_model(str(make_tiny_model(tmp_path / f"m{classes}", channels=1, classes=classes)))
+        size = model.sample_size
+        for batch in (1, 4, 9):
+            x = torch.randn(batch, 1, size, size, generator=torch.Generator().manual_seed(batch))
+            x = x.contiguous(memory_format=torch.channels_last)
+            t = torch.randint(0, 1000, (batch,), generator=torch.Generator().manual_seed(batch)).float()
+            labels = torch.randint(0, classes + 1, (batch,)) if classes else None
+            with torch.no_grad():
+                eager = model.unet(x, t, **({"class_labels": labels} if classes else {})).sample
+            assert torch.equal(traced.unet_call(model, x, t, labels), eager)
+        [kept] = model.traced.values()
+        assert isinstance(kept, torch.jit.ScriptModule), "the trace answered exactly, so it is used"
+    # a trace that answers differently is not used: the model stays eager
+    model = load_model(str(make_tiny_model(tmp_path / "off", channels=1)))
+    monkeypatch.setattr(traced, "_trace", lambda unet, args: lambda *a: unet(*a[:2]).sample + 1e-3)
+    x = torch.randn(2, 1, model.sample_size, model.sample_size).contiguous(memory_format=torch.channels_last)
+    t = torch.tensor([10.0, 900.0])
+    with torch.no_grad():
+        eager = model.unet(x, t).sample
+    assert torch.equal(traced.unet_call(model, x, t, None), eager)
+    assert list(model.traced.values()) == [False]
+    assert torch.equal(traced.unet_call(model, x, t, None), eager)

@@ -17,6 +17,7 @@ import torch
 from ..errors import UsageError
 from .loading import LoadedModel
 from .memory import call_batch_for
+from .traced import unet_call
 
 
 @dataclass
@@ -54,7 +55,8 @@ class Denoiser:
                     if class_labels is None
                     else {"class_labels": class_labels[start : start + size].to(model.device)}
                 )
-                outputs.append(model.unet(chunk, t[start : start + size].to(model.device), **labels).sample.float())
+                step_t = t[start : start + size].to(model.device)
+                outputs.append(unet_call(model, chunk, step_t, labels.get("class_labels")).float())
                 if model.device.type == "cuda":
                     torch.cuda.synchronize(model.device)  # the call's own time, not its launch (the step waits anyway)
             except torch.OutOfMemoryError:

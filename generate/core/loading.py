@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -46,6 +46,8 @@ class LoadedModel:
     dtype: torch.dtype
     slug: str  # folder-safe name for the runs folder
     label: str = ""
+    # the UNet's frozen traces by (timestep dtype, with labels), or False where eager must stay (traced.py)
+    traced: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def sample_size(self) -> int:
