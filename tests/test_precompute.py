@@ -525,8 +525,8 @@ def test_the_traced_unet_answers_bit_for_bit_as_the_eager_one_or_is_not_used(tmp
             with torch.no_grad():
                 eager = model.unet(x, t, **({"class_labels": labels} if classes else {})).sample
             assert torch.equal(traced.unet_call(model, x, t, labels), eager)
-        [kept] = model.traced.values()
-        assert isinstance(kept, torch.jit.ScriptModule), "the trace answered exactly, so it is used"
+        [(unet, kept)] = model.traced.values()
+        assert unet is model.unet and isinstance(kept, torch.jit.ScriptModule), "it answered exactly: used"
     # a trace that answers differently is not used: the model stays eager
     model = load_model(str(make_tiny_model(tmp_path / "off", channels=1)))
     monkeypatch.setattr(traced, "_trace", lambda unet, args: lambda *a: unet(*a[:2]).sample + 1e-3)
@@ -535,5 +535,5 @@ def test_the_traced_unet_answers_bit_for_bit_as_the_eager_one_or_is_not_used(tmp
     with torch.no_grad():
         eager = model.unet(x, t).sample
     assert torch.equal(traced.unet_call(model, x, t, None), eager)
-    assert list(model.traced.values()) == [False]
+    assert [kept for _, kept in model.traced.values()] == [False]
     assert torch.equal(traced.unet_call(model, x, t, None), eager)

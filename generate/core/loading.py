@@ -46,7 +46,7 @@ class LoadedModel:
     dtype: torch.dtype
     slug: str  # folder-safe name for the runs folder
     label: str = ""
-    # the UNet's frozen traces by (timestep dtype, with labels), or False where eager must stay (traced.py)
+    # (timestep dtype, with labels) -> (the UNet traced, its frozen trace or False: stay eager), traced.py
     traced: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -232,6 +232,23 @@ def _load_hub(hub_id: str, revision: str | None, allow_pickle: bool) -> tuple[UN
         ) from None
 
 
+def check_spec(spec: str, where: str | None = None) -> None:
+    """The error load_model would give for a spec that names no model at all (no shipped name, no
+    folder, no hub id), without loading anything: several processes check it before they form their
+    group, so none is left waiting on a peer that has already stopped."""
+    where = where or f"--model {spec}"
+    path = Path(spec).expanduser()
+    if spec in shipped_models() or path.is_dir():
+        return
+    if path.exists():
+        raise UsageError(f"{where}: is a file; a model is a folder (flat or pipeline layout)")
+    if not (HUB_ID.match(spec) and not spec.startswith((".", "/"))):
+        raise UsageError(
+            f"{where}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
+            "not an existing folder, and not a hub id of the form owner/name"
+        )
+
+
 def load_model(
     spec: str,
     device: str = "auto",
@@ -253,17 +270,11 @@ def load_model(
         unet, scheduler_config = _load_folder(folder, allow_pickle)
         identity = {"id": folder.name, "source": "local", "path": str(folder)}
         slug = None
-    elif Path(spec).expanduser().exists():
-        raise UsageError(f"{where}: is a file; a model is a folder (flat or pipeline layout)")
-    elif HUB_ID.match(spec) and not spec.startswith((".", "/")):
+    else:
+        check_spec(spec, where)  # a file, or no model at all: its error
         unet, scheduler_config = _load_hub(spec, revision, allow_pickle)
         identity = {"id": spec, "source": "hub", "revision": revision or "main", "commit": _hub_commit(spec, revision)}
         slug = None
-    else:
-        raise UsageError(
-            f"{where}: not a shipped model ({', '.join(shipped_models()) or 'none'}), "
-            "not an existing folder, and not a hub id of the form owner/name"
-        )
     _check_model(unet, scheduler_config, identity.get("path", spec))
     identity["weights_sha256"] = weights_hash(unet)
     if slug is None:

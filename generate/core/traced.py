@@ -3,7 +3,8 @@
 `unet_call(model, x, t, labels)` is `model.unet(x, t, class_labels=labels).sample`. On a CPU in
 float32 it runs a trace of that call, frozen (the weights folded into the graph, the Python of
 diffusers' forward, its argument handling and shape checks, gone), made on the model's first call
-and kept on the model (`LoadedModel.traced`): one per timestep dtype and with or without labels.
+and kept on the model (`LoadedModel.traced`, with the UNet it was made from): one per timestep
+dtype and with or without labels.
 That first call also runs the eager UNet, and the trace is used only if its output is bit for bit
 the eager one's; otherwise, or if tracing fails, the model stays eager. So the frames, and every
 run key, are what they were.
@@ -36,13 +37,11 @@ class _Call(torch.nn.Module):
 
 
 def traceable(model) -> bool:
-    """CPU, float32, and the UNet not already compiled (torch.compile wraps it in an OptimizedModule)."""
-    return (
-        model.device.type == "cpu"
-        and model.dtype == torch.float32
-        and isinstance(model.unet, torch.nn.Module)
-        and not hasattr(model.unet, "_orig_mod")
-    )
+    """CPU, float32, and diffusers' UNet itself: not a torch.compile'd one (an OptimizedModule), nor
+    any wrapper whose Python a trace would run once and then skip."""
+    from diffusers import UNet2DModel
+
+    return model.device.type == "cpu" and model.dtype == torch.float32 and type(model.unet) is UNet2DModel
 
 
 def _trace(unet: torch.nn.Module, args: tuple) -> torch.jit.ScriptModule | None:
@@ -62,11 +61,12 @@ def unet_call(model, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | No
     if not traceable(model):
         return eager()
     key = (t.dtype, labels is not None)
-    traced = model.traced.get(key)
+    unet, traced = model.traced.get(key, (None, None))
     args = (x, t) if labels is None else (x, t, labels)
-    if traced is None:  # first call: trace, and keep the trace only if it answers exactly as the UNet does
+    if unet is not model.unet:  # first call (of this UNet): trace it, keep the trace only if it answers exactly
         expected = eager()
         traced = _trace(model.unet, args)
-        model.traced[key] = traced if traced is not None and torch.equal(traced(*args), expected) else False
+        exact = traced is not None and torch.equal(traced(*args), expected)
+        model.traced[key] = (model.unet, traced if exact else False)
         return expected
     return traced(*args) if traced is not False else eager()

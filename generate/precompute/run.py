@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .. import experiments
-from ..core.loading import load_model
+from ..core.loading import check_spec, load_model
 from ..errors import UsageError
 from .claims import Claims, claim_file
 from .config import Config
@@ -57,6 +57,20 @@ def precompute(
     for name in names:
         if name not in experiments.names():
             raise UsageError(f"--only {name!r}: unknown experiment; allowed: {', '.join(experiments.names())}")
+
+    def where(spec: str) -> str:
+        """Where a model spec came from, for its messages: --model, or the config's list that names it."""
+        if models:
+            return f"--model {spec}"
+        listed = (
+            "models"
+            if spec in config.models
+            else next(f"{name}.models" for name, own in config.section_models.items() if spec in own)
+        )
+        return f"{config.source}: {listed} entry {spec!r}"
+
+    for spec in models or config.all_models():  # before the group forms: a bad name stops every process alike
+        check_spec(spec, where(spec))
     world = join()
     say = log if world.main else (lambda line: None)
     results, clean = [], False
@@ -67,18 +81,12 @@ def precompute(
             if not here:
                 continue
             loaded_at = time.time()
-            listed = (
-                "models"
-                if models or spec in config.models
-                else next(f"{name}.models" for name, own in config.section_models.items() if spec in own)
-            )
-            where = f"--model {spec}" if models else f"{config.source}: {listed} entry {spec!r}"
             model = load_model(
                 spec,
                 world.device(device or config.run.device),
                 dtype or config.run.dtype,
                 allow_pickle=allow_pickle,
-                where=where,
+                where=where(spec),
             )
             say(
                 f"model {model.label}: {model.channels} channel(s), {model.sample_size} px, "

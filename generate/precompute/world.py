@@ -86,7 +86,13 @@ def join() -> World:
         raise UsageError(f"environment: RANK={world.rank} is outside 0..WORLD_SIZE-1 ({size - 1})")
     if world.grouped and not dist.is_initialized():
         # gloo carries only this small bookkeeping (never tensors of the grid), so it serves GPUs too.
-        dist.init_process_group(backend="gloo", timeout=TIMEOUT)
+        try:
+            dist.init_process_group(backend="gloo", timeout=TIMEOUT)
+        except RuntimeError as error:  # a peer gone while the group formed: its own message says why
+            raise UsageError(
+                f"process {world.rank}: the precompute processes could not form their group ({str(error)[:120]}); "
+                "another process stopped first"
+            ) from None
     return world
 
 
