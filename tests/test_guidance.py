@@ -69,7 +69,7 @@ def test_without_a_class_a_conditional_model_runs_on_its_no_class_label(tmp_path
     class" label (the unconditional prediction), so every lesson runs on it. The live export takes the
     label as an input instead (live mode's worker gives it the "no class" label outside guidance).
     Without this, diffusers refuses the call ("class_labels should be provided")."""
-    from generate.experiments.live.compute import _Unet
+    from generate.core.traced import UNetCall
 
     model = load_model(str(make_tiny_model(tmp_path / "m", channels=1, classes=CLASSES)))
     x = torch.randn(3, 1, model.sample_size, model.sample_size, generator=torch.Generator().manual_seed(0))
@@ -81,7 +81,7 @@ def test_without_a_class_a_conditional_model_runs_on_its_no_class_label(tmp_path
     ours = Denoiser(model=model, max_batch=8).denoise(x, t)
     assert torch.allclose(ours, expected, atol=1e-5) and not torch.allclose(ours, other, atol=1e-3)
     with torch.no_grad():
-        assert torch.allclose(_Unet(model.unet)(x, t, null), expected, atol=1e-5)
+        assert torch.allclose(UNetCall(model.unet)(x, t, null), expected, atol=1e-5)
 
 
 def _guidance_config(tmp_path, model: str, **section) -> "Config":  # noqa: F821

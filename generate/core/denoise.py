@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from ..errors import UsageError
+from .guidance import null_label
 from .loading import LoadedModel
 from .memory import call_batch_for
 from .traced import unet_call
@@ -38,9 +39,9 @@ class Denoiser:
         `class_labels`: one per image, for a class-conditional model (guidance.py). Without them such a
         model runs unconditionally, with its "no class" label: every lesson works on it unchanged."""
         model, outputs, start = self.model, [], 0
-        classes = getattr(getattr(model.unet, "config", None), "num_class_embeds", None)
-        if class_labels is None and classes:
-            class_labels = torch.full((x.shape[0],), int(classes) - 1, dtype=torch.long)
+        null = null_label(model.unet)
+        if class_labels is None and null is not None:
+            class_labels = torch.full((x.shape[0],), null, dtype=torch.long)
         if not self.call_batch:
             self.call_batch = call_batch_for(
                 model.unet, tuple(x.shape[1:]), model.device, model.dtype, self.max_batch, self.host_reserve

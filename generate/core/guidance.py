@@ -21,12 +21,18 @@ from typing import Callable
 import torch
 
 
+def null_label(unet) -> int | None:
+    """The "no class" label of a class-conditional UNet (its last class embedding), or None without classes."""
+    classes = getattr(getattr(unet, "config", None), "num_class_embeds", None)
+    return int(classes) - 1 if classes else None
+
+
 def no_class(unet) -> int:
-    """The "no class" label of a class-conditional UNet: its last class embedding."""
-    classes = getattr(unet.config, "num_class_embeds", None)
-    if not classes:
+    """null_label, for code that needs one: an error for a UNet without classes."""
+    null = null_label(unet)
+    if null is None:
         raise ValueError("the model has no class embedding (num_class_embeds): it cannot be guided by class")
-    return int(classes) - 1
+    return null
 
 
 def guided(

@@ -25,8 +25,9 @@ import warnings
 import torch
 
 
-class _Call(torch.nn.Module):
-    """(x, t[, labels]) -> the UNet's output tensor: a traceable signature."""
+class UNetCall(torch.nn.Module):
+    """(x, t[, labels]) -> the UNet's output tensor, without diffusers' output object: a signature the
+    tracers follow (this TorchScript trace, and the live experiment's ONNX export)."""
 
     def __init__(self, unet: torch.nn.Module):
         super().__init__()
@@ -49,7 +50,7 @@ def _trace(unet: torch.nn.Module, args: tuple) -> torch.jit.ScriptModule | None:
         with warnings.catch_warnings():
             # the tracer's notes on diffusers' shape checks (constant for one image size) are noise here
             warnings.simplefilter("ignore")
-            return torch.jit.freeze(torch.jit.trace(_Call(unet).eval(), args, check_trace=False))
+            return torch.jit.freeze(torch.jit.trace(UNetCall(unet).eval(), args, check_trace=False))
     except Exception:  # any model the tracer cannot follow simply stays eager
         return None
 

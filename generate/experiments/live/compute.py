@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import torch
 
+from ...core.guidance import null_label
+from ...core.traced import UNetCall
 from ...errors import UsageError
 from ...spacing import sampling_config
 from ...toolkit.units import Plan, Unit
@@ -23,27 +25,17 @@ HALF_MIN_ELEMENTS = 4096  # smaller tensors (biases, norms, the timestep embeddi
 CHECK_TIMESTEPS = (999, 500, 20, 0)  # the export check: one input per timestep, batch of them at once
 
 
-class _Unet(torch.nn.Module):
-    """(sample, timestep[, class_labels]) -> model_output: the UNet's call without diffusers' output
-    object. A class-conditional UNet takes its labels as a third input, so one graph gives both
-    branches of classifier-free guidance in one call (a batch of the class and the "no class" label,
-    core/guidance.py); the other lessons' live runs give it the "no class" label, as they sample it."""
-
-    def __init__(self, unet: torch.nn.Module):
-        super().__init__()
-        self.unet = unet
-        self.conditional = bool(getattr(unet.config, "num_class_embeds", None))
-
-    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor | None = None):
-        return self.unet(sample, timestep, class_labels=class_labels).sample
+# The exported call is core/traced.py's UNetCall: (sample, timestep[, class_labels]) -> model_output. A
+# class-conditional UNet takes its labels as a third input, so one graph gives both branches of
+# classifier-free guidance in one call (a batch of the class and the "no class" label,
+# core/guidance.py); the other lessons' live runs give it the "no class" label, as they sample it.
 
 
 def check_labels(unet: torch.nn.Module, count: int) -> torch.Tensor | None:
     """Labels of the export check (int64): classes and "no class" in turn, so both branches are checked."""
-    classes = getattr(unet.config, "num_class_embeds", None)
-    if not classes:
+    null = null_label(unet)
+    if null is None:
         return None
-    null = int(classes) - 1
     return torch.tensor([i // 2 % null if i % 2 == 0 else null for i in range(count)], dtype=torch.long)
 
 
@@ -65,9 +57,8 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
         "weights": cfg.weights,
         "parameters": count,
     }
-    classes = getattr(model.unet.config, "num_class_embeds", None)
-    if classes:  # the graph's third input, class_labels: 0 to null - 1 are classes, null is "no class"
-        describe["null_class"] = int(classes) - 1
+    if null_label(model.unet) is not None:  # the graph's third input, class_labels: 0 to null - 1 are classes
+        describe["null_class"] = null_label(model.unet)
     if count > cfg.max_parameters:
         return Plan(
             units=[],
@@ -108,7 +99,7 @@ def plan(cfg, model, max_batch: int, source: str) -> Plan:
 
 def export(unet: torch.nn.Module, shape: list[int], opset: int, weights: str, tolerance: float) -> tuple[bytes, dict]:
     """The graph's bytes (deterministic for a given model and torch/onnx version) and the check's numbers."""
-    cpu = _Unet(copy.deepcopy(unet).to("cpu", torch.float32)).eval()
+    cpu = UNetCall(copy.deepcopy(unet).to("cpu", torch.float32)).eval()
     sample = torch.randn((len(CHECK_TIMESTEPS), *shape), generator=torch.Generator().manual_seed(0))
     timestep = torch.tensor(CHECK_TIMESTEPS, dtype=torch.float32)
     labels = check_labels(unet, len(CHECK_TIMESTEPS))

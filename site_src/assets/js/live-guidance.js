@@ -5,6 +5,7 @@
 // (core/guidance.py): guided = out(x, no class) + w (out(x, c) − out(x, no class)); w = 1 and w = 0
 // need one branch. The result: xₜ and the guided x̂₀ at every step, under a step slider of its own.
 import { el, panel } from "./frames.js";
+import { off } from "./live.js";
 import { LiveBlock, mark, numberField, run, MAX_SEED } from "./live-ui.js";
 import { Slider } from "./slider.js";
 import { Picker } from "./widgets.js";
@@ -16,7 +17,7 @@ const MAX_SCALE = 20;
 export function LiveGuidance(model, { current }) {
   const live = model.live || {};
   const nullClass = live.null_class;
-  if (!Number.isInteger(nullClass)) return LiveBlock({ model: { live: { available: false, why: "this model's graph takes no class labels" } } });
+  if (!Number.isInteger(nullClass)) return off("this model's graph takes no class labels");
   const T = (live.scheduler_config && live.scheduler_config.num_train_timesteps) || 1000;
   const size = live.shape[1];
   // every class of the model, named where the run names it
@@ -52,7 +53,7 @@ export function LiveGuidance(model, { current }) {
     start(report) {
       frames = [];
       job = { scheduler: "ddim", seed: seed.value(), steps: steps.value(), keep: "all",
-        guidance: { label: Number(classField.select.value), scale: scale.value(), null: nullClass } };
+        guidance: { label: Number(classField.select.value), scale: scale.value() } }; // "no class": the graph's null_class (live-ui.js)
       panels = { x: panel("xₜ"), x0: panel("x̂₀: guided estimate") };
       info = el("p", { class: "nti-info", "aria-live": "off" });
       return run(model, job, { onStatus: report.onStatus, onStep(step) { frames[step.index] = step; report.onStep(step); } });

@@ -39,7 +39,7 @@ function ensureWorker() {
 }
 
 // Sample in the worker. job: { scheduler, steps, seed, startIndex?, x?, image?, noiseSeed?, keep?,
-// guidance?: { label, scale, null } }.
+// guidance?: { label, scale } }.
 // Returns { done: Promise<result>, cancel() }; onStep gets each step as it is computed.
 export function run(model, job, { onStep = () => {}, onStatus = () => {} } = {}) {
   const id = ++nextId;

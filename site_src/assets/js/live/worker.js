@@ -8,7 +8,7 @@
 //                 t = timesteps[startIndex], eps = row noiseRow of randn((noiseRows, C, H, W)) of
 //                 manual_seed(noiseSeed); noiseRows 1 and noiseRow 0 unless given), noise?: Float32Array
 //                 (eps itself, C*H*W, instead of noiseSeed), keep: "all"|"final",
-//                 guidance?: {label, scale, null} (classifier-free guidance, core/guidance.py: both
+//                 guidance?: {label, scale} (classifier-free guidance, core/guidance.py: both
 //                 branches, class and "no class", as one batch of 2 per call; w = 1 or 0 needs one)}
 //                A class-conditional graph (an input class_labels) without `guidance` is given its
 //                "no class" label (`nullClass`), as the lessons sample it.
@@ -29,16 +29,25 @@ ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which a s
 ort.env.wasm.proxy = false;    // this is the worker already
 ort.env.logLevel = "error";
 
+const graphs = new Map(); // graph URL -> Promise<bytes>: fetched once, whatever the batch
 const sessions = new Map(); // "batch graph URL" -> Promise<InferenceSession>
 const cancelled = new Set();
+
+function graphBytes(graph) {
+  if (!graphs.has(graph)) {
+    graphs.set(graph, fetch(graph).then(async (response) => {
+      if (!response.ok) throw new Error(`${graph}: HTTP ${response.status}`);
+      return new Uint8Array(await response.arrayBuffer());
+    }).catch((error) => { graphs.delete(graph); throw error; }));
+  }
+  return graphs.get(graph);
+}
 
 function session(graph, batch) {
   const key = `${batch} ${graph}`;
   if (!sessions.has(key)) {
     sessions.set(key, (async () => {
-      const response = await fetch(graph);
-      if (!response.ok) throw new Error(`${graph}: HTTP ${response.status}`);
-      const bytes = new Uint8Array(await response.arrayBuffer());
+      const bytes = await graphBytes(graph);
       // a fixed batch (1, or 2 for guidance's two branches) lets the optimizer plan every shape ahead
       return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all", freeDimensionOverrides: { batch } });
     })().catch((error) => { sessions.delete(key); throw error; }));
@@ -70,11 +79,11 @@ async function run(job) {
   async function denoise(xt, t) {
     if (!g) return call(xt, t, null);
     if (g.scale === 1) return call(xt, t, [g.label]);
-    if (g.scale === 0) return call(xt, t, [g.null]);
+    if (g.scale === 0) return call(xt, t, [job.nullClass]);
     const pair = new Float32Array(2 * numel);
     pair.set(xt, 0);
     pair.set(xt, numel);
-    const out = await call(pair, t, [g.label, g.null]);
+    const out = await call(pair, t, [g.label, job.nullClass]);
     const w = Math.fround(g.scale), guided = new Float32Array(numel);
     for (let i = 0; i < numel; i++) {
       const c = out[i], u = out[numel + i];
