@@ -54,7 +54,7 @@ export function LiveGuidance(model, { current }) {
       frames = [];
       job = { scheduler: "ddim", seed: seed.value(), steps: steps.value(), keep: "all",
         guidance: { label: Number(classField.select.value), scale: scale.value() } }; // "no class": the graph's null_class (live-ui.js)
-      panels = { x: panel("xₜ"), x0: panel("x̂₀: guided estimate") };
+      panels = { x: panel("xₜ"), x0: panel("x̂₀: the estimate") };
       info = el("p", { class: "nti-info", "aria-live": "off" });
       return run(model, job, { onStatus: report.onStatus, onStep(step) { frames[step.index] = step; report.onStep(step); } });
     },
