@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from site_support import REPO, SHARED, built_site, chromium, default_runs, make_tiny_model, serve, served
+from site_support import REPO, SHARED, built_site, chromium, default_runs, make_tiny_model, serve, served, tab
 
 _SERVER: list = []  # the controlling process's open serve() context
 
@@ -45,6 +45,15 @@ def pytest_unconfigure(config):
     if _SERVER:
         _SERVER.pop().__exit__(None, None, None)
         shutil.rmtree(SHARED["root"], ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (site_support.failed: a fixture's teardown asks whether
+    the test failed)."""
+    report = yield
+    setattr(item, f"nti_report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +110,13 @@ def facts(chosen):
 def browser():
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A 1280x900 page lent to the test (site_support.tab); modules that watch it more closely have their own."""
+    with tab(browser, viewport={"width": 1280, "height": 900}) as page:
+        yield page
 
 
 def _git_status() -> list[str] | None:

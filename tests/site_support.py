@@ -176,6 +176,88 @@ def chromium():
             browser.close()
 
 
+class _Lent:
+    """A pooled page lent to one test (tab()): everything but on/once/route/set_viewport_size goes to
+    the page; those are recorded, so that giving it back undoes them. Attributes a test sets (page.errors)
+    live on the loan, not on the page the next test gets."""
+
+    def __init__(self, page, viewport):
+        vars(self).update(_page=page, _listeners=[], _viewport=viewport)
+
+    def __getattr__(self, name):
+        return getattr(self._page, name)
+
+    def on(self, event, handler):
+        self._listeners.append((event, handler))
+        self._page.on(event, handler)
+
+    def once(self, event, handler):
+        self._listeners.append((event, handler))
+        self._page.once(event, handler)
+
+    def _give_back(self) -> bool:
+        """Undo the test's listeners and routes, forget the site's storage and leave for about:blank
+        (which stops the page's scripts and workers); False if the page cannot be reused."""
+        page = self._page
+        if page.is_closed():
+            return False
+        try:
+            for event, handler in self._listeners:
+                with contextlib.suppress(Exception):  # a `once` that already ran
+                    page.remove_listener(event, handler)
+            page.unroute_all(behavior="ignoreErrors")
+            if page.url.startswith("http"):
+                page.evaluate("() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }")
+            page.goto("about:blank")
+            page.context.clear_cookies()
+            page.mouse.move(0, 0)  # where a new page's pointer starts: no element stays hovered
+            if self._viewport and page.viewport_size != self._viewport:
+                page.set_viewport_size(self._viewport)
+            return True
+        except Exception:
+            return False
+
+
+def failed(request) -> bool:
+    """Whether the test that `request` belongs to has failed so far (conftest keeps its reports)."""
+    return any(
+        getattr(getattr(request.node, f"nti_report_{when}", None), "failed", False) for when in ("setup", "call")
+    )
+
+
+_TABS: dict[tuple, object] = {}  # (browser, options) -> the pooled page, in this process
+
+
+@contextlib.contextmanager
+def tab(browser, permissions: tuple[str, ...] = (), **options):
+    """A page of a context made with `options` (browser.new_context's), reused from test to test in this
+    process. A new context and page cost Chromium about 1.7 CPU-s on the 2-core machine, a page load in
+    a page already open about 0.7: with some 200 pages the browser tests opened, that was a fifth of
+    `make test`. What a fresh page gives a test, a lent one gives too: no HTTP cache (disabled: every
+    load fetches every file, and every request is seen), no storage, cookies, listeners or routes of
+    an earlier test, the pointer at (0, 0), the viewport asked for. Not the same: the session history
+    (a test that counts history entries opens its own context) and an init script (likewise)."""
+    key = (id(browser), tuple(permissions), json.dumps(options, sort_keys=True))
+    page = _TABS.pop(key, None)
+    if page is None or page.is_closed():
+        context = browser.new_context(**options)
+        if permissions:
+            context.grant_permissions(list(permissions))
+        page = context.new_page()
+        devtools = context.new_cdp_session(page)
+        devtools.send("Network.enable")
+        devtools.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    loan = _Lent(page, options.get("viewport"))
+    try:
+        yield loan
+    finally:
+        if loan._give_back():
+            _TABS[key] = page
+        else:
+            with contextlib.suppress(Exception):
+                page.context.close()
+
+
 @contextlib.contextmanager
 def tiny_threads():
     """One torch thread while tiny models run: they gain nothing from more, and the test processes

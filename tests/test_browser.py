@@ -24,6 +24,7 @@ from site_support import (
     manifests,
     page_of,
     served,
+    tab,
     wait_until,
 )
 
@@ -83,11 +84,9 @@ def sites(request):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.watch = Watch(page)
-    yield page
-    context.close()
+    with tab(browser, viewport={"width": 1280, "height": 900}) as page:
+        page.watch = Watch(page)
+        yield page
 
 
 def open_page(page, base_url, path):
@@ -598,42 +597,38 @@ def test_no_serious_accessibility_violations(browser, base_url):
     the 256-px site: its pages differ in frame sizes and preview sheets, which axe does not judge."""
     # axe is injected as an inline script, which our own CSP rightly forbids; bypass it for this audit only
     for scheme in ("light", "dark"):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True, color_scheme=scheme)
-        page = context.new_page()
         problems = {}
-        for name, path in PAGES.items():
-            if scheme == "dark" and path not in (page_of("reverse"), page_of("mix_noise")):
-                continue
-            open_page(page, base_url, path)
-            page.add_script_tag(path=str(AXE))
-            found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`)""")
-            if found:
-                problems[f"{name} ({scheme})"] = found
-        context.close()
+        with tab(browser, viewport={"width": 1280, "height": 900}, bypass_csp=True, color_scheme=scheme) as page:
+            for name, path in PAGES.items():
+                if scheme == "dark" and path not in (page_of("reverse"), page_of("mix_noise")):
+                    continue
+                open_page(page, base_url, path)
+                page.add_script_tag(path=str(AXE))
+                found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`)""")
+                if found:
+                    problems[f"{name} ({scheme})"] = found
         assert not problems, json.dumps(problems, indent=1)
 
 
 def test_touch_tap_moves_the_slider_on_a_phone(browser, base_url, build):
-    context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    watch = Watch(page)
-    open_page(page, base_url, "reverse/")
-    figure = page.locator('.nti-figure[data-kind="reverse"]')
-    manifest = _model_manifest(build, figure, "reverse")
-    seed = manifest["axes"]["seeds"][0]
-    track = figure.locator(".nti-slider-track").first
-    track.scroll_into_view_if_needed()
-    hi = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
-    for fraction in (0.83, 0.13):
-        box = track.bounding_box()
-        page.touchscreen.tap(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
-        want = js_round(fraction * hi)
-        assert slider_value(figure) == want
-        assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=want)
-    watch.assert_clean()
-    context.close()
+    with tab(browser, viewport={"width": 375, "height": 812}, has_touch=True, is_mobile=True) as page:
+        watch = Watch(page)
+        open_page(page, base_url, "reverse/")
+        figure = page.locator('.nti-figure[data-kind="reverse"]')
+        manifest = _model_manifest(build, figure, "reverse")
+        seed = manifest["axes"]["seeds"][0]
+        track = figure.locator(".nti-slider-track").first
+        track.scroll_into_view_if_needed()
+        hi = int(figure.locator("[role=slider]").first.get_attribute("aria-valuemax"))
+        for fraction in (0.83, 0.13):
+            box = track.bounding_box()
+            page.touchscreen.tap(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+            want = js_round(fraction * hi)
+            assert slider_value(figure) == want
+            assert panel_frames(figure)[0] == frame_file(manifest, "x", seed=seed, step=want)
+        watch.assert_clean()
 
 
 def test_sheets_load_on_demand_and_a_missing_sheet_keeps_the_previous_frame(page, base_url, build):
@@ -791,10 +786,8 @@ def test_a_card_opened_at_the_bottom_of_a_phone_screen_is_on_screen(browser, bas
     """On a phone the card sits under the figure's caption, which scrolls to the bottom of the screen:
     opened there, its content shows whole between the header and the screen's bottom edge (it opened
     below the screen before: the reader's walk of stop 31)."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    watch = Watch(page)
-    try:
+    with tab(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
+        watch = Watch(page)
         open_page(page, base_url, page_of("reverse"))
         card = page.locator('figure:has(.nti-figure[data-kind="reverse"]) details.nti-prov')
         assert card.count() == 1
@@ -812,8 +805,6 @@ def test_a_card_opened_at_the_bottom_of_a_phone_screen_is_on_screen(browser, bas
         )
         assert header - 0.5 <= top and bottom <= height + 0.5, (top, bottom, header, height)
         watch.assert_clean()
-    finally:
-        context.close()
 
 
 def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(browser, base_url):
@@ -821,30 +812,30 @@ def test_the_maths_fold_out_opens_from_the_keyboard_and_its_equations_are_drawn(
     size (Chromium lays MathML out: a fraction is taller than a line of text), and on a phone an
     opened fold-out never makes the page wider than the screen (a wide equation scrolls by itself)."""
     for width, height in ((1280, 900), (375, 812)):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        watch = Watch(page)
-        for name in lesson_paths():
-            open_page(page, base_url, name)
-            fold = page.locator("details.nti-maths")
-            assert fold.count() == 1, name
-            summary = fold.locator("summary")
-            summary.scroll_into_view_if_needed()
-            summary.focus()
-            page.keyboard.press("Enter")
-            assert fold.evaluate("d => d.open"), name
-            boxes = fold.locator("math").evaluate_all(
-                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
-            )
-            assert boxes and all(w > 0 and h > 0 for w, h in boxes), name
-            line = fold.locator(".nti-eq-where").first.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 16")
-            fractions = fold.locator("mfrac").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
-            assert all(h > line for h in fractions), name  # laid out as maths, not as a line of text
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, (
-                f"{name}: opened maths overflow {width} px"
-            )
-        watch.assert_clean()
-        context.close()
+        with tab(browser, viewport={"width": width, "height": height}) as page:
+            watch = Watch(page)
+            for name in lesson_paths():
+                open_page(page, base_url, name)
+                fold = page.locator("details.nti-maths")
+                assert fold.count() == 1, name
+                summary = fold.locator("summary")
+                summary.scroll_into_view_if_needed()
+                summary.focus()
+                page.keyboard.press("Enter")
+                assert fold.evaluate("d => d.open"), name
+                boxes = fold.locator("math").evaluate_all(
+                    "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
+                )
+                assert boxes and all(w > 0 and h > 0 for w, h in boxes), name
+                line = fold.locator(".nti-eq-where").first.evaluate(
+                    "e => parseFloat(getComputedStyle(e).lineHeight) || 16"
+                )
+                fractions = fold.locator("mfrac").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+                assert all(h > line for h in fractions), name  # laid out as maths, not as a line of text
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, (
+                    f"{name}: opened maths overflow {width} px"
+                )
+            watch.assert_clean()
 
 
 def test_the_overview_shows_noise_to_image_with_one_slider(page, build, base_url):
@@ -889,36 +880,34 @@ def test_on_a_short_screen_each_step_leads_to_the_figure_and_back(browser, base_
     the figure is pinned the buttons are not shown."""
     from test_browser_layout import _expected_state
 
-    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
-    page = context.new_page()
-    watch = Watch(page)
-    unpinned = 0
-    for path in lesson_paths():
-        page.goto(base_url + path)
-        section = page.locator(".nti-scrolly").first
-        figure = section.locator(".nti-figure")
-        figure.scroll_into_view_if_needed()
-        wait_until(figure, "f => f.dataset.ready === 'true'", timeout=20000)
-        steps = section.locator(".nti-step[data-state]")
-        if "nti-unpinned" not in (section.get_attribute("class") or ""):
-            assert not steps.first.locator(".nti-step-show").is_visible()
-            continue
-        unpinned += 1
-        step = steps.nth(steps.count() - 1)
-        step.scroll_into_view_if_needed()
-        show = step.locator(".nti-step-show")
-        assert show.is_visible(), path
-        show.click()
-        header = page.locator(".md-header").bounding_box()
-        box = figure.bounding_box()
-        assert header["y"] + header["height"] - 1 <= box["y"] < 400, (path, box)  # in view, under the header
-        for what, shown, wanted in _expected_state(figure, json.loads(step.get_attribute("data-state"))):
-            assert shown == wanted, (path, what, shown, wanted)  # the figure is in the step's state
-        back = figure.locator(".nti-back-to-text")
-        assert back.is_visible() and back.evaluate("b => b === document.activeElement")
-        back.click()
-        top = step.bounding_box()["y"]
-        assert header["y"] + header["height"] - 1 <= top < 400, (path, top)
-    assert unpinned, "no figure was unpinned at 640x400: the test checks nothing"
-    watch.assert_clean()
-    context.close()
+    with tab(browser, viewport={"width": 640, "height": 400}, device_scale_factor=2) as page:
+        watch = Watch(page)
+        unpinned = 0
+        for path in lesson_paths():
+            page.goto(base_url + path)
+            section = page.locator(".nti-scrolly").first
+            figure = section.locator(".nti-figure")
+            figure.scroll_into_view_if_needed()
+            wait_until(figure, "f => f.dataset.ready === 'true'", timeout=20000)
+            steps = section.locator(".nti-step[data-state]")
+            if "nti-unpinned" not in (section.get_attribute("class") or ""):
+                assert not steps.first.locator(".nti-step-show").is_visible()
+                continue
+            unpinned += 1
+            step = steps.nth(steps.count() - 1)
+            step.scroll_into_view_if_needed()
+            show = step.locator(".nti-step-show")
+            assert show.is_visible(), path
+            show.click()
+            header = page.locator(".md-header").bounding_box()
+            box = figure.bounding_box()
+            assert header["y"] + header["height"] - 1 <= box["y"] < 400, (path, box)  # in view, under the header
+            for what, shown, wanted in _expected_state(figure, json.loads(step.get_attribute("data-state"))):
+                assert shown == wanted, (path, what, shown, wanted)  # the figure is in the step's state
+            back = figure.locator(".nti-back-to-text")
+            assert back.is_visible() and back.evaluate("b => b === document.activeElement")
+            back.click()
+            top = step.bounding_box()["y"]
+            assert header["y"] + header["height"] - 1 <= top < 400, (path, top)
+        assert unpinned, "no figure was unpinned at 640x400: the test checks nothing"
+        watch.assert_clean()

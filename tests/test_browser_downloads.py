@@ -12,7 +12,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 from PIL import Image
-from site_support import CHROMIUM, manifests, wait_until
+from site_support import CHROMIUM, manifests, tab, wait_until
 from test_browser import READY, Watch
 
 from generate import experiments
@@ -24,11 +24,9 @@ KINDS = ("reverse", "step_counts", "forward_backward", "mix_noise", "patch_noise
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.watch = Watch(page)
-    yield page
-    context.close()
+    with tab(browser, viewport={"width": 1280, "height": 900}, accept_downloads=True) as page:
+        page.watch = Watch(page)
+        yield page
 
 
 def _figure(page, base_url, kind):
@@ -138,9 +136,7 @@ def test_every_download_decodes_as_promised(page, base_url, build, kind):
 
 
 def test_no_download_is_fetched_with_a_page(browser, base_url, build):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        page = context.new_page()
+    with tab(browser, viewport={"width": 1280, "height": 900}) as page:
         requested = []
         page.on("request", lambda request: requested.append(request.url))
         for page_file in sorted({p.file for p in experiments.pages()}):
@@ -149,5 +145,3 @@ def test_no_download_is_fetched_with_a_page(browser, base_url, build):
             page.mouse.wheel(0, 20000)  # every figure mounts on its way past
             page.wait_for_timeout(500)
         assert requested and not [url for url in requested if "/downloads/" in url]
-    finally:
-        context.close()

@@ -13,15 +13,13 @@ from test_browser import READY, Watch, assert_canvases_match_frames, mounted, pa
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 
 
-def _open(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+def _open(page, base_url):
     page.watch = Watch(page)
     page.goto(base_url + page_of("guidance"))
     page.wait_for_function(READY, timeout=15000)
     figure = page.locator('.nti-figure[data-kind="guidance"]')
     mounted(figure)
-    return context, page, figure
+    return figure
 
 
 def _expected(manifest, label: int, scale: float, step: int) -> list[str]:
@@ -38,8 +36,8 @@ def _pixels(figure) -> list[list[int]]:
     )
 
 
-def test_class_picker_scale_and_step_sliders_show_the_cell_picked(browser, base_url, build):
-    context, page, figure = _open(browser, base_url)
+def test_class_picker_scale_and_step_sliders_show_the_cell_picked(page, base_url, build):
+    figure = _open(page, base_url)
     manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "guidance")]
     axes = manifest["axes"]
     labels, scales, steps = axes["labels"], [float(w) for w in axes["scales"]], int(axes["steps"])
@@ -81,13 +79,12 @@ def test_class_picker_scale_and_step_sliders_show_the_cell_picked(browser, base_
         shown.append(_pixels(figure))
     assert all(s == shown[0] for s in shown), "at w = 0 every class shows the same pictures"
     page.watch.assert_clean()
-    context.close()
 
 
 @pytest.mark.slow
-def test_each_finished_picture_says_what_the_classifier_found(browser):
+def test_each_finished_picture_says_what_the_classifier_found(page):
     shipped = default_site()
-    context, page, figure = _open(browser, served(shipped))
+    figure = _open(page, served(shipped))
     manifest = manifests(shipped["runs"])[(figure.get_attribute("data-model"), "guidance")]
     axes = manifest["axes"]
     names, labels, steps = axes["class_names"], axes["labels"], int(axes["steps"])
@@ -109,7 +106,6 @@ def test_each_finished_picture_says_what_the_classifier_found(browser):
         info = figure.locator(".nti-info").first.inner_text()
         assert info.endswith(f"finished, {round(right)} of {len(axes['seeds'])} ✓"), info
     page.watch.assert_clean()
-    context.close()
 
 
 def _png(path):
@@ -144,7 +140,7 @@ def _live_run(page, live, label: int, scale: str, seed: int, steps: int) -> dict
 
 
 @pytest.mark.slow
-def test_live_guidance_remakes_the_precomputed_cell_with_both_branches_in_one_call(browser):
+def test_live_guidance_remakes_the_precomputed_cell_with_both_branches_in_one_call(page):
     """Live mode on the shipped conditional model: a (class, w, seed) cell of the grid sampled in the
     browser (ONNX Runtime Web, the class and "no class" copies of x_t as one batch of 2 a step) gives
     the precomputed frames within 2 levels, at the final and half way; one network call per step
@@ -152,7 +148,7 @@ def test_live_guidance_remakes_the_precomputed_cell_with_both_branches_in_one_ca
     import numpy as np
 
     shipped = default_site()
-    context, page, figure = _open(browser, served(shipped))
+    figure = _open(page, served(shipped))
     slug = figure.get_attribute("data-model")
     manifest = manifests(shipped["runs"])[(slug, "guidance")]
     [folder] = [p.parent for p in shipped["runs"].glob(f"{slug}/guidance/*/manifest.json")]
@@ -184,4 +180,3 @@ def test_live_guidance_remakes_the_precomputed_cell_with_both_branches_in_one_ca
     assert float(off_grid["scale"]) == 2.5 and int(off_grid["calls"]) == steps
     assert not np.array_equal(_live_canvases(live)[0], want_x), "w = 2.5 is not the grid's picture"
     page.watch.assert_clean()
-    context.close()

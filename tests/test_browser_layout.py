@@ -12,7 +12,18 @@ import json
 import math
 
 import pytest
-from site_support import CHROMIUM, built_site, default_site, frame_file, large_site, manifests, page_of, served
+from site_support import (
+    CHROMIUM,
+    built_site,
+    default_site,
+    failed,
+    frame_file,
+    large_site,
+    manifests,
+    page_of,
+    served,
+    tab,
+)
 
 # The figures checked here, and their pages from the registry (issue 24 extends this to every lesson).
 FIGURES = {name: page_of(name) for name in ("reverse", "step_counts", "forward_backward", "patch_noise", "mix_noise")}
@@ -68,26 +79,27 @@ def device(request):
 
 
 @pytest.fixture
-def page(browser, device, tmp_path):
+def page(browser, device, tmp_path, request):
     width, height = VIEWPORTS[device]
     phone = device == "phone"
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
-    page = context.new_page()
-    page.errors = []
-    # script errors; the policy's reports (CSP) are test_browser.py's to check, page by page
-    page.on(
-        "console",
-        lambda m: page.errors.append(m.text) if m.type == "error" and "Content Security Policy" not in m.text else None,
-    )
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.route("**/generated/*.json", _long_labels)
-    page.device = device
-    yield page
-    try:  # how the page looked at the end, for a failing test (pytest keeps the last few tmp_paths)
-        page.screenshot(path=str(tmp_path / f"{device}.png"), timeout=5000)
-    except Exception:  # a help for debugging, never a second failure
-        pass
-    context.close()
+    with tab(browser, viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone) as page:
+        page.errors = []
+        # script errors; the policy's reports (CSP) are test_browser.py's to check, page by page
+        page.on(
+            "console",
+            lambda m: (
+                page.errors.append(m.text) if m.type == "error" and "Content Security Policy" not in m.text else None
+            ),
+        )
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.route("**/generated/*.json", _long_labels)
+        page.device = device
+        yield page
+        if failed(request):  # how the page looked at the end (pytest keeps the last few tmp_paths)
+            try:
+                page.screenshot(path=str(tmp_path / f"{device}.png"), timeout=5000)
+            except Exception:  # a help for debugging, never a second failure
+                pass
 
 
 def _long_labels(route):

@@ -77,8 +77,7 @@ def precomputed(runs, slug: str, experiment: str, panel: str, **coords) -> np.nd
 
 
 @pytest.mark.parametrize("slug", ["fashion-32", "emoji-32"])
-def test_seed_0_in_50_ddim_steps_live_is_the_precomputed_frame(browser, shipped, slug):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def test_seed_0_in_50_ddim_steps_live_is_the_precomputed_frame(page, shipped, slug):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -102,13 +101,11 @@ def test_seed_0_in_50_ddim_steps_live_is_the_precomputed_frame(browser, shipped,
     )  # no third party
     assert any(u.endswith(".wasm") for u in requests) and any(u.endswith(".onnx") for u in requests)
     assert errors == []
-    page.close()
 
 
-def test_seed_0_in_50_ddpm_steps_live_is_the_reverse_figures_trajectory(browser, shipped):
+def test_seed_0_in_50_ddpm_steps_live_is_the_reverse_figures_trajectory(page, shipped):
     """DDPM draws fresh noise at every step from the seed's generator: the JavaScript generator draws the
     same numbers, so the live trajectory is the precomputed one, step by step."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
     figure, live = open_live(page, f"{shipped['url']}reverse/", "fashion-32")
     assert live.get_by_label("Sampler", exact=True).input_value() == "1"  # the figure's own sampler (DDPM) first
     assert run_live(live, 0, 50, "ddpm") == "done"
@@ -116,11 +113,9 @@ def test_seed_0_in_50_ddpm_steps_live_is_the_reverse_figures_trajectory(browser,
     difference = np.abs(final_pixels(live).astype(int) - expected.astype(int))
     print(f"fashion-32: live DDPM 50 steps, seed 0: max {difference.max()} levels")
     assert difference.max() <= LEVELS
-    page.close()
 
 
-def test_cancel_stops_a_run_and_the_page_stays_usable(browser, shipped):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def test_cancel_stops_a_run_and_the_page_stays_usable(page, shipped):
     figure, live = open_live(page, f"{shipped['url']}reverse/")
     live.get_by_label("Steps", exact=True).fill("1000")
     live.locator(".nti-live-run").click()
@@ -132,12 +127,10 @@ def test_cancel_stops_a_run_and_the_page_stays_usable(browser, shipped):
     figure.locator(".nti-slider-thumb").first.press("End")
     assert run_live(live, 3, 2, "ddim") == "done"
     assert "seed 3, 2 DDIM steps" in live.inner_text()
-    page.close()
 
 
-def test_out_of_range_fields_are_clamped_to_their_limits_before_anything_is_sent(browser, shipped):
+def test_out_of_range_fields_are_clamped_to_their_limits_before_anything_is_sent(page, shipped):
     """The fields round and clamp what is typed, and show the values the run used."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
     figure, live = open_live(page, f"{shipped['url']}reverse/")
     assert run_live(live, 10**12, -3, "ddim") == "done"
     assert live.get_by_label("Seed", exact=True).input_value() == str(2**32 - 1)  # CPU generators keep 32 bits
@@ -145,12 +138,10 @@ def test_out_of_range_fields_are_clamped_to_their_limits_before_anything_is_sent
     assert f"seed {2**32 - 1}, 1 DDIM step " in live.inner_text()
     assert run_live(live, 7, 1.6, "ddim") == "done"  # whole steps: 1.6 is 2
     assert live.get_by_label("Steps", exact=True).input_value() == "2"
-    page.close()
 
 
-def test_a_model_that_cannot_run_live_says_so_and_the_figure_works(browser, base_url):
+def test_a_model_that_cannot_run_live_says_so_and_the_figure_works(page, base_url):
     """The session's small site, its figure data edited on the way to say the model has no graph."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
 
     def no_graph(route):
         data = json.loads(route.fetch().text())
@@ -171,7 +162,6 @@ def test_a_model_that_cannot_run_live_says_so_and_the_figure_works(browser, base
     before = figure.locator(".nti-panel").first.get_attribute("data-frame")
     figure.locator(".nti-slider-thumb").first.press("End")
     wait_until(figure, f"f => f.querySelector('.nti-panel').dataset.frame !== {json.dumps(before)}")
-    page.close()
 
 
 def test_the_policy_loosens_only_what_webassembly_needs(shipped):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from site_support import CHROMIUM, default_site, frame_file, page_of, served, viridis_index, wait_until
+from site_support import CHROMIUM, default_site, frame_file, page_of, served, tab, viridis_index, wait_until
 from test_browser import READY, Watch
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
@@ -30,13 +30,11 @@ PANELS = ("n1", "n2", "heat_noise", "o1", "o2", "heat_out")  # the live grid's o
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.watch = Watch(page)
-    page.requests = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    yield page
-    context.close()
+    with tab(browser, viewport={"width": 1280, "height": 900}) as page:
+        page.watch = Watch(page)
+        page.requests = []
+        page.on("request", lambda r: page.requests.append(r.url))
+        yield page
 
 
 def _figure(page, url, kind):

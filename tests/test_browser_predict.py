@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from site_support import CHROMIUM, default_site, served, wait_until
+from site_support import CHROMIUM, default_site, served, tab, wait_until
 from test_browser import READY, Watch
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
@@ -36,58 +36,59 @@ def test_three_lessons_ask_first(shipped):
 @pytest.mark.parametrize("screen", [(1366, 768), (390, 844)], ids=["laptop", "phone"])
 def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
     base = served(shipped)
-    context = browser.new_context(viewport={"width": screen[0], "height": screen[1]})
-    page = context.new_page()
-    watch = Watch(page)
-    requests = []
-    page.on("request", lambda r: requests.append(r.url))
-    for path in _asking(shipped["site"]):
-        page.goto(base + path)
-        page.wait_for_function(READY, timeout=20000)
-        box = page.locator(".nti-predict:visible").first
-        box.scroll_into_view_if_needed()
-        wait_until(box, "b => b.dataset.ready === 'true'")
-        reveal, result = box.locator(".nti-predict-reveal"), box.locator(".nti-predict-result")
-        assert reveal.is_hidden(), f"{path}: the answer shows before the guess"
-        values, answer = json.loads(box.get_attribute("data-values")), json.loads(box.get_attribute("data-answer"))
-        start = values[int(box.locator("input[type=range]").input_value())]
-        assert abs(start - answer) > 1e-9, f"{path}: the guess starts at the answer"
-        figure = box.locator("xpath=ancestor::div[contains(@class,'nti-scrolly')]").locator(".nti-figure")
-        step = box.locator("xpath=ancestor::div[contains(@class,'nti-step')][1]")
-        after = box.get_attribute("data-after")
-        model = box.locator("xpath=ancestor::div[contains(@class,'nti-per-model')]").get_attribute("data-model")
-        requests.clear()  # from here on: what the guess itself requests
-        if screen[0] > 500:  # laptop: the keyboard alone, Home then two steps right, Enter commits
-            slider = box.locator("input[type=range]")
-            slider.focus()
-            page.keyboard.press("Home")
-            page.keyboard.press("ArrowRight")
-            page.keyboard.press("ArrowRight")
-            page.keyboard.press("Enter")
-            guess = values[2]
-            assert box.get_attribute("data-state") == "guessed" and json.loads(box.get_attribute("data-guess")) == guess
-            said = re.sub(r"\s+", " ", result.inner_text())
-            assert said.startswith("Your guess:") and "Measured:" in said, said
-            assert ("spot on" in said) == (abs(guess - answer) < 1e-9), said
-        else:  # phone: skip straight to the answer
-            box.get_by_role("button", name="Skip: show the answer").click()
-            assert box.get_attribute("data-state") == "skipped" and result.inner_text().startswith("Measured:")
-        assert reveal.is_visible() and box.locator("input[type=range]").is_disabled()
-        if after:  # the figure shows what answers the question only now: the step's state becomes `after`
-            assert json.loads(step.get_attribute("data-state")) == json.loads(after)
-            if screen[0] > 500 and "view" in json.loads(after):
-                view = json.loads(after)["view"]
-                wait_until(
-                    figure,
-                    f"f => f.querySelectorAll('.nti-views button')[{view}]?.getAttribute('aria-pressed') === 'true'",
+    with tab(browser, viewport={"width": screen[0], "height": screen[1]}) as page:
+        watch = Watch(page)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        for path in _asking(shipped["site"]):
+            page.goto(base + path)
+            page.wait_for_function(READY, timeout=20000)
+            box = page.locator(".nti-predict:visible").first
+            box.scroll_into_view_if_needed()
+            wait_until(box, "b => b.dataset.ready === 'true'")
+            reveal, result = box.locator(".nti-predict-reveal"), box.locator(".nti-predict-result")
+            assert reveal.is_hidden(), f"{path}: the answer shows before the guess"
+            values, answer = json.loads(box.get_attribute("data-values")), json.loads(box.get_attribute("data-answer"))
+            start = values[int(box.locator("input[type=range]").input_value())]
+            assert abs(start - answer) > 1e-9, f"{path}: the guess starts at the answer"
+            figure = box.locator("xpath=ancestor::div[contains(@class,'nti-scrolly')]").locator(".nti-figure")
+            step = box.locator("xpath=ancestor::div[contains(@class,'nti-step')][1]")
+            after = box.get_attribute("data-after")
+            model = box.locator("xpath=ancestor::div[contains(@class,'nti-per-model')]").get_attribute("data-model")
+            requests.clear()  # from here on: what the guess itself requests
+            if screen[0] > 500:  # laptop: the keyboard alone, Home then two steps right, Enter commits
+                slider = box.locator("input[type=range]")
+                slider.focus()
+                page.keyboard.press("Home")
+                page.keyboard.press("ArrowRight")
+                page.keyboard.press("ArrowRight")
+                page.keyboard.press("Enter")
+                guess = values[2]
+                assert (
+                    box.get_attribute("data-state") == "guessed"
+                    and json.loads(box.get_attribute("data-guess")) == guess
                 )
-        assert not box.locator(".nti-predict-commit").count()
-        assert not [u for u in requests if "predict" in u or "guess" in u], requests  # nothing sent
-        # the other model's question waits, unanswered
-        if figure.locator(".nti-figure-head select").count():
-            figure.locator(".nti-figure-head select").first.select_option(index=1)
-            wait_until(figure, f"f => f.dataset.model !== {model!r} && f.dataset.ready === 'true'", timeout=20000)
-            other = page.locator(".nti-predict:visible").first
-            assert other.get_attribute("data-state") is None and other.locator(".nti-predict-reveal").is_hidden()
-    watch.assert_clean()
-    context.close()
+                said = re.sub(r"\s+", " ", result.inner_text())
+                assert said.startswith("Your guess:") and "Measured:" in said, said
+                assert ("spot on" in said) == (abs(guess - answer) < 1e-9), said
+            else:  # phone: skip straight to the answer
+                box.get_by_role("button", name="Skip: show the answer").click()
+                assert box.get_attribute("data-state") == "skipped" and result.inner_text().startswith("Measured:")
+            assert reveal.is_visible() and box.locator("input[type=range]").is_disabled()
+            if after:  # the figure shows what answers the question only now: the step's state becomes `after`
+                assert json.loads(step.get_attribute("data-state")) == json.loads(after)
+                if screen[0] > 500 and "view" in json.loads(after):
+                    view = json.loads(after)["view"]
+                    wait_until(
+                        figure,
+                        f"f => f.querySelectorAll('.nti-views button')[{view}]?.getAttribute('aria-pressed') === 'true'",
+                    )
+            assert not box.locator(".nti-predict-commit").count()
+            assert not [u for u in requests if "predict" in u or "guess" in u], requests  # nothing sent
+            # the other model's question waits, unanswered
+            if figure.locator(".nti-figure-head select").count():
+                figure.locator(".nti-figure-head select").first.select_option(index=1)
+                wait_until(figure, f"f => f.dataset.model !== {model!r} && f.dataset.ready === 'true'", timeout=20000)
+                other = page.locator(".nti-predict:visible").first
+                assert other.get_attribute("data-state") is None and other.locator(".nti-predict-reveal").is_hidden()
+        watch.assert_clean()

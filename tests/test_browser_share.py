@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from site_support import CHROMIUM, default_site, frame_file, manifests, served, wait_until
+from site_support import CHROMIUM, default_site, frame_file, manifests, served, tab, wait_until
 from test_browser import READY, Watch, panel_frames, slider_value
 
 from generate import experiments
@@ -17,16 +17,30 @@ from generate import experiments
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 
+CLIPBOARD = ("clipboard-read", "clipboard-write")
+
+
 @pytest.fixture
 def context(browser):
+    """A context of its own, for the test that counts history entries and opens a second page."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    context.grant_permissions(list(CLIPBOARD))
     yield context
     context.close()
 
 
+@pytest.fixture
+def page(browser):
+    """A lent page (site_support.tab) for the tests that open one page and count no history entries."""
+    with tab(browser, permissions=CLIPBOARD, viewport={"width": 1280, "height": 900}) as page:
+        yield _watched(page)
+
+
 def _page(context):
-    page = context.new_page()
+    return _watched(context.new_page())
+
+
+def _watched(page):
     page.watch = Watch(page)
     page.on("dialog", lambda dialog: (page.watch.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     return page
@@ -78,8 +92,7 @@ def test_a_copied_link_opens_the_same_view(context, base_url, build):
     fresh.watch.assert_clean()
 
 
-def test_a_link_restores_its_view_after_instant_navigation(context, base_url, build):
-    page = _page(context)
+def test_a_link_restores_its_view_after_instant_navigation(page, base_url, build):
     page.goto(base_url)
     page.wait_for_function(READY, timeout=15000)
     manifest = next(m for (slug, e), m in sorted(manifests(build["runs"]).items()) if e == "samplers")
@@ -122,8 +135,7 @@ def test_a_link_restores_its_view_after_instant_navigation(context, base_url, bu
         "reverse=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&spectra=step:javascript:alert(1)",
     ],
 )
-def test_hostile_or_stale_values_load_the_default_view_quietly(context, base_url, build, query):
-    page = _page(context)
+def test_hostile_or_stale_values_load_the_default_view_quietly(page, base_url, build, query):
     figure = _figure(page, base_url + "reverse/?" + query, "reverse")
     page.wait_for_timeout(300)
     manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "reverse")]
@@ -134,9 +146,8 @@ def test_hostile_or_stale_values_load_the_default_view_quietly(context, base_url
     page.watch.assert_clean()
 
 
-def test_an_old_link_falls_back_to_the_nearest_view(context, base_url, build):
+def test_an_old_link_falls_back_to_the_nearest_view(page, base_url, build):
     """A seed the run no longer has is ignored; a slider position past the end lands on the last step."""
-    page = _page(context)
     figure = _figure(page, base_url + "reverse/?reverse=seed:40,step:1", "reverse")
     manifest = manifests(build["runs"])[(figure.get_attribute("data-model"), "reverse")]
     steps, seed = manifest["axes"]["steps"], manifest["axes"]["seeds"][0]
@@ -146,11 +157,10 @@ def test_an_old_link_falls_back_to_the_nearest_view(context, base_url, build):
 
 
 @pytest.mark.parametrize("experiment", [e for e in experiments.all_experiments() if e.page], ids=lambda e: e.name)
-def test_every_figure_reports_exactly_its_declared_state(context, base_url, build, experiment):
+def test_every_figure_reports_exactly_its_declared_state(page, base_url, build, experiment):
     """The state a figure writes into a link (its script's getState) has exactly the keys its
     experiment declares, in the declared order, each value of its kind: the declaration that the link
     parser, the text steps' check and the download axes read is the figure's own."""
-    page = _page(context)
     figure = _figure(page, base_url + experiment.page.file.removesuffix(".md") + "/", experiment.name)
     figure.locator("[role=slider]").first.focus()
     figure.locator("[role=slider]").first.press("End")

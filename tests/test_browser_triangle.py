@@ -6,23 +6,29 @@ overflow on a desktop or a phone."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 from urllib.parse import urlparse
 
 import pytest
 from PIL import Image
-from site_support import CHROMIUM, frame_file, manifests, wait_until
+from site_support import CHROMIUM, frame_file, manifests, tab, wait_until
 
 FIGURE = '.nti-figure[data-kind="forward_backward"]'
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
 
-def new_page(browser, width=1280, height=900):
-    """A page that records console errors and every URL it requests (nothing may leave localhost)."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
+@contextlib.contextmanager
+def opened(browser, width=1280, height=900):
+    """A lent page (site_support.tab) that records console errors and every URL it requests (nothing
+    may leave localhost)."""
+    with tab(browser, viewport={"width": width, "height": height}) as page:
+        yield watched(page)
+
+
+def watched(page):
     page.errors, page.requests = [], []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
@@ -40,9 +46,8 @@ def new_page(browser, width=1280, height=900):
 
 @pytest.fixture
 def page(browser):
-    page = new_page(browser)
-    yield page
-    page.context.close()
+    with opened(browser) as page:
+        yield page
 
 
 def open_figure(page, base_url):
@@ -206,8 +211,7 @@ def test_full_triangle_link_points_at_an_existing_image_never_loaded_by_itself(p
 
 @pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
 def test_no_horizontal_overflow(browser, base_url, build, width, height):
-    page = new_page(browser, width, height)
-    try:
+    with opened(browser, width, height) as page:
         figure = open_figure(page, base_url)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         # the grid fits its column as drawn: not scrolled sideways inside its own box either
@@ -217,16 +221,13 @@ def test_no_horizontal_overflow(browser, base_url, build, width, height):
         )
         assert right <= width
         assert not page.errors, page.errors
-    finally:
-        page.context.close()
 
 
 def test_a_narrow_column_shows_every_other_row_and_clicks_still_land(browser, base_url, build):
     """Too narrow for every row (a phone with the real 32-px models; here a very narrow window), the grid
     shows every other row (and the last) with the columns where they start; a click still shows its run,
     and a run between the rows shown gets a dashed outline at the nearest cell."""
-    page = new_page(browser, 1280, 900)
-    try:
+    with opened(browser, 1280, 900) as page:
         figure = open_figure(page, base_url)
         model, manifest = model_data(build, figure)
         grid, levels = model["triangle"]["grid"], [level["level"] for level in model["levels"]]
@@ -264,5 +265,3 @@ def test_a_narrow_column_shows_every_other_row_and_clicks_still_land(browser, ba
         assert "nti-tri-near" in figure.locator(".nti-tri-marker").get_attribute("class")
         assert not figure.locator(".nti-tri-cell[aria-current]").count()
         assert not page.errors, page.errors
-    finally:
-        page.context.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from site_support import CHROMIUM, lesson_paths, serve
+from site_support import CHROMIUM, lesson_paths, serve, tab
 
 from generate.cli import main
 
@@ -209,14 +209,13 @@ def test_hostile_strings_from_a_manifest_never_run_as_script(build, browser, tmp
     assert main(["site", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "site")]) == 0
     dialogs, shown = [], 0
     with serve(tmp_path / "site") as url:
-        page = browser.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        for name in lesson_paths():
-            page.goto(f"{url}{name}")
-            page.wait_for_timeout(700)
-            assert page.locator('img[src="x"]').count() == 0
-            shown += page.get_by_text(HOSTILE).count()
-        page.close()
+        with tab(browser) as page:
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            for name in lesson_paths():
+                page.goto(f"{url}{name}")
+                page.wait_for_timeout(700)
+                assert page.locator('img[src="x"]').count() == 0
+                shown += page.get_by_text(HOSTILE).count()
     assert dialogs == []
     assert shown > 0  # the label is on the page, as text
 

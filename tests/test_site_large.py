@@ -6,12 +6,13 @@ The model is random (noise compresses worst) and narrow (seconds on a CPU), on t
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
-from site_support import frame_file, large_site, lesson_paths, manifests, served, wait_until
+from site_support import frame_file, large_site, lesson_paths, manifests, served, tab, wait_until
 
 pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
@@ -62,9 +63,24 @@ def test_the_triangle_mosaics_use_reduced_cells(large):
     assert triangle["cell"] == 32 and triangle["full"]["width"] < 1000
 
 
-def _open(browser, url: str, scale: float = 1):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=scale)
-    page = context.new_page()
+@contextlib.contextmanager
+def _open(browser, url: str, scale: float = 1, own_context: bool = False):
+    """The page at `url`, its figures ready and the network idle: (page, bytes by URL, errors). A lent
+    page (site_support.tab), or with own_context a context of its own (a test that changes the
+    device's metrics through the DevTools protocol, which would outlive it)."""
+    options = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": scale}
+    if own_context:
+        context = browser.new_context(**options)
+        try:
+            yield _load(context.new_page(), url)
+        finally:
+            context.close()
+    else:
+        with tab(browser, **options) as page:
+            yield _load(page, url)
+
+
+def _load(page, url: str):
     sizes, errors = {}, []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -83,26 +99,22 @@ def _open(browser, url: str, scale: float = 1):
         timeout=30000,
     )
     page.wait_for_load_state("networkidle")
-    return context, page, sizes, errors
+    return page, sizes, errors
 
 
 @pytest.mark.parametrize("path", LESSONS)
 def test_each_page_stays_within_the_budget_and_loads_previews(browser, base, path):
-    context, page, sizes, errors = _open(browser, base + path)
-    try:
+    with _open(browser, base + path) as (page, sizes, errors):
         assert sum(sizes.values()) <= PAGE_BUDGET, (path, sum(sizes.values()))
         sheets = [url for url in sizes if "/frames/" in url and "sheet" in url]
         assert sheets and all(".preview." in url for url in sheets), sheets
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_the_reverse_figure_shows_the_manifest_frames_at_half_size_and_answers_the_keys(browser, base, large):
     manifest = next(m for (slug, experiment), m in manifests(large["runs"]).items() if experiment == "reverse")
     seed = manifest["axes"]["seeds"][0]
-    context, page, _, errors = _open(browser, base + "reverse/")
-    try:
+    with _open(browser, base + "reverse/") as (page, _, errors):
         figure = page.locator(".nti-figure[data-kind=reverse]")
         wait_until(figure, "f => f.dataset.ready === 'true'")
         panel = figure.locator(".nti-panels .nti-panel").first
@@ -121,19 +133,14 @@ def test_the_reverse_figure_shows_the_manifest_frames_at_half_size_and_answers_t
         last = manifest["axes"]["steps"] - 1
         wait_until(panel, f"p => p.dataset.frame === {json.dumps(frame_file(manifest, 'x', seed=seed, step=last))}")
         assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_a_dense_screen_gets_the_exact_sheets(browser, base):
-    context, page, sizes, _ = _open(browser, base + "reverse/", scale=2)
-    try:
+    with _open(browser, base + "reverse/", scale=2) as (page, sizes, _):
         canvas = page.locator(".nti-figure[data-kind=reverse] .nti-panels .nti-panel canvas").first
         assert canvas.evaluate("c => c.width") == 256  # every pixel of the frame: the screen can show it
         sheets = [url for url in sizes if "/frames/" in url and "sheet" in url]
         assert sheets and not any(".preview." in url for url in sheets)
-    finally:
-        context.close()
 
 
 def test_zooming_in_swaps_the_previews_for_the_exact_frames(browser, base, large):
@@ -141,12 +148,11 @@ def test_zooming_in_swaps_the_previews_for_the_exact_frames(browser, base, large
     repaint from the exact sheets, and the keys keep answering with them."""
     manifest = next(m for (slug, experiment), m in manifests(large["runs"]).items() if experiment == "reverse")
     seed = manifest["axes"]["seeds"][0]
-    context, page, sizes, errors = _open(browser, base + "reverse/")
-    try:
+    with _open(browser, base + "reverse/", own_context=True) as (page, sizes, errors):
         canvas = page.locator(".nti-figure[data-kind=reverse] .nti-panels .nti-panel canvas").first
         assert canvas.evaluate("c => c.width") == 128
         before = set(sizes)
-        cdp = context.new_cdp_session(page)
+        cdp = page.context.new_cdp_session(page)
         cdp.send(
             "Emulation.setDeviceMetricsOverride", {"width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": False}
         )
@@ -166,5 +172,3 @@ def test_zooming_in_swaps_the_previews_for_the_exact_frames(browser, base, large
         wait_until(panel, f"p => p.dataset.frame === {json.dumps(frame_file(manifest, 'x', seed=seed, step=1))}")
         assert canvas.evaluate("c => c.width") == 256
         assert not errors, errors
-    finally:
-        context.close()
