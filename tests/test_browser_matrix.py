@@ -32,9 +32,13 @@ pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /
 
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# A shift within 500 ms of the reader's input is not counted (hadRecentInput); the view buttons this
+# test presses from a script (FIGURES_MEASURED) are input too: their times are kept in __inputAt.
 CLS_OBSERVER = """
     window.__cls = 0;
-    new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; })
+    window.__inputAt = [];
+    const recent = (e) => e.hadRecentInput || window.__inputAt.some(t => e.startTime >= t && e.startTime <= t + 500);
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!recent(e)) window.__cls += e.value; })
         .observe({ type: "layout-shift", buffered: true });
 """
 
@@ -130,14 +134,62 @@ LAST_STEP_UNDER_HEADER = """async (section) => {
     }
     return header - sticky.getBoundingClientRect().top;
 }"""
-SHOWN_VIEW = """kind => {
-    const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
-    const s = f.closest('.nti-scrolly');
-    return { view: Array.from(f.querySelectorAll('.nti-views button')).findIndex(b => b.getAttribute('aria-pressed') === 'true'),
-             active: Array.from(s.querySelectorAll('.nti-step[data-state]')).findIndex(e => e.classList.contains('nti-step-active')) };
-}"""
-
-
+# Every figure of the page in turn, in one script (a round trip to the browser costs a few ms of CPU
+# on each side, and this walk made some 60 a page): scrolled near so it mounts, then its section's top
+# just under the viewport's (the figure pinned, or unpinned at the top, no text step over it yet), and
+# FIGURE measured in each view of its compact form (a view button pressed, then the first again).
+FIGURES_MEASURED = """async (kinds) => {
+    const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const measure = FIGURE_FN;
+    const looks = {};
+    for (const kind of kinds) {
+        const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
+        f.scrollIntoView();
+        for (let t = 0; f.dataset.ready !== 'true'; t++) {
+            if (t > 1000) throw new Error(`${kind} never became ready`);
+            await new Promise(r => setTimeout(r, 20));
+        }
+        const s = f.closest('.nti-scrolly');
+        window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 8);
+        await frames();
+        const first = measure(kind), seen = [first];
+        const buttons = f.querySelectorAll('.nti-views button');
+        for (let i = 1; i < (first.compact ? first.views : 0); i++) {
+            window.__inputAt.push(performance.now());
+            buttons[i].click();
+            await frames();
+            seen.push(measure(kind));
+            if (seen[i].unpinned || !seen[i].compact) break;
+        }
+        if (first.compact && buttons.length && buttons[0].getClientRects().length) {
+            window.__inputAt.push(performance.now());
+            buttons[0].click();
+        }
+        looks[kind] = seen;
+    }
+    return looks;
+}""".replace("FIGURE_FN", FIGURE)
+# Each step of a compact figure's section, last to first, made the active one (above the first, the
+# first stays active): the view it asks for ("view" in its state) and the view the figure then shows.
+STEP_VIEWS = """async (section) => {
+    const s = document.querySelectorAll('.nti-scrolly')[section];
+    const f = s.querySelector('.nti-figure');
+    if (!f.classList.contains('nti-compact')) return [];
+    const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const steps = Array.from(s.querySelectorAll('.nti-step[data-state]'));
+    const toLine = STEP_TO_LINE_FN;
+    const found = [];
+    for (let index = steps.length - 1; index >= 0; index--) {
+        const want = JSON.parse(steps[index].dataset.state).view ?? 0;
+        toLine([section, index]);
+        await frames();
+        await frames();
+        const view = Array.from(f.querySelectorAll('.nti-views button')).findIndex(b => b.getAttribute('aria-pressed') === 'true');
+        const active = steps.findIndex(e => e.classList.contains('nti-step-active'));
+        found.push({ index, want, view, active });
+    }
+    return found;
+}""".replace("STEP_TO_LINE_FN", STEP_TO_LINE)
 # Every screen for the default site (the shipped models' real frame sizes, labels and grids); the
 # tiny site (16-px frames, smoke grids: other scales, shorter figures) on a phone and at 400 % zoom,
 # the narrowest and shortest ends of the range (a 1024x768 laptop has room between them). Each pair costs a browser 10-15 s on the 2-core machine.
@@ -183,38 +235,14 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
             kinds = page.evaluate(
                 "() => Array.from(document.querySelectorAll('.nti-scrolly .nti-figure')).map(f => f.dataset.kind)"
             )
+            measured = page.evaluate(FIGURES_MEASURED, kinds)
             for kind in kinds:
-                page.evaluate(
-                    """kind => { const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`); f.scrollIntoView(); }""",
-                    kind,
-                )
-                page.wait_for_function(
-                    """kind => document.querySelector(`.nti-figure[data-kind="${kind}"]`).dataset.ready === 'true'""",
-                    arg=kind,
-                    timeout=20000,
-                )
-                # the section's top just under the viewport's: the figure pinned (or, unpinned, at the
-                # top), no text step over it yet
-                page.evaluate(
-                    """kind => { const s = document.querySelector(`.nti-figure[data-kind="${kind}"]`).closest('.nti-scrolly');
-                    window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - 8); }""",
-                    kind,
-                )
-                page.evaluate(FRAMES)
-                first = page.evaluate(FIGURE, kind)
-                looks = [first]
-                buttons = page.locator(f'.nti-figure[data-kind="{kind}"] .nti-views button')
-                for i in range(1, first["views"] if first["compact"] else 0):
-                    buttons.nth(i).click()
-                    page.evaluate(FRAMES)
-                    looks.append(page.evaluate(FIGURE, kind))
-                    if looks[-1]["unpinned"] or not looks[-1]["compact"]:
+                looks = measured[kind]
+                for i, look in enumerate(looks[1:], start=1):
+                    if look["unpinned"] or not look["compact"]:
                         problems.append(
                             f"{path} {kind}: showing view {i} unpinned the figure, though every view was measured to fit"
                         )
-                        break
-                if first["compact"] and buttons.first.is_visible():
-                    buttons.first.click()
                 for view, m in enumerate(looks):
                     where = f"{path} {kind} (view {view})"
                     if m["unpinned"]:
@@ -262,21 +290,10 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
             worst_shift = max(worst_shift, page.evaluate("window.__cls"))
             # a compact figure shows the view its active text step speaks of ("view" in the step's state)
             for section, kind in enumerate(kinds):
-                compact = page.evaluate(
-                    "k => document.querySelector(`.nti-figure[data-kind=\"${k}\"]`).classList.contains('nti-compact')",
-                    kind,
-                )
-                steps = page.locator(".nti-scrolly").nth(section).locator(".nti-step[data-state]")
-                # last to first: each step activated afresh (above the first, the first stays active)
-                for index in reversed(range(steps.count() if compact else 0)):
-                    want = json.loads(steps.nth(index).get_attribute("data-state")).get("view", 0)
-                    page.evaluate(STEP_TO_LINE, [section, index])
-                    page.evaluate(FRAMES)
-                    page.evaluate(FRAMES)
-                    shown = page.evaluate(SHOWN_VIEW, kind)
-                    if shown["active"] == index and shown["view"] != want:
+                for seen in page.evaluate(STEP_VIEWS, section):
+                    if seen["active"] == seen["index"] and seen["view"] != seen["want"]:
                         problems.append(
-                            f"{path} {kind}: step {index + 1} wants view {want}, the figure shows {shown['view']}"
+                            f"{path} {kind}: step {seen['index'] + 1} wants view {seen['want']}, the figure shows {seen['view']}"
                         )
             # every step can be read whole (or, taller than the screen, from its first line to its last) while active
             for section, kind in enumerate(kinds):
