@@ -120,19 +120,34 @@ def settle(page):
     page.evaluate(FRAMES)
 
 
+# The page settled after a scroll: every figure ready or deferred (not yet near), then two frames.
+# Walks that stop many times run as one in-page script: a round trip to the browser costs a few ms
+# of CPU on each side, and a walk down a page made some 500 of them.
+SETTLE_JS = """async () => {
+    const ready = () => Array.from(document.querySelectorAll('.nti-figure'))
+        .every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true');
+    for (let t = 0; !ready(); t++) {
+        if (t > 750) throw new Error('a figure never became ready');
+        await new Promise(r => setTimeout(r, 20));
+    }
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+MOUNT_ALL = """async () => {
+    const settle = SETTLE;
+    const height = window.innerHeight, total = document.scrollingElement.scrollHeight;
+    for (let y = 0; y < total + height; y += height) { window.scrollTo(0, y); await settle(); }
+    for (let t = 0; !Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true'); t++) {
+        if (t > 750) throw new Error('a figure never mounted');
+        await new Promise(r => setTimeout(r, 20));
+    }
+    window.scrollTo(0, 0);
+    await settle();
+}""".replace("SETTLE", SETTLE_JS)
+
+
 def mount_all(page):
     """Scroll through the page so every figure mounts (they wait until scrolled near), then back up."""
-    height = page.viewport_size["height"]
-    total = page.evaluate("document.scrollingElement.scrollHeight")
-    for y in range(0, total + height, height):
-        page.evaluate(f"window.scrollTo(0, {y})")
-        settle(page)
-    page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true')",
-        timeout=15000,
-    )
-    page.evaluate("window.scrollTo(0, 0)")
-    settle(page)
+    page.evaluate(MOUNT_ALL)
 
 
 def pin(page, kind):
@@ -248,24 +263,33 @@ def _expected_state(figure, state) -> list[tuple[str, object, object]]:
     return checks
 
 
-ACTIVE = """() => Array.from(document.querySelectorAll('.nti-scrolly')).map(s =>
-    Array.from(s.querySelectorAll('.nti-step[data-state]')).findIndex(e => e.classList.contains('nti-step-active')))"""
-AT_END = "Math.ceil(window.scrollY + window.innerHeight) >= document.scrollingElement.scrollHeight"
+SCROLL_TO_END = """async (by) => {
+    const settle = SETTLE;
+    const seen = [];
+    for (let stop = 0; stop < 400; stop++) {
+        Array.from(document.querySelectorAll('.nti-scrolly')).forEach((s, section) => {
+            const index = Array.from(s.querySelectorAll('.nti-step[data-state]')).findIndex(e => e.classList.contains('nti-step-active'));
+            (seen[section] ||= []).push(index);
+        });
+        if (Math.ceil(window.scrollY + window.innerHeight) >= document.scrollingElement.scrollHeight) {
+            await settle();
+            return seen;
+        }
+        window.scrollBy(0, by);
+        await settle();
+    }
+    return null;
+}""".replace("SETTLE", SETTLE_JS)
 
 
 def _scroll_to_end(page, seen: dict[int, set[int]]) -> None:
     """Scroll down a third of a screen at a time, as a reader does, to the bottom of the page, noting
     in `seen` each section's step that is active at each stop."""
-    for _ in range(400):
-        for section, index in enumerate(page.evaluate(ACTIVE)):
-            seen.setdefault(section, set()).add(index)
-        if page.evaluate(AT_END):
-            break
-        page.evaluate(f"window.scrollBy(0, {int(0.3 * page.viewport_size['height'])})")
-        settle(page)
-    else:
+    found = page.evaluate(SCROLL_TO_END, int(0.3 * page.viewport_size["height"]))
+    if found is None:
         pytest.fail("never reached the bottom of the page")
-    settle(page)
+    for section, indices in enumerate(found):
+        seen.setdefault(section, set()).update(indices)
 
 
 def _last_steps_shown(page, name: str, sections: range, ending: str) -> None:
