@@ -32,7 +32,6 @@ VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 MIN_SCALE = {"desktop": 4, "phone": 2}
 # arrow functions, not expressions: Playwright polls expressions with eval(), which the site's CSP forbids
 READY = "() => Array.from(document.querySelectorAll('.nti-figure')).every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true')"
-FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 # Shipped models have long labels ("fashion-32 (shipped, trained on Fashion-MNIST)"); the test models
 # are named "tiny-rgb" and "tiny-grey". The figure data is served with labels as long as the real ones.
 LONG_LABEL = " (shipped, trained on Noto Color Emoji, category 'Smileys & Emotion')"
@@ -115,23 +114,17 @@ def open_page(page, base_url, path):
     page.wait_for_function(READY, timeout=15000)
 
 
-def settle(page):
-    page.wait_for_function(READY, timeout=15000)
-    page.evaluate(FRAMES)
-
-
 # The page settled after a scroll: every figure ready or deferred (not yet near), then two frames.
 # Walks that stop many times run as one in-page script: a round trip to the browser costs a few ms
 # of CPU on each side, and a walk down a page made some 500 of them.
 SETTLE_JS = """async () => {
-    const ready = () => Array.from(document.querySelectorAll('.nti-figure'))
-        .every(f => f.dataset.ready === 'true' || f.dataset.defer === 'true');
+    const ready = READY_FN;
     for (let t = 0; !ready(); t++) {
         if (t > 750) throw new Error('a figure never became ready');
         await new Promise(r => setTimeout(r, 20));
     }
     await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-}"""
+}""".replace("READY_FN", READY)
 MOUNT_ALL = """async () => {
     const settle = SETTLE;
     const height = window.innerHeight, total = document.scrollingElement.scrollHeight;
@@ -143,6 +136,10 @@ MOUNT_ALL = """async () => {
     window.scrollTo(0, 0);
     await settle();
 }""".replace("SETTLE", SETTLE_JS)
+
+
+def settle(page):
+    page.evaluate(SETTLE_JS)
 
 
 def mount_all(page):
