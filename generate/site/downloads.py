@@ -93,11 +93,6 @@ def encode_animation(run_folder: Path, item: Animation, scale: int, out: Path) -
     # duration in ms per frame; loop=0 plays forever
     first.save(gif, format="GIF", save_all=True, append_images=rest, duration=round(1000 / item.fps), loop=0)
     mp4 = named(out, "mp4")
-    # imageio-ffmpeg starts ffmpeg in a process group of its own (so that Ctrl-C reaches only Python)
-    # through preexec_fn, which makes Python fork the whole build process (its memory mapped again)
-    # rather than vfork: 594 files of the default site spent 14 CPU-s of the kernel's time on it. Without
-    # it, Ctrl-C stops ffmpeg with the build, which writes nothing half-made either way.
-    os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
     iio.imwrite(mp4, frames, fps=item.fps, **MP4)
     # A GIF holds a frame identical to the one before it as a longer delay (Pillow merges them: the
     # flip at s = 0, where n2 is n1), so its count is read back, not assumed.
@@ -159,6 +154,12 @@ def write_downloads(run, offers: list[Offer], out_dir: Path, url: str, size: int
                 jobs.append((encode_animation, (run.folder, item, scale_for(size, tile), out)))
             else:
                 jobs.append((encode_table, (item, out)))
+    # imageio-ffmpeg starts ffmpeg in a process group of its own (so that Ctrl-C reaches only Python)
+    # through preexec_fn, which makes Python fork the whole build process (its memory mapped again)
+    # rather than vfork: 594 files of the default site spent 14 CPU-s of the kernel's time on it. Without
+    # it, Ctrl-C stops ffmpeg with the build, which writes nothing half-made either way. Set once, before
+    # the threads start.
+    os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
     # two jobs per core: a job spends part of its time waiting on its ffmpeg process
     with ThreadPoolExecutor(max_workers=2 * max(1, min(4, os.cpu_count() or 1))) as pool:
         done = list(pool.map(lambda job: job[0](*job[1]), jobs))
