@@ -5,6 +5,7 @@ after instant navigation, and hostile or stale values load the default view with
 from __future__ import annotations
 
 import contextlib
+import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -83,6 +84,14 @@ def test_a_copied_link_opens_the_same_view(context, base_url, build):
     shown = _figure(fresh, link, "reverse")
     wait_until(shown, f"f => f.querySelector('[role=slider]').getAttribute('aria-valuenow') === '{want_step}'")
     assert shown.get_attribute("data-model") == figure.get_attribute("data-model")
+    # The slider moves at once; a panel keeps its frame until the sheet of the linked one has
+    # arrived (frames.js draw), so wait (bounded) for the linked frames rather than read them at once.
+    frames = json.dumps(want_frames, separators=(",", ":"))  # as JSON.stringify writes it
+    wait_until(
+        shown,
+        "f => JSON.stringify(Array.from(f.querySelectorAll('.nti-panels:not(.nti-flip-row) .nti-panel'))"
+        f".map(e => e.dataset.frame)) === {frames!r}",
+    )
     assert panel_frames(shown) == want_frames
     # the text does not take the view away: scrolling through the steps leaves it as linked
     fresh.mouse.wheel(0, 600)
