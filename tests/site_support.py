@@ -225,7 +225,7 @@ def failed(request) -> bool:
     )
 
 
-_TABS: dict[tuple, object] = {}  # (browser, options) -> the pooled page, in this process
+_TABS: dict[tuple, tuple] = {}  # (browser, options) -> the pooled page and its DevTools session, in this process
 
 
 @contextlib.contextmanager
@@ -233,26 +233,29 @@ def tab(browser, permissions: tuple[str, ...] = (), **options):
     """A page of a context made with `options` (browser.new_context's), reused from test to test in this
     process. A new context and page cost Chromium about 1.7 CPU-s on the 2-core machine, a page load in
     a page already open about 0.7: with some 200 pages the browser tests opened, that was a fifth of
-    `make test`. What a fresh page gives a test, a lent one gives too: no HTTP cache (disabled: every
-    load fetches every file, and every request is seen), no storage, cookies, listeners or routes of
+    `make test`. What a fresh page gives a test, a lent one gives too: an empty HTTP cache (cleared:
+    the first load fetches every file, and every request is seen), no storage, cookies, listeners or routes of
     an earlier test, the pointer at (0, 0), the viewport asked for. Not the same: the session history
     (a test that counts history entries opens its own context) and an init script (likewise)."""
     key = (id(browser), tuple(permissions), json.dumps(options, sort_keys=True))
-    page = _TABS.pop(key, None)
+    page, devtools = _TABS.pop(key, (None, None))
     if page is None or page.is_closed():
         context = browser.new_context(**options)
         if permissions:
             context.grant_permissions(list(permissions))
         page = context.new_page()
-        devtools = context.new_cdp_session(page)
-        devtools.send("Network.enable")
-        devtools.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        devtools = context.new_cdp_session(page)  # its network domain stays off (no events sent here)
+    # An empty HTTP cache, as a new context starts with: every file of the test's first load is fetched
+    # (and seen), later loads in the same test may use the cache, as in a new context. (Disabling the
+    # cache instead needed the network domain on, which sent every request's events to this process:
+    # about 0.05 CPU-s a page load, and no cache within a test.)
+    devtools.send("Network.clearBrowserCache")
     loan = _Lent(page, options.get("viewport"))
     try:
         yield loan
     finally:
         if loan._give_back():
-            _TABS[key] = page
+            _TABS[key] = (page, devtools)
         else:
             with contextlib.suppress(Exception):
                 page.context.close()
