@@ -60,14 +60,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_precompute(args: argparse.Namespace) -> int:
     from .precompute.config import load_config
     from .precompute.launch import auto_processes, launch, launched
-    from .precompute.run import precompute
 
     config = load_config(args.config)  # a bad config stops here, once, before any process starts
     processes = args.processes
     if processes == "auto":
         processes = auto_processes(args.device or config.run.device)
     if processes > 1 and not launched() and not args.dry_run:
-        return launch(processes, args.argv)
+        return launch(processes, args.argv)  # the launcher itself needs no diffusers (1.5 CPU-s to import)
+    from .precompute.run import precompute
+
     results = precompute(
         config,
         Path(args.runs),
