@@ -24,6 +24,7 @@ Measured numbers (tallest pinned figure, smallest chart text) are printed for th
 from __future__ import annotations
 
 import json
+from urllib.parse import urlparse
 
 import pytest
 from site_support import CHROMIUM, SCREENS, built_site, default_site, lesson_paths, served
@@ -203,6 +204,38 @@ def site(request):
     return served(build)
 
 
+_PAGES: dict[tuple, object] = {}  # (browser, device scale, mobile) -> a page kept from screen to screen
+
+
+def _page_for(browser, site: str, width: int, height: int, scale_factor: float, mobile: bool):
+    """A page for this screen: one per device kind (scale and mobile, which a context fixes), resized
+    from screen to screen in this process. A new context and page cost Chromium about 1.7 CPU-s on
+    the 2-core machine. As a new context, it starts with an empty HTTP cache (each screen's first page
+    is a first visit; the later ones reuse the theme's files, as before) and no storage; the layout
+    shift observer is the context's init script, in every page loaded."""
+    key = (id(browser), scale_factor, mobile)
+    page = _PAGES.get(key)
+    if page is None or page.is_closed():
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=scale_factor,
+            is_mobile=mobile,
+            has_touch=mobile,
+        )
+        context.add_init_script(CLS_OBSERVER)
+        page = _PAGES[key] = context.new_page()
+    else:
+        page.goto("about:blank")
+        page.context.clear_cookies()
+        page.set_viewport_size({"width": width, "height": height})
+    devtools = page.context.new_cdp_session(page)
+    devtools.send("Network.clearBrowserCache")
+    origin = "{0.scheme}://{0.netloc}".format(urlparse(site))
+    devtools.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+    devtools.detach()
+    return page
+
+
 def _scale_floor(name: str, width: int) -> int:
     if "@" in name:
         return 1  # zoomed: the window is what it is; frames only need to stay whole and on screen
@@ -214,17 +247,12 @@ def _scale_floor(name: str, width: int) -> int:
 )
 def test_every_lesson_fits_this_screen(browser, site, screen):
     name, (width, height), scale_factor, mobile = screen
-    context = browser.new_context(
-        viewport={"width": width, "height": height},
-        device_scale_factor=scale_factor,
-        is_mobile=mobile,
-        has_touch=mobile,
-    )
-    context.add_init_script(CLS_OBSERVER)
-    page = context.new_page()
+    page = _page_for(browser, site, width, height, scale_factor, mobile)
     errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    on_error = lambda e: errors.append(str(e))  # noqa: E731  (removed again below)
+    page.on("pageerror", on_error)
     problems, tallest, smallest_text, worst_shift = [], 0.0, 99.0, 0.0
+    finished = False
     try:
         for path in ["", *lesson_paths()]:  # the overview too: its figure must not push the text down either
             page.goto(site + path, timeout=20000)
@@ -309,8 +337,12 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                     problems.append(
                         f"{path} {kind}: with its last step at the top, the figure is {under:.0f} px under the header"
                     )
+        finished = True
     finally:
-        context.close()
+        page.remove_listener("pageerror", on_error)
+        if not finished:  # a page left half way through a walk is not lent to the next screen
+            _PAGES.pop((id(browser), scale_factor, mobile), None)
+            page.context.close()
     print(
         f"\n[matrix] {name}: tallest pinned figure {tallest:.0f} of {height} px, smallest chart text "
         f"{smallest_text:.1f} px, largest layout shift of a page {worst_shift:.3f}"
