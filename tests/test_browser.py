@@ -534,7 +534,7 @@ def test_mix_noise_scale_slider_chart_and_flip(page, sites):
 
 
 def assert_canvases_match_frames(figure, run_dir: Path):
-    """Pixels on screen equal the manifest frames: sheets (PNG or lossless WebP) decode exactly."""
+    """Pixels on screen equal the manifest frames: sheets (lossless WebP) decode exactly."""
     from PIL import Image
 
     shots = figure.locator(".nti-panels .nti-panel canvas").evaluate_all(

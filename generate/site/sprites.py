@@ -7,7 +7,7 @@ because one colour cell would make the whole sheet RGB and triple its bytes. Eac
 `group` (the seed or level index it belongs to, or null for frames every state needs), so the
 browser can load the current state's sheets first and the nearest tracks next.
 
-Each sheet is written as PNG and as lossless WebP and the smaller file ships (both are exact).
+Each sheet ships as lossless WebP (exact: every pixel value kept).
 
 Large frames (PREVIEW_FROM px and up, the seed's 256-px models) are shown at half their size or less
 (panels are at most 160 CSS px), so each of their sheets also gets a *preview*: the same cells at
@@ -85,7 +85,7 @@ class SheetWriter:
         for cell, name in enumerate(files):
             sheet.paste(self.load(name).convert(info["mode"]), ((cell % cols) * self.size, (cell // cols) * self.size))
         large = self.size >= PREVIEW_FROM
-        suffix, data = smallest_encoding(sheet, large)
+        suffix, data = exact_encoding(sheet)
         name = f"sheet{index:03d}.{suffix}"
         (self.out_dir / name).write_bytes(data)
         entry = {
@@ -133,31 +133,23 @@ class SheetWriter:
 # 32-px colour sheets of the default site (2026-12-05): method 5 at quality 100 made files 0.3 % smaller
 # than method 4 at 75 but took 20 to 50 times as long (2 to 7.5 s a sheet against 0.1 s; most of the
 # emoji model's build), and the slowest setting gains under 1 % on 256-px noise for 30 times the time.
-WEBP_EFFORT = {"small": {"method": 4, "quality": 75}, "large": {"method": 4, "quality": 75}}
+WEBP_EFFORT = {"method": 4, "quality": 75}
 
 
-def smallest_encoding(sheet: Image.Image, large: bool = False) -> tuple[str, bytes]:
-    """PNG or lossless WebP, whichever is smaller: on 32-px sheets noise-like and smooth ones differ in
-    which wins (PNG won 10 of the default site's 532 sheets, each by 3 % or less). Large frames' sheets
-    (and their previews) are WebP only: it was smaller on every one of the 256-px test site's 134 sheets
-    (PNG 0.2 % to 3.2x larger), and PNG's level-9 search took ten times WebP's time there (31 of the site build's
-    36 s of encoding, measured 2026-12-06)."""
-    candidates = []
-    if not large:
-        png = io.BytesIO()
-        sheet.save(png, format="PNG", compress_level=9, optimize=True)
-        candidates.append(("png", png.getvalue()))
+def exact_encoding(sheet: Image.Image) -> tuple[str, bytes]:
+    """Lossless WebP. PNG (level 9, optimized) was also tried on each sheet until 2026-12-06: it won 11
+    of the default site's 608 sheets, by 0.6 % of their bytes in all (4.7 KB of the site's 35.6 MB of
+    sheets), and its search cost 7.7 CPU-s a build, as much as the WebP encoding. Large frames' sheets
+    were WebP only already (PNG 0.2 % to 3.2x larger on every 256-px sheet, at ten times the time)."""
     webp = io.BytesIO()
-    effort = WEBP_EFFORT["large" if large else "small"]
     # exact=True keeps every pixel value; lossless WebP has no greyscale mode, so grey sheets decode as R=G=B
-    sheet.convert("RGB").save(webp, format="WEBP", lossless=True, exact=True, **effort)
-    candidates.append(("webp", webp.getvalue()))
-    return min(candidates, key=lambda c: len(c[1]))
+    sheet.convert("RGB").save(webp, format="WEBP", lossless=True, exact=True, **WEBP_EFFORT)
+    return "webp", webp.getvalue()
 
 
 def preview_encoding(sheet: Image.Image) -> tuple[str, bytes]:
     """A preview: JPEG (4:4:4) where it saves much (noisy frames), else the exact encoding."""
-    suffix, exact = smallest_encoding(sheet, large=True)
+    suffix, exact = exact_encoding(sheet)
     lossy = io.BytesIO()
     sheet.save(lossy, format="JPEG", quality=PREVIEW_QUALITY, subsampling=0)
     return ("jpg", lossy.getvalue()) if len(lossy.getvalue()) < LOSSY_WHEN * len(exact) else (suffix, exact)
