@@ -114,10 +114,11 @@ def engage(page, figure):
     wait_until(figure, "f => f.dataset.sheets === 'all'")
 
 
+PANELS = ".nti-panels:not(.nti-flip-row) .nti-panel"  # a figure's frame panels (not a flip row's copies)
+
+
 def panel_frames(figure) -> list[str]:
-    return figure.locator(".nti-panels:not(.nti-flip-row) .nti-panel").evaluate_all(
-        "els => els.map(e => e.dataset.frame)"
-    )
+    return figure.locator(PANELS).evaluate_all("els => els.map(e => e.dataset.frame)")
 
 
 def slider_value(figure, index=0) -> int:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from site_support import CHROMIUM, default_site, frame_file, manifests, served, tab, wait_until
-from test_browser import READY, Watch, panel_frames, slider_value
+from test_browser import PANELS, READY, Watch, panel_frames, slider_value
 
 from generate import experiments
 
@@ -89,8 +89,7 @@ def test_a_copied_link_opens_the_same_view(context, base_url, build):
     frames = json.dumps(want_frames, separators=(",", ":"))  # as JSON.stringify writes it
     wait_until(
         shown,
-        "f => JSON.stringify(Array.from(f.querySelectorAll('.nti-panels:not(.nti-flip-row) .nti-panel'))"
-        f".map(e => e.dataset.frame)) === {frames!r}",
+        f"f => JSON.stringify(Array.from(f.querySelectorAll('{PANELS}')).map(e => e.dataset.frame)) === {frames!r}",
     )
     assert panel_frames(shown) == want_frames
     # the text does not take the view away: scrolling through the steps leaves it as linked
@@ -128,9 +127,7 @@ def test_a_link_restores_its_view_after_instant_navigation(page, base_url, build
     # the sliders take the link's view at once, the panels once their sheet has decoded (on a busy
     # machine a moment later): wait for the frame, then compare
     with contextlib.suppress(PlaywrightTimeout):
-        wait_until(
-            figure, f"f => f.querySelector('.nti-panels:not(.nti-flip-row) .nti-panel').dataset.frame === '{expected}'"
-        )
+        wait_until(figure, f"f => f.querySelector('{PANELS}').dataset.frame === '{expected}'")
     assert panel_frames(figure)[0] == expected
     page.watch.assert_clean()
 
