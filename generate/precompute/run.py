@@ -227,6 +227,11 @@ def _execute_all(
     # A terminal gets a live bar; a log (CI, `make site > log`) a whole line every LOG_INTERVAL seconds
     # (tqdm would write one carriage-return update per refresh, a log of one endless line).
     total = sum(unit.images for _, units in with_shared_work([("", [u for _, u in pending])], store) for unit in units)
+    if world.grouped:
+        # Every process counts the grid before any computes a unit of it (a collective, so a barrier
+        # too): a process that started early would otherwise have stored shared trajectories that a
+        # later count leaves out, and the bar would end past its total (173 of 130 images, seen once).
+        total = max(record["total"] for record in world.gather({"total": total}))
     shown = progress and world.main and bool(pending)
     if sys.stderr.isatty():
         bar = tqdm(total=total, unit="img", dynamic_ncols=True, desc=model.slug, disable=not shown, mininterval=0.1)
