@@ -84,10 +84,14 @@ STEP_TO_LINE = """([section, index]) => {
 # header or under the pinned figure, its bottom at the viewport's bottom, its top at the trigger
 # line), is it at one of them the active step and seen whole, every line on screen and on top (not
 # under the pinned figure)? A step taller than the whole screen is read in parts: its first and its
-# last line are each seen at some position while it is active. Returns the steps that fail.
-READ_STEPS = """async (section) => {
+# last line are each seen at some position while it is active. Returns the steps that fail. With
+# `answered`, the section's questions (predict.js) are answered first (Skip) and only the steps that
+# hold one are read again: an answer adds the measured value and its explanation to the step.
+READ_STEPS = """async ([section, answered]) => {
     const s = document.querySelectorAll('.nti-scrolly')[section];
-    const steps = Array.from(s.querySelectorAll('.nti-step[data-state]'));
+    if (answered) for (const skip of s.querySelectorAll('.nti-predict-skip')) skip.click();
+    const all = Array.from(s.querySelectorAll('.nti-step[data-state]'));
+    const steps = all.filter(e => !answered || e.querySelector('.nti-predict'));
     const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     const H = document.documentElement.clientHeight;
     const header = () => document.querySelector('.md-header').getBoundingClientRect().bottom;
@@ -112,7 +116,7 @@ READ_STEPS = """async (section) => {
             if (whole) break;
         }
         const tall = step.getBoundingClientRect().height > H - header() - 8;
-        if (!(whole || (tall && first && last))) failed.push({ step: i + 1, height: Math.round(step.getBoundingClientRect().height), first, last });
+        if (!(whole || (tall && first && last))) failed.push({ step: all.indexOf(step) + 1, height: Math.round(step.getBoundingClientRect().height), first, last });
     }
     return failed;
 }"""
@@ -236,6 +240,22 @@ def _page_for(browser, site: str, width: int, height: int, scale_factor: float, 
     return page
 
 
+# How many of a section's models to read the steps of: every model in its menu where the figure is
+# pinned above the text (stacked: the room under it is short, and each model's words differ in
+# length); beside the text, or unpinned, the first (its steps have the screen's height).
+MODELS_TO_READ = """(section) => {
+    const s = document.querySelectorAll('.nti-scrolly')[section];
+    const f = s.querySelector('.nti-figure'), t = s.querySelector('.nti-steps');
+    const stacked = f.getBoundingClientRect().left < t.getBoundingClientRect().right - 1;
+    const menu = f.querySelector('.nti-figure-head select');
+    return stacked && !s.classList.contains('nti-unpinned') && menu ? menu.options.length : 1;
+}"""
+
+
+def _models_to_read(page, section: int) -> int:
+    return page.evaluate(MODELS_TO_READ, section)
+
+
 def _scale_floor(name: str, width: int) -> int:
     if "@" in name:
         return 1  # zoomed: the window is what it is; frames only need to stay whole and on screen
@@ -324,12 +344,26 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
                             f"{path} {kind}: step {seen['index'] + 1} wants view {seen['want']}, the figure shows {seen['view']}"
                         )
             # every step can be read whole (or, taller than the screen, from its first line to its last) while active
+            # (a step with a question: both before it is answered and after, when it holds the answer;
+            # stacked under a pinned figure, where the room is short, in every model's words too)
             for section, kind in enumerate(kinds):
-                for miss in page.evaluate(READ_STEPS, section):
-                    problems.append(
-                        f"{path} {kind}: step {miss['step']} ({miss['height']} px) is never seen whole while active "
-                        f"(first line seen: {miss['first']}, last line: {miss['last']})"
-                    )
+                figure = page.locator(".nti-scrolly").nth(section).locator(".nti-figure")
+                for model in range(_models_to_read(page, section)):
+                    if model:
+                        slug = figure.get_attribute("data-model")
+                        figure.locator(".nti-figure-head select").first.select_option(index=model)
+                        page.wait_for_function(
+                            "([f, slug]) => f.dataset.model !== slug && f.dataset.ready === 'true'",
+                            arg=[figure.element_handle(), slug],
+                            timeout=20000,
+                        )
+                    for answered in (False, True):
+                        for miss in page.evaluate(READ_STEPS, [section, answered]):
+                            problems.append(
+                                f"{path} {kind} ({figure.get_attribute('data-model')}): step {miss['step']}"
+                                f"{' (answered)' if answered else ''} ({miss['height']} px) is never seen whole while"
+                                f" active (first line seen: {miss['first']}, last line: {miss['last']})"
+                            )
             # ... and the last one read at the top of the screen leaves its figure whole beside it
             for section, kind in enumerate(kinds):
                 under = page.evaluate(LAST_STEP_UNDER_HEADER, section)

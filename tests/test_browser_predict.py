@@ -1,7 +1,7 @@
 """Predict, then see, in Chromium on the default site: on every lesson that asks the reader to guess
 first (the pages that carry a `.nti-predict` question), the answer stays hidden until the reader
 commits a guess (keyboard only: arrows, then Enter) or skips; then the gap and the measured answer
-show. The guess stays in the page (no request), and the other model's question waits unanswered."""
+show, and the question folds away until the reader asks for it again. The guess stays in the page (no request), and the other model's question waits unanswered."""
 
 from __future__ import annotations
 
@@ -75,6 +75,15 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
                 box.get_by_role("button", name="Skip: show the answer").click()
                 assert box.get_attribute("data-state") == "skipped" and result.inner_text().startswith("Measured:")
             assert reveal.is_visible() and box.locator("input[type=range]").is_disabled()
+            # answered, the question and the form fold away (the result repeats the guess); a press unfolds them
+            question, again = box.locator(".nti-predict-question"), box.locator(".nti-predict-again")
+            assert question.is_hidden() and box.locator(".nti-predict-form").is_hidden()
+            assert again.get_attribute("aria-expanded") == "false"
+            again.click()
+            assert question.is_visible() and again.get_attribute("aria-expanded") == "true"
+            assert box.locator("input[type=range]").is_visible() and reveal.is_visible()
+            again.click()
+            assert question.is_hidden() and reveal.is_visible()
             if after:  # the figure shows what answers the question only now: the step's state becomes `after`
                 assert json.loads(step.get_attribute("data-state")) == json.loads(after)
                 if screen[0] > 500 and "view" in json.loads(after):

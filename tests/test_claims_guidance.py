@@ -115,7 +115,7 @@ def test_the_page_says_where_the_class_stops_getting_clearer_and_what_diversity_
     steps = _steps(_page(chosen, facts, slug))
     where = next(s for s in steps if "Where the class stops getting clearer" in s)
     said = f"at w = {rows[clear]['scale']:g} the classifier finds the class asked for in"
-    assert f"{said} {_pct(rows[clear]['accuracy'])}" in where
+    assert f"{said} {_pct(rows[clear]['accuracy'])}" in where.lower()
     after = rows[clear:]
     falls = len(after) > 1 and all(b["diversity"] < a["diversity"] for a, b in zip(after, after[1:]))
     assert ("the diversity keeps falling with every larger scale" in where) == falls

@@ -36,6 +36,9 @@ function enhance(box) {
   const commit = el("button", { type: "button", class: "nti-button nti-predict-commit", text: "Commit my guess" });
   const skip = el("button", { type: "button", class: "nti-button nti-predict-skip", text: "Skip: show the answer" });
   const result = el("p", { class: "nti-predict-result", role: "status" });
+  // answered, the question and the form fold away (the result repeats the guess, and the step must
+  // still fit under a pinned figure with the explanation added); this button shows the question again
+  const again = el("button", { type: "button", class: "nti-predict-again", "aria-expanded": "false" });
   const question = box.querySelector(":scope > .nti-predict-question");
   if (question) question.id = `${id}-q`;
   const form = el("div", { class: "nti-predict-form" }, [
@@ -60,6 +63,8 @@ function enhance(box) {
     input.disabled = true;
     commit.remove();
     skip.remove();
+    fold(true);
+    result.before(again);
     reveal.hidden = false;
     result.focus({ preventScroll: true });
     // the figure may now show what answers the question (the step's state after it: data-after)
@@ -69,6 +74,12 @@ function enhance(box) {
       step.dispatchEvent(new CustomEvent("nti-step-state", { bubbles: true }));
     }
   }
+  function fold(folded) {
+    for (const part of [question, form]) if (part) part.hidden = folded;
+    again.setAttribute("aria-expanded", String(!folded));
+    again.textContent = folded ? "Show the question" : "Hide the question";
+  }
+  again.addEventListener("click", () => fold(again.getAttribute("aria-expanded") === "true"));
   input.addEventListener("input", update);
   input.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); done(true); } });
   commit.addEventListener("click", () => done(true));

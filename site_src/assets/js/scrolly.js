@@ -93,9 +93,10 @@ export function scrolly(section, controller) {
   window.addEventListener("scroll", onScroll, { passive: true });
   window.addEventListener("resize", onResize, { passive: true });
   NARROW.addEventListener("change", onResize);
-  // The pinned figure changes height with its content (another model, the panel scale): re-measure.
+  // The pinned figure changes height with its content (another model, the panel scale), and so does
+  // a step (another model's words, a guess answered: predict.js): re-measure.
   const observer = "ResizeObserver" in window && figure ? new ResizeObserver(onResize) : null;
-  if (observer) observer.observe(figure);
+  if (observer) for (const box of [figure, ...steps]) observer.observe(box);
   measure();
   update();
   return () => {
