@@ -74,14 +74,14 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
             else:  # phone: skip straight to the answer
                 box.get_by_role("button", name="Skip: show the answer").click()
                 assert box.get_attribute("data-state") == "skipped" and result.inner_text().startswith("Measured:")
-            assert reveal.is_visible() and box.locator("input[type=range]").is_disabled()
-            # answered, the question and the form fold away (the result repeats the guess); a press unfolds them
+            # answered, the form goes (the result repeats the guess, if any: a skipped question shows
+            # none) and the question folds away; a press unfolds it
+            assert reveal.is_visible() and not box.locator(".nti-predict-form, input[type=range]").count()
             question, again = box.locator(".nti-predict-question"), box.locator(".nti-predict-again")
-            assert question.is_hidden() and box.locator(".nti-predict-form").is_hidden()
-            assert again.get_attribute("aria-expanded") == "false"
+            assert question.is_hidden() and again.get_attribute("aria-expanded") == "false"
             again.click()
-            assert question.is_visible() and again.get_attribute("aria-expanded") == "true"
-            assert box.locator("input[type=range]").is_visible() and reveal.is_visible()
+            assert question.is_visible() and again.get_attribute("aria-expanded") == "true" and reveal.is_visible()
+            assert not box.locator("input[type=range]").count(), "the question unfolded brings back no guess"
             again.click()
             assert question.is_hidden() and reveal.is_visible()
             if after:  # the figure shows what answers the question only now: the step's state becomes `after`

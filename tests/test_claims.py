@@ -850,6 +850,10 @@ def test_each_guess_first_question_is_answered_by_the_runs(chosen, facts, slug):
         and values == list(range(1, f["reverse"]["steps"] + 1))
     )
     assert f"large shapes right by step {answer} of {f['reverse']['steps']}" in re.sub(r"\s+", " ", words)
+    # a median of an even count may fall between the seeds: their spread is said too
+    coarse = [r["coarse_at"] + 1 for r in f["reverse"]["seeds"]]
+    spread = f"(the median of {len(coarse)} seeds, which get there from step {min(coarse)} to step {max(coarse)})"
+    assert spread in re.sub(r"\s+", " ", words)
 
     fb = _questions(_render("forward_backward.md.j2", facts, figures), slug)
     tipping = f["forward_backward"]["tipping"]

@@ -160,6 +160,10 @@ def test_without_guidance_the_label_changes_nothing_and_too_far_saturates(chosen
         f"{_pct(conditional['white'])} at w = 1"
     )
     assert (stark in too_far) == (strongest["white"] > conditional["white"])
+    darker = f"full black rises from {_pct(conditional['black'])} to {_pct(strongest['black'])}"
+    assert (darker in too_far) == (
+        strongest["white"] > conditional["white"] and strongest["black"] > conditional["black"]
+    )
     ratio = strongest["diversity"] / conditional["diversity"]
     assert f"The diversity across seeds is {_pct(ratio)} of the plain conditional model's" in too_far
     assert ("the more alike the seeds' pictures of one class" in too_far) == (ratio < 1)

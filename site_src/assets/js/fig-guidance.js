@@ -33,13 +33,14 @@ function scaleChart(model) {
     "aria-label": "Against the guidance scale: " + series.map((s) => `${s.name}: ${model.per_scale.map((r, i) => `${wText(model.scales[i])} ${pct(s.value(r))}`).join(", ")}`).join("; ") });
   for (const v of [0, 0.5, 1]) {
     root.append(svg("line", { x1: pad.l, y1: Y(v), x2: W - pad.r, y2: Y(v), class: v ? "nti-grid" : "nti-axis" }));
-    root.append(svg("text", { x: pad.l - 4, y: Y(v) + 3.5, "text-anchor": "end", class: "nti-chart-text" }, `${Math.round(v * 100)}%`));
+    // "0%" sits on its line rather than centred on it, clear of the first scale's label below it (a phone's 11 px text)
+    root.append(svg("text", { x: pad.l - 4, y: Y(v) + (v ? 3.5 : 0), "text-anchor": "end", class: "nti-chart-text" }, `${Math.round(v * 100)}%`));
   }
   model.scales.forEach((w, i) => {
     root.append(svg("line", { x1: X(i), y1: H - pad.b, x2: X(i), y2: H - pad.b + 3, class: "nti-axis" }));
-    root.append(svg("text", { x: X(i), y: H - pad.b + 13, "text-anchor": "middle", class: "nti-chart-text" }, String(w)));
+    root.append(svg("text", { x: X(i), y: H - pad.b + 15, "text-anchor": "middle", class: "nti-chart-text" }, String(w)));
   });
-  root.append(svg("text", { x: (W + pad.l) / 2, y: H - pad.b + 26, "text-anchor": "middle", class: "nti-chart-text" }, "guidance scale w (evenly spaced)"));
+  root.append(svg("text", { x: (W + pad.l) / 2, y: H - pad.b + 29, "text-anchor": "middle", class: "nti-chart-text" }, "guidance scale w (evenly spaced)"));
   const marker = svg("line", { y1: pad.t, y2: H - pad.b, class: "nti-chart-marker" });
   root.append(marker);
   for (const s of series) {

@@ -36,7 +36,7 @@ function enhance(box) {
   const commit = el("button", { type: "button", class: "nti-button nti-predict-commit", text: "Commit my guess" });
   const skip = el("button", { type: "button", class: "nti-button nti-predict-skip", text: "Skip: show the answer" });
   const result = el("p", { class: "nti-predict-result", role: "status" });
-  // answered, the question and the form fold away (the result repeats the guess, and the step must
+  // answered, the form goes (the result repeats the guess) and the question folds away (the step must
   // still fit under a pinned figure with the explanation added); this button shows the question again
   const again = el("button", { type: "button", class: "nti-predict-again", "aria-expanded": "false" });
   const question = box.querySelector(":scope > .nti-predict-question");
@@ -60,9 +60,7 @@ function enhance(box) {
       result.textContent = `Measured: ${label(box, answer)}.`;
     }
     box.dataset.state = guessed ? "guessed" : "skipped";
-    input.disabled = true;
-    commit.remove();
-    skip.remove();
+    form.remove();
     fold(true);
     result.before(again);
     reveal.hidden = false;
@@ -75,7 +73,7 @@ function enhance(box) {
     }
   }
   function fold(folded) {
-    for (const part of [question, form]) if (part) part.hidden = folded;
+    if (question) question.hidden = folded;
     again.setAttribute("aria-expanded", String(!folded));
     again.textContent = folded ? "Show the question" : "Hide the question";
   }
