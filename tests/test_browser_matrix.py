@@ -89,7 +89,8 @@ STEP_TO_LINE = """([section, index]) => {
 # hold one are read again: an answer adds the measured value and its explanation to the step.
 READ_STEPS = """async ([section, answered]) => {
     const s = document.querySelectorAll('.nti-scrolly')[section];
-    if (answered) for (const skip of s.querySelectorAll('.nti-predict-skip')) skip.click();
+    // the shown model's questions only: another model's, hidden, wait to be read unanswered first
+    if (answered) for (const skip of s.querySelectorAll('.nti-predict-skip')) if (skip.getClientRects().length) skip.click();
     const all = Array.from(s.querySelectorAll('.nti-step[data-state]'));
     const steps = all.filter(e => !answered || e.querySelector('.nti-predict'));
     const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -252,10 +253,6 @@ MODELS_TO_READ = """(section) => {
 }"""
 
 
-def _models_to_read(page, section: int) -> int:
-    return page.evaluate(MODELS_TO_READ, section)
-
-
 def _scale_floor(name: str, width: int) -> int:
     if "@" in name:
         return 1  # zoomed: the window is what it is; frames only need to stay whole and on screen
@@ -348,7 +345,7 @@ def test_every_lesson_fits_this_screen(browser, site, screen):
             # stacked under a pinned figure, where the room is short, in every model's words too)
             for section, kind in enumerate(kinds):
                 figure = page.locator(".nti-scrolly").nth(section).locator(".nti-figure")
-                for model in range(_models_to_read(page, section)):
+                for model in range(page.evaluate(MODELS_TO_READ, section)):
                     if model:
                         slug = figure.get_attribute("data-model")
                         figure.locator(".nti-figure-head select").first.select_option(index=model)
