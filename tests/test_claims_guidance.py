@@ -160,7 +160,8 @@ def test_without_guidance_the_label_changes_nothing_and_too_far_saturates(chosen
         f"{_pct(conditional['white'])} at w = 1"
     )
     assert (stark in too_far) == (strongest["white"] > conditional["white"])
-    darker = f"full black rises from {_pct(conditional['black'])} to {_pct(strongest['black'])}"
+    black = (_pct(strongest["black"]), _pct(conditional["black"]))
+    darker = f"More pixel values end at full black too: {black[0]} against {black[1]} at w = 1"
     assert (darker in too_far) == (
         strongest["white"] > conditional["white"] and strongest["black"] > conditional["black"]
     )
