@@ -68,6 +68,12 @@ def test_the_level_of_a_different_picture_is_read_off_the_frames(chosen, facts, 
     assert fb["tipping"]["different_from_here"] == sum(s is False for s in same[: first + 1])
     text = _render("forward_backward.md.j2", facts, _figures(chosen, slug))
     assert f"the cleanest start that gives a different picture is level **{first + 1}** of {steps}" in text
+    # a flip on its own is said to be one, with the next different level (read off the verdicts)
+    alone = first > 0 and same[first - 1] is True
+    assert (f"Level {first + 1} stands alone" in text) == alone, slug
+    if alone and False in same[: first - 1]:
+        following = max(i for i, s in enumerate(same[: first - 1]) if s is False)
+        assert f"the next different one is level **{following + 1}**" in text
     assert text.count('<svg class="nti-chart nti-fb-chart"') == 1  # one chart per model with a run
 
 

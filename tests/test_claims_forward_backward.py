@@ -117,6 +117,12 @@ def test_same_picture_verdicts_are_the_match_and_the_distance(chosen, facts, slu
         assert fb["tipping"]["level"] == expected[first]["level"]
         assert all(e["same"] for e in expected[first + 1 :])
         assert fb["tipping"]["different_from_here"] == len(different)
+        # "level k stands alone": the start just noisier is the same picture again, and the next
+        # different level the page names is the cleanest of the noisier ones judged different
+        alone = first > 0 and expected[first - 1]["same"]
+        assert fb["tipping"]["alone"] == alone, slug
+        after = [i for i in different if i < first - 1]
+        assert fb["tipping"]["next_level"] == (expected[max(after)]["level"] if alone and after else None)
     else:
         assert fb["tipping"] is None
     # the distance alone would not do: it calls some same pictures different or some others the same

@@ -130,14 +130,21 @@ def tipping(curve: list[dict]) -> dict | None:
     """The notebook's question, "how much noise must be added before the result is a different
     picture?", read off the verdicts: walking from the cleanest start level towards the noisiest, the
     first level whose reconstruction is not the same picture, and how many of it and the noisier ones
-    are different. None when every level gives the same picture (or nothing was judged)."""
+    are different. `alone`: the start just noisier gives the same picture again (one flip, not where
+    the pictures start to change; `noisier_level` is that start), and `next_level` is then the next noisier level judged different
+    (None when there is none). None when every level gives the same picture (or nothing was judged)."""
     for index in range(len(curve) - 1, -1, -1):  # curve runs noisiest first
         if curve[index]["same"] is False:
             noisier = curve[: index + 1]
+            alone = index > 0 and curve[index - 1]["same"] is True
+            following = [p["level"] for p in curve[:index] if p["same"] is False]
             return dict(
                 curve[index],
                 levels_from_here=len(noisier),
                 different_from_here=sum(p["same"] is False for p in noisier),
+                alone=alone,
+                noisier_level=curve[index - 1]["level"] if index > 0 else None,
+                next_level=following[-1] if alone and following else None,
             )
     return None
 
