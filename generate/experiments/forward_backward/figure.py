@@ -130,9 +130,10 @@ def tipping(curve: list[dict]) -> dict | None:
     """The notebook's question, "how much noise must be added before the result is a different
     picture?", read off the verdicts: walking from the cleanest start level towards the noisiest, the
     first level whose reconstruction is not the same picture, and how many of it and the noisier ones
-    are different. `alone`: the start just noisier gives the same picture again (one flip, not where
-    the pictures start to change; `noisier_level` is that start), and `next_level` is then the next noisier level judged different
-    (None when there is none). None when every level gives the same picture (or nothing was judged)."""
+    are different. `alone`: the start just noisier (`noisier_level`) gives the same picture again, a
+    flip on its own rather than where the pictures start to change; `next_level` is then the next
+    noisier level judged different (None when there is none). None when every level gives the same
+    picture (or nothing was judged)."""
     for index in range(len(curve) - 1, -1, -1):  # curve runs noisiest first
         if curve[index]["same"] is False:
             noisier = curve[: index + 1]
