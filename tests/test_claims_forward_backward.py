@@ -267,3 +267,17 @@ def test_the_middle_level_is_worded_as_its_verdict(chosen, facts):
         assert ("still the same picture" in step) is bool(p["same"]) and ("a different picture" in step) is (
             not p["same"]
         )
+
+
+@pytest.mark.parametrize("slug", MODELS)
+def test_the_chart_keeps_every_level_apart_with_its_verdict(facts, slug):
+    """The distance chart's dots run along the start level, one per level, left to right, each at
+    least a dot's width from the next (on a signal-share axis fashion-32's rings for levels 1, 2 and
+    5 fell on one another), a ring exactly where the reconstruction is judged different."""
+    fb = facts[slug][FB]
+    dots = re.findall(r'<circle class="nti-series-mix([^"]*)" cx="([\d.]+)" cy="[\d.]+" r="([\d.]+)"', fb["chart"])
+    assert len(dots) == len(fb["curve"]), slug
+    xs = [float(x) for _, x, _ in dots]
+    assert all(b - a > 2 * float(r) for (a, b), (_, _, r) in zip(zip(xs, xs[1:]), dots)), (slug, xs[:6])
+    assert ["nti-fb-pt-new" in kind for kind, _, _ in dots] == [p["same"] is False for p in fb["curve"]], slug
+    assert f"start level (1 the noisiest, {fb['steps']} the cleanest)" in fb["chart"]

@@ -217,27 +217,32 @@ def facts(run, runs: dict) -> dict:
 
 def distance_chart(curve: list[dict], typical: float | None, bound: float | None) -> str:
     """The distances as an SVG chart (static: it is part of the page's text, not of the figure):
-    x the start level's signal share alpha_bar (noisiest on the left), y the distance to the original,
-    a dashed line at an unrelated sample's distance and a dotted one at the same-picture bound; a
-    filled dot is a reconstruction judged the same picture, a ring one judged different."""
+    x the start level (level 1, the noisiest, on the left: the levels that the question and the
+    verdicts name; on a signal-share axis the noisiest levels' rings fell on one another), y the
+    distance to the original, a dashed line at an unrelated sample's distance and a dotted one at the
+    same-picture bound; a filled dot is a reconstruction judged the same picture, a ring one judged
+    different."""
     W, H, left, right, top, bottom = 360, 190, 46, 12, 10, 38
-    points = [p for p in curve if p["alpha_bar"] is not None]
+    points = curve
     if not points:
         return ""
+    last = max(max(p["level"] for p in points), 1)
     top_y = max([p["distance"] for p in points] + ([typical] if typical else [])) * 1.08 or 1.0
-    X = lambda a: left + a * (W - left - right)
+    X = lambda k: left + k / last * (W - left - right)  # k: the level's index, 0 = level 1
     Y = lambda d: H - bottom - d / top_y * (H - top - bottom)
     parts = [
         f'<line class="nti-axis" x1="{left}" y1="{H - bottom}" x2="{W - right}" y2="{H - bottom}"/>',
         f'<line class="nti-axis" x1="{left}" y1="{top}" x2="{left}" y2="{H - bottom}"/>',
     ]
-    for a in (0, 0.25, 0.5, 0.75, 1):
+    every = next(m * 10**e for e in range(4) for m in (1, 2, 5) if m * 10**e >= (last + 1) / 6)  # 10 for 50
+    for level in sorted({1, *range(every, last + 2, every)}):
         parts.append(
-            f'<text class="nti-chart-text" x="{X(a):.1f}" y="{H - bottom + 13}" text-anchor="middle">{a:g}</text>'
+            f'<text class="nti-chart-text" x="{X(level - 1):.1f}" y="{H - bottom + 13}"'
+            f' text-anchor="middle">{level}</text>'
         )
     parts.append(
         f'<text class="nti-chart-text" x="{(left + W - right) / 2:.1f}" y="{H - 6}" text-anchor="middle">'
-        "start level: signal share ᾱ (noisier to the left)</text>"
+        f"start level (1 the noisiest, {last + 1} the cleanest)</text>"
     )
     for value in _ticks(top_y):
         parts.append(f'<line class="nti-grid" x1="{left}" y1="{Y(value):.1f}" x2="{W - right}" y2="{Y(value):.1f}"/>')
@@ -252,16 +257,16 @@ def distance_chart(curve: list[dict], typical: float | None, bound: float | None
         parts.append(
             f'<text class="nti-chart-text" x="{W - right - 2}" y="{Y(value) - 3:.1f}" text-anchor="end">{words}</text>'
         )
-    line = " ".join(f"{X(p['alpha_bar']):.1f},{Y(p['distance']):.1f}" for p in points)
+    line = " ".join(f"{X(p['level']):.1f},{Y(p['distance']):.1f}" for p in points)
     parts.append(f'<polyline class="nti-series-mix-line" points="{line}"/>')
     for p in points:
         kind = {True: " nti-fb-pt-same", False: " nti-fb-pt-new"}.get(p["same"], "")
         parts.append(
-            f'<circle class="nti-series-mix{kind}" cx="{X(p["alpha_bar"]):.1f}" cy="{Y(p["distance"]):.1f}" r="2.4"/>'
+            f'<circle class="nti-series-mix{kind}" cx="{X(p["level"]):.1f}" cy="{Y(p["distance"]):.1f}" r="2.4"/>'
         )
     label = (
         "Distance between reconstruction and original by start level: "
-        + ", ".join(f"ᾱ {p['alpha_bar']:.2f}: {p['distance']:.1f}" for p in points[:: max(1, len(points) // 8)])
+        + ", ".join(f"level {p['level'] + 1}: {p['distance']:.1f}" for p in points[:: max(1, len(points) // 8)])
         + (f"; an unrelated sample lies {typical:.1f} away" if typical else "")
         + (f"; the same-picture bound is {bound:.1f}" if bound else "")
     )
