@@ -379,6 +379,16 @@ def default_site() -> dict:
     return _once("default", lambda base: build_for_serving(runs, "default"))
 
 
+# Each shown SVG text under an element, as [drawn size in CSS px, its first characters]: its font size
+# times its chart's scale (drawn CSS px per viewBox unit; the smaller ratio where the chart is
+# letterboxed). The matrix measures a figure's charts with it, the predict test an answer's.
+SVG_TEXT_PX = """(root => Array.from(root.querySelectorAll('svg text'))
+    .filter(t => t.getClientRects().length > 0 && getComputedStyle(t).visibility !== 'hidden').map(t => {
+        const svg = t.ownerSVGElement, vb = svg.viewBox.baseVal, r = svg.getBoundingClientRect();
+        const k = vb && vb.width ? Math.min(r.width / vb.width, r.height / vb.height) : 1;
+        return [parseFloat(getComputedStyle(t).fontSize) * k, t.textContent.slice(0, 24)]; }))"""
+
+
 def wait_until(locator, predicate: str, timeout: float = 15000) -> None:
     """Wait (at most `timeout` ms) until the JavaScript `predicate(element)` holds for the locator's
     element, e.g. "f => f.dataset.ready === 'true'". Bounded: a figure that never gets there fails."""

@@ -27,7 +27,7 @@ import json
 from urllib.parse import urlparse
 
 import pytest
-from site_support import CHROMIUM, SCREENS, built_site, default_site, lesson_paths, served
+from site_support import CHROMIUM, SCREENS, SVG_TEXT_PX, built_site, default_site, lesson_paths, served
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
 
@@ -44,7 +44,8 @@ CLS_OBSERVER = """
 """
 
 # One figure, pinned (scrolled to its first step): where it is, what of it shows, per compact view.
-FIGURE = """kind => {
+FIGURE = (
+    """kind => {
     const f = document.querySelector(`.nti-figure[data-kind="${kind}"]`);
     const section = f.closest('.nti-scrolly');
     const H = document.documentElement.clientHeight, W = document.documentElement.clientWidth;
@@ -56,10 +57,9 @@ FIGURE = """kind => {
         .filter(shown).map(e => { const b = e.getBoundingClientRect();
             return { what: (e.getAttribute('role') || e.tagName.toLowerCase()) + '.' + (e.className.baseVal ?? e.className),
                      top: b.top, bottom: b.bottom, left: b.left, right: b.right }; });
-    const text = Array.from(f.querySelectorAll('svg text')).filter(shown).map(t => {
-        const svg = t.ownerSVGElement, vb = svg.viewBox.baseVal, r = svg.getBoundingClientRect();
-        const k = vb && vb.width ? Math.min(r.width / vb.width, r.height / vb.height) : 1;
-        return [parseFloat(getComputedStyle(t).fontSize) * k, t.textContent.slice(0, 24)]; });
+    const text = """
+    + SVG_TEXT_PX
+    + """(f);
     const canvases = Array.from(f.querySelectorAll('.nti-panel canvas')).filter(shown).map(c => ({
         scale: +c.dataset.scale, css: c.getBoundingClientRect().width, pixels: c.width, thumb: Boolean(c.closest('.nti-thumb')) }));
     return { unpinned: section.classList.contains('nti-unpinned'), compact: f.classList.contains('nti-compact'),
@@ -67,6 +67,7 @@ FIGURE = """kind => {
              top: box ? box.top : null, bottom: box ? box.bottom : null, height: box ? box.height : null,
              H, W, header, controls, text, canvases, views: f.querySelectorAll('.nti-views button').length };
 }"""
+)
 
 # Scroll so a step is the active one: its top just past the trigger line (scrolly.js: the middle of
 # the viewport beside the text, of the room under a pinned stacked figure).

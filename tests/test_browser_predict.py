@@ -9,16 +9,10 @@ import json
 import re
 
 import pytest
-from site_support import CHROMIUM, default_site, served, tab, wait_until
+from site_support import CHROMIUM, SVG_TEXT_PX, default_site, served, tab, wait_until
 from test_browser import READY, Watch
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
-
-
-# Each shown SVG text's drawn size in CSS px: its font size times the chart's scale (drawn width per viewBox unit).
-CHART_TEXT = """r => Array.from(r.querySelectorAll('svg[viewBox] text')).filter(t => t.getClientRects().length).map(t => {
-    const svg = t.ownerSVGElement, vb = svg.viewBox.baseVal, b = svg.getBoundingClientRect();
-    return [parseFloat(getComputedStyle(t).fontSize) * Math.min(b.width / vb.width, b.height / vb.height), t.textContent.slice(0, 20)]; })"""
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +78,7 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
             # none) and the question folds away; a press unfolds it
             assert reveal.is_visible() and not box.locator(".nti-predict-form, input[type=range]").count()
             # a chart in the answer (outside any figure, so not the matrix's) has text of 11 CSS px or more
-            sizes = reveal.evaluate(CHART_TEXT)
+            sizes = reveal.evaluate(SVG_TEXT_PX)
             assert all(size >= 11 - 0.05 for size, _ in sizes), (path, screen, [s for s in sizes if s[0] < 11 - 0.05])
             question, again = box.locator(".nti-predict-question"), box.locator(".nti-predict-again")
             assert question.is_hidden() and again.get_attribute("aria-expanded") == "false"

@@ -130,10 +130,10 @@ def tipping(curve: list[dict]) -> dict | None:
     """The notebook's question, "how much noise must be added before the result is a different
     picture?", read off the verdicts: walking from the cleanest start level towards the noisiest, the
     first level whose reconstruction is not the same picture, and how many of it and the noisier ones
-    are different. `alone`: the start just noisier (`noisier_level`) gives the same picture again, a
-    flip on its own rather than where the pictures start to change; `next_level` is then the next
-    noisier level judged different (None when there is none). None when every level gives the same
-    picture (or nothing was judged)."""
+    are different. `alone`: the start just noisier gives the same picture again, a flip on its own
+    rather than where the pictures start to change; `next_level` is then the next noisier level
+    judged different (None when there is none). None when every level gives the same picture (or
+    nothing was judged)."""
     for index in range(len(curve) - 1, -1, -1):  # curve runs noisiest first
         if curve[index]["same"] is False:
             noisier = curve[: index + 1]
@@ -144,7 +144,6 @@ def tipping(curve: list[dict]) -> dict | None:
                 levels_from_here=len(noisier),
                 different_from_here=sum(p["same"] is False for p in noisier),
                 alone=alone,
-                noisier_level=curve[index - 1]["level"] if index > 0 else None,
                 next_level=following[-1] if alone and following else None,
             )
     return None
@@ -234,7 +233,7 @@ def distance_chart(curve: list[dict], typical: float | None, bound: float | None
         f'<line class="nti-axis" x1="{left}" y1="{H - bottom}" x2="{W - right}" y2="{H - bottom}"/>',
         f'<line class="nti-axis" x1="{left}" y1="{top}" x2="{left}" y2="{H - bottom}"/>',
     ]
-    every = next(m * 10**e for e in range(4) for m in (1, 2, 5) if m * 10**e >= (last + 1) / 6)  # 10 for 50
+    every = max(1, round(_ticks(last + 1, count=6)[1]))  # whole levels: every 10th of 50
     for level in sorted({1, *range(every, last + 2, every)}):
         parts.append(
             f'<text class="nti-chart-text" x="{X(level - 1):.1f}" y="{H - bottom + 13}"'
@@ -277,9 +276,9 @@ def distance_chart(curve: list[dict], typical: float | None, bound: float | None
     )
 
 
-def _ticks(top: float) -> list[float]:
-    """Round ticks from 0 to `top`: steps of 1, 2, 2.5 or 5 x 10^k, about four of them."""
-    raw = top / 4
+def _ticks(top: float, count: int = 4) -> list[float]:
+    """Round ticks from 0 to `top`: steps of 1, 2, 2.5 or 5 x 10^k, about `count` of them."""
+    raw = top / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     return [round(i * step, 10) for i in range(int(top / step) + 1)]
