@@ -182,6 +182,14 @@ def test_every_run_fact_is_worded_per_model(chosen, facts):
         assert f"{fb['typical']:.1f}" in own
         assert f"{fb['same_count']} of {len(fb['levels'])} reconstructions are the same picture" in own
         assert f"By the distance alone, {fb['distance_only_same']} would count as the same picture" in own
+        # the different pictures within the bound (changed match only), counted from the curve
+        near = sum(p["same"] is False and p["distance"] < fb["bound"] for p in fb["curve"])
+        assert ("here every different picture lies beyond the bound" in own) == (near == 0)
+        assert (f": {near} of the different ones lie within the bound" in own) == (near > 0)
+        tip = fb["tipping"]
+        if tip and tip["alone"] and tip["distance"] < fb["bound"]:
+            assert f"It lies within the distance bound ({tip['distance']:.1f} against {fb['bound']:.1f})" in own
+            assert (f"as {near - 1} other different reconstructions do" in own) == (near > 1)
         assert own.count("nti-fb-mark nti-fb-same") == fb["same_count"]
         assert own.count("nti-fb-mark nti-fb-new") == fb["different_count"]
         marks = re.findall(r'class="nti-fb-mark nti-fb-(same|new)" title="level (\d+):', own)
