@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from site_support import CHROMIUM, SVG_TEXT_PX, default_site, served, tab, wait_until
+from site_support import CHROMIUM, SVG_TEXT_PX, default_site, page_of, served, tab, wait_until
 from test_browser import READY, Watch
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium"), pytest.mark.slow]
@@ -88,7 +88,10 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
             again.click()
             assert question.is_hidden() and reveal.is_visible()
             if after:  # the figure shows what answers the question only now: the step's state becomes `after`
-                assert json.loads(step.get_attribute("data-state")) == json.loads(after)
+                # (a question in one model's words: for that model only, see the test below)
+                per_model = json.loads(step.get_attribute("data-after-models") or "{}")
+                told = per_model.get(model) if model else json.loads(step.get_attribute("data-state"))
+                assert told == json.loads(after), (path, told, after)
                 if screen[0] > 500 and "view" in json.loads(after):
                     view = json.loads(after)["view"]
                     wait_until(
@@ -103,4 +106,57 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
                 wait_until(figure, f"f => f.dataset.model !== {model!r} && f.dataset.ready === 'true'", timeout=20000)
                 other = page.locator(".nti-predict:visible").first
                 assert other.get_attribute("data-state") is None and other.locator(".nti-predict-reveal").is_hidden()
+        watch.assert_clean()
+
+
+def test_an_answer_moves_its_own_models_figure_only(browser, shipped):
+    """Forward/backward asks each model's reader for the level of the first different picture; the
+    answer moves that model's figure to that level, fully denoised. The question is in one model's
+    words, so another model's figure keeps the step's own state until its own question is answered,
+    and each model's figure shows its own answer when the menu comes back to it."""
+    with tab(browser, viewport={"width": 1366, "height": 768}) as page:
+        watch = Watch(page)
+        page.goto(served(shipped) + page_of("forward_backward"))
+        page.wait_for_function(READY, timeout=20000)
+        figure = page.locator('.nti-figure[data-kind="forward_backward"]')
+        level, steps = figure.locator("[role=slider]").nth(0), figure.locator("[role=slider]").nth(1)
+        menu = figure.locator(".nti-figure-head select").first
+        assert menu.locator("option").count() >= 2, "the default site shows two models"
+
+        def shows(want: int) -> None:  # the level on show (1 = noisiest), read off the slider's words
+            page.wait_for_function(
+                "([s, want]) => s.getAttribute('aria-valuetext').startsWith(`level ${want} of`)",
+                arg=[level.element_handle(), want],
+                timeout=10000,
+            )
+
+        box = page.locator(".nti-predict:visible").first
+        step = box.locator("xpath=ancestor::div[contains(@class,'nti-step')][1]")
+        # the question's step at the line (the middle of the screen beside the figure): the active one
+        step.evaluate("s => window.scrollBy(0, s.getBoundingClientRect().top - innerHeight / 2 + 8)")
+        wait_until(step, "s => s.classList.contains('nti-step-active')")
+        # the step's own level (a fraction of the slider's range), as the slider words it: 1 + index
+        own = 1 + round(
+            json.loads(step.get_attribute("data-state"))["level"] * int(level.get_attribute("aria-valuemax"))
+        )
+        shows(own)
+        answers = {}
+        for index in (0, 1):
+            if index:
+                slug = figure.get_attribute("data-model")
+                menu.select_option(index=index)
+                wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+                shows(own)  # not the other model's answer: this model's question is still open
+            box = page.locator(".nti-predict:visible").first
+            wait_until(box, "b => b.dataset.ready === 'true'")
+            assert box.get_attribute("data-state") is None
+            answers[figure.get_attribute("data-model")] = answer = json.loads(box.get_attribute("data-answer"))
+            assert answer != own, "an answer at the step's own level would show nothing here"
+            box.get_by_role("button", name="Skip: show the answer").click()
+            shows(answer)
+            assert steps.get_attribute("aria-valuenow") == steps.get_attribute("aria-valuemax"), "fully denoised"
+        menu.select_option(index=0)  # back to the first model: its own answer, not the second's
+        first = next(iter(answers))
+        wait_until(figure, f"f => f.dataset.model === {first!r} && f.dataset.ready === 'true'", timeout=20000)
+        shows(answers[first])
         watch.assert_clean()

@@ -65,10 +65,20 @@ function enhance(box) {
     result.before(again);
     reveal.hidden = false;
     result.focus({ preventScroll: true });
-    // the figure may now show what answers the question (the step's state after it: data-after)
+    // the figure may now show what answers the question (the step's state after it: data-after). A
+    // question asked in one model's words (templates' per_model) is that model's: its state is kept
+    // for that model only (data-after-models, read by scrolly.js), so another model's figure is not
+    // left showing this model's answer under words whose question is still open.
     const step = box.closest(".nti-step[data-state]");
     if (step && box.dataset.after) {
-      step.dataset.state = box.dataset.after;
+      const words = box.closest(".nti-per-model[data-model]");
+      if (words) {
+        const after = JSON.parse(step.dataset.afterModels || "{}");
+        after[words.dataset.model] = JSON.parse(box.dataset.after);
+        step.dataset.afterModels = JSON.stringify(after);
+      } else {
+        step.dataset.state = box.dataset.after;
+      }
       step.dispatchEvent(new CustomEvent("nti-step-state", { bubbles: true }));
     }
   }

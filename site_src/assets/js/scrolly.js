@@ -21,6 +21,17 @@ export function scrolly(section, controller) {
   const list = steps[steps.length - 1].parentElement;
   let active = null, frame = 0, line = 0;
 
+  // A step's state for the model on show: the one its answered question gave that model (predict.js:
+  // data-after-models), else the step's own.
+  const stateOf = (step) => {
+    const after = step.dataset.afterModels ? JSON.parse(step.dataset.afterModels) : {};
+    const model = figure && figure.dataset.model;
+    return model && after[model] ? after[model] : JSON.parse(step.dataset.state);
+  };
+  const apply = (step) => {
+    try { controller.setState(stateOf(step)); } catch (error) { console.error(error); }
+  };
+
   // The short-screen way between a step and the figure (shown by figures.css only while unpinned).
   const back = el("button", { type: "button", class: "nti-button nti-back-to-text", hidden: true, text: "↓ Back to the text" });
   let from = null; // the step whose button brought the reader to the figure
@@ -33,7 +44,7 @@ export function scrolly(section, controller) {
   const shows = steps.map((step) => {
     const button = el("button", { type: "button", class: "nti-button nti-step-show", text: "↑ See it in the figure" });
     button.addEventListener("click", () => {
-      try { controller.setState(JSON.parse(step.dataset.state)); } catch (error) { console.error(error); }
+      apply(step);
       from = step;
       const head = figure && figure.querySelector(".nti-figure-head");
       if (head && !back.isConnected) head.prepend(back);
@@ -78,16 +89,22 @@ export function scrolly(section, controller) {
     if (active) controller.engage();
     active = next;
     if (controller.userControlled) return;
-    try { controller.setState(JSON.parse(next.dataset.state)); } catch (error) { console.error(error); }
+    apply(next);
   }
 
   // A step whose state changed (a guess answered: predict.js) moves the figure again if it is the active one.
   const restate = (event) => {
     const step = event.target;
     if (step !== active || controller.userControlled) return;
-    try { controller.setState(JSON.parse(step.dataset.state)); } catch (error) { console.error(error); }
+    apply(step);
   };
   section.addEventListener("nti-step-state", restate);
+  // Another model on show (figure-shell.js): an active step whose question one model has answered
+  // takes that model's state again, so each model's figure shows its own answer, or none yet.
+  const reshown = () => {
+    if (active && active.dataset.afterModels && !controller.userControlled) apply(active);
+  };
+  if (figure) figure.addEventListener("nti-shown", reshown);
   const onScroll = () => { if (!frame) frame = requestAnimationFrame(update); };
   const onResize = () => { measure(); onScroll(); };
   window.addEventListener("scroll", onScroll, { passive: true });
@@ -101,6 +118,7 @@ export function scrolly(section, controller) {
   update();
   return () => {
     section.removeEventListener("nti-step-state", restate);
+    if (figure) figure.removeEventListener("nti-shown", reshown);
     window.removeEventListener("scroll", onScroll);
     window.removeEventListener("resize", onResize);
     NARROW.removeEventListener("change", onResize);
