@@ -130,6 +130,17 @@ def check_steps(text: str, where: str, states: dict[str, dict[str, str]]) -> Non
                 )
 
 
+# A number keeps its percent sign on its line: a plain space let "0 %" break after the 0 on a 390-px
+# phone (the guidance lesson, stop 42's reader's walk). The templates write "90 %" with a space, as
+# SI does; it becomes a no-break one (U+00A0) here, once for every template.
+_NUMBER_THEN_PERCENT = re.compile(r"(?<=\d) %")
+
+
+def unbroken_percent(text: str) -> str:
+    """`text` with the space between a number and its % a no-break space."""
+    return _NUMBER_THEN_PERCENT.sub("\u00a0%", text)
+
+
 def render_pages(
     templates: Path,
     docs: Path,
@@ -153,7 +164,7 @@ def render_pages(
     jobs += [(file, template, {}) for file, template, _ in GUIDES]
     for page_file, template, extra in jobs:
         root = "" if page_file == "index.md" else "../"  # use_directory_urls: every page but index is one level down
-        text = env.get_template(template).render(context, **extra, root=root, page_file=page_file)
+        text = unbroken_percent(env.get_template(template).render(context, **extra, root=root, page_file=page_file))
         if states is not None:
             check_steps(text, template, states)
         target = docs / page_file
