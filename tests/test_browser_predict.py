@@ -160,3 +160,48 @@ def test_an_answer_moves_its_own_models_figure_only(browser, shipped):
         wait_until(figure, f"f => f.dataset.model === {first!r} && f.dataset.ready === 'true'", timeout=20000)
         shows(answers[first])
         watch.assert_clean()
+
+
+def test_the_step_a_reader_asked_to_see_keeps_the_figure_across_models(browser, shipped):
+    """Where the figure is not pinned (a 1280x800 window at 200 % zoom: 640x400 CSS px), "See it in the
+    figure" puts the figure in that step's state; switching the model then keeps that step's state,
+    not the answered question's below it (which stays the active step while the reader looks up at
+    the figure), though each model has answered it."""
+    with tab(browser, viewport={"width": 640, "height": 400}, device_scale_factor=2) as page:
+        watch = Watch(page)
+        page.goto(served(shipped) + page_of("forward_backward"))
+        page.wait_for_function(READY, timeout=20000)
+        section = page.locator(".nti-scrolly").first
+        figure = section.locator('.nti-figure[data-kind="forward_backward"]')
+        figure.scroll_into_view_if_needed()
+        wait_until(figure, "f => f.dataset.ready === 'true'", timeout=20000)
+        assert "nti-unpinned" in (section.get_attribute("class") or ""), "the figure is pinned at 640x400"
+        level, menu = figure.locator("[role=slider]").first, figure.locator(".nti-figure-head select").first
+        steps = section.locator(".nti-step[data-state]")
+        asking = next(i for i in range(steps.count()) if steps.nth(i).locator(".nti-predict").count())
+        question, before = steps.nth(asking), steps.nth(asking - 1)
+        for index in (1, 0):  # each model answers (the second first: the first is on show at the end)
+            slug = figure.get_attribute("data-model")
+            menu.select_option(index=index)
+            wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+            box = question.locator(".nti-predict:visible").first
+            box.scroll_into_view_if_needed()
+            wait_until(box, "b => b.dataset.ready === 'true'")
+            box.get_by_role("button", name="Skip: show the answer").click()
+        answers = json.loads(question.get_attribute("data-after-models"))
+        assert len(answers) == 2, answers
+        question.evaluate("s => window.scrollBy(0, s.getBoundingClientRect().top - innerHeight / 2 + 8)")
+        wait_until(question, "s => s.classList.contains('nti-step-active')")
+        # the step before the question: its own level, not an answer
+        wanted = 1 + round(
+            json.loads(before.get_attribute("data-state"))["level"] * int(level.get_attribute("aria-valuemax"))
+        )
+        before.locator(".nti-step-show").click()
+        words = lambda: level.get_attribute("aria-valuetext")  # noqa: E731
+        assert words().startswith(f"level {wanted} of"), words()
+        assert "nti-step-active" in question.get_attribute("class"), "the question's step stays the active one"
+        slug = figure.get_attribute("data-model")
+        menu.select_option(index=1)
+        wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+        assert words().startswith(f"level {wanted} of"), f"the figure left the step the reader asked to see: {words()}"
+        watch.assert_clean()

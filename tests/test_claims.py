@@ -68,6 +68,8 @@ def test_the_level_of_a_different_picture_is_read_off_the_frames(chosen, facts, 
     assert fb["tipping"]["different_from_here"] == sum(s is False for s in same[: first + 1])
     text = _render("forward_backward.md.j2", facts, _figures(chosen, slug))
     assert f"the cleanest start that gives a different picture is level **{first + 1}** of {steps}" in text
+    # its ᾱ to three decimals, as the figure's level slider words it (frames.js fmt): one number, one way
+    assert f"(ᾱ = {fb['tipping']['alpha_bar']:.3f}, t = " in text
     # a flip on its own is said to be one, with the next different level (read off the verdicts)
     alone = first > 0 and same[first - 1] is True
     assert (f"Level {first + 1} stands alone" in text) == alone, slug

@@ -99,10 +99,13 @@ export function scrolly(section, controller) {
     apply(step);
   };
   section.addEventListener("nti-step-state", restate);
-  // Another model on show (figure-shell.js): an active step whose question one model has answered
-  // takes that model's state again, so each model's figure shows its own answer, or none yet.
+  // Another model on show (figure-shell.js): the step the figure speaks for (the one whose "See it in
+  // the figure" brought the reader here, while its way back is offered; else the active one), if one
+  // model has answered its question, takes the state of the model now on show, so each model's
+  // figure shows its own answer, or none yet.
   const reshown = () => {
-    if (active && active.dataset.afterModels && !controller.userControlled) apply(active);
+    const step = from && !back.hidden ? from : active;
+    if (step && step.dataset.afterModels && !controller.userControlled) apply(step);
   };
   if (figure) figure.addEventListener("nti-shown", reshown);
   const onScroll = () => { if (!frame) frame = requestAnimationFrame(update); };
