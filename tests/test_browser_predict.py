@@ -109,6 +109,25 @@ def test_guess_then_see_on_every_lesson_that_asks(browser, shipped, screen):
         watch.assert_clean()
 
 
+def _make_active(step) -> None:
+    """Scroll the step's top just past the line (the middle of the screen where the figure is beside
+    the text, or unpinned): the active step."""
+    step.evaluate("s => window.scrollBy(0, s.getBoundingClientRect().top - innerHeight / 2 + 8)")
+    wait_until(step, "s => s.classList.contains('nti-step-active')")
+
+
+def _own_level(step, slider) -> int:
+    """The start level (1 = noisiest) of a forward/backward step's own state, as the level slider words
+    it: the state's fraction of the slider's range, plus one."""
+    return 1 + round(json.loads(step.get_attribute("data-state"))["level"] * int(slider.get_attribute("aria-valuemax")))
+
+
+def _switch_model(figure, index: int) -> None:
+    slug = figure.get_attribute("data-model")
+    figure.locator(".nti-figure-head select").first.select_option(index=index)
+    wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+
+
 def test_an_answer_moves_its_own_models_figure_only(browser, shipped):
     """Forward/backward asks each model's reader for the level of the first different picture; the
     answer moves that model's figure to that level, fully denoised. The question is in one model's
@@ -132,20 +151,13 @@ def test_an_answer_moves_its_own_models_figure_only(browser, shipped):
 
         box = page.locator(".nti-predict:visible").first
         step = box.locator("xpath=ancestor::div[contains(@class,'nti-step')][1]")
-        # the question's step at the line (the middle of the screen beside the figure): the active one
-        step.evaluate("s => window.scrollBy(0, s.getBoundingClientRect().top - innerHeight / 2 + 8)")
-        wait_until(step, "s => s.classList.contains('nti-step-active')")
-        # the step's own level (a fraction of the slider's range), as the slider words it: 1 + index
-        own = 1 + round(
-            json.loads(step.get_attribute("data-state"))["level"] * int(level.get_attribute("aria-valuemax"))
-        )
+        _make_active(step)
+        own = _own_level(step, level)
         shows(own)
         answers = {}
         for index in (0, 1):
             if index:
-                slug = figure.get_attribute("data-model")
-                menu.select_option(index=index)
-                wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+                _switch_model(figure, index)
                 shows(own)  # not the other model's answer: this model's question is still open
             box = page.locator(".nti-predict:visible").first
             wait_until(box, "b => b.dataset.ready === 'true'")
@@ -155,10 +167,9 @@ def test_an_answer_moves_its_own_models_figure_only(browser, shipped):
             box.get_by_role("button", name="Skip: show the answer").click()
             shows(answer)
             assert steps.get_attribute("aria-valuenow") == steps.get_attribute("aria-valuemax"), "fully denoised"
-        menu.select_option(index=0)  # back to the first model: its own answer, not the second's
-        first = next(iter(answers))
-        wait_until(figure, f"f => f.dataset.model === {first!r} && f.dataset.ready === 'true'", timeout=20000)
-        shows(answers[first])
+        _switch_model(figure, 0)  # back to the first model: its own answer, not the second's
+        assert figure.get_attribute("data-model") == next(iter(answers))
+        shows(answers[next(iter(answers))])
         watch.assert_clean()
 
 
@@ -176,32 +187,24 @@ def test_the_step_a_reader_asked_to_see_keeps_the_figure_across_models(browser, 
         figure.scroll_into_view_if_needed()
         wait_until(figure, "f => f.dataset.ready === 'true'", timeout=20000)
         assert "nti-unpinned" in (section.get_attribute("class") or ""), "the figure is pinned at 640x400"
-        level, menu = figure.locator("[role=slider]").first, figure.locator(".nti-figure-head select").first
+        level = figure.locator("[role=slider]").first
         steps = section.locator(".nti-step[data-state]")
         asking = next(i for i in range(steps.count()) if steps.nth(i).locator(".nti-predict").count())
         question, before = steps.nth(asking), steps.nth(asking - 1)
         for index in (1, 0):  # each model answers (the second first: the first is on show at the end)
-            slug = figure.get_attribute("data-model")
-            menu.select_option(index=index)
-            wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+            _switch_model(figure, index)
             box = question.locator(".nti-predict:visible").first
             box.scroll_into_view_if_needed()
             wait_until(box, "b => b.dataset.ready === 'true'")
             box.get_by_role("button", name="Skip: show the answer").click()
         answers = json.loads(question.get_attribute("data-after-models"))
         assert len(answers) == 2, answers
-        question.evaluate("s => window.scrollBy(0, s.getBoundingClientRect().top - innerHeight / 2 + 8)")
-        wait_until(question, "s => s.classList.contains('nti-step-active')")
-        # the step before the question: its own level, not an answer
-        wanted = 1 + round(
-            json.loads(before.get_attribute("data-state"))["level"] * int(level.get_attribute("aria-valuemax"))
-        )
+        _make_active(question)
+        wanted = _own_level(before, level)  # the step before the question: its own level, not an answer
         before.locator(".nti-step-show").click()
         words = lambda: level.get_attribute("aria-valuetext")  # noqa: E731
         assert words().startswith(f"level {wanted} of"), words()
         assert "nti-step-active" in question.get_attribute("class"), "the question's step stays the active one"
-        slug = figure.get_attribute("data-model")
-        menu.select_option(index=1)
-        wait_until(figure, f"f => f.dataset.model !== {slug!r} && f.dataset.ready === 'true'", timeout=20000)
+        _switch_model(figure, 1)
         assert words().startswith(f"level {wanted} of"), f"the figure left the step the reader asked to see: {words()}"
         watch.assert_clean()
