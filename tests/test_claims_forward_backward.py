@@ -275,6 +275,9 @@ def test_the_middle_level_is_worded_as_its_verdict(chosen, facts):
         assert ("still the same picture" in step) is bool(p["same"]) and ("a different picture" in step) is (
             not p["same"]
         )
+        # a verdict the match alone decided (the distance within the bound) is said to be one
+        near_call = p["same"] is False and p["same_match"] is False and p["distance"] < fb["bound"]
+        assert ("by the distance alone" in step) is near_call, (slug, p["distance"], fb["bound"])
 
 
 @pytest.mark.parametrize("slug", MODELS)
